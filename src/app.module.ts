@@ -1,0 +1,58 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { Clock } from './common/clock';
+import { dataSourceOptions } from './database/data-source-options';
+import { FreelancersModule } from './freelancers/freelancers.module';
+import { HealthController } from './ops/health.controller';
+import { MetricsController } from './ops/metrics.controller';
+import { MetricsModule } from './ops/metrics.module';
+import { PartnersModule } from './partners/partners.module';
+import { RedisModule } from './redis/redis.module';
+import { ClockModule } from './common/clock.module';
+
+/** Headers and fields that must never reach a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["webhook-signature"]',
+  'req.headers["stripe-signature"]',
+  'req.headers.cookie',
+];
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, extra: { clock?: Clock } = {}): DynamicModule {
+    const imports: Array<Type | DynamicModule> = [
+      ConfigModule.forRoot(config),
+      ClockModule.forRoot(extra.clock ?? new Clock()),
+      LoggerModule.forRoot({
+        pinoHttp: {
+          level: config.logLevel,
+          genReqId: (req, res) => {
+            const given = req.headers['x-request-id'];
+            const id = typeof given === 'string' && /^[\w-]{1,100}$/.test(given) ? given : randomUUID();
+            res.setHeader('X-Request-Id', id);
+            return id;
+          },
+          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+          serializers: {
+            req: (req: { id: string; method: string; url: string }) => ({
+              id: req.id,
+              method: req.method,
+              url: req.url,
+            }),
+          },
+        },
+      }),
+      TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+      RedisModule,
+      MetricsModule,
+      PartnersModule,
+      FreelancersModule,
+    ];
+    return { module: AppModule, imports, controllers: [HealthController, MetricsController] };
+  }
+}

@@ -1,0 +1,80 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Problems } from './problem';
+
+export class PageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from a previous page.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class Page<T> {
+  @ApiProperty({ isArray: true })
+  data: T[];
+
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
+}
+
+export interface Keyset {
+  createdAt: string;
+  id: string;
+}
+
+/** Cursor over (created_at, id), newest first: stable under inserts, opaque to clients. */
+export function encodeCursor(row: { created_at: Date | string; id: string }): string {
+  const createdAt = row.created_at instanceof Date ? row.created_at.toISOString() : row.created_at;
+  return Buffer.from(JSON.stringify([createdAt, row.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): Keyset | null {
+  if (!cursor) return null;
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
+      throw new Error('bad cursor');
+    }
+    return { createdAt, id };
+  } catch {
+    throw Problems.validation([{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+  }
+}
+
+/**
+ * Appends the keyset condition and limit to a query whose rows carry created_at and id.
+ * Fetches one extra row to know whether another page exists.
+ */
+export function pageClause(query: PageQuery, params: unknown[], alias = ''): string {
+  const prefix = alias ? `${alias}.` : '';
+  const keyset = decodeCursor(query.cursor);
+  let clause = '';
+  if (keyset) {
+    params.push(keyset.createdAt, keyset.id);
+    clause += ` AND (${prefix}created_at, ${prefix}id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  params.push((query.limit ?? 20) + 1);
+  clause += ` ORDER BY ${prefix}created_at DESC, ${prefix}id DESC LIMIT $${params.length}`;
+  return clause;
+}
+
+export function toPage<R extends { created_at: Date | string; id: string }, T>(
+  rows: R[],
+  query: PageQuery,
+  map: (row: R) => T,
+): Page<T> {
+  const limit = query.limit ?? 20;
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return { data: kept.map(map), nextCursor: more ? encodeCursor(kept[kept.length - 1]) : null };
+}

@@ -1,0 +1,88 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem details, as the contract shapes them. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function titleFor(status: number): string {
+  return TITLES[status] ?? 'Error';
+}
+
+/** An error that already knows the problem document it answers with. */
+export class ProblemException extends HttpException {
+  constructor(
+    status: number,
+    readonly slug: string,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail, status);
+  }
+
+  toProblem(): ProblemDocument {
+    const problem: ProblemDocument = {
+      type: `https://payout-router.dev/problems/${this.slug}`,
+      title: titleFor(this.getStatus()),
+      status: this.getStatus(),
+      detail: this.message,
+    };
+    if (this.errors) problem.errors = this.errors;
+    return problem;
+  }
+}
+
+export const Problems = {
+  validation: (errors: FieldError[], detail = 'The request has invalid fields.') =>
+    new ProblemException(HttpStatus.BAD_REQUEST, 'validation-error', detail, errors),
+  unprocessable: (errors: FieldError[], detail: string) =>
+    new ProblemException(HttpStatus.UNPROCESSABLE_ENTITY, 'unprocessable', detail, errors),
+  notFound: (what: string) =>
+    new ProblemException(HttpStatus.NOT_FOUND, 'not-found', `${what} was not found.`),
+  conflict: (detail: string, errors?: FieldError[]) =>
+    new ProblemException(HttpStatus.CONFLICT, 'conflict', detail, errors),
+  unauthorized: (detail: string) => new ProblemException(HttpStatus.UNAUTHORIZED, 'unauthorized', detail),
+  tooManyRequests: (retryAfterSeconds: number) =>
+    new ProblemException(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'rate-limited',
+      `Rate limit exceeded; retry after ${retryAfterSeconds} s.`,
+      undefined,
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
+};
+
+/** A stored answer sent again exactly as it was first sent. */
+export class ReplayedResponse extends HttpException {
+  constructor(
+    readonly replayStatus: number,
+    readonly body: unknown,
+  ) {
+    super('replayed', replayStatus);
+  }
+}

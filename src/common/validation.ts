@@ -1,0 +1,20 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { FieldError, Problems } from './problem';
+
+/** Flattens nested class-validator errors into `{ field: "a.b", message }` pairs. */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flattenValidationErrors(error.children ?? [], field)];
+  });
+}
+
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    exceptionFactory: (errors) => Problems.validation(flattenValidationErrors(errors)),
+  });
+}

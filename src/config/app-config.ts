@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { validateEnvironment } from './environment';
+
+export type Role = 'api' | 'worker' | 'all';
+
+/** The one typed configuration object. Built once at start from the validated environment. */
+export interface AppConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  role: Role;
+  opsToken: string;
+  opsTokenIsDevelopmentDefault: boolean;
+  logLevel: string;
+  partnerRateLimitPerSecond: number;
+  webhookRateLimitPerSecond: number;
+  /** 32-byte key that encrypts stored webhook signing secrets (AES-256-GCM). */
+  secretsKey: Buffer;
+  secretsKeyIsDevelopmentDefault: boolean;
+  invoiceSigningKeyPem: string | undefined;
+  invoiceSigningKeyFile: string;
+  publicBaseUrl: string;
+  queuePrefix: string;
+  breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
+  sweep: { intervalMs: number; staleAfterMs: number };
+  workerConcurrency: number;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+const DEVELOPMENT_OPS_TOKEN = 'dev-ops-token-change-me';
+
+export function loadConfig(raw: Record<string, string | undefined> = process.env): AppConfig {
+  const env = validateEnvironment(raw);
+  const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
+  const port = env.PORT ?? 3000;
+  return {
+    nodeEnv,
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/payouts',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    port,
+    role: (env.ROLE ?? 'all') as Role,
+    opsToken: env.OPS_TOKEN ?? DEVELOPMENT_OPS_TOKEN,
+    opsTokenIsDevelopmentDefault: env.OPS_TOKEN === undefined,
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    partnerRateLimitPerSecond: env.PARTNER_RATE_LIMIT_PER_SECOND ?? 1000,
+    webhookRateLimitPerSecond: env.WEBHOOK_RATE_LIMIT_PER_SECOND ?? 1000,
+    secretsKey: env.SECRETS_KEY
+      ? Buffer.from(env.SECRETS_KEY, 'base64')
+      : createHash('sha256').update('payout-router development secrets key').digest(),
+    secretsKeyIsDevelopmentDefault: env.SECRETS_KEY === undefined,
+    invoiceSigningKeyPem: env.INVOICE_SIGNING_KEY_PEM,
+    invoiceSigningKeyFile: env.INVOICE_SIGNING_KEY_FILE ?? '.keys/invoice-signing-key.pem',
+    publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
+    queuePrefix: env.QUEUE_PREFIX ?? 'payouts',
+    breaker: {
+      failureThreshold: env.BREAKER_FAILURE_THRESHOLD ?? 5,
+      windowMs: env.BREAKER_WINDOW_MS ?? 60_000,
+      cooldownMs: env.BREAKER_COOLDOWN_MS ?? 30_000,
+    },
+    sweep: {
+      intervalMs: env.SWEEP_INTERVAL_MS ?? 5_000,
+      staleAfterMs: env.SWEEP_STALE_AFTER_MS ?? 30_000,
+    },
+    workerConcurrency: env.WORKER_CONCURRENCY ?? 16,
+  };
+}

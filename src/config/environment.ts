@@ -1,0 +1,142 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : Number(value);
+
+/** The environment variables the service reads, each with its rule. Nothing else reads process.env. */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV?: string;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsIn(['api', 'worker', 'all'])
+  ROLE?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'OPS_TOKEN must be at least 16 characters' })
+  OPS_TOKEN?: string;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PARTNER_RATE_LIMIT_PER_SECOND?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  WEBHOOK_RATE_LIMIT_PER_SECOND?: number;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRETS_KEY must be 32 bytes, base64' })
+  SECRETS_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  INVOICE_SIGNING_KEY_PEM?: string;
+
+  @IsOptional()
+  @IsString()
+  INVOICE_SIGNING_KEY_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  PUBLIC_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9:_-]+$/i, { message: 'QUEUE_PREFIX may hold letters, digits, ":", "_" and "-"' })
+  QUEUE_PREFIX?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  BREAKER_FAILURE_THRESHOLD?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  BREAKER_WINDOW_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  BREAKER_COOLDOWN_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SWEEP_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SWEEP_STALE_AFTER_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  WORKER_CONCURRENCY?: number;
+}
+
+export class InvalidEnvironmentError extends Error {}
+
+/** Validates the raw environment; throws one error that names every bad variable. */
+export function validateEnvironment(raw: Record<string, string | undefined>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: false });
+  const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    throw new InvalidEnvironmentError(`Invalid environment variables: ${lines.join('; ')}`);
+  }
+  if (env.NODE_ENV === 'production' && !env.OPS_TOKEN) {
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: OPS_TOKEN is required when NODE_ENV=production',
+    );
+  }
+  if (env.NODE_ENV === 'production' && !env.SECRETS_KEY) {
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: SECRETS_KEY is required when NODE_ENV=production',
+    );
+  }
+  return env;
+}

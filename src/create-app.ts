@@ -1,0 +1,104 @@
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import sjson from 'secure-json-parse';
+import { AppModule } from './app.module';
+import { Clock } from './common/clock';
+import { ProblemFilter, sendProblem } from './common/problem.filter';
+import { createValidationPipe } from './common/validation';
+import { AppConfig } from './config/app-config';
+
+/** Largest request body accepted anywhere (the webhook limit of the contract). */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+const WEBHOOK_PATH = /^\/v1\/webhooks\//;
+
+export type RawRequest = FastifyRequest & { rawBody?: Buffer; bodyIsNotJson?: boolean };
+
+/**
+ * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body that is
+ * not JSON is kept as bytes and flagged, so the signature is checked before the 400.
+ */
+function installBodyParsers(fastify: FastifyInstance): void {
+  fastify.removeAllContentTypeParsers();
+  const parse = (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const request = req as RawRequest;
+    request.rawBody = body;
+    try {
+      done(
+        null,
+        body.length === 0 && WEBHOOK_PATH.test(req.url) ? undefined : sjson.parse(body.toString('utf8')),
+      );
+    } catch (error) {
+      if (WEBHOOK_PATH.test(req.url)) {
+        request.bodyIsNotJson = true;
+        done(null, undefined);
+        return;
+      }
+      const failure = error as Error & { statusCode?: number };
+      failure.statusCode = 400;
+      done(failure);
+    }
+  };
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
+  fastify.addContentTypeParser(/^application\/[\w.+-]*\+json$/, { parseAs: 'buffer' }, parse);
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    if (WEBHOOK_PATH.test(req.url)) {
+      (req as RawRequest).rawBody = body as Buffer;
+      (req as RawRequest).bodyIsNotJson = true;
+      done(null, undefined);
+      return;
+    }
+    const failure = new Error('unsupported media type') as Error & { statusCode: number; code: string };
+    failure.statusCode = 415;
+    failure.code = 'FST_ERR_CTP_INVALID_MEDIA_TYPE';
+    done(failure);
+  });
+}
+
+export async function createApp(
+  config: AppConfig,
+  extra: { clock?: Clock } = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, extra), adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  installBodyParsers(fastify);
+  fastify.setErrorHandler((error: unknown, _req: FastifyRequest, reply: FastifyReply) =>
+    sendProblem(reply, error),
+  );
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Payout router')
+      .setDescription('Routes Pakistani freelancers’ export earnings into their dollar accounts.')
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Partner API key (pk_…)' }, 'partner')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPS_TOKEN' }, 'ops')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+
+  if (config.opsTokenIsDevelopmentDefault) {
+    new NestLogger('Config').warn(
+      'OPS_TOKEN is not set: ops endpoints accept the development default token. Set OPS_TOKEN before exposing this service.',
+    );
+  }
+  if (config.secretsKeyIsDevelopmentDefault) {
+    new NestLogger('Config').warn(
+      'SECRETS_KEY is not set: webhook secrets are encrypted with a development key.',
+    );
+  }
+  return app;
+}

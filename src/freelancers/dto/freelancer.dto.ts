@@ -1,0 +1,107 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { PageQuery } from '../../common/pagination';
+import { CNIC_PATTERN, NTN_PATTERN } from '../identifiers';
+
+export class CreateFreelancerDto {
+  @ApiProperty({ example: 'fl-42' })
+  @IsString()
+  @Length(1, 100)
+  @Matches(/^[\x21-\x7e]+$/, { message: 'externalRef must be printable ASCII without spaces' })
+  externalRef: string;
+
+  @ApiProperty({ example: 'Ayesha Khan' })
+  @IsString()
+  @Length(1, 200)
+  name: string;
+
+  @ApiProperty({ example: '35202-1234567-1' })
+  @IsString()
+  @Matches(CNIC_PATTERN, { message: 'cnic must look like 35202-1234567-1' })
+  cnic: string;
+
+  @ApiPropertyOptional({ example: '1234567-8' })
+  @IsOptional()
+  @IsString()
+  @Matches(NTN_PATTERN, { message: 'ntn must look like 1234567-8' })
+  ntn?: string;
+
+  @ApiPropertyOptional({ example: 'PSEB-F-12345' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 50)
+  psebRegistrationNo?: string;
+
+  @ApiPropertyOptional({ example: 'ayesha@example.com' })
+  @IsOptional()
+  @IsEmail({}, { message: 'email must be an email address' })
+  @MaxLength(254)
+  email?: string;
+}
+
+export const ACCOUNT_KINDS = ['bank_fcy', 'fintech_usd'] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+
+export class CreateAccountDto {
+  @ApiProperty({ enum: ACCOUNT_KINDS })
+  @IsIn(ACCOUNT_KINDS, { message: `kind must be one of ${ACCOUNT_KINDS.join(', ')}` })
+  kind: AccountKind;
+
+  @ApiProperty({ example: 'Meezan Bank' })
+  @IsString()
+  @Length(1, 120)
+  institution: string;
+
+  @ApiProperty({ example: 'PK36SCBL0000001123456702' })
+  @IsString()
+  @Length(1, 40)
+  iban: string;
+
+  @ApiProperty({ example: 'Ayesha Khan' })
+  @IsString()
+  @Length(1, 200)
+  title: string;
+}
+
+export class DollarAccountDto {
+  @ApiProperty() id: string;
+  @ApiProperty() freelancerId: string;
+  @ApiProperty({ enum: ACCOUNT_KINDS }) kind: AccountKind;
+  @ApiProperty() institution: string;
+  @ApiProperty() iban: string;
+  @ApiProperty() title: string;
+  @ApiProperty({ example: 'USD' }) currency: string;
+  @ApiProperty() isDefault: boolean;
+  @ApiProperty() createdAt: string;
+}
+
+export class FreelancerDto {
+  @ApiProperty() id: string;
+  @ApiProperty() externalRef: string;
+  @ApiProperty() name: string;
+  @ApiProperty() cnic: string;
+  @ApiProperty({ type: String, nullable: true }) ntn: string | null;
+  @ApiProperty({ type: String, nullable: true }) psebRegistrationNo: string | null;
+  @ApiProperty({ type: String, nullable: true }) email: string | null;
+  @ApiProperty({ type: [DollarAccountDto] }) accounts: DollarAccountDto[];
+  @ApiProperty() createdAt: string;
+}
+
+export class FreelancerPageDto {
+  @ApiProperty({ type: [FreelancerDto] }) data: FreelancerDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class FreelancerQuery extends PageQuery {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  externalRef?: string;
+}
+
+export class BalanceDto {
+  @ApiProperty({ example: 'USD' }) currency: string;
+  @ApiProperty({ example: '1198.50' }) settled: string;
+  @ApiProperty({ example: '0.00' }) inTransit: string;
+}

@@ -1,0 +1,45 @@
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { IdPipe } from '../common/id.pipe';
+import { ApiTags } from '@nestjs/swagger';
+import { PartnerApi } from '../partners/partner-api.decorator';
+import { PartnerId } from '../partners/partner.guard';
+import {
+  CreateAccountDto,
+  CreateFreelancerDto,
+  DollarAccountDto,
+  FreelancerDto,
+  FreelancerPageDto,
+  FreelancerQuery,
+} from './dto/freelancer.dto';
+import { FreelancersService } from './freelancers.service';
+
+@ApiTags('freelancers')
+@PartnerApi()
+@Controller('v1/freelancers')
+export class FreelancersController {
+  constructor(private readonly freelancers: FreelancersService) {}
+
+  @Post()
+  create(@PartnerId() partnerId: string, @Body() dto: CreateFreelancerDto): Promise<FreelancerDto> {
+    return this.freelancers.create(partnerId, dto);
+  }
+
+  @Get()
+  list(@PartnerId() partnerId: string, @Query() query: FreelancerQuery): Promise<FreelancerPageDto> {
+    return this.freelancers.list(partnerId, query);
+  }
+
+  @Get(':id')
+  get(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<FreelancerDto> {
+    return this.freelancers.get(partnerId, id);
+  }
+
+  @Post(':id/accounts')
+  addAccount(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Body() dto: CreateAccountDto,
+  ): Promise<DollarAccountDto> {
+    return this.freelancers.addAccount(partnerId, id, dto);
+  }
+}

@@ -1,0 +1,210 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { pageClause, toPage } from '../common/pagination';
+import { Problems } from '../common/problem';
+import {
+  AccountKind,
+  CreateAccountDto,
+  CreateFreelancerDto,
+  DollarAccountDto,
+  FreelancerDto,
+  FreelancerPageDto,
+  FreelancerQuery,
+} from './dto/freelancer.dto';
+import { ibanProblem, normalizeIban } from './identifiers';
+
+interface FreelancerRow {
+  id: string;
+  partner_id: string;
+  external_ref: string;
+  name: string;
+  cnic: string;
+  ntn: string | null;
+  pseb_registration_no: string | null;
+  email: string | null;
+  created_at: Date;
+}
+
+interface AccountRow {
+  id: string;
+  freelancer_id: string;
+  kind: AccountKind;
+  institution: string;
+  iban: string;
+  title: string;
+  currency: string;
+  is_default: boolean;
+  created_at: Date;
+}
+
+/** What the payout pipeline needs to know of a freelancer. */
+export interface PayeeProfile {
+  freelancerId: string;
+  name: string;
+  cnic: string;
+  ntn: string | null;
+  psebRegistrationNo: string | null;
+  account: { id: string; kind: AccountKind; iban: string; institution: string; title: string } | null;
+}
+
+@Injectable()
+export class FreelancersService {
+  constructor(private readonly db: DataSource) {}
+
+  async create(partnerId: string, dto: CreateFreelancerDto): Promise<FreelancerDto> {
+    const rows: FreelancerRow[] = await this.db.query(
+      `INSERT INTO freelancers (partner_id, external_ref, name, cnic, ntn, pseb_registration_no, email)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (partner_id, external_ref) DO NOTHING
+       RETURNING *`,
+      [
+        partnerId,
+        dto.externalRef,
+        dto.name,
+        dto.cnic,
+        dto.ntn ?? null,
+        dto.psebRegistrationNo ?? null,
+        dto.email ?? null,
+      ],
+    );
+    if (!rows.length) {
+      throw Problems.conflict(`A freelancer with externalRef "${dto.externalRef}" already exists.`, [
+        { field: 'externalRef', message: 'is already registered for this partner' },
+      ]);
+    }
+    return toFreelancerDto(rows[0], []);
+  }
+
+  async get(partnerId: string, id: string): Promise<FreelancerDto> {
+    const row = await this.findRow(this.db.manager, partnerId, id);
+    const accounts: AccountRow[] = await this.db.query(
+      `SELECT * FROM dollar_accounts WHERE freelancer_id = $1 ORDER BY created_at, id`,
+      [id],
+    );
+    return toFreelancerDto(row, accounts);
+  }
+
+  async list(partnerId: string, query: FreelancerQuery): Promise<FreelancerPageDto> {
+    const params: unknown[] = [partnerId];
+    let where = `partner_id = $1`;
+    if (query.externalRef !== undefined) {
+      params.push(query.externalRef);
+      where += ` AND external_ref = $${params.length}`;
+    }
+    const rows: FreelancerRow[] = await this.db.query(
+      `SELECT * FROM freelancers WHERE ${where}${pageClause(query, params)}`,
+      params,
+    );
+    const accounts: AccountRow[] = rows.length
+      ? await this.db.query(
+          `SELECT * FROM dollar_accounts WHERE freelancer_id = ANY($1::uuid[]) ORDER BY created_at, id`,
+          [rows.map((r) => r.id)],
+        )
+      : [];
+    return toPage(rows, query, (row) =>
+      toFreelancerDto(
+        row,
+        accounts.filter((a) => a.freelancer_id === row.id),
+      ),
+    );
+  }
+
+  async addAccount(
+    partnerId: string,
+    freelancerId: string,
+    dto: CreateAccountDto,
+  ): Promise<DollarAccountDto> {
+    const problem = ibanProblem(dto.iban);
+    if (problem) throw Problems.validation([{ field: 'iban', message: `iban ${problem}` }]);
+    return this.db.transaction(async (tx) => {
+      await this.findRow(tx, partnerId, freelancerId, true);
+      const [existing] = await tx.query(
+        `SELECT count(*)::int AS n FROM dollar_accounts WHERE freelancer_id = $1`,
+        [freelancerId],
+      );
+      const [row]: AccountRow[] = await tx.query(
+        `INSERT INTO dollar_accounts (freelancer_id, kind, institution, iban, title, is_default)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        [freelancerId, dto.kind, dto.institution, normalizeIban(dto.iban), dto.title, existing.n === 0],
+      );
+      return toAccountDto(row);
+    });
+  }
+
+  /** Finds a partner's freelancer by its external reference, with the default dollar account. */
+  async findPayeeByRef(partnerId: string, externalRef: string): Promise<PayeeProfile | null> {
+    const rows = await this.db.query(
+      `SELECT id FROM freelancers WHERE partner_id = $1 AND external_ref = $2`,
+      [partnerId, externalRef],
+    );
+    return rows.length ? this.payee(partnerId, rows[0].id) : null;
+  }
+
+  async payee(partnerId: string, freelancerId: string): Promise<PayeeProfile> {
+    const rows = await this.db.query(
+      `SELECT f.*, a.id AS account_id, a.kind, a.iban, a.institution, a.title
+       FROM freelancers f LEFT JOIN dollar_accounts a ON a.freelancer_id = f.id AND a.is_default
+       WHERE f.partner_id = $1 AND f.id = $2`,
+      [partnerId, freelancerId],
+    );
+    if (!rows.length) throw Problems.notFound('Freelancer');
+    const r = rows[0];
+    return {
+      freelancerId: r.id,
+      name: r.name,
+      cnic: r.cnic,
+      ntn: r.ntn,
+      psebRegistrationNo: r.pseb_registration_no,
+      account: r.account_id
+        ? { id: r.account_id, kind: r.kind, iban: r.iban, institution: r.institution, title: r.title }
+        : null,
+    };
+  }
+
+  /** Throws 404 unless the freelancer belongs to the partner (another partner's id is not found). */
+  async requireOwned(partnerId: string, freelancerId: string): Promise<void> {
+    await this.findRow(this.db.manager, partnerId, freelancerId);
+  }
+
+  private async findRow(
+    manager: EntityManager,
+    partnerId: string,
+    id: string,
+    lock = false,
+  ): Promise<FreelancerRow> {
+    const rows: FreelancerRow[] = await manager.query(
+      `SELECT * FROM freelancers WHERE id = $1 AND partner_id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [id, partnerId],
+    );
+    if (!rows.length) throw Problems.notFound('Freelancer');
+    return rows[0];
+  }
+}
+
+function toAccountDto(row: AccountRow): DollarAccountDto {
+  return {
+    id: row.id,
+    freelancerId: row.freelancer_id,
+    kind: row.kind,
+    institution: row.institution,
+    iban: row.iban,
+    title: row.title,
+    currency: row.currency,
+    isDefault: row.is_default,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+function toFreelancerDto(row: FreelancerRow, accounts: AccountRow[]): FreelancerDto {
+  return {
+    id: row.id,
+    externalRef: row.external_ref,
+    name: row.name,
+    cnic: row.cnic,
+    ntn: row.ntn,
+    psebRegistrationNo: row.pseb_registration_no,
+    email: row.email,
+    accounts: accounts.map(toAccountDto),
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Every Prometheus metric of the service, on one registry per app instance. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly webhooks = new Counter({
+    name: 'webhooks_total',
+    help: 'Platform webhooks by outcome (accepted, duplicate, bad_signature, rejected, ignored, rate_limited).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly payoutTransitions = new Counter({
+    name: 'payout_transitions_total',
+    help: 'Payout status transitions by the status entered.',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly payoutsByStatus = new Gauge({
+    name: 'payouts_by_status',
+    help: 'Payouts currently in each status.',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attempts = new Counter({
+    name: 'payout_attempts_total',
+    help: 'Send attempts by provider and outcome.',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly routeChosen = new Counter({
+    name: 'route_chosen_total',
+    help: 'Routing decisions by chosen route.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: 'provider_breaker_open',
+    help: '1 while a provider circuit breaker is open, 0 when closed.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: 'queue_jobs',
+    help: 'Jobs per queue and state.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'job_duration_seconds',
+    help: 'Time from a job being taken to it finishing, per queue.',
+    labelNames: ['queue'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

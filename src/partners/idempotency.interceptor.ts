@@ -1,0 +1,86 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import { catchError, from, mergeMap, Observable } from 'rxjs';
+import { ProblemException, Problems, ReplayedResponse } from '../common/problem';
+import { toProblem } from '../common/problem.filter';
+import { canonicalJson } from '../common/canonical-json';
+import { AuthenticatedPartner } from './partners.service';
+import { IdempotencyService } from './idempotency.service';
+
+const WAIT_FOR_FIRST_MS = 10_000;
+const POLL_MS = 25;
+
+/**
+ * `Idempotency-Key` on partner POSTs: same key and body → the first answer again; another body → 422;
+ * concurrent requests with one key → one runs, the others wait for its answer.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly keys: IdempotencyService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { partner?: AuthenticatedPartner }>();
+    const header = request.headers['idempotency-key'];
+    if (request.method !== 'POST' || header === undefined || !request.partner) return next.handle();
+    if (typeof header !== 'string' || header.length < 1 || header.length > 255) {
+      throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+    }
+    const partnerId = request.partner.partnerId;
+    const hash = createHash('sha256')
+      .update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`)
+      .digest('hex');
+    const status = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+
+    return from(this.awaitClaim(partnerId, header, hash)).pipe(
+      mergeMap((claimed) => {
+        if (!claimed) return next.handle();
+        return next.handle().pipe(
+          mergeMap(async (body) => {
+            await this.keys.complete(partnerId, header, status, body);
+            void reply.header('Idempotency-Key', header);
+            return body;
+          }),
+          catchError((error) => from(this.recordFailure(partnerId, header, error))),
+        );
+      }),
+    );
+  }
+
+  /** Answers true when this request holds the key; throws the replay or the conflict otherwise. */
+  private async awaitClaim(partnerId: string, key: string, hash: string): Promise<boolean> {
+    const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+    for (;;) {
+      const claim = await this.keys.claim(partnerId, key, hash);
+      if (claim.kind === 'claimed') return true;
+      if (claim.kind === 'mismatch') {
+        throw Problems.unprocessable(
+          [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+          'This Idempotency-Key was used with a different request.',
+        );
+      }
+      if (claim.kind === 'replay') throw new ReplayedResponse(claim.status, claim.body);
+      if (Date.now() > deadline) {
+        throw Problems.conflict('A request with this Idempotency-Key is still in progress; retry later.');
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  private async recordFailure(partnerId: string, key: string, error: unknown): Promise<never> {
+    const { problem } = toProblem(error);
+    if (problem.status >= 500 || problem.status === 429) {
+      await this.keys.release(partnerId, key);
+    } else {
+      const body = error instanceof ProblemException ? error.toProblem() : problem;
+      await this.keys.complete(partnerId, key, problem.status, body);
+    }
+    throw error;
+  }
+}

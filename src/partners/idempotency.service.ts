@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export type IdempotencyClaim =
+  | { kind: 'claimed' }
+  | { kind: 'replay'; status: number; body: unknown }
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' };
+
+/** How long a claim protects a request whose worker may have died mid-way. */
+const LOCK_SECONDS = 60;
+/** How long a completed answer is kept: the contract promises at least 24 hours. */
+export const IDEMPOTENCY_RETENTION_HOURS = 48;
+
+/** Idempotency keys in Postgres: the primary key decides which of two concurrent requests runs. */
+@Injectable()
+export class IdempotencyService {
+  constructor(private readonly db: DataSource) {}
+
+  async claim(partnerId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
+    const inserted = await this.db.query(
+      `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until)
+       VALUES ($1, $2, $3, 'in_progress', now() + make_interval(secs => $4))
+       ON CONFLICT (partner_id, key) DO UPDATE
+         SET request_hash = EXCLUDED.request_hash, locked_until = EXCLUDED.locked_until, created_at = now()
+         WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < now()
+            OR idempotency_keys.created_at < now() - make_interval(hours => $5)
+       RETURNING state`,
+      [partnerId, key, requestHash, LOCK_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
+    );
+    if (inserted.length) {
+      if (inserted[0].state === 'completed') {
+        await this.db.query(
+          `UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_body = NULL
+           WHERE partner_id = $1 AND key = $2`,
+          [partnerId, key],
+        );
+      }
+      return { kind: 'claimed' };
+    }
+    const [row] = await this.db.query(
+      `SELECT request_hash, state, response_status, response_body FROM idempotency_keys
+       WHERE partner_id = $1 AND key = $2`,
+      [partnerId, key],
+    );
+    if (!row) return this.claim(partnerId, key, requestHash);
+    if (row.request_hash !== requestHash) return { kind: 'mismatch' };
+    if (row.state === 'completed')
+      return { kind: 'replay', status: row.response_status, body: row.response_body };
+    return { kind: 'in_progress' };
+  }
+
+  async complete(partnerId: string, key: string, status: number, body: unknown): Promise<void> {
+    await this.db.query(
+      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4::jsonb
+       WHERE partner_id = $1 AND key = $2`,
+      [partnerId, key, status, JSON.stringify(body ?? null)],
+    );
+  }
+
+  /** The request failed in a way a retry may fix (5xx, 429): forget the key so the retry runs. */
+  async release(partnerId: string, key: string): Promise<void> {
+    await this.db.query(
+      `DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2 AND state = 'in_progress'`,
+      [partnerId, key],
+    );
+  }
+
+  async purgeExpired(): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)`,
+      [IDEMPOTENCY_RETENTION_HOURS],
+    );
+    return result[1] ?? 0;
+  }
+}

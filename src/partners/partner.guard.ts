@@ -1,0 +1,38 @@
+import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Problems } from '../common/problem';
+import { RateLimiter } from '../common/rate-limiter';
+import { API_KEY_PATTERN, bearerToken } from './api-key';
+import { AuthenticatedPartner, PartnersService } from './partners.service';
+
+type PartnerRequest = FastifyRequest & { partner?: AuthenticatedPartner };
+
+/** Resolves `Authorization: Bearer pk_…` to a partner and applies the per-key rate limit. */
+@Injectable()
+export class PartnerGuard implements CanActivate {
+  constructor(
+    private readonly partners: PartnersService,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<PartnerRequest>();
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw Problems.unauthorized('Send the partner API key as "Authorization: Bearer pk_…".');
+    if (!API_KEY_PATTERN.test(token)) throw Problems.unauthorized('The API key is malformed.');
+    const partner = await this.partners.authenticate(token);
+    if (!partner) throw Problems.unauthorized('The API key is unknown or revoked.');
+    await this.limiter.consume('partner-key', partner.apiKeyId, this.config.partnerRateLimitPerSecond);
+    request.partner = partner;
+    return true;
+  }
+}
+
+/** The id of the partner the request's key belongs to; every query is scoped by it. */
+export const PartnerId = createParamDecorator((_: unknown, context: ExecutionContext): string => {
+  const partner = context.switchToHttp().getRequest<PartnerRequest>().partner;
+  if (!partner) throw Problems.unauthorized('No partner credential was resolved.');
+  return partner.partnerId;
+});

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Problems } from '../common/problem';
+import { apiKeyHint, generateApiKey, hashApiKey } from './api-key';
+
+export interface AuthenticatedPartner {
+  partnerId: string;
+  apiKeyId: string;
+}
+
+@Injectable()
+export class PartnersService {
+  constructor(private readonly db: DataSource) {}
+
+  async createPartner(name: string): Promise<{ id: string; name: string; apiKey: string; apiKeyId: string }> {
+    return this.db.transaction(async (tx) => {
+      const [partner] = await tx.query(`INSERT INTO partners (name) VALUES ($1) RETURNING id, name`, [name]);
+      const key = generateApiKey();
+      const [row] = await tx.query(
+        `INSERT INTO api_keys (partner_id, key_hash, key_hint) VALUES ($1, $2, $3) RETURNING id`,
+        [partner.id, hashApiKey(key), apiKeyHint(key)],
+      );
+      return { id: partner.id, name: partner.name, apiKey: key, apiKeyId: row.id };
+    });
+  }
+
+  async createApiKey(partnerId: string): Promise<{ apiKeyId: string; apiKey: string }> {
+    await this.requirePartner(partnerId);
+    const key = generateApiKey();
+    const [row] = await this.db.query(
+      `INSERT INTO api_keys (partner_id, key_hash, key_hint) VALUES ($1, $2, $3) RETURNING id`,
+      [partnerId, hashApiKey(key), apiKeyHint(key)],
+    );
+    return { apiKeyId: row.id, apiKey: key };
+  }
+
+  async revokeApiKey(partnerId: string, apiKeyId: string): Promise<void> {
+    const result = await this.db.query(
+      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND partner_id = $2 RETURNING id`,
+      [apiKeyId, partnerId],
+    );
+    if (result[0].length === 0) throw Problems.notFound('API key');
+  }
+
+  /** Resolves a presented key to its partner; revoked or unknown keys answer null. */
+  async authenticate(key: string): Promise<AuthenticatedPartner | null> {
+    const rows = await this.db.query(
+      `SELECT id, partner_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      [hashApiKey(key)],
+    );
+    return rows.length ? { partnerId: rows[0].partner_id, apiKeyId: rows[0].id } : null;
+  }
+
+  private async requirePartner(partnerId: string): Promise<void> {
+    const rows = await this.db.query(`SELECT 1 FROM partners WHERE id = $1`, [partnerId]);
+    if (!rows.length) throw Problems.notFound('Partner');
+  }
+}

@@ -1,0 +1,473 @@
+import {
+  bearer,
+  createFreelancer,
+  createPartner,
+  ops,
+  pakistaniIban,
+  startApp,
+  TestApp,
+  unique,
+} from './support/app';
+
+describe('foundation (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ PARTNER_RATE_LIMIT_PER_SECOND: '1000' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  function expectProblem(
+    res: { status: number; headers: Record<string, string>; body: Record<string, unknown> },
+    status: number,
+  ) {
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toEqual(
+      expect.objectContaining({
+        type: expect.any(String),
+        title: expect.any(String),
+        status,
+        detail: expect.any(String),
+      }),
+    );
+    expect(JSON.stringify(res.body)).not.toMatch(/at .+\.(ts|js):\d+/);
+  }
+
+  describe('ops bootstrap', () => {
+    it('creates a partner and shows its key once', async () => {
+      const res = await t.http.post('/v1/ops/partners').set(ops).send({ name: 'Acme Fintech' }).expect(201);
+      expect(res.body).toEqual({
+        id: expect.any(String),
+        name: 'Acme Fintech',
+        apiKey: expect.stringMatching(/^pk_[A-Za-z0-9_-]{43}$/),
+        apiKeyId: expect.any(String),
+      });
+      const [stored] = await t.db.query(`SELECT key_hash, key_hint FROM api_keys WHERE id = $1`, [
+        res.body.apiKeyId,
+      ]);
+      expect(stored.key_hash.toString('utf8')).not.toContain(res.body.apiKey);
+      expect(stored.key_hint).not.toBe(res.body.apiKey);
+    });
+
+    it('refuses ops calls without the ops token', async () => {
+      expectProblem(await t.http.post('/v1/ops/partners').send({ name: 'x' }), 401);
+      expectProblem(
+        await t.http.post('/v1/ops/partners').set(bearer('wrong-token')).send({ name: 'x' }),
+        401,
+      );
+    });
+
+    it('names the invalid field', async () => {
+      const res = await t.http.post('/v1/ops/partners').set(ops).send({ name: '' });
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([expect.objectContaining({ field: 'name' })]);
+    });
+  });
+
+  describe('partner keys', () => {
+    it('rejects missing, malformed and unknown keys', async () => {
+      expectProblem(await t.http.get('/v1/freelancers'), 401);
+      expectProblem(await t.http.get('/v1/freelancers').set({ Authorization: 'Bearer nope' }), 401);
+      expectProblem(await t.http.get('/v1/freelancers').set(bearer(`pk_${'A'.repeat(43)}`)), 401);
+      expectProblem(await t.http.get('/v1/freelancers').set({ Authorization: 'Basic abc' }), 401);
+    });
+
+    it('rotates: a second key works, and a revoked key answers 401 at once', async () => {
+      const partner = await createPartner(t.http);
+      const second = await t.http.post(`/v1/ops/partners/${partner.id}/api-keys`).set(ops).expect(201);
+      expect(second.body.apiKey).not.toBe(partner.apiKey);
+      await t.http.get('/v1/freelancers').set(bearer(second.body.apiKey)).expect(200);
+      await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      await t.http.delete(`/v1/ops/partners/${partner.id}/api-keys/${partner.apiKeyId}`).set(ops).expect(204);
+      expectProblem(await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)), 401);
+      await t.http.get('/v1/freelancers').set(bearer(second.body.apiKey)).expect(200);
+    });
+
+    it('answers 404 for keys of unknown partners or of another partner', async () => {
+      const a = await createPartner(t.http);
+      const b = await createPartner(t.http);
+      await t.http
+        .post(`/v1/ops/partners/00000000-0000-4000-8000-000000000000/api-keys`)
+        .set(ops)
+        .expect(404);
+      await t.http.delete(`/v1/ops/partners/${b.id}/api-keys/${a.apiKeyId}`).set(ops).expect(404);
+    });
+  });
+
+  describe('freelancers', () => {
+    let partner: { id: string; apiKey: string };
+
+    beforeAll(async () => {
+      partner = await createPartner(t.http);
+    });
+
+    it('creates, reads and finds a freelancer by externalRef', async () => {
+      const ref = unique('fl');
+      const created = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({
+          externalRef: ref,
+          name: 'Ayesha Khan',
+          cnic: '35202-1234567-1',
+          ntn: '1234567-8',
+          psebRegistrationNo: 'PSEB-F-12345',
+          email: 'a@example.com',
+        })
+        .expect(201);
+      expect(created.body).toEqual(
+        expect.objectContaining({ id: expect.any(String), externalRef: ref, ntn: '1234567-8', accounts: [] }),
+      );
+      const got = await t.http
+        .get(`/v1/freelancers/${created.body.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(got.body.name).toBe('Ayesha Khan');
+      const found = await t.http
+        .get(`/v1/freelancers?externalRef=${ref}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(found.body).toEqual({
+        data: [expect.objectContaining({ id: created.body.id })],
+        nextCursor: null,
+      });
+    });
+
+    it('answers 409 to a duplicate externalRef of the same partner, and not across partners', async () => {
+      const ref = unique('dup');
+      const body = { externalRef: ref, name: 'A', cnic: '35202-1234567-1' };
+      await t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).send(body).expect(201);
+      expectProblem(await t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).send(body), 409);
+      const other = await createPartner(t.http);
+      await t.http.post('/v1/freelancers').set(bearer(other.apiKey)).send(body).expect(201);
+    });
+
+    it.each([
+      ['externalRef', { externalRef: '' }],
+      ['name', { name: '' }],
+      ['cnic', { cnic: '3520212345671' }],
+      ['ntn', { ntn: '12345678' }],
+      ['psebRegistrationNo', { psebRegistrationNo: '' }],
+      ['email', { email: 'not-an-email' }],
+    ])('names the bad field %s', async (field, override) => {
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({ externalRef: unique('v'), name: 'A', cnic: '35202-1234567-1', ...override });
+      expectProblem(res, 400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    });
+
+    it('refuses unknown fields instead of dropping them silently', async () => {
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({ externalRef: unique('v'), name: 'A', cnic: '35202-1234567-1', nickname: 'x' });
+      expectProblem(res, 400);
+      expect(res.body.errors[0].field).toBe('nickname');
+    });
+
+    it('adds dollar accounts; the first is the default', async () => {
+      const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+      const first = await t.http
+        .post(`/v1/freelancers/${fl.id}/accounts`)
+        .set(bearer(partner.apiKey))
+        .send({
+          kind: 'bank_fcy',
+          institution: 'Meezan Bank',
+          iban: 'PK36SCBL0000001123456702',
+          title: 'Ayesha Khan',
+        })
+        .expect(201);
+      expect(first.body).toEqual(
+        expect.objectContaining({ id: expect.any(String), currency: 'USD', isDefault: true }),
+      );
+      const second = await t.http
+        .post(`/v1/freelancers/${fl.id}/accounts`)
+        .set(bearer(partner.apiKey))
+        .send({
+          kind: 'fintech_usd',
+          institution: 'Zindigi',
+          iban: pakistaniIban('1234567890123456', 'JSBL'),
+          title: 'A',
+        })
+        .expect(201);
+      expect(second.body.isDefault).toBe(false);
+    });
+
+    it.each([
+      ['PK37SCBL0000001123456702', 'off-by-one check digits'],
+      ['PK36SCBL0000001123456703', 'off-by-one account digit'],
+      ['PK36SCBL000000112345670', 'too short'],
+      ['GB82WEST12345698765432', 'not Pakistani'],
+    ])('refuses the IBAN %s (%s) with 400 naming iban', async (iban) => {
+      const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+      const res = await t.http
+        .post(`/v1/freelancers/${fl.id}/accounts`)
+        .set(bearer(partner.apiKey))
+        .send({ kind: 'bank_fcy', institution: 'Meezan Bank', iban, title: 'A' });
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([expect.objectContaining({ field: 'iban' })]);
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM dollar_accounts WHERE freelancer_id = $1`,
+        [fl.id],
+      );
+      expect(n).toBe(0);
+    });
+
+    it('names a bad account kind', async () => {
+      const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+      const res = await t.http
+        .post(`/v1/freelancers/${fl.id}/accounts`)
+        .set(bearer(partner.apiKey))
+        .send({ kind: 'pkr_wallet', institution: 'X', iban: 'PK36SCBL0000001123456702', title: 'A' });
+      expectProblem(res, 400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['kind']);
+    });
+
+    it('hides one partner’s freelancer from another (404, not 403)', async () => {
+      const fl = await createFreelancer(t.http, partner.apiKey);
+      const other = await createPartner(t.http);
+      expectProblem(await t.http.get(`/v1/freelancers/${fl.id}`).set(bearer(other.apiKey)), 404);
+      expectProblem(
+        await t.http
+          .post(`/v1/freelancers/${fl.id}/accounts`)
+          .set(bearer(other.apiKey))
+          .send({ kind: 'bank_fcy', institution: 'X', iban: 'PK36SCBL0000001123456702', title: 'A' }),
+        404,
+      );
+      const list = await t.http
+        .get(`/v1/freelancers?externalRef=${fl.externalRef}`)
+        .set(bearer(other.apiKey))
+        .expect(200);
+      expect(list.body.data).toEqual([]);
+      expectProblem(await t.http.get(`/v1/freelancers/not-a-uuid`).set(bearer(other.apiKey)), 404);
+    });
+  });
+
+  describe('pagination', () => {
+    it('walks every freelancer exactly once with cursors', async () => {
+      const partner = await createPartner(t.http);
+      const ids = new Set<string>();
+      for (let i = 0; i < 7; i += 1) ids.add((await createFreelancer(t.http, partner.apiKey, {}, null)).id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { body: { data: { id: string }[]; nextCursor: string | null } } = await t.http
+          .get(`/v1/freelancers?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+          .set(bearer(partner.apiKey))
+          .expect(200);
+        expect(res.body.data.length).toBeLessThanOrEqual(3);
+        seen.push(...res.body.data.map((f) => f.id));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen)).toEqual(ids);
+    });
+
+    it.each(['limit=0', 'limit=101', 'limit=abc', 'cursor=garbage'])('refuses %s', async (query) => {
+      const partner = await createPartner(t.http);
+      const res = await t.http.get(`/v1/freelancers?${query}`).set(bearer(partner.apiKey));
+      expectProblem(res, 400);
+      expect(res.body.errors[0].field).toBe(query.split('=')[0]);
+    });
+  });
+
+  describe('idempotency', () => {
+    let partner: { apiKey: string };
+
+    beforeAll(async () => {
+      partner = await createPartner(t.http);
+    });
+
+    it('replays the first answer for the same key and body', async () => {
+      const body = { externalRef: unique('idem'), name: 'A', cnic: '35202-1234567-1' };
+      const key = unique('key');
+      const first = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send(body);
+      const again = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send(body);
+      expect(first.status).toBe(201);
+      expect(again.status).toBe(201);
+      expect(again.body).toEqual(first.body);
+    });
+
+    it('replays a first error too (same status, same body)', async () => {
+      const body = { externalRef: unique('idem'), name: 'A', cnic: '35202-1234567-1' };
+      await t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).send(body).expect(201);
+      const key = unique('key');
+      const first = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send(body);
+      const again = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send(body);
+      expect(first.status).toBe(409);
+      expect(again.status).toBe(409);
+      expect(again.body).toEqual(first.body);
+    });
+
+    it('answers 422 to the same key with a different body, and creates nothing', async () => {
+      const key = unique('key');
+      const ref = unique('idem');
+      await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ externalRef: ref, name: 'A', cnic: '35202-1234567-1' })
+        .expect(201);
+      const other = unique('idem');
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ externalRef: other, name: 'A', cnic: '35202-1234567-1' });
+      expectProblem(res, 422);
+      const found = await t.http
+        .get(`/v1/freelancers?externalRef=${other}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(found.body.data).toEqual([]);
+    });
+
+    it('runs one of many concurrent requests with one key; the rest get its answer', async () => {
+      const key = unique('key');
+      const body = { externalRef: unique('conc'), name: 'A', cnic: '35202-1234567-1' };
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).set('Idempotency-Key', key).send(body),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
+      expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM freelancers WHERE external_ref = $1`, [
+        body.externalRef,
+      ]);
+      expect(n).toBe(1);
+    });
+
+    it('keys are per partner', async () => {
+      const other = await createPartner(t.http);
+      const key = unique('key');
+      const a = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ externalRef: unique('p'), name: 'A', cnic: '35202-1234567-1' })
+        .expect(201);
+      const b = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(other.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ externalRef: unique('p'), name: 'B', cnic: '35202-1234567-1' })
+        .expect(201);
+      expect(b.body.id).not.toBe(a.body.id);
+    });
+
+    it('refuses an over-long key', async () => {
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', 'k'.repeat(256))
+        .send({ externalRef: unique('p'), name: 'A', cnic: '35202-1234567-1' });
+      expectProblem(res, 400);
+      expect(res.body.errors[0].field).toBe('Idempotency-Key');
+    });
+  });
+
+  describe('problem+json', () => {
+    it('answers unknown routes, bad JSON and wrong media types as problems', async () => {
+      expectProblem(await t.http.get('/v1/nowhere'), 404);
+      const partner = await createPartner(t.http);
+      expectProblem(
+        await t.http
+          .post('/v1/freelancers')
+          .set(bearer(partner.apiKey))
+          .set('Content-Type', 'application/json')
+          .send('{"a":'),
+        400,
+      );
+      expectProblem(
+        await t.http
+          .post('/v1/freelancers')
+          .set(bearer(partner.apiKey))
+          .set('Content-Type', 'text/plain')
+          .send('hello'),
+        415,
+      );
+    });
+  });
+
+  describe('health and docs', () => {
+    it('is live and ready with Postgres and Redis up', async () => {
+      await t.http.get('/health/live').expect(200, { status: 'ok' });
+      const ready = await t.http.get('/health/ready').expect(200);
+      expect(ready.body.checks).toEqual({ postgres: 'up', redis: 'up' });
+    });
+
+    it('serves the OpenAPI document covering the partner API', async () => {
+      const res = await t.http.get('/docs-json').expect(200);
+      expect(Object.keys(res.body.paths)).toEqual(
+        expect.arrayContaining([
+          '/v1/freelancers',
+          '/v1/freelancers/{id}',
+          '/v1/freelancers/{id}/accounts',
+          '/v1/ops/partners',
+        ]),
+      );
+    });
+
+    it('serves Prometheus metrics', async () => {
+      const res = await t.http.get('/metrics').expect(200);
+      expect(res.text).toContain('process_cpu_seconds_total');
+    });
+  });
+});
+
+describe('readiness without Redis (e2e)', () => {
+  it('answers 503 naming Redis when nothing listens on its port', async () => {
+    const t = await startApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const res = await t.http.get('/health/ready');
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body.checks).toEqual({ postgres: 'up', redis: 'down' });
+      await t.http.get('/health/live').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('rate limit (e2e)', () => {
+  it('answers 429 with Retry-After past the per-key limit', async () => {
+    const t = await startApp({ PARTNER_RATE_LIMIT_PER_SECOND: '5' });
+    try {
+      const partner = await createPartner(t.http);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () => t.http.get('/v1/freelancers').set(bearer(partner.apiKey))),
+      );
+      const limited = results.filter((r) => r.status === 429);
+      expect(limited.length).toBeGreaterThan(0);
+      expect(limited[0].headers['retry-after']).toBe('1');
+      expect(limited[0].headers['content-type']).toMatch(/problem\+json/);
+      expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(5);
+    } finally {
+      await t.close();
+    }
+  });
+});
