@@ -13,6 +13,13 @@ import { MetricsModule } from './ops/metrics.module';
 import { PartnersModule } from './partners/partners.module';
 import { RedisModule } from './redis/redis.module';
 import { ClockModule } from './common/clock.module';
+import { InvoicesModule } from './invoices/invoices.module';
+import { LedgerModule } from './ledger/ledger.module';
+import { ConnectorsModule } from './payouts/connectors/connectors.module';
+import { PayoutsModule } from './payouts/payouts.module';
+import { QueuesModule } from './queues/queues.module';
+import { RoutingModule } from './routing/routing.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** Headers and fields that must never reach a log line. */
 export const REDACTED_PATHS = [
@@ -50,8 +57,15 @@ export class AppModule {
       TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
       RedisModule,
       MetricsModule,
+      QueuesModule,
       PartnersModule,
       FreelancersModule,
+      RoutingModule,
+      LedgerModule,
+      ConnectorsModule,
+      InvoicesModule,
+      PayoutsModule,
+      WebhooksModule,
     ];
     return { module: AppModule, imports, controllers: [HealthController, MetricsController] };
   }

@@ -2,12 +2,12 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { Clock } from './common/clock';
-import { ProblemFilter, sendProblem } from './common/problem.filter';
+import { ProblemFilter } from './common/problem.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
@@ -71,9 +71,6 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   installBodyParsers(fastify);
-  fastify.setErrorHandler((error: unknown, _req: FastifyRequest, reply: FastifyReply) =>
-    sendProblem(reply, error),
-  );
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();

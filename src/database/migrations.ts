@@ -1,6 +1,22 @@
 import { Partners1763900000000 } from '../../migrations/1763900000000-partners';
 import { IdempotencyKeys1763900000100 } from '../../migrations/1763900000100-idempotency-keys';
 import { Freelancers1763900000200 } from '../../migrations/1763900000200-freelancers';
+import { PlatformConnectionsAndEvents1763900000400 } from '../../migrations/1763900000400-platform-connections-and-events';
+import { Payouts1763900000500 } from '../../migrations/1763900000500-payouts';
+import { RoutingCatalog1763900001000 } from '../../migrations/1763900001000-routing-catalog';
+import { Ledger1763900002000 } from '../../migrations/1763900002000-ledger';
+import { Invoices1763900003000 } from '../../migrations/1763900003000-invoices';
+import { SandboxTransfers1763900004000 } from '../../migrations/1763900004000-sandbox-transfers';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
-export const MIGRATIONS = [Partners1763900000000, IdempotencyKeys1763900000100, Freelancers1763900000200];
+export const MIGRATIONS = [
+  Partners1763900000000,
+  IdempotencyKeys1763900000100,
+  Freelancers1763900000200,
+  PlatformConnectionsAndEvents1763900000400,
+  Payouts1763900000500,
+  RoutingCatalog1763900001000,
+  Ledger1763900002000,
+  Invoices1763900003000,
+  SandboxTransfers1763900004000,
+];

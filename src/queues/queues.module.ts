@@ -1,0 +1,36 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { PayoutQueues } from './payout-queues.service';
+import { QUEUES } from './queues';
+
+const queueNames = Object.values(QUEUES);
+
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => {
+        const url = new URL(config.redisUrl);
+        return {
+          prefix: config.queuePrefix,
+          connection: {
+            host: url.hostname,
+            port: Number(url.port || 6379),
+            username: url.username || undefined,
+            password: url.password ? decodeURIComponent(url.password) : undefined,
+            db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+            tls: url.protocol === 'rediss:' ? {} : undefined,
+            enableOfflineQueue: false,
+            connectTimeout: 2000,
+          },
+        };
+      },
+    }),
+    ...queueNames.map((name) => BullModule.registerQueue({ name })),
+  ],
+  providers: [PayoutQueues],
+  exports: [PayoutQueues, BullModule],
+})
+export class QueuesModule {}

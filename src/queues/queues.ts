@@ -1,0 +1,62 @@
+import { JobsOptions } from 'bullmq';
+
+/** Every queue, its job data, job ids and default options: the one place they are defined. */
+export const QUEUES = {
+  routePayout: 'route-payout',
+  sendPayout: 'send-payout',
+  settlePayout: 'settle-payout',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const QUEUE_DISPLAY_NAMES: Record<QueueName, string> = {
+  'route-payout': 'Route payouts (choose the cheapest route)',
+  'send-payout': 'Send payouts through providers',
+  'settle-payout': 'Poll provider settlement',
+};
+
+export interface RoutePayoutJobData {
+  payoutId: string;
+  /** The webhook event or ops action that asked for routing. */
+  cause: string;
+}
+
+export interface SendPayoutJobData {
+  payoutId: string;
+  attemptId: string;
+}
+
+export interface SettlePayoutJobData {
+  payoutId: string;
+  attemptId: string;
+}
+
+/** Job ids are derived from what the job is about, so a second enqueue of the same work is a no-op. */
+export const JobIds = {
+  routeFromEvent: (eventId: string) => `route-event-${eventId}`,
+  routeRetry: (payoutId: string, requestedAtMs: number) => `route-retry-${payoutId}-${requestedAtMs}`,
+  routeSweep: (payoutId: string, sweepAtMs: number) => `route-sweep-${payoutId}-${sweepAtMs}`,
+  send: (attemptId: string) => `send-${attemptId}`,
+  settle: (attemptId: string) => `settle-${attemptId}`,
+};
+
+export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {
+  'route-payout': {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: false,
+  },
+  'send-payout': {
+    attempts: 6,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: false,
+  },
+  'settle-payout': {
+    attempts: 30,
+    backoff: { type: 'fixed', delay: 500 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: false,
+  },
+};
