@@ -16,7 +16,9 @@ function newest(dir) {
   return latest;
 }
 
-const sources = ['src', 'migrations', 'bench', 'scripts'].map((d) => path.join(root, d)).filter(fs.existsSync);
+const sources = ['src', 'migrations', 'bench', 'scripts']
+  .map((d) => path.join(root, d))
+  .filter(fs.existsSync);
 const built = fs.existsSync(target) ? fs.statSync(target).mtimeMs : 0;
 if (built === 0 || Math.max(...sources.map(newest)) > built) {
   execSync('npm run build --silent', { cwd: root, stdio: 'inherit' });
