@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { validateEnvironment } from './environment';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -25,6 +25,8 @@ export interface AppConfig {
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
   workerConcurrency: number;
+  /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
+  sandbox: { seed: string; settleAfterMs: number };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -64,5 +66,9 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       staleAfterMs: env.SWEEP_STALE_AFTER_MS ?? 30_000,
     },
     workerConcurrency: env.WORKER_CONCURRENCY ?? 16,
+    sandbox: {
+      seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
+      settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 2_000,
+    },
   };
 }

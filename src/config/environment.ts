@@ -4,6 +4,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  Length,
   Matches,
   Max,
   Min,
@@ -116,6 +117,18 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   WORKER_CONCURRENCY?: number;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  SANDBOX_SEED?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600000)
+  SANDBOX_SETTLE_AFTER_MS?: number;
 }
 
 export class InvalidEnvironmentError extends Error {}
