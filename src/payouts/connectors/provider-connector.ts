@@ -1,0 +1,42 @@
+import type Decimal from 'decimal.js';
+
+/** One send to a provider. The idempotency key is derived from the attempt, never random. */
+export interface SendRequest {
+  idempotencyKey: string;
+  payoutId: string;
+  attemptId: string;
+  routeId: string;
+  amount: Decimal;
+  currency: 'USD';
+  beneficiary: {
+    name: string;
+    iban: string;
+    institution: string;
+    accountKind: 'bank_fcy' | 'fintech_usd';
+  };
+}
+
+export type SendResult =
+  | { kind: 'accepted'; transferId: string }
+  /** Nothing was created; retrying the same key is safe. */
+  | { kind: 'transient'; error: string }
+  /** A definite rejection before acceptance: fail over to the next route. */
+  | { kind: 'permanent'; error: string }
+  /** Timeout: the transfer may or may not exist; ask `getStatus(key)` before doing anything else. */
+  | { kind: 'unknown'; error: string };
+
+export type TransferStatus =
+  | { state: 'not_found' }
+  | { state: 'processing'; transferId: string }
+  | { state: 'settled'; transferId: string; settledAt: Date }
+  | { state: 'failed'; transferId: string; error: string }
+  /** "Paid" is not final: the money came back after it had settled. */
+  | { state: 'returned'; transferId: string; settledAt: Date; returnedAt: Date; reason: string };
+
+/** What the payout pipeline knows of a provider. Routing and ledger never see more than this. */
+export interface ProviderConnector {
+  readonly providerId: string;
+  send(request: SendRequest): Promise<SendResult>;
+  /** The provider's view of the transfer made under this idempotency key, if any. */
+  getStatus(idempotencyKey: string): Promise<TransferStatus>;
+}
