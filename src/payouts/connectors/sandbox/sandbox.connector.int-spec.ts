@@ -386,6 +386,20 @@ describe(SandboxSettingsService.name, () => {
   });
 });
 
+describe('sandbox configuration', () => {
+  it('settles within 2 s by default and draws from a random seed unless one is set', () => {
+    const a = loadConfig({});
+    const b = loadConfig({});
+    expect(a.sandbox.settleAfterMs).toBe(2000);
+    expect(a.sandbox.seed).not.toBe(b.sandbox.seed);
+    expect(loadConfig({ SANDBOX_SEED: 'fixed', SANDBOX_SETTLE_AFTER_MS: '50' }).sandbox).toEqual({
+      seed: 'fixed',
+      settleAfterMs: 50,
+    });
+    expect(() => loadConfig({ SANDBOX_SETTLE_AFTER_MS: '600001' })).toThrow(/SANDBOX_SETTLE_AFTER_MS/);
+  });
+});
+
 describe(SandboxDelay.name, () => {
   it('waits, and cuts every wait short when the app shuts down', async () => {
     const sut = new SandboxDelay();

@@ -48,8 +48,9 @@ export class SandboxConnector implements ProviderConnector {
     await this.delay.wait(settings.latencyMs);
 
     const invalid = invalidRequest(request);
-    if (invalid)
+    if (invalid) {
       return { kind: 'permanent', error: `${this.providerId} sandbox rejected the transfer: ${invalid}` };
+    }
 
     return this.transfers.serialized(this.providerId, request.idempotencyKey, async (tx, call) => {
       const existing = await this.transfers.find(this.providerId, request.idempotencyKey, tx);
