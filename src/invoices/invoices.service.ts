@@ -1,0 +1,337 @@
+import { Injectable } from '@nestjs/common';
+import Decimal from 'decimal.js';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { Problems } from '../common/problem';
+import { formatAmount, parseAmount } from '../money/money';
+import { InvoiceDto, RecordPrcDto } from './dto/invoice.dto';
+import { FxRatesService } from './fx-rates.service';
+import { InvoiceDocumentsService } from './invoice-documents.service';
+import { formatInvoiceNumber } from './invoice-number';
+import { InvoiceSigner } from './invoice-signer.service';
+import { ExportStatus } from './invoice-view';
+import { buildIssuedPart } from './issued-part';
+import { esfcaRetained, pakistanDate, pakistanYear, pkrEquivalent } from './pakistan-export';
+import { buildStatusEvent } from './status-event';
+
+export interface IssueInvoiceInput {
+  payoutId: string;
+  partnerId: string;
+  freelancerId: string;
+  exporter: { name: string; cnic: string; ntn: string | null; psebRegistrationNo: string | null };
+  client: { name: string; country: string };
+  description: string;
+  serviceCategory: string;
+  gross: Decimal;
+  currency: 'USD';
+  issuedAt: Date;
+}
+
+export interface RealizeInvoiceInput {
+  payoutId: string;
+  realizedAt: Date;
+  route: { routeId: string; provider: string; rail: string };
+  routingFees: Decimal;
+  netRealized: Decimal;
+}
+
+interface LockedInvoice {
+  id: string;
+  partner_id: string;
+  number: string;
+  sha256: string;
+  export_status: ExportStatus;
+  net_realized: string | null;
+  realized_at: Date | null;
+  prc_number: string | null;
+  prc_issued_at: Date | null;
+  prc_bank: string | null;
+}
+
+/**
+ * Issues export invoices and moves their export status with the money. The pipeline calls the first methods
+ * inside its own transactions, so an invoice, its number and its status events commit or roll back with the
+ * payout step that caused them.
+ */
+@Injectable()
+export class InvoicesService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly signer: InvoiceSigner,
+    private readonly fxRates: FxRatesService,
+    private readonly documents: InvoiceDocumentsService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One invoice per payout: a second call, however it races the first, answers the invoice that exists. */
+  async issueForPayout(
+    tx: EntityManager,
+    p: IssueInvoiceInput,
+  ): Promise<{ invoiceId: string; created: boolean }> {
+    if (p.currency !== 'USD') throw new Error(`Invoices are issued in USD, not ${String(p.currency)}`);
+    const gross = parseAmount(p.gross.toFixed());
+    if (gross.lte(0)) throw new Error(`Invoice gross must be positive, got ${gross.toFixed()}`);
+
+    // Locking the payout row serializes every issuer of this payout before any number is taken.
+    const payouts = await tx.query(`SELECT partner_id FROM payouts WHERE id = $1 FOR NO KEY UPDATE`, [
+      p.payoutId,
+    ]);
+    if (!payouts.length) throw new Error(`Payout ${p.payoutId} does not exist`);
+    if (payouts[0].partner_id !== p.partnerId) {
+      throw new Error(`Payout ${p.payoutId} does not belong to partner ${p.partnerId}`);
+    }
+    const existing = await tx.query(`SELECT id FROM invoices WHERE payout_id = $1`, [p.payoutId]);
+    if (existing.length) return { invoiceId: existing[0].id, created: false };
+
+    // The counter row stays locked until the caller commits; a rollback gives the number back, so no gap.
+    const year = pakistanYear(p.issuedAt);
+    const [{ last: seq }] = await tx.query(
+      `INSERT INTO invoice_counters (freelancer_id, year, last) VALUES ($1, $2, 1)
+       ON CONFLICT (freelancer_id, year) DO UPDATE SET last = invoice_counters.last + 1
+       RETURNING last`,
+      [p.freelancerId, year],
+    );
+    const id = randomUUID();
+    const number = formatInvoiceNumber(year, seq);
+    const issued = buildIssuedPart({
+      id,
+      number,
+      issuedAt: p.issuedAt,
+      payoutId: p.payoutId,
+      exporter: p.exporter,
+      client: p.client,
+      description: p.description,
+      serviceCategory: p.serviceCategory,
+      gross,
+      currency: p.currency,
+    });
+    const sealed = this.signer.seal(issued);
+    await tx.query(
+      `INSERT INTO invoices (id, partner_id, freelancer_id, payout_id, year, seq, number, issued_at, currency, gross,
+                             purpose_code, issued_document, sha256, signature, export_status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'awaiting_proceeds')`,
+      [
+        id,
+        p.partnerId,
+        p.freelancerId,
+        p.payoutId,
+        year,
+        seq,
+        number,
+        issued.issuedAt,
+        issued.currency,
+        issued.gross,
+        issued.purposeCode,
+        sealed.canonical,
+        sealed.sha256,
+        sealed.signature,
+      ],
+    );
+    await this.appendEvent(tx, {
+      invoice: { id, partner_id: p.partnerId, number, sha256: sealed.sha256 },
+      status: 'awaiting_proceeds',
+      previousStatus: null,
+      at: p.issuedAt,
+      detail: 'issued when the payout was routed',
+    });
+    return { invoiceId: id, created: true };
+  }
+
+  /**
+   * Fills the realization once, when the payout settles: route, fees, net, the USD-PKR rate in force on the
+   * (Pakistani) realization date and the PKR equivalent. A repeat is a no-op. A payout that failed and was
+   * then retried by ops can still realize its proceeds.
+   */
+  async markRealized(tx: EntityManager, p: RealizeInvoiceInput): Promise<void> {
+    const invoice = await this.lockByPayout(tx, p.payoutId);
+    if (!invoice) throw new Error(`Payout ${p.payoutId} settled without an invoice`);
+    if (invoice.net_realized !== null) return;
+    if (invoice.export_status !== 'awaiting_proceeds' && invoice.export_status !== 'proceeds_failed') return;
+
+    const routingFees = parseAmount(p.routingFees.toFixed());
+    const netRealized = parseAmount(p.netRealized.toFixed());
+    const [{ gross }] = await tx.query(`SELECT gross::text AS gross FROM invoices WHERE id = $1`, [
+      invoice.id,
+    ]);
+    if (routingFees.lt(0) || netRealized.lte(0) || !routingFees.plus(netRealized).equals(gross)) {
+      throw new Error(
+        `Invoice ${invoice.number}: routing fees ${routingFees.toFixed(2)} and net ${netRealized.toFixed(2)} do not add up to gross ${gross}`,
+      );
+    }
+    const fx = await this.fxRates.rateAt(tx, pakistanDate(p.realizedAt));
+    const pkr = fx ? pkrEquivalent(netRealized, fx.rate) : null;
+    const retained = esfcaRetained(netRealized);
+    await tx.query(
+      `UPDATE invoices SET export_status = 'proceeds_realized', realized_at = $2, route_id = $3, provider = $4,
+              rail = $5, routing_fees = $6, net_realized = $7, fx_rate = $8, fx_as_of = $9, pkr_equivalent = $10,
+              esfca_retained = $11
+       WHERE id = $1 AND net_realized IS NULL`,
+      [
+        invoice.id,
+        p.realizedAt,
+        p.route.routeId,
+        p.route.provider,
+        p.route.rail,
+        formatAmount(routingFees),
+        formatAmount(netRealized),
+        fx ? fx.rate.toFixed() : null,
+        fx ? fx.asOf : null,
+        pkr ? formatAmount(pkr) : null,
+        formatAmount(retained),
+      ],
+    );
+    await this.appendEvent(tx, {
+      invoice,
+      status: 'proceeds_realized',
+      previousStatus: invoice.export_status,
+      at: p.realizedAt,
+      detail: `USD ${formatAmount(netRealized)} credited via ${p.route.routeId}`,
+      data: {
+        route: p.route,
+        routingFees: formatAmount(routingFees),
+        netRealized: formatAmount(netRealized),
+        fx: fx ? { pair: 'USD-PKR', rate: fx.rate.toFixed(), asOf: fx.asOf } : null,
+        pkrEquivalent: pkr ? formatAmount(pkr) : null,
+        esfcaRetained: formatAmount(retained),
+      },
+    });
+  }
+
+  /** awaiting_proceeds → proceeds_failed when every route failed; a repeat, or no invoice yet, is a no-op. */
+  async markFailed(tx: EntityManager, p: { payoutId: string; at: Date; reason: string }): Promise<void> {
+    await this.moveByPayout(tx, p.payoutId, 'awaiting_proceeds', 'proceeds_failed', p.at, p.reason);
+  }
+
+  /**
+   * proceeds_realized → proceeds_failed when the provider returns a settled payout: the realization stays on
+   * record (it did happen) and the history says why the proceeds are no longer there. A repeat is a no-op.
+   */
+  async markReturned(tx: EntityManager, p: { payoutId: string; at: Date; reason: string }): Promise<void> {
+    await this.moveByPayout(
+      tx,
+      p.payoutId,
+      'proceeds_realized',
+      'proceeds_failed',
+      p.at,
+      `returned: ${p.reason}`,
+    );
+  }
+
+  /** Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. */
+  async recordPrc(partnerId: string, invoiceId: string, dto: RecordPrcDto): Promise<InvoiceDto> {
+    const issuedAt = new Date(dto.issuedAt);
+    return this.db.transaction(async (tx) => {
+      const rows: LockedInvoice[] = await tx.query(
+        `SELECT ${LOCKED_COLUMNS} FROM invoices WHERE id = $1 AND partner_id = $2 FOR UPDATE`,
+        [invoiceId, partnerId],
+      );
+      if (!rows.length) throw Problems.notFound('Invoice');
+      const invoice = rows[0];
+      if (invoice.export_status === 'prc_issued') {
+        const same =
+          invoice.prc_number === dto.prcNumber &&
+          invoice.prc_bank === dto.bank &&
+          invoice.prc_issued_at?.getTime() === issuedAt.getTime();
+        if (!same) {
+          throw Problems.conflict(`Invoice ${invoice.number} already has e-PRC ${invoice.prc_number}.`, [
+            { field: 'prcNumber', message: 'an e-PRC is already recorded for this invoice' },
+          ]);
+        }
+        return this.documents.get(partnerId, invoiceId, tx);
+      }
+      if (invoice.export_status !== 'proceeds_realized' || invoice.realized_at === null) {
+        throw Problems.conflict(
+          `An e-PRC can be recorded only once the proceeds are realized; invoice ${invoice.number} is ${invoice.export_status}.`,
+        );
+      }
+      const now = this.clock.now();
+      await tx.query(
+        `UPDATE invoices SET export_status = 'prc_issued', prc_number = $2, prc_issued_at = $3, prc_bank = $4,
+                prc_recorded_at = $5
+         WHERE id = $1 AND export_status = 'proceeds_realized'`,
+        [invoiceId, dto.prcNumber, issuedAt, dto.bank, now],
+      );
+      await this.appendEvent(tx, {
+        invoice,
+        status: 'prc_issued',
+        previousStatus: 'proceeds_realized',
+        at: now,
+        detail: `e-PRC ${dto.prcNumber} issued by ${dto.bank} on ${pakistanDate(issuedAt)}`,
+        data: { prcNumber: dto.prcNumber, issuedAt: issuedAt.toISOString(), bank: dto.bank },
+      });
+      return this.documents.get(partnerId, invoiceId, tx);
+    });
+  }
+
+  private async lockByPayout(tx: EntityManager, payoutId: string): Promise<LockedInvoice | null> {
+    const rows: LockedInvoice[] = await tx.query(
+      `SELECT ${LOCKED_COLUMNS} FROM invoices WHERE payout_id = $1 FOR UPDATE`,
+      [payoutId],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async moveByPayout(
+    tx: EntityManager,
+    payoutId: string,
+    from: ExportStatus,
+    to: ExportStatus,
+    at: Date,
+    detail: string,
+  ): Promise<void> {
+    const moved: Array<{ id: string; partner_id: string; number: string; sha256: string }> = await tx.query(
+      // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING as [rows, count], not as rows.
+      `WITH moved AS (
+         UPDATE invoices SET export_status = $3 WHERE payout_id = $1 AND export_status = $2
+         RETURNING id, partner_id, number, sha256)
+       SELECT * FROM moved`,
+      [payoutId, from, to],
+    );
+    if (!moved.length) return;
+    await this.appendEvent(tx, { invoice: moved[0], status: to, previousStatus: from, at, detail });
+  }
+
+  /** Each status change is a signed document of its own, and the row a partner notifier reads. */
+  private async appendEvent(
+    tx: EntityManager,
+    p: {
+      invoice: { id: string; partner_id: string; number: string; sha256: string };
+      status: ExportStatus;
+      previousStatus: ExportStatus | null;
+      at: Date;
+      detail: string;
+      data?: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    const sealed = this.signer.seal(
+      buildStatusEvent({
+        invoice: p.invoice,
+        status: p.status,
+        previousStatus: p.previousStatus,
+        at: p.at,
+        detail: p.detail,
+        data: p.data,
+      }),
+    );
+    await tx.query(
+      `INSERT INTO invoice_status_events (invoice_id, partner_id, status, previous_status, at, detail, document,
+                                          sha256, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        p.invoice.id,
+        p.invoice.partner_id,
+        p.status,
+        p.previousStatus,
+        p.at,
+        p.detail,
+        sealed.canonical,
+        sealed.sha256,
+        sealed.signature,
+      ],
+    );
+  }
+}
+
+const LOCKED_COLUMNS = `id, partner_id, number, sha256, export_status, net_realized::text AS net_realized, realized_at,
+  prc_number, prc_issued_at, prc_bank`;

@@ -1,0 +1,88 @@
+import { SERVICE_CATEGORIES } from '../payouts/payout-instruction';
+import { MoneyDecimal } from '../money/money';
+import {
+  esfcaRetained,
+  pakistanDate,
+  pakistanYear,
+  pkrEquivalent,
+  purposeCodeFor,
+  UnknownServiceCategoryError,
+  withholdingAmount,
+  withholdingRatePercent,
+} from './pakistan-export';
+
+describe('pakistan-export', () => {
+  describe(purposeCodeFor.name, () => {
+    it.each([
+      ['software_development', '9186'],
+      ['web_development', '9186'],
+      ['data_analysis', '9186'],
+      ['it_support', '9186'],
+      ['graphic_design', '9249'],
+      ['digital_marketing', '9249'],
+      ['content_writing', '9249'],
+      ['virtual_assistance', '9249'],
+      ['online_teaching', '9249'],
+      ['other', '9249'],
+    ])('maps %s to %s', (category, code) => {
+      expect(purposeCodeFor(category)).toBe(code);
+    });
+
+    it('covers every service category a payout can carry, and never answers 9471', () => {
+      for (const category of SERVICE_CATEGORIES) {
+        expect(['9186', '9249']).toContain(purposeCodeFor(category));
+      }
+    });
+
+    it.each(['unknown', 'toString', '__proto__', ''])('refuses the unknown category %p', (category) => {
+      expect(() => purposeCodeFor(category)).toThrow(UnknownServiceCategoryError);
+    });
+  });
+
+  describe('Pakistani calendar dates (UTC+05:00)', () => {
+    it.each([
+      ['2026-12-31T18:59:59.999Z', '2026-12-31', 2026],
+      ['2026-12-31T19:00:00.000Z', '2027-01-01', 2027],
+      ['2026-06-15T00:00:00.000Z', '2026-06-15', 2026],
+      ['2026-06-14T20:30:00.000Z', '2026-06-15', 2026],
+    ])('%s is %s in Pakistan', (iso, date, year) => {
+      expect(pakistanDate(new Date(iso))).toBe(date);
+      expect(pakistanYear(new Date(iso))).toBe(year);
+    });
+  });
+
+  describe(esfcaRetained.name, () => {
+    it.each([
+      ['1198.75', '1198.75'],
+      ['5000.00', '5000.00'],
+      ['9000.00', '5000.00'],
+      ['10000.00', '5000.00'],
+      ['10000.02', '5000.01'],
+      ['24000.00', '12000.00'],
+      ['10000.01', '5000.01'],
+    ])('keeps the higher of USD 5,000 or 50%%, at most the net: %s → %s', (net, kept) => {
+      expect(esfcaRetained(new MoneyDecimal(net)).toFixed(2)).toBe(kept);
+    });
+  });
+
+  describe(pkrEquivalent.name, () => {
+    it.each([
+      ['1198.75', '278.45', '333791.94'],
+      ['0.01', '278.455', '2.78'],
+      ['0.01', '278.5', '2.79'],
+      ['1000000.00', '300.123456', '300123456.00'],
+      ['100.00', '0.000001', '0.00'],
+    ])('%s USD at %s is PKR %s (half-up to two decimals)', (net, rate, pkr) => {
+      expect(pkrEquivalent(new MoneyDecimal(net), new MoneyDecimal(rate)).toFixed(2)).toBe(pkr);
+    });
+  });
+
+  describe('withholding information', () => {
+    it('is 0.25% for PSEB-registered exporters and 1% for others', () => {
+      expect(withholdingRatePercent('PSEB-F-12345').toString()).toBe('0.25');
+      expect(withholdingRatePercent(null).toString()).toBe('1');
+      expect(withholdingAmount(new MoneyDecimal('1198.75'), 'PSEB-F-1').toFixed(2)).toBe('3.00');
+      expect(withholdingAmount(new MoneyDecimal('1198.75'), null).toFixed(2)).toBe('11.99');
+    });
+  });
+});

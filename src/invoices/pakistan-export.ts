@@ -1,0 +1,77 @@
+import Decimal from 'decimal.js';
+import { MoneyDecimal, roundCents } from '../money/money';
+
+/**
+ * SBP purpose codes for export proceeds (PAKISTAN.md): 9186 for freelance computer and information services,
+ * 9249 for other freelance services. 9471 (workers' remittance) is never used: it would misreport an export.
+ */
+export const PURPOSE_CODES = {
+  software_development: '9186',
+  web_development: '9186',
+  data_analysis: '9186',
+  it_support: '9186',
+  graphic_design: '9249',
+  digital_marketing: '9249',
+  content_writing: '9249',
+  virtual_assistance: '9249',
+  online_teaching: '9249',
+  other: '9249',
+} as const;
+
+export type PurposeCode = (typeof PURPOSE_CODES)[keyof typeof PURPOSE_CODES];
+
+export const PURPOSE_CODE_DESCRIPTIONS: Record<PurposeCode, string> = {
+  '9186': 'Freelance computer and information services',
+  '9249': 'Other freelance services',
+};
+
+export class UnknownServiceCategoryError extends Error {}
+
+export function purposeCodeFor(serviceCategory: string): PurposeCode {
+  if (!Object.hasOwn(PURPOSE_CODES, serviceCategory)) {
+    throw new UnknownServiceCategoryError(`No purpose code for service category "${serviceCategory}"`);
+  }
+  return PURPOSE_CODES[serviceCategory as keyof typeof PURPOSE_CODES];
+}
+
+/**
+ * Calendar dates of an export are Pakistani dates: the exporter's invoice year, the bank's realization date and
+ * the SBP rate of that day. Pakistan keeps UTC+05:00 all year (no daylight saving since 2009).
+ */
+const PAKISTAN_OFFSET_MS = 5 * 60 * 60 * 1000;
+
+export function pakistanDate(at: Date): string {
+  return new Date(at.getTime() + PAKISTAN_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+export function pakistanYear(at: Date): number {
+  return new Date(at.getTime() + PAKISTAN_OFFSET_MS).getUTCFullYear();
+}
+
+const ESFCA_FLOOR_USD = new MoneyDecimal(5000);
+
+/**
+ * What the bank keeps in the Exporters' Special Foreign Currency Account under the freelancer framework: the
+ * higher of USD 5,000 or 50% of the proceeds, never more than the proceeds. Shown as information, per payout.
+ */
+export function esfcaRetained(netRealized: Decimal): Decimal {
+  const half = roundCents(netRealized.times('0.5'));
+  return MoneyDecimal.min(netRealized, MoneyDecimal.max(ESFCA_FLOOR_USD, half));
+}
+
+/** PKR equivalent of the dollars realized, rounded half-up to two decimals as the contract says. */
+export function pkrEquivalent(netRealized: Decimal, rate: Decimal): Decimal {
+  return roundCents(netRealized.times(rate));
+}
+
+/**
+ * Income tax the bank withholds at realization (ITO s.154A): 0.25% for PSEB-registered IT/ITeS exporters,
+ * 1% for others. Information on the invoice only; neither we nor the invoice withhold anything.
+ */
+export function withholdingRatePercent(psebRegistrationNo: string | null): Decimal {
+  return new MoneyDecimal(psebRegistrationNo ? '0.25' : '1');
+}
+
+export function withholdingAmount(proceeds: Decimal, psebRegistrationNo: string | null): Decimal {
+  return roundCents(proceeds.times(withholdingRatePercent(psebRegistrationNo)).dividedBy(100));
+}
