@@ -213,12 +213,13 @@ export class CatalogService {
     enabled: boolean,
   ): Promise<{ id: string; name: string } | null> {
     const row = await this.db.transaction(async (tx) => {
-      const [provider] = await tx.query(
+      // An UPDATE answers [rows, count] through TypeORM's pg driver.
+      const [[provider]]: [{ id: string; name: string }[]] = await tx.query(
         `UPDATE providers SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING id, name`,
         [providerId, enabled],
       );
       if (provider) await bumpCatalogVersion(tx);
-      return provider as { id: string; name: string } | undefined;
+      return provider;
     });
     this.invalidate();
     return row ?? null;
