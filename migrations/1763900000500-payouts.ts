@@ -22,7 +22,7 @@ export class Payouts1763900000500 implements MigrationInterface {
         client_country char(2) NOT NULL CHECK (client_country ~ '^[A-Z]{2}$' AND client_country <> 'PK'),
         description text NOT NULL,
         service_category text NOT NULL,
-        status text NOT NULL CHECK (status IN ('received', 'unmatched', 'routed', 'sending', 'settled', 'failed')),
+        status text NOT NULL CHECK (status IN ('received', 'unmatched', 'routed', 'sending', 'settled', 'failed', 'returned')),
         decision jsonb,
         fees jsonb,
         net numeric(20,2),

@@ -10,6 +10,8 @@ import { FreelancersModule } from './freelancers/freelancers.module';
 import { HealthController } from './ops/health.controller';
 import { MetricsController } from './ops/metrics.controller';
 import { MetricsModule } from './ops/metrics.module';
+import { QueueDashboardModule } from './ops/queue-dashboard.module';
+import { PipelineWorkerModule } from './payouts/pipeline-worker.module';
 import { PartnersModule } from './partners/partners.module';
 import { RedisModule } from './redis/redis.module';
 import { ClockModule } from './common/clock.module';
@@ -66,7 +68,9 @@ export class AppModule {
       InvoicesModule,
       PayoutsModule,
       WebhooksModule,
+      QueueDashboardModule,
     ];
+    if (config.role !== 'api') imports.push(PipelineWorkerModule);
     return { module: AppModule, imports, controllers: [HealthController, MetricsController] };
   }
 }

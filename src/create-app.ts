@@ -7,7 +7,10 @@ import { Logger } from 'nestjs-pino';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { Clock } from './common/clock';
-import { ProblemFilter } from './common/problem.filter';
+import { ProblemFilter, sendProblem } from './common/problem.filter';
+import { Problems } from './common/problem';
+import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
+import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
@@ -71,6 +74,18 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   installBodyParsers(fastify);
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (
+      request.url.startsWith(QUEUE_DASHBOARD_PATH) &&
+      !isOpsRequest(request.headers.authorization, config.opsToken)
+    ) {
+      sendProblem(
+        reply,
+        Problems.unauthorized('The queue dashboard needs the ops token as "Authorization: Bearer …".'),
+      );
+      return reply;
+    }
+  });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();

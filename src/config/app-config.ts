@@ -25,6 +25,8 @@ export interface AppConfig {
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
   workerConcurrency: number;
+  /** When a settled transfer is checked once more for a late return. */
+  returnCheckDelayMs: number;
   /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
   sandbox: { seed: string; settleAfterMs: number };
 }
@@ -66,6 +68,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       staleAfterMs: env.SWEEP_STALE_AFTER_MS ?? 30_000,
     },
     workerConcurrency: env.WORKER_CONCURRENCY ?? 16,
+    returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
       settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 2_000,

@@ -115,6 +115,12 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(0)
+  RETURN_CHECK_DELAY_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(1)
   WORKER_CONCURRENCY?: number;
 

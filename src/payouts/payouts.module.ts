@@ -1,5 +1,19 @@
 import { Module } from '@nestjs/common';
+import { FreelancersModule } from '../freelancers/freelancers.module';
+import { InvoicesModule } from '../invoices/invoices.module';
+import { LedgerModule } from '../ledger/ledger.module';
+import { RoutingModule } from '../routing/routing.module';
+import { ConnectorsModule } from './connectors/connectors.module';
+import { OpsPayoutsController } from './ops-payouts.controller';
+import { PayoutPipelineService } from './payout-pipeline.service';
+import { PayoutRetryService } from './payout-retry.service';
+import { PayoutsController } from './payouts.controller';
 import { PayoutsService } from './payouts.service';
 
-@Module({ providers: [PayoutsService], exports: [PayoutsService] })
+@Module({
+  imports: [FreelancersModule, RoutingModule, LedgerModule, InvoicesModule, ConnectorsModule],
+  controllers: [PayoutsController, OpsPayoutsController],
+  providers: [PayoutsService, PayoutPipelineService, PayoutRetryService],
+  exports: [PayoutsService, PayoutPipelineService],
+})
 export class PayoutsModule {}

@@ -1,9 +1,52 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { pageClause, toPage } from '../common/pagination';
+import { Problems } from '../common/problem';
+import { formatAmount, MoneyDecimal } from '../money/money';
+import type { QuoteView, RoutingDecision } from '../routing/routing.service';
+import { PayoutDto, PayoutPageDto, PayoutQuery } from './dto/payout.dto';
 import { PayoutInstruction, PayoutSource } from './payout-instruction';
+import { PayoutStatus } from './payout-status';
+
+interface PayoutRow {
+  id: string;
+  connection_id: string;
+  platform: string;
+  platform_payout_id: string;
+  freelancer_ref: string;
+  freelancer_id: string | null;
+  gross: string;
+  currency: string;
+  status: PayoutStatus;
+  decision: RoutingDecision | null;
+  fees: QuoteView['fees'] | null;
+  net: string | null;
+  invoice_id: string | null;
+  failure_reason: string | null;
+  created_at: Date;
+}
+
+interface AttemptRow {
+  payout_id: string;
+  seq: number;
+  route_id: string;
+  status: string;
+  error: string | null;
+  quote: QuoteView;
+  updated_at: Date;
+}
+
+interface TimelineRow {
+  payout_id: string;
+  status: string;
+  detail: string | null;
+  at: Date;
+}
 
 @Injectable()
 export class PayoutsService {
+  constructor(private readonly db: DataSource) {}
+
   /**
    * Creates the payout for a platform payout inside the caller's transaction, or finds the one that exists:
    * (connection, platform payout id) is unique, so two events about one payout make one payout.
@@ -46,5 +89,87 @@ export class PayoutsService {
       [source.connectionId, instruction.platformPayoutId],
     );
     return { payoutId: existing.id, created: false };
+  }
+
+  async get(partnerId: string | null, payoutId: string): Promise<PayoutDto> {
+    const rows: PayoutRow[] = await this.db.query(
+      `SELECT * FROM payouts WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)`,
+      [payoutId, partnerId],
+    );
+    if (!rows.length) throw Problems.notFound('Payout');
+    const [dto] = await this.present(rows);
+    return dto;
+  }
+
+  async list(partnerId: string, query: PayoutQuery): Promise<PayoutPageDto> {
+    const params: unknown[] = [partnerId];
+    let where = 'partner_id = $1';
+    if (query.status) {
+      params.push(query.status);
+      where += ` AND status = $${params.length}`;
+    }
+    if (query.freelancerId) {
+      params.push(query.freelancerId);
+      where += ` AND freelancer_id = $${params.length}`;
+    }
+    const rows: PayoutRow[] = await this.db.query(
+      `SELECT * FROM payouts WHERE ${where}${pageClause(query, params)}`,
+      params,
+    );
+    const limit = query.limit ?? 20;
+    const presented = await this.present(rows.slice(0, limit));
+    const byId = new Map(presented.map((p) => [p.id, p]));
+    return toPage(rows, query, (row) => byId.get(row.id)!);
+  }
+
+  private async present(rows: PayoutRow[]): Promise<PayoutDto[]> {
+    if (!rows.length) return [];
+    const ids = rows.map((r) => r.id);
+    const attempts: AttemptRow[] = await this.db.query(
+      `SELECT payout_id, seq, route_id, status, error, quote, updated_at FROM payout_attempts
+       WHERE payout_id = ANY($1::uuid[]) ORDER BY payout_id, seq`,
+      [ids],
+    );
+    const timeline: TimelineRow[] = await this.db.query(
+      `SELECT payout_id, status, detail, at FROM payout_timeline WHERE payout_id = ANY($1::uuid[]) ORDER BY id`,
+      [ids],
+    );
+    return rows.map((row) => {
+      const own = attempts.filter((a) => a.payout_id === row.id);
+      const current = own.length ? own[own.length - 1].quote : null;
+      const route = current ?? null;
+      return {
+        id: row.id,
+        connectionId: row.connection_id,
+        platform: row.platform,
+        platformPayoutId: row.platform_payout_id,
+        freelancerRef: row.freelancer_ref,
+        freelancerId: row.freelancer_id,
+        gross: formatAmount(new MoneyDecimal(row.gross)),
+        currency: row.currency,
+        status: row.status,
+        route,
+        candidates: row.decision?.quotes ?? [],
+        rejected: row.decision?.rejected ?? [],
+        attempts: own.map((a) => ({
+          routeId: a.route_id,
+          status: a.status,
+          ...(a.error ? { error: a.error } : {}),
+          at: a.updated_at.toISOString(),
+        })),
+        fees: row.fees ?? route?.fees ?? null,
+        net: row.net !== null ? formatAmount(new MoneyDecimal(row.net)) : (route?.net ?? null),
+        invoiceId: row.invoice_id,
+        timeline: timeline
+          .filter((t) => t.payout_id === row.id)
+          .map((t) => ({
+            status: t.status,
+            at: t.at.toISOString(),
+            ...(t.detail ? { detail: t.detail } : {}),
+          })),
+        failureReason: row.failure_reason,
+        createdAt: row.created_at.toISOString(),
+      };
+    });
   }
 }

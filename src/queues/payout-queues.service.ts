@@ -45,10 +45,14 @@ export class PayoutQueues {
     });
   }
 
-  enqueueSettle(data: SettlePayoutJobData, delayMs: number): Promise<void> {
+  enqueueSettle(
+    data: SettlePayoutJobData,
+    delayMs: number,
+    jobId = JobIds.settle(data.attemptId),
+  ): Promise<void> {
     return this.add(this.settle as Queue, 'settle', data, {
       ...DEFAULT_JOB_OPTIONS['settle-payout'],
-      jobId: JobIds.settle(data.attemptId),
+      jobId,
       delay: delayMs,
     });
   }

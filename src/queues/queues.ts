@@ -38,6 +38,9 @@ export const JobIds = {
   routeSweep: (payoutId: string, sweepAtMs: number) => `route-sweep-${payoutId}-${sweepAtMs}`,
   send: (attemptId: string) => `send-${attemptId}`,
   settle: (attemptId: string) => `settle-${attemptId}`,
+  returnCheck: (attemptId: string) => `return-check-${attemptId}`,
+  sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
+  settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
 };
 
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {
@@ -60,3 +63,9 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     removeOnFail: false,
   },
 };
+
+/**
+ * Worker options shared by every processor: a job whose worker died is seen as stalled within seconds and
+ * handed to another worker; the Postgres guards make the second run harmless.
+ */
+export const WORKER_OPTIONS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 3 };

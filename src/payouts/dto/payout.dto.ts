@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { PageQuery } from '../../common/pagination';
+import { PAYOUT_STATUSES, PayoutStatus } from '../payout-status';
+
+export class FeesDto {
+  @ApiProperty({ example: '2.00' }) fixed: string;
+  @ApiProperty({ example: '37.50' }) percent: string;
+  @ApiProperty({ example: '0.00' }) fx: string;
+  @ApiProperty({ example: '0.00' }) intermediary: string;
+  @ApiProperty({ example: '39.50' }) total: string;
+}
+
+export class QuoteDto {
+  @ApiProperty() routeId: string;
+  @ApiProperty() provider: string;
+  @ApiProperty() rail: string;
+  @ApiProperty({ type: FeesDto }) fees: FeesDto;
+  @ApiProperty({ example: '1210.50' }) net: string;
+  @ApiProperty() etaHours: number;
+  @ApiPropertyOptional({ description: 'Fee version the quote was computed on.' }) feeVersion?: number;
+}
+
+export class RejectedRouteDto {
+  @ApiProperty() routeId: string;
+  @ApiProperty() reason: string;
+}
+
+export class AttemptDto {
+  @ApiProperty() routeId: string;
+  @ApiProperty({ enum: ['pending', 'accepted', 'unknown', 'settled', 'failed', 'returned'] }) status: string;
+  @ApiPropertyOptional() error?: string;
+  @ApiProperty() at: string;
+}
+
+export class TimelineEntryDto {
+  @ApiProperty({ enum: PAYOUT_STATUSES }) status: string;
+  @ApiProperty() at: string;
+  @ApiPropertyOptional() detail?: string;
+}
+
+export class PayoutDto {
+  @ApiProperty() id: string;
+  @ApiProperty() connectionId: string;
+  @ApiProperty() platform: string;
+  @ApiProperty() platformPayoutId: string;
+  @ApiProperty() freelancerRef: string;
+  @ApiProperty({ type: String, nullable: true }) freelancerId: string | null;
+  @ApiProperty({ example: '1250.00' }) gross: string;
+  @ApiProperty({ example: 'USD' }) currency: string;
+  @ApiProperty({ enum: PAYOUT_STATUSES }) status: PayoutStatus;
+  @ApiProperty({ type: QuoteDto, nullable: true }) route: QuoteDto | null;
+  @ApiProperty({ type: [QuoteDto] }) candidates: QuoteDto[];
+  @ApiProperty({ type: [RejectedRouteDto] }) rejected: RejectedRouteDto[];
+  @ApiProperty({ type: [AttemptDto] }) attempts: AttemptDto[];
+  @ApiProperty({ type: FeesDto, nullable: true }) fees: FeesDto | null;
+  @ApiProperty({ type: String, nullable: true }) net: string | null;
+  @ApiProperty({ type: String, nullable: true }) invoiceId: string | null;
+  @ApiProperty({ type: [TimelineEntryDto] }) timeline: TimelineEntryDto[];
+  @ApiProperty({ type: String, nullable: true }) failureReason: string | null;
+  @ApiProperty() createdAt: string;
+}
+
+export class PayoutPageDto {
+  @ApiProperty({ type: [PayoutDto] }) data: PayoutDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class PayoutQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: PAYOUT_STATUSES })
+  @IsOptional()
+  @IsIn(PAYOUT_STATUSES, { message: `status must be one of ${PAYOUT_STATUSES.join(', ')}` })
+  status?: PayoutStatus;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUUID('all', { message: 'freelancerId must be a UUID' })
+  freelancerId?: string;
+}

@@ -1,0 +1,460 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { FreelancersService } from '../freelancers/freelancers.service';
+import { InvoicesService } from '../invoices/invoices.service';
+import { PayoutBookings } from '../ledger/payout-bookings.service';
+import { MoneyDecimal } from '../money/money';
+import { MetricsService } from '../ops/metrics.service';
+import { PayoutQueues } from '../queues/payout-queues.service';
+import { JobIds } from '../queues/queues';
+import { ProviderHealthService } from '../routing/provider-health.service';
+import { QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
+import { ConnectorRegistry } from './connectors/connector-registry';
+import { fromStates, nextCandidate, PayoutStatus } from './payout-status';
+
+interface PayoutRow {
+  id: string;
+  partner_id: string;
+  platform: string;
+  freelancer_ref: string;
+  freelancer_id: string | null;
+  gross: string;
+  currency: 'USD';
+  client_name: string;
+  client_country: string;
+  description: string;
+  service_category: string;
+  status: PayoutStatus;
+  decision: RoutingDecision | null;
+}
+
+interface AttemptRow {
+  id: string;
+  payout_id: string;
+  seq: number;
+  route_id: string;
+  provider: string;
+  quote: QuoteView;
+  idempotency_key: string;
+  status: string;
+}
+
+/** Thrown to make BullMQ retry a job with its backoff. */
+export class RetryLater extends Error {}
+
+/**
+ * The path of one payout: route → send → settle, with failover. Each step reads state from Postgres, changes it
+ * with conditional updates, and books the ledger and the invoice in the same transaction, so a step that runs
+ * twice (a repeated job, a sweeper, a worker that died between two lines) changes nothing the second time.
+ */
+@Injectable()
+export class PayoutPipelineService {
+  private readonly logger = new Logger(PayoutPipelineService.name);
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly freelancers: FreelancersService,
+    private readonly routing: RoutingService,
+    private readonly health: ProviderHealthService,
+    private readonly bookings: PayoutBookings,
+    private readonly invoices: InvoicesService,
+    private readonly connectors: ConnectorRegistry,
+    private readonly queues: PayoutQueues,
+    private readonly metrics: MetricsService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Matches the freelancer, quotes every route, books the payout, issues the invoice and queues the first send. */
+  async route(payoutId: string): Promise<void> {
+    const payout = await this.loadPayout(this.db.manager, payoutId);
+    if (!payout || (payout.status !== 'received' && payout.status !== 'unmatched')) return;
+
+    const payee = await this.freelancers.findPayeeByRef(payout.partner_id, payout.freelancer_ref);
+    if (!payee || !payee.account) {
+      const detail = payee
+        ? `freelancer ${payout.freelancer_ref} has no dollar account`
+        : `no freelancer with ref ${payout.freelancer_ref}`;
+      await this.db.transaction((tx) => this.transition(tx, payoutId, 'unmatched', detail));
+      return;
+    }
+
+    const gross = new MoneyDecimal(payout.gross);
+    const decision = await this.routing.decide({
+      platform: payout.platform,
+      gross,
+      accountKind: payee.account.kind,
+    });
+    const first = decision.quotes.find((q) => q.routeId === decision.chosen);
+    if (!first) {
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE payouts SET decision = $2 WHERE id = $1 AND status IN ('received', 'unmatched')`,
+          [payoutId, decision],
+        );
+        await this.transition(tx, payoutId, 'failed', 'no eligible route', {
+          failureReason: 'no eligible route',
+        });
+      });
+      return;
+    }
+
+    const attemptId = await this.db.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
+                updated_at = now()
+         WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id`,
+        [payoutId, payee.freelancerId, payee.account!.id, payee.account!.kind, decision],
+      );
+      if (!moved.length) return null;
+      await this.timeline(tx, payoutId, 'routed', `chosen ${first.routeId}`);
+      this.metrics.routeChosen.inc({ route: first.routeId });
+      await this.bookings.bookRouted(tx, {
+        payoutId,
+        freelancerId: payee.freelancerId,
+        platform: payout.platform,
+        gross,
+      });
+      const invoice = await this.invoices.issueForPayout(tx, {
+        payoutId,
+        partnerId: payout.partner_id,
+        freelancerId: payee.freelancerId,
+        exporter: {
+          name: payee.name,
+          cnic: payee.cnic,
+          ntn: payee.ntn,
+          psebRegistrationNo: payee.psebRegistrationNo,
+        },
+        client: { name: payout.client_name, country: payout.client_country },
+        description: payout.description,
+        serviceCategory: payout.service_category,
+        gross,
+        currency: 'USD',
+        issuedAt: this.clock.now(),
+      });
+      await tx.query(`UPDATE payouts SET invoice_id = $2 WHERE id = $1`, [payoutId, invoice.invoiceId]);
+      return this.createAttempt(tx, payoutId, first);
+    });
+    if (attemptId) await this.queueSend(payoutId, attemptId);
+  }
+
+  /** Sends one attempt; a timeout is resolved by asking the provider before anything else happens. */
+  async send(payoutId: string, attemptId: string, finalTry: boolean): Promise<void> {
+    const attempt = await this.loadAttempt(attemptId);
+    if (!attempt || (attempt.status !== 'pending' && attempt.status !== 'unknown')) return;
+    const payout = await this.loadPayout(this.db.manager, payoutId);
+    if (!payout || (payout.status !== 'routed' && payout.status !== 'sending')) return;
+
+    if (payout.status === 'routed') {
+      await this.db.transaction((tx) =>
+        this.transition(tx, payoutId, 'sending', `attempt ${attempt.seq} via ${attempt.route_id}`),
+      );
+    }
+    const connector = this.connectors.get(attempt.provider);
+
+    if (attempt.status === 'unknown') {
+      const status = await connector.getStatus(attempt.idempotency_key);
+      if (status.state === 'processing' || status.state === 'settled' || status.state === 'returned') {
+        await this.accepted(payout, attempt, status.transferId);
+        return;
+      }
+      if (status.state === 'failed') {
+        await this.failOver(payout, attempt, status.error);
+        return;
+      }
+    }
+
+    const payee = await this.freelancers.payee(payout.partner_id, payout.freelancer_id!);
+    const result = await connector.send({
+      idempotencyKey: attempt.idempotency_key,
+      payoutId,
+      attemptId,
+      routeId: attempt.route_id,
+      amount: new MoneyDecimal(payout.gross),
+      currency: 'USD',
+      beneficiary: {
+        name: payee.account!.title,
+        iban: payee.account!.iban,
+        institution: payee.account!.institution,
+        accountKind: payee.account!.kind,
+      },
+    });
+    this.metrics.attempts.inc({ provider: attempt.provider, outcome: result.kind });
+
+    switch (result.kind) {
+      case 'accepted':
+        await this.health.recordSuccess(attempt.provider);
+        await this.accepted(payout, attempt, result.transferId);
+        return;
+      case 'permanent':
+        await this.health.recordFailure(attempt.provider);
+        await this.failOver(payout, attempt, result.error);
+        return;
+      case 'transient':
+        await this.health.recordFailure(attempt.provider);
+        if (finalTry) {
+          await this.failOver(payout, attempt, `retries exhausted: ${result.error}`);
+          return;
+        }
+        throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
+      case 'unknown':
+        await this.db.query(
+          `UPDATE payout_attempts SET status = 'unknown', error = $2, updated_at = clock_timestamp()
+           WHERE id = $1 AND status IN ('pending', 'unknown')`,
+          [attemptId, result.error],
+        );
+        // Never fail over from an unknown outcome: the money may be on its way. The retry asks the provider first.
+        throw new RetryLater(`outcome unknown at ${attempt.provider}: ${result.error}`);
+    }
+  }
+
+  /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
+  async settle(payoutId: string, attemptId: string): Promise<void> {
+    const attempt = await this.loadAttempt(attemptId);
+    if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
+    const payout = await this.loadPayout(this.db.manager, payoutId);
+    if (!payout) return;
+    const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
+
+    if (attempt.status === 'settled') {
+      if (status.state === 'returned') await this.returned(payout, attempt, status.reason);
+      return;
+    }
+    switch (status.state) {
+      case 'processing':
+        throw new RetryLater(`transfer at ${attempt.provider} still processing`);
+      case 'settled':
+      case 'returned':
+        await this.settled(payout, attempt, status.settledAt);
+        if (status.state === 'returned') await this.returned(payout, attempt, status.reason);
+        else await this.watchForReturn(payout.id, attempt.id);
+        return;
+      case 'failed':
+        await this.failOver(payout, attempt, status.error);
+        return;
+      case 'not_found':
+        await this.failOver(payout, attempt, 'provider has no record of the accepted transfer');
+        return;
+    }
+  }
+
+  private async accepted(payout: PayoutRow, attempt: AttemptRow, transferId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE payout_attempts SET status = 'accepted', provider_transfer_id = $2, error = NULL,
+                updated_at = clock_timestamp()
+         WHERE id = $1 AND status IN ('pending', 'unknown') RETURNING id`,
+        [attempt.id, transferId],
+      );
+      if (!moved.length) return;
+      await this.bookings.bookSent(tx, {
+        payoutId: payout.id,
+        attemptSeq: attempt.seq,
+        platform: payout.platform,
+        provider: attempt.provider,
+        gross: new MoneyDecimal(payout.gross),
+      });
+    });
+    await this.queues
+      .enqueueSettle({ payoutId: payout.id, attemptId: attempt.id }, 200)
+      .catch((error: Error) =>
+        this.logger.warn(`Settlement poll for payout ${payout.id} not queued: ${error.message}`),
+      );
+  }
+
+  private async settled(payout: PayoutRow, attempt: AttemptRow, settledAt: Date): Promise<void> {
+    const quote = attempt.quote;
+    const fees = {
+      fixed: new MoneyDecimal(quote.fees.fixed),
+      percent: new MoneyDecimal(quote.fees.percent),
+      fx: new MoneyDecimal(quote.fees.fx),
+      intermediary: new MoneyDecimal(quote.fees.intermediary),
+      total: new MoneyDecimal(quote.fees.total),
+    };
+    const net = new MoneyDecimal(quote.net);
+    await this.db.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE payout_attempts SET status = 'settled', updated_at = clock_timestamp()
+         WHERE id = $1 AND status = 'accepted' RETURNING id`,
+        [attempt.id],
+      );
+      if (!moved.length) return;
+      await tx.query(`UPDATE payouts SET fees = $2, net = $3 WHERE id = $1`, [
+        payout.id,
+        quote.fees,
+        quote.net,
+      ]);
+      await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`);
+      await this.bookings.bookSettled(tx, {
+        payoutId: payout.id,
+        attemptSeq: attempt.seq,
+        freelancerId: payout.freelancer_id!,
+        provider: attempt.provider,
+        gross: new MoneyDecimal(payout.gross),
+        fees,
+        net,
+      });
+      await this.invoices.markRealized(tx, {
+        payoutId: payout.id,
+        realizedAt: settledAt,
+        route: { routeId: quote.routeId, provider: quote.provider, rail: quote.rail },
+        routingFees: fees.total,
+        netRealized: net,
+      });
+    });
+  }
+
+  /** "Paid" is not final: look once more after the provider's return window. */
+  private async watchForReturn(payoutId: string, attemptId: string): Promise<void> {
+    await this.queues
+      .enqueueSettle({ payoutId, attemptId }, this.config.returnCheckDelayMs, JobIds.returnCheck(attemptId))
+      .catch((error: Error) =>
+        this.logger.warn(`Return check for payout ${payoutId} not queued: ${error.message}`),
+      );
+  }
+
+  private async returned(payout: PayoutRow, attempt: AttemptRow, reason: string): Promise<void> {
+    const quote = attempt.quote;
+    await this.db.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE payout_attempts SET status = 'returned', error = $2, updated_at = clock_timestamp()
+         WHERE id = $1 AND status = 'settled' RETURNING id`,
+        [attempt.id, reason],
+      );
+      if (!moved.length) return;
+      await this.transition(tx, payout.id, 'returned', reason, { failureReason: `returned: ${reason}` });
+      await this.bookings.bookReturned(tx, {
+        payoutId: payout.id,
+        attemptSeq: attempt.seq,
+        freelancerId: payout.freelancer_id!,
+        provider: attempt.provider,
+        platform: payout.platform,
+        gross: new MoneyDecimal(payout.gross),
+        fees: {
+          fixed: new MoneyDecimal(quote.fees.fixed),
+          percent: new MoneyDecimal(quote.fees.percent),
+          fx: new MoneyDecimal(quote.fees.fx),
+          intermediary: new MoneyDecimal(quote.fees.intermediary),
+          total: new MoneyDecimal(quote.fees.total),
+        },
+        net: new MoneyDecimal(quote.net),
+      });
+    });
+  }
+
+  /** A definite failure of one attempt: try the next-ranked eligible route, or fail the payout. */
+  private async failOver(payout: PayoutRow, attempt: AttemptRow, error: string): Promise<void> {
+    const next = await this.db.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE payout_attempts SET status = 'failed', error = $2, updated_at = clock_timestamp()
+         WHERE id = $1 AND status IN ('pending', 'unknown', 'accepted') RETURNING id`,
+        [attempt.id, error],
+      );
+      if (!moved.length) return null;
+      const gross = new MoneyDecimal(payout.gross);
+      await this.bookings.bookAttemptRejected(tx, {
+        payoutId: payout.id,
+        attemptSeq: attempt.seq,
+        platform: payout.platform,
+        provider: attempt.provider,
+        gross,
+      });
+      const tried: { route_id: string }[] = await tx.query(
+        `SELECT route_id FROM payout_attempts WHERE payout_id = $1`,
+        [payout.id],
+      );
+      const disabled = new Set<string>();
+      for (const quote of payout.decision?.quotes ?? []) {
+        if (await this.health.isDisabled(quote.provider)) disabled.add(quote.provider);
+      }
+      const candidate = nextCandidate(
+        payout.decision?.quotes ?? [],
+        new Set(tried.map((t) => t.route_id)),
+        (provider) => !disabled.has(provider),
+      );
+      if (!candidate) {
+        const reasons = `every eligible route failed; last: ${attempt.route_id}: ${error}`;
+        await this.transition(tx, payout.id, 'failed', reasons, { failureReason: reasons });
+        await this.bookings.bookFailed(tx, {
+          payoutId: payout.id,
+          freelancerId: payout.freelancer_id!,
+          platform: payout.platform,
+          gross,
+        });
+        await this.invoices.markFailed(tx, { payoutId: payout.id, at: this.clock.now(), reason: reasons });
+        return null;
+      }
+      await this.timeline(
+        tx,
+        payout.id,
+        'sending',
+        `failing over from ${attempt.route_id} to ${candidate.routeId}`,
+      );
+      return this.createAttempt(tx, payout.id, candidate);
+    });
+    if (next) await this.queueSend(payout.id, next);
+  }
+
+  private async createAttempt(tx: EntityManager, payoutId: string, quote: QuoteView): Promise<string | null> {
+    const [{ seq }] = await tx.query(
+      `SELECT coalesce(max(seq), 0) + 1 AS seq FROM payout_attempts WHERE payout_id = $1`,
+      [payoutId],
+    );
+    const rows = await tx.query(
+      `INSERT INTO payout_attempts (payout_id, seq, route_id, provider, quote, idempotency_key, status)
+       VALUES ($1, $2, $3, $4, $5, $6, 'pending')
+       ON CONFLICT (payout_id, seq) DO NOTHING RETURNING id`,
+      [payoutId, seq, quote.routeId, quote.provider, quote, `${payoutId}:${seq}`],
+    );
+    return rows.length ? rows[0].id : null;
+  }
+
+  private async queueSend(payoutId: string, attemptId: string): Promise<void> {
+    await this.queues
+      .enqueueSend({ payoutId, attemptId })
+      .catch((error: Error) =>
+        this.logger.warn(`Send of payout ${payoutId} not queued yet (the sweeper will): ${error.message}`),
+      );
+  }
+
+  /** Conditional status change plus its timeline row; answers false when the payout was not in a state that may move. */
+  async transition(
+    tx: EntityManager,
+    payoutId: string,
+    to: PayoutStatus,
+    detail: string,
+    extra: { failureReason?: string } = {},
+  ): Promise<boolean> {
+    const moved = await tx.query(
+      `UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason), updated_at = now()
+       WHERE id = $1 AND status = ANY($3::text[]) RETURNING id`,
+      [payoutId, to, fromStates(to), extra.failureReason ?? null],
+    );
+    if (!moved.length) return false;
+    await this.timeline(tx, payoutId, to, detail);
+    this.metrics.payoutTransitions.inc({ status: to });
+    return true;
+  }
+
+  private async timeline(tx: EntityManager, payoutId: string, status: string, detail: string): Promise<void> {
+    await tx.query(`INSERT INTO payout_timeline (payout_id, status, detail) VALUES ($1, $2, $3)`, [
+      payoutId,
+      status,
+      detail,
+    ]);
+  }
+
+  private async loadPayout(manager: EntityManager, payoutId: string): Promise<PayoutRow | null> {
+    const rows: PayoutRow[] = await manager.query(`SELECT * FROM payouts WHERE id = $1`, [payoutId]);
+    return rows[0] ?? null;
+  }
+
+  private async loadAttempt(attemptId: string): Promise<AttemptRow | null> {
+    const rows: AttemptRow[] = await this.db.query(`SELECT * FROM payout_attempts WHERE id = $1`, [
+      attemptId,
+    ]);
+    return rows[0] ?? null;
+  }
+}

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Problems } from '../common/problem';
+import { PayoutDto } from './dto/payout.dto';
+import { PayoutPipelineService } from './payout-pipeline.service';
+import { PayoutsService } from './payouts.service';
+
+@Injectable()
+export class PayoutRetryService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly pipeline: PayoutPipelineService,
+    private readonly payouts: PayoutsService,
+  ) {}
+
+  /** Routing runs inline (it is idempotent), so the answer shows whether the payout now has a route. */
+  async retry(payoutId: string): Promise<PayoutDto> {
+    const current = await this.payouts.get(null, payoutId);
+    if (current.status === 'failed') {
+      await this.db.transaction((tx) =>
+        this.pipeline.transition(tx, payoutId, 'received', 'retry requested by ops'),
+      );
+    } else if (current.status !== 'unmatched') {
+      throw Problems.conflict(
+        `Only unmatched or failed payouts can be retried; this one is ${current.status}.`,
+      );
+    }
+    await this.pipeline.route(payoutId);
+    return this.payouts.get(null, payoutId);
+  }
+}

@@ -1,0 +1,51 @@
+export const PAYOUT_STATUSES = [
+  'received',
+  'unmatched',
+  'routed',
+  'sending',
+  'settled',
+  'failed',
+  'returned',
+] as const;
+export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
+
+/**
+ * The payout state machine. Every transition in code is a conditional UPDATE whose WHERE clause lists the
+ * states it may leave (`fromStates(to)`), so a late or repeated job can never move a payout backwards.
+ */
+const TRANSITIONS: Record<PayoutStatus, readonly PayoutStatus[]> = {
+  received: ['unmatched', 'routed', 'failed'],
+  unmatched: ['routed', 'failed'],
+  routed: ['sending', 'failed'],
+  sending: ['settled', 'failed'],
+  settled: ['returned'],
+  failed: ['received'],
+  returned: [],
+};
+
+export function canTransition(from: PayoutStatus, to: PayoutStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** The states from which `to` may be entered. */
+export function fromStates(to: PayoutStatus): PayoutStatus[] {
+  return PAYOUT_STATUSES.filter((from) => canTransition(from, to));
+}
+
+export function isTerminal(status: PayoutStatus): boolean {
+  return status === 'settled' || status === 'failed' || status === 'returned';
+}
+
+export type AttemptStatus = 'pending' | 'accepted' | 'unknown' | 'settled' | 'failed' | 'returned';
+
+/**
+ * The next route to try after a failure: the best-ranked quote whose route has not been tried and whose
+ * provider is still usable. Candidates are ranked best first by the routing decision.
+ */
+export function nextCandidate<Q extends { routeId: string; provider: string }>(
+  ranked: readonly Q[],
+  triedRouteIds: ReadonlySet<string>,
+  providerUsable: (provider: string) => boolean,
+): Q | null {
+  return ranked.find((q) => !triedRouteIds.has(q.routeId) && providerUsable(q.provider)) ?? null;
+}

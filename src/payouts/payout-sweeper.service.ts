@@ -1,0 +1,79 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { PayoutQueues } from '../queues/payout-queues.service';
+import { JobIds } from '../queues/queues';
+
+const BATCH = 200;
+
+/**
+ * Redis may lose a job and a worker may die holding one: every interval, payouts that sat too long in a
+ * non-terminal state get their next step queued again. Job ids carry the sweep's time bucket, so one sweep
+ * queues a step once, and the step itself is idempotent in Postgres.
+ */
+@Injectable()
+export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PayoutSweeper.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly queues: PayoutQueues,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .then((n) => {
+          if (n > 0) this.logger.log(`Sweeper queued ${n} stalled payout steps again.`);
+        })
+        .catch((error: Error) => this.logger.warn(`Sweep failed: ${error.message}`))
+        .finally(() => {
+          this.running = null;
+        });
+    }, this.config.sweep.intervalMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass; answers how many steps it queued. */
+  async sweep(): Promise<number> {
+    const staleMs = this.config.sweep.staleAfterMs;
+    const bucket = Math.floor(Date.now() / staleMs) * staleMs;
+    let queued = 0;
+
+    const received: { id: string }[] = await this.db.query(
+      `SELECT id FROM payouts WHERE status = 'received' AND updated_at < now() - make_interval(secs => $1 / 1000.0)
+       ORDER BY updated_at LIMIT $2`,
+      [staleMs, BATCH],
+    );
+    for (const { id } of received) {
+      await this.queues.enqueueRoute({ payoutId: id, cause: 'sweep' }, JobIds.routeSweep(id, bucket));
+      queued += 1;
+    }
+
+    const attempts: { id: string; payout_id: string; status: string }[] = await this.db.query(
+      `SELECT a.id, a.payout_id, a.status FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
+       WHERE p.status IN ('routed', 'sending') AND a.status IN ('pending', 'unknown', 'accepted')
+         AND a.updated_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
+       ORDER BY a.updated_at LIMIT $2`,
+      [staleMs, BATCH],
+    );
+    for (const attempt of attempts) {
+      const data = { payoutId: attempt.payout_id, attemptId: attempt.id };
+      if (attempt.status === 'accepted') {
+        await this.queues.enqueueSettle(data, 0, JobIds.settleSweep(attempt.id, bucket));
+      } else {
+        await this.queues.enqueueSend(data, { jobId: JobIds.sendSweep(attempt.id, bucket) });
+      }
+      queued += 1;
+    }
+    return queued;
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PayoutSweeper } from './payout-sweeper.service';
+import { PayoutsModule } from './payouts.module';
+import { RoutePayoutProcessor } from './processors/route-payout.processor';
+import { SendPayoutProcessor } from './processors/send-payout.processor';
+import { SettlePayoutProcessor } from './processors/settle-payout.processor';
+
+/** The worker role: queue processors and the sweeper. Imported only when ROLE is worker or all. */
+@Module({
+  imports: [PayoutsModule],
+  providers: [RoutePayoutProcessor, SendPayoutProcessor, SettlePayoutProcessor, PayoutSweeper],
+})
+export class PipelineWorkerModule {}

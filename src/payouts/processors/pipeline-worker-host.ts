@@ -1,0 +1,35 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../ops/metrics.service';
+import { RetryLater } from '../payout-pipeline.service';
+
+/**
+ * What every pipeline processor shares: concurrency and stall detection from config, job timing in metrics,
+ * and quiet retries (RetryLater is an expected outcome, not an error worth a stack trace).
+ */
+export abstract class PipelineWorkerHost extends WorkerHost implements OnApplicationBootstrap {
+  protected readonly logger = new Logger(this.constructor.name);
+  @Inject(APP_CONFIG) private readonly config: AppConfig;
+  @Inject(MetricsService) private readonly metrics: MetricsService;
+
+  abstract run(job: Job): Promise<void>;
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.workerConcurrency;
+  }
+
+  async process(job: Job): Promise<void> {
+    const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
+    try {
+      await this.run(job);
+    } catch (error) {
+      if (!(error instanceof RetryLater))
+        this.logger.error(`Job ${job.id} of ${job.queueName} failed: ${String(error)}`);
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+}

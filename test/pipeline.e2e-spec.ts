@@ -1,0 +1,316 @@
+import {
+  bearer,
+  createFreelancer,
+  createPartner,
+  ops,
+  startApp,
+  TestApp,
+  unique,
+  waitFor,
+} from './support/app';
+import { Connection, createConnection, payoutEvent, signStandard } from './support/webhooks';
+
+interface Payout {
+  id: string;
+  status: string;
+  route: { routeId: string } | null;
+  attempts: { routeId: string; status: string; error?: string }[];
+  fees: Record<string, string> | null;
+  net: string | null;
+  invoiceId: string | null;
+  timeline: { status: string }[];
+  candidates: { routeId: string }[];
+  rejected: { routeId: string; reason: string }[];
+}
+
+describe('payout pipeline (e2e, workers in process)', () => {
+  let t: TestApp;
+  let partner: { id: string; apiKey: string };
+  let connection: Connection;
+
+  beforeAll(async () => {
+    t = await startApp(
+      {
+        SANDBOX_SETTLE_AFTER_MS: '50',
+        SWEEP_INTERVAL_MS: '200',
+        SWEEP_STALE_AFTER_MS: '1500',
+        RETURN_CHECK_DELAY_MS: '300',
+        BREAKER_FAILURE_THRESHOLD: '1000',
+      },
+      { role: 'all' },
+    );
+    partner = await createPartner(t.http);
+    connection = await createConnection(t.http, partner.apiKey, 'upwork');
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function sandbox(provider: string, settings: Record<string, number>): Promise<void> {
+    await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
+  }
+
+  async function announce(
+    freelancerRef: string,
+    amount: string,
+    target: Connection = connection,
+  ): Promise<string> {
+    const event = payoutEvent({ freelancerRef, amount });
+    const body = JSON.stringify(event);
+    await t.http
+      .post(`/v1/webhooks/${target.id}`)
+      .set(signStandard(target.signingSecret, unique('msg'), body))
+      .send(body)
+      .expect(202);
+    const platformPayoutId = (event.data as { payoutId: string }).payoutId;
+    const [row] = await waitFor(
+      async () => {
+        const rows = await t.db.query(`SELECT id FROM payouts WHERE platform_payout_id = $1`, [
+          platformPayoutId,
+        ]);
+        return rows.length ? rows : null;
+      },
+      { what: 'the payout row' },
+    );
+    return row.id;
+  }
+
+  async function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
+    return waitFor(
+      async () => {
+        const res = await t.http.get(`/v1/payouts/${id}`).set(bearer(partner.apiKey)).expect(200);
+        return statuses.includes(res.body.status) ? (res.body as Payout) : null;
+      },
+      { what: `payout ${id} to reach ${statuses.join('|')}`, timeoutMs: 30_000 },
+    );
+  }
+
+  async function trialBalanceIsBalanced(): Promise<void> {
+    const res = await t.http.get('/v1/ops/ledger/trial-balance').set(ops).expect(200);
+    for (const c of res.body.currencies) expect(c.debits).toBe(c.credits);
+  }
+
+  it('routes a signed webhook to the cheapest route, settles it, books it and issues the invoice', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '1250.00');
+    const payout = await payoutWhen(id, ['settled']);
+
+    expect(payout.route?.routeId).toBe('upwork-payoneer-usd');
+    expect(payout.fees).toEqual({
+      fixed: '2.00',
+      percent: '37.50',
+      fx: '0.00',
+      intermediary: '0.00',
+      total: '39.50',
+    });
+    expect(payout.net).toBe('1210.50');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
+    ]);
+    expect(payout.timeline.map((s) => s.status)).toEqual(['received', 'routed', 'sending', 'settled']);
+    expect(payout.candidates.map((c) => c.routeId)).toEqual(['upwork-payoneer-usd', 'upwork-wire-usd']);
+    expect(payout.rejected).toEqual(
+      expect.arrayContaining([{ routeId: 'upwork-local-bank-pkr', reason: expect.stringMatching(/pkr/i) }]),
+    );
+    expect(payout.invoiceId).toEqual(expect.any(String));
+
+    const balance = await t.http
+      .get(`/v1/freelancers/${freelancer.id}/balance`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(balance.body).toEqual({ currency: 'USD', settled: '1210.50', inTransit: '0.00' });
+    const invoice = await waitFor(async () => {
+      const res = await t.http
+        .get(`/v1/invoices/${payout.invoiceId}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      return res.body.exportStatus === 'proceeds_realized' ? res.body : null;
+    });
+    expect(invoice.netRealized).toBe('1210.50');
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
+      [id],
+    );
+    expect(n).toBe(1);
+    await trialBalanceIsBalanced();
+  });
+
+  it('fails over to the next-ranked route when the first provider rejects for good', async () => {
+    await sandbox('payoneer', { permanentFailureRate: 1 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '1250.00');
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts).toEqual([
+        expect.objectContaining({
+          routeId: 'upwork-payoneer-usd',
+          status: 'failed',
+          error: expect.any(String),
+        }),
+        expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
+      ]);
+      expect(payout.route?.routeId).toBe('upwork-wire-usd');
+      expect(payout.net).toBe('1200.00');
+      const balance = await t.http
+        .get(`/v1/freelancers/${freelancer.id}/balance`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(balance.body.settled).toBe('1200.00');
+      await trialBalanceIsBalanced();
+    } finally {
+      await sandbox('payoneer', { permanentFailureRate: 0 });
+    }
+  });
+
+  it('fails the payout, reverses its booking and fails the invoice when every route fails', async () => {
+    await sandbox('payoneer', { permanentFailureRate: 1 });
+    await sandbox('upwork', { permanentFailureRate: 1 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '300.00');
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('failed');
+      expect(payout.attempts.map((a) => a.status)).toEqual(['failed', 'failed']);
+      const balance = await t.http
+        .get(`/v1/freelancers/${freelancer.id}/balance`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(balance.body).toEqual({ currency: 'USD', settled: '0.00', inTransit: '0.00' });
+      const invoice = await t.http
+        .get(`/v1/invoices/${payout.invoiceId}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(invoice.body.exportStatus).toBe('proceeds_failed');
+      await trialBalanceIsBalanced();
+    } finally {
+      await sandbox('payoneer', { permanentFailureRate: 0 });
+      await sandbox('upwork', { permanentFailureRate: 0 });
+    }
+  });
+
+  it('retries transient failures on the same route, then settles with one transfer', async () => {
+    await sandbox('payoneer', { transientFailureRate: 1 });
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '200.00');
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT coalesce(sum(calls), 0)::int AS n FROM sandbox_send_calls WHERE idempotency_key LIKE $1 || ':%'`,
+          [id],
+        );
+        return row.n >= 2;
+      },
+      { what: 'a retried send' },
+    );
+    await sandbox('payoneer', { transientFailureRate: 0 });
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
+    ]);
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
+      [id],
+    );
+    expect(n).toBe(1);
+  });
+
+  it('resolves a timeout by asking the provider, and never sends a second transfer', async () => {
+    await sandbox('payoneer', { timeoutRate: 1 });
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '500.00');
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT coalesce(sum(calls), 0)::int AS n FROM sandbox_send_calls WHERE idempotency_key LIKE $1 || ':%'`,
+          [id],
+        );
+        return row.n >= 1;
+      },
+      { what: 'the first (timed-out) send' },
+    );
+    await sandbox('payoneer', { timeoutRate: 0 });
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toHaveLength(1);
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
+      [id],
+    );
+    expect(n).toBe(1);
+  });
+
+  it('keeps an unknown freelancer unmatched until ops retry after the partner registers them', async () => {
+    const ref = unique('late');
+    const id = await announce(ref, '75.00');
+    await payoutWhen(id, ['unmatched']);
+    const events = await t.http.get('/v1/ops/events?status=unmatched').set(ops).expect(200);
+    expect(events.body.data.map((e: { payoutId: string }) => e.payoutId)).toContain(id);
+    await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
+    expect((await payoutWhen(id, ['unmatched'])).status).toBe('unmatched');
+
+    await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
+    const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
+    expect(['routed', 'sending', 'settled']).toContain(retried.body.status);
+    expect((await payoutWhen(id, ['settled'])).status).toBe('settled');
+  });
+
+  it('refuses to retry a payout that is neither unmatched nor failed', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '60.00');
+    await payoutWhen(id, ['settled']);
+    const res = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops);
+    expect(res.status).toBe(409);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+  });
+
+  it('books a late return as a reversal', async () => {
+    await sandbox('payoneer', { returnRate: 1 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '400.00');
+      const payout = await payoutWhen(id, ['returned']);
+      expect(payout.timeline.map((s) => s.status)).toEqual([
+        'received',
+        'routed',
+        'sending',
+        'settled',
+        'returned',
+      ]);
+      const balance = await t.http
+        .get(`/v1/freelancers/${freelancer.id}/balance`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(balance.body.settled).toBe('0.00');
+      await trialBalanceIsBalanced();
+    } finally {
+      await sandbox('payoneer', { returnRate: 0 });
+    }
+  });
+
+  it('lists payouts by status and freelancer, and hides them from other partners', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '90.00');
+    await payoutWhen(id, ['settled']);
+    const list = await t.http
+      .get(`/v1/payouts?status=settled&freelancerId=${freelancer.id}`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(list.body.data.map((p: Payout) => p.id)).toEqual([id]);
+    const other = await createPartner(t.http);
+    await t.http.get(`/v1/payouts/${id}`).set(bearer(other.apiKey)).expect(404);
+    const otherList = await t.http.get('/v1/payouts').set(bearer(other.apiKey)).expect(200);
+    expect(otherList.body.data).toEqual([]);
+    const bad = await t.http.get('/v1/payouts?status=lost').set(bearer(partner.apiKey)).expect(400);
+    expect(bad.body.errors[0].field).toBe('status');
+  });
+
+  it('guards the queue dashboard with the ops token', async () => {
+    await t.http.get('/admin/queues').expect(401);
+    const res = await t.http.get('/admin/queues').set(ops);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<');
+  });
+});
