@@ -1,0 +1,152 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  bearer,
+  createFreelancer,
+  createPartner,
+  OPS_TOKEN,
+  ops,
+  startApp,
+  TestApp,
+  waitFor,
+} from './support/app';
+import { createConnection, payoutEvent, signStandard } from './support/webhooks';
+
+const PAYOUTS = 200;
+const ROOT = join(__dirname, '..');
+
+/**
+ * The worker runs as a child process and is killed with SIGKILL at several moments while 200 payouts flow,
+ * then started again. At the end every payout is settled or failed, the sandbox moved money exactly once per
+ * settled payout, and the ledger balances.
+ */
+describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
+  let t: TestApp;
+  let worker: ChildProcess | null = null;
+  let starts = 0;
+
+  function startWorker(): void {
+    starts += 1;
+    worker = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ROLE: 'worker',
+        PORT: '0',
+        OPS_TOKEN,
+        LOG_LEVEL: 'silent',
+        SANDBOX_SETTLE_AFTER_MS: '100',
+        SWEEP_INTERVAL_MS: '300',
+        SWEEP_STALE_AFTER_MS: '1500',
+        WORKER_CONCURRENCY: '8',
+        BREAKER_FAILURE_THRESHOLD: '1000',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+
+  function killWorker(): Promise<void> {
+    const child = worker;
+    worker = null;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build-if-needed.js')], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    t = await startApp({}, { role: 'api' });
+  }, 240_000);
+
+  afterAll(async () => {
+    await killWorker();
+    await t.close();
+  });
+
+  async function count(statuses: string[], ids: string[]): Promise<number> {
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM payouts WHERE status = ANY($1::text[]) AND connection_id = ANY($2::uuid[])`,
+      [statuses, ids],
+    );
+    return n;
+  }
+
+  it('settles every payout exactly once across repeated worker crashes', async () => {
+    const partner = await createPartner(t.http);
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const freelancers = await Promise.all(
+      Array.from({ length: 10 }, () => createFreelancer(t.http, partner.apiKey)),
+    );
+
+    startWorker();
+    for (let i = 0; i < PAYOUTS; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => {
+          const event = payoutEvent({
+            freelancerRef: freelancers[(i + j) % freelancers.length].externalRef,
+            amount: `${100 + i + j}.25`,
+          });
+          const body = JSON.stringify(event);
+          return t.http
+            .post(`/v1/webhooks/${connection.id}`)
+            .set(signStandard(connection.signingSecret, `crash-${i + j}-${Date.now()}`, body))
+            .send(body)
+            .expect(202);
+        }),
+      );
+      if (i === 60) {
+        await killWorker();
+        startWorker();
+      }
+    }
+
+    for (const milestone of [20, 70, 130]) {
+      await waitFor(async () => (await count(['settled', 'failed'], [connection.id])) >= milestone, {
+        timeoutMs: 120_000,
+        what: `${milestone} finished payouts`,
+      });
+      await killWorker();
+      startWorker();
+    }
+
+    await waitFor(async () => (await count(['settled', 'failed'], [connection.id])) === PAYOUTS, {
+      timeoutMs: 180_000,
+      intervalMs: 250,
+      what: 'every payout to finish',
+    });
+    expect(starts).toBeGreaterThanOrEqual(5);
+    expect(await count(['settled'], [connection.id])).toBe(PAYOUTS);
+
+    const [moved] = await t.db.query(
+      `SELECT count(*)::int AS transfers, count(DISTINCT s.payout_id)::int AS payouts, coalesce(sum(s.amount), 0)::text AS amount,
+              (SELECT sum(gross)::text FROM payouts WHERE connection_id = $1) AS gross
+       FROM sandbox_transfers s JOIN payouts p ON p.id::text = s.payout_id WHERE p.connection_id = $1`,
+      [connection.id],
+    );
+    expect(moved.transfers).toBe(PAYOUTS);
+    expect(moved.payouts).toBe(PAYOUTS);
+    expect(moved.amount).toBe(moved.gross);
+
+    const trial = await t.http.get('/v1/ops/ledger/trial-balance').set(ops).expect(200);
+    for (const c of trial.body.currencies) expect(c.debits).toBe(c.credits);
+
+    const [nets] = await t.db.query(`SELECT sum(net)::text AS total FROM payouts WHERE connection_id = $1`, [
+      connection.id,
+    ]);
+    let settled = 0n;
+    for (const f of freelancers) {
+      const balance = await t.http
+        .get(`/v1/freelancers/${f.id}/balance`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(balance.body.inTransit).toBe('0.00');
+      settled += BigInt(balance.body.settled.replace('.', ''));
+    }
+    expect(settled).toBe(BigInt(nets.total.replace('.', '')));
+  }, 400_000);
+});
