@@ -8,6 +8,7 @@ import {
   unique,
   waitFor,
 } from './support/app';
+import { PayoutPipelineService } from '../src/payouts/payout-pipeline.service';
 import { Connection, createConnection, payoutEvent, signStandard } from './support/webhooks';
 
 interface Payout {
@@ -134,6 +135,35 @@ describe('payout pipeline (e2e, workers in process)', () => {
     );
     expect(n).toBe(1);
     await trialBalanceIsBalanced();
+  });
+
+  it('changes nothing when the jobs of a finished payout run again', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '333.00');
+    const before = await payoutWhen(id, ['settled']);
+    const [attempt] = await t.db.query(`SELECT id FROM payout_attempts WHERE payout_id = $1`, [id]);
+    const entries = async () =>
+      (await t.db.query(`SELECT count(*)::int AS n FROM ledger_entries WHERE payout_id = $1`, [id]))[0].n;
+    const booked = await entries();
+    const pipeline = t.app.get(PayoutPipelineService);
+    await pipeline.route(id);
+    await pipeline.send(id, attempt.id, false);
+    await pipeline.settle(id, attempt.id);
+    await expect(
+      t.db.transaction((tx) => pipeline.transition(tx, id, 'sending', 'a late job')),
+    ).resolves.toBe(false);
+    await expect(t.db.transaction((tx) => pipeline.transition(tx, id, 'failed', 'a late job'))).resolves.toBe(
+      false,
+    );
+    const after = await payoutWhen(id, ['settled']);
+    expect(after.timeline).toEqual(before.timeline);
+    expect(after.attempts).toEqual(before.attempts);
+    expect(await entries()).toBe(booked);
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
+      [id],
+    );
+    expect(n).toBe(1);
   });
 
   it('fails over to the next-ranked route when the first provider rejects for good', async () => {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { updateReturning } from '../database/sql';
 import { FreelancersService } from '../freelancers/freelancers.service';
 import { InvoicesService } from '../invoices/invoices.service';
 import { PayoutBookings } from '../ledger/payout-bookings.service';
@@ -102,7 +103,8 @@ export class PayoutPipelineService {
     }
 
     const attemptId = await this.db.transaction(async (tx) => {
-      const moved = await tx.query(
+      const moved = await updateReturning(
+        tx,
         `UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
                 updated_at = now()
          WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id`,
@@ -242,7 +244,8 @@ export class PayoutPipelineService {
 
   private async accepted(payout: PayoutRow, attempt: AttemptRow, transferId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const moved = await tx.query(
+      const moved = await updateReturning(
+        tx,
         `UPDATE payout_attempts SET status = 'accepted', provider_transfer_id = $2, error = NULL,
                 updated_at = clock_timestamp()
          WHERE id = $1 AND status IN ('pending', 'unknown') RETURNING id`,
@@ -275,7 +278,8 @@ export class PayoutPipelineService {
     };
     const net = new MoneyDecimal(quote.net);
     await this.db.transaction(async (tx) => {
-      const moved = await tx.query(
+      const moved = await updateReturning(
+        tx,
         `UPDATE payout_attempts SET status = 'settled', updated_at = clock_timestamp()
          WHERE id = $1 AND status = 'accepted' RETURNING id`,
         [attempt.id],
@@ -318,13 +322,15 @@ export class PayoutPipelineService {
   private async returned(payout: PayoutRow, attempt: AttemptRow, reason: string): Promise<void> {
     const quote = attempt.quote;
     await this.db.transaction(async (tx) => {
-      const moved = await tx.query(
+      const moved = await updateReturning(
+        tx,
         `UPDATE payout_attempts SET status = 'returned', error = $2, updated_at = clock_timestamp()
          WHERE id = $1 AND status = 'settled' RETURNING id`,
         [attempt.id, reason],
       );
       if (!moved.length) return;
       await this.transition(tx, payout.id, 'returned', reason, { failureReason: `returned: ${reason}` });
+      await this.invoices.markReturned(tx, { payoutId: payout.id, at: this.clock.now(), reason });
       await this.bookings.bookReturned(tx, {
         payoutId: payout.id,
         attemptSeq: attempt.seq,
@@ -347,7 +353,8 @@ export class PayoutPipelineService {
   /** A definite failure of one attempt: try the next-ranked eligible route, or fail the payout. */
   private async failOver(payout: PayoutRow, attempt: AttemptRow, error: string): Promise<void> {
     const next = await this.db.transaction(async (tx) => {
-      const moved = await tx.query(
+      const moved = await updateReturning(
+        tx,
         `UPDATE payout_attempts SET status = 'failed', error = $2, updated_at = clock_timestamp()
          WHERE id = $1 AND status IN ('pending', 'unknown', 'accepted') RETURNING id`,
         [attempt.id, error],
@@ -427,7 +434,8 @@ export class PayoutPipelineService {
     detail: string,
     extra: { failureReason?: string } = {},
   ): Promise<boolean> {
-    const moved = await tx.query(
+    const moved = await updateReturning(
+      tx,
       `UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason), updated_at = now()
        WHERE id = $1 AND status = ANY($3::text[]) RETURNING id`,
       [payoutId, to, fromStates(to), extra.failureReason ?? null],
