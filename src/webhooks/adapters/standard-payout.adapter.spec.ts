@@ -1,0 +1,101 @@
+import { StandardPayoutAdapter } from './standard-payout.adapter';
+
+describe(StandardPayoutAdapter.name, () => {
+  const sut = new StandardPayoutAdapter();
+  const event = (data: Record<string, unknown> = {}, rest: Record<string, unknown> = {}) => ({
+    type: 'payout.available',
+    timestamp: '2026-11-21T10:00:00Z',
+    data: {
+      payoutId: 'UPW-PO-000123',
+      freelancerRef: 'fl-42',
+      amount: '1250.00',
+      currency: 'USD',
+      client: { name: 'Acme Inc', country: 'US' },
+      description: 'Web development, milestone 3',
+      serviceCategory: 'software_development',
+      ...data,
+    },
+    ...rest,
+  });
+  const fields = (payload: unknown) => {
+    const result = sut.adapt(payload);
+    return result.kind === 'rejected' ? result.errors.map((e) => e.field) : [];
+  };
+
+  it('turns the contract example into a payout instruction with a decimal gross', () => {
+    const result = sut.adapt(event());
+    expect(result.kind).toBe('payout');
+    if (result.kind !== 'payout') return;
+    expect(result.type).toBe('payout.available');
+    expect(result.instruction).toEqual({
+      platformPayoutId: 'UPW-PO-000123',
+      freelancerRef: 'fl-42',
+      gross: expect.anything(),
+      currency: 'USD',
+      client: { name: 'Acme Inc', country: 'US' },
+      description: 'Web development, milestone 3',
+      serviceCategory: 'software_development',
+    });
+    expect(result.instruction.gross.toFixed(2)).toBe('1250.00');
+  });
+
+  it('has no event id of its own (the webhook-id header is the id)', () => {
+    expect(sut.eventId()).toBeNull();
+  });
+
+  it('ignores types it does not act on', () => {
+    expect(sut.adapt({ type: 'payout.cancelled', data: {} })).toEqual({
+      kind: 'ignored',
+      type: 'payout.cancelled',
+    });
+  });
+
+  it.each([
+    ['zero', { amount: '0.00' }, 'data.amount', /more than zero/],
+    ['negative', { amount: '-5.00' }, 'data.amount', /more than zero/],
+    ['three decimals', { amount: '10.005' }, 'data.amount', /two fraction digits/],
+    ['a JSON number', { amount: 1250 }, 'data.amount', /decimal string/],
+    ['over the maximum', { amount: '1000000.01' }, 'data.amount', /at most 1000000\.00/],
+    ['non-USD', { currency: 'EUR' }, 'data.currency', /USD/],
+    ['lower-case usd', { currency: 'usd' }, 'data.currency', /USD/],
+    ['a PK client', { client: { name: 'Local Co', country: 'PK' } }, 'data.client.country', /PK/],
+    ['an unknown country', { client: { name: 'X', country: 'XX' } }, 'data.client.country', /ISO 3166/],
+    ['a lower-case country', { client: { name: 'X', country: 'us' } }, 'data.client.country', /ISO 3166/],
+    ['no client name', { client: { country: 'US' } }, 'data.client.name', /non-empty/],
+    ['no client', { client: undefined }, 'data.client', /object/],
+    ['an unknown category', { serviceCategory: 'mining' }, 'data.serviceCategory', /one of/],
+    ['no payout id', { payoutId: '' }, 'data.payoutId', /non-empty/],
+    ['a huge payout id', { payoutId: 'x'.repeat(256) }, 'data.payoutId', /at most 255/],
+    ['no freelancer ref', { freelancerRef: undefined }, 'data.freelancerRef', /non-empty/],
+    ['no description', { description: '  ' }, 'data.description', /non-empty/],
+  ])('rejects %s naming the field', (_label, override, field, message) => {
+    const result = sut.adapt(event(override));
+    expect(result).toEqual({
+      kind: 'rejected',
+      type: 'payout.available',
+      errors: [{ field, message: expect.stringMatching(message) }],
+    });
+  });
+
+  it('accepts the boundaries', () => {
+    expect(sut.adapt(event({ amount: '0.01' })).kind).toBe('payout');
+    expect(sut.adapt(event({ amount: '1000000.00' })).kind).toBe('payout');
+    expect(sut.adapt(event({ amount: '3.5' })).kind).toBe('payout');
+  });
+
+  it('names every bad field at once', () => {
+    expect(fields(event({ amount: '0', currency: 'PKR', client: { name: 'A', country: 'PK' } }))).toEqual([
+      'data.amount',
+      'data.currency',
+      'data.client.country',
+    ]);
+  });
+
+  it('rejects payloads without a usable type or data', () => {
+    expect(fields([])).toEqual(['type']);
+    expect(fields('payout.available')).toEqual(['type']);
+    expect(fields({ data: {} })).toEqual(['type']);
+    expect(fields({ type: 'payout.available' })).toEqual(['data']);
+    expect(fields({ type: 'payout.available', data: [1] })).toEqual(['data']);
+  });
+});

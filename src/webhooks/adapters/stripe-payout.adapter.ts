@@ -1,0 +1,79 @@
+import { fromMinorUnits } from '../../money/money';
+import { AdaptedEvent, PayoutEventAdapter, rejected } from './payout-event-adapter';
+import { isObject, PayloadReader, storedType } from './payload-reader';
+
+/** The Stripe event types that announce money for a connected account's freelancer. */
+export const STRIPE_PAYOUT_TYPES: readonly string[] = ['transfer.created', 'payout.paid'];
+
+/**
+ * A Stripe event object: the transfer or payout in `data.object`, amounts in integer cents with a
+ * lower-case currency (125000 + "usd" is 1250.00 USD), our fields in `metadata`.
+ */
+export class StripePayoutAdapter implements PayoutEventAdapter {
+  eventId(payload: unknown): string | null {
+    if (!isObject(payload) || typeof payload.id !== 'string') return null;
+    return /^[\x21-\x7e]{1,255}$/.test(payload.id) ? payload.id : null;
+  }
+
+  adapt(payload: unknown): AdaptedEvent {
+    if (!isObject(payload) || typeof payload.type !== 'string' || payload.type === '') {
+      return rejected(null, [{ field: 'type', message: 'type must be a non-empty string' }]);
+    }
+    const type = storedType(payload.type);
+    if (!STRIPE_PAYOUT_TYPES.includes(payload.type)) return { kind: 'ignored', type };
+
+    const r = new PayloadReader();
+    if (this.eventId(payload) === null)
+      r.fail('id', 'id must be the Stripe event id (1 to 255 printable characters)');
+    const data = r.object(payload.data, 'data');
+    const object = data ? r.object(data.object, 'data.object') : undefined;
+    if (!object) return rejected(type, r.errors);
+
+    const platformPayoutId = r.text(object.id, 'data.object.id', 255);
+    const gross = Number.isSafeInteger(object.amount)
+      ? r.gross(fromMinorUnits(object.amount as number), 'data.object.amount', ' (100000000 cents)')
+      : r.fail('data.object.amount', 'data.object.amount must be an integer number of cents');
+    const currency = r.usd(object.currency, 'data.object.currency', 'usd');
+    const description = r.text(object.description, 'data.object.description', 1000);
+    const metadata = r.object(object.metadata, 'data.object.metadata');
+    const freelancerRef = metadata
+      ? r.text(metadata.freelancer_ref, 'data.object.metadata.freelancer_ref', 100)
+      : undefined;
+    const clientName = metadata
+      ? r.text(metadata.client_name, 'data.object.metadata.client_name', 200)
+      : undefined;
+    const clientCountry = metadata
+      ? r.country(metadata.client_country, 'data.object.metadata.client_country')
+      : undefined;
+    const serviceCategory = metadata
+      ? r.serviceCategory(metadata.service_category, 'data.object.metadata.service_category')
+      : undefined;
+
+    if (
+      r.errors.length ||
+      !platformPayoutId ||
+      !freelancerRef ||
+      !gross ||
+      !currency ||
+      !clientName ||
+      !clientCountry ||
+      !description ||
+      !serviceCategory
+    ) {
+      return rejected(type, r.errors);
+    }
+    return {
+      kind: 'payout',
+      type,
+      instruction: {
+        platformPayoutId,
+        freelancerRef,
+        gross,
+        currency,
+        client: { name: clientName, country: clientCountry },
+        description,
+        serviceCategory,
+      },
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { Body, Controller, Get, Headers, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { IdPipe } from '../common/id.pipe';
+import { PageQuery } from '../common/pagination';
+import { PartnerGuard, PartnerId } from '../partners/partner.guard';
+import {
+  CreatedPlatformConnectionDto,
+  CreatePlatformConnectionDto,
+  PlatformConnectionDto,
+  PlatformConnectionPageDto,
+} from './dto/platform-connection.dto';
+import { PlatformConnectionsService } from './platform-connections.service';
+
+/**
+ * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
+ * and this response carries the signing secret. The service replays Idempotency-Key itself.
+ */
+@ApiTags('platform connections')
+@ApiBearerAuth('partner')
+@UseGuards(PartnerGuard)
+@Controller('v1/platform-connections')
+export class PlatformConnectionsController {
+  constructor(private readonly connections: PlatformConnectionsService) {}
+
+  @Post()
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  async create(
+    @PartnerId() partnerId: string,
+    @Body() dto: CreatePlatformConnectionDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CreatedPlatformConnectionDto> {
+    const { connection, replayed } = await this.connections.create(partnerId, dto, idempotencyKey);
+    if (idempotencyKey !== undefined) void reply.header('Idempotency-Key', idempotencyKey);
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    return connection;
+  }
+
+  @Get()
+  list(@PartnerId() partnerId: string, @Query() query: PageQuery): Promise<PlatformConnectionPageDto> {
+    return this.connections.list(partnerId, query);
+  }
+
+  @Get(':id')
+  get(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<PlatformConnectionDto> {
+    return this.connections.get(partnerId, id);
+  }
+}

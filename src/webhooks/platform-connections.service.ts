@@ -1,0 +1,152 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { canonicalJson } from '../common/canonical-json';
+import { PageQuery, pageClause, toPage } from '../common/pagination';
+import { Problems } from '../common/problem';
+import { openSecret, sealSecret } from '../common/secret-box';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  CreatedPlatformConnectionDto,
+  CreatePlatformConnectionDto,
+  PlatformConnectionDto,
+  PlatformConnectionPageDto,
+} from './dto/platform-connection.dto';
+import { defaultScheme, generateSigningSecret, Platform, webhookUrl } from './platforms';
+import { SignatureScheme } from './signatures/signature-schemes';
+
+interface ConnectionRow {
+  id: string;
+  partner_id: string;
+  platform: Platform;
+  scheme: SignatureScheme;
+  secret_ciphertext: Buffer;
+  request_hash: string | null;
+  created_at: Date;
+}
+
+/** What webhook intake needs of a connection, with its secret opened. */
+export interface IntakeConnection {
+  id: string;
+  partnerId: string;
+  platform: Platform;
+  scheme: SignatureScheme;
+  secret: string;
+}
+
+@Injectable()
+export class PlatformConnectionsService {
+  constructor(
+    private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Creates a connection with a fresh signing secret, stored only encrypted. With an Idempotency-Key the
+   * same key and body answer the first connection again (its secret decrypted); another body answers 422.
+   */
+  async create(
+    partnerId: string,
+    dto: CreatePlatformConnectionDto,
+    idempotencyKey?: string,
+  ): Promise<{ connection: CreatedPlatformConnectionDto; replayed: boolean }> {
+    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
+      throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+    }
+    const id = randomUUID();
+    const secret = generateSigningSecret();
+    const scheme = dto.scheme ?? defaultScheme(dto.platform);
+    const requestHash = idempotencyKey
+      ? createHash('sha256')
+          .update(canonicalJson({ platform: dto.platform, scheme: dto.scheme ?? null }))
+          .digest('hex')
+      : null;
+    const inserted: ConnectionRow[] = await this.db.query(
+      `INSERT INTO platform_connections (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING *`,
+      [
+        id,
+        partnerId,
+        dto.platform,
+        scheme,
+        sealSecret(this.config.secretsKey, secret, id),
+        idempotencyKey ?? null,
+        requestHash,
+      ],
+    );
+    if (inserted.length) return { connection: this.toCreated(inserted[0], secret), replayed: false };
+
+    const [first]: ConnectionRow[] = await this.db.query(
+      `SELECT * FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
+      [partnerId, idempotencyKey],
+    );
+    if (first.request_hash !== requestHash) {
+      throw Problems.unprocessable(
+        [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+        'This Idempotency-Key was used with a different request.',
+      );
+    }
+    return { connection: this.toCreated(first, this.open(first)), replayed: true };
+  }
+
+  async get(partnerId: string, id: string): Promise<PlatformConnectionDto> {
+    const rows: ConnectionRow[] = await this.db.query(
+      `SELECT * FROM platform_connections WHERE id = $1 AND partner_id = $2`,
+      [id, partnerId],
+    );
+    if (!rows.length) throw Problems.notFound('Platform connection');
+    return toDto(rows[0]);
+  }
+
+  async list(partnerId: string, query: PageQuery): Promise<PlatformConnectionPageDto> {
+    const params: unknown[] = [partnerId];
+    const rows: ConnectionRow[] = await this.db.query(
+      `SELECT * FROM platform_connections WHERE partner_id = $1${pageClause(query, params)}`,
+      params,
+    );
+    return toPage(rows, query, toDto);
+  }
+
+  /** The connection a webhook is addressed to, whoever owns it, or null. */
+  async findForIntake(id: string): Promise<IntakeConnection | null> {
+    const rows: ConnectionRow[] = await this.db.query(
+      `SELECT id, partner_id, platform, scheme, secret_ciphertext FROM platform_connections WHERE id = $1`,
+      [id],
+    );
+    if (!rows.length) return null;
+    const row = rows[0];
+    return {
+      id: row.id,
+      partnerId: row.partner_id,
+      platform: row.platform,
+      scheme: row.scheme,
+      secret: this.open(row),
+    };
+  }
+
+  private open(row: ConnectionRow): string {
+    return openSecret(this.config.secretsKey, row.secret_ciphertext, row.id);
+  }
+
+  private toCreated(row: ConnectionRow, secret: string): CreatedPlatformConnectionDto {
+    return {
+      id: row.id,
+      platform: row.platform,
+      scheme: row.scheme,
+      webhookUrl: webhookUrl(row.id),
+      signingSecret: secret,
+    };
+  }
+}
+
+function toDto(row: ConnectionRow): PlatformConnectionDto {
+  return {
+    id: row.id,
+    platform: row.platform,
+    scheme: row.scheme,
+    webhookUrl: webhookUrl(row.id),
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { pageClause, toPage } from '../common/pagination';
+import { FieldError } from '../common/problem';
+import { EventQuery, WebhookEventDto, WebhookEventPageDto } from './dto/webhook-event.dto';
+
+export type StoredStatus = 'accepted' | 'rejected' | 'ignored';
+
+/** One signed notification as it is written to the event store. */
+export interface EventRecord {
+  connectionId: string;
+  partnerId: string;
+  eventId: string;
+  type: string | null;
+  rawBody: Buffer;
+  headers: Record<string, string>;
+}
+
+interface EventRow {
+  id: string;
+  connection_id: string;
+  partner_id: string;
+  event_id: string;
+  event_type: string | null;
+  status: StoredStatus;
+  raw_body: Buffer;
+  headers: Record<string, string>;
+  errors: FieldError[] | null;
+  payout_id: string | null;
+  payout_status: string | null;
+  created_at: Date;
+}
+
+/** The webhook_events table: the durable record of every signed notification, and the route-payout outbox. */
+@Injectable()
+export class WebhookEventsService {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Inserts the event unless (connection, event id) is already stored; answers the new row's id, or null
+   * for a duplicate. A concurrent twin waits on the unique key and then sees the winner's row.
+   */
+  async insert(
+    manager: EntityManager,
+    record: EventRecord,
+    status: StoredStatus,
+    errors: FieldError[] | null = null,
+  ): Promise<string | null> {
+    const rows: { id: string }[] = await manager.query(
+      `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, headers, errors)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (connection_id, event_id) DO NOTHING
+       RETURNING id`,
+      [
+        record.connectionId,
+        record.partnerId,
+        record.eventId,
+        record.type,
+        status,
+        record.rawBody,
+        JSON.stringify(record.headers),
+        errors === null ? null : JSON.stringify(errors),
+      ],
+    );
+    return rows.length ? rows[0].id : null;
+  }
+
+  /**
+   * Links an accepted event to its payout. Only the event that created the payout leaves enqueued_at empty
+   * (its route job is still owed); a later event about the same payout owes nothing.
+   */
+  async linkPayout(
+    manager: EntityManager,
+    id: string,
+    payoutId: string,
+    owesRouting: boolean,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE webhook_events SET payout_id = $2, enqueued_at = CASE WHEN $3::boolean THEN NULL ELSE now() END
+       WHERE id = $1`,
+      [id, payoutId, owesRouting],
+    );
+  }
+
+  async markEnqueued(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await manager.query(
+      `UPDATE webhook_events SET enqueued_at = now() WHERE id = ANY($1::uuid[]) AND enqueued_at IS NULL`,
+      [ids],
+    );
+  }
+
+  /**
+   * Locks up to `limit` accepted events whose route job was never handed to the queue (older than
+   * `graceMs`, so intake that is about to enqueue is left alone). Skips rows another sweeper holds.
+   */
+  async lockUnenqueued(
+    manager: EntityManager,
+    limit: number,
+    graceMs: number,
+  ): Promise<{ id: string; eventId: string; payoutId: string }[]> {
+    const rows: { id: string; event_id: string; payout_id: string }[] = await manager.query(
+      `SELECT id, event_id, payout_id FROM webhook_events
+       WHERE status = 'accepted' AND enqueued_at IS NULL AND payout_id IS NOT NULL
+         AND created_at < now() - make_interval(secs => $2 / 1000.0)
+       ORDER BY created_at
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED`,
+      [limit, graceMs],
+    );
+    return rows.map((r) => ({ id: r.id, eventId: r.event_id, payoutId: r.payout_id }));
+  }
+
+  /** Ops view: newest first; `unmatched` are accepted events whose payout found no freelancer. */
+  async list(query: EventQuery): Promise<WebhookEventPageDto> {
+    const params: unknown[] = [];
+    let where = 'TRUE';
+    if (query.status === 'unmatched') {
+      where = `p.status = 'unmatched'`;
+    } else if (query.status) {
+      params.push(query.status);
+      where = `e.status = $${params.length}`;
+    }
+    const rows: EventRow[] = await this.db.query(
+      `SELECT e.*, p.status AS payout_status
+       FROM webhook_events e LEFT JOIN payouts p ON p.id = e.payout_id
+       WHERE ${where}${pageClause(query, params, 'e')}`,
+      params,
+    );
+    return toPage(rows, query, toDto);
+  }
+}
+
+function toDto(row: EventRow): WebhookEventDto {
+  return {
+    id: row.id,
+    connectionId: row.connection_id,
+    partnerId: row.partner_id,
+    eventId: row.event_id,
+    type: row.event_type,
+    status: row.status,
+    errors: row.errors,
+    payoutId: row.payout_id,
+    payoutStatus: row.payout_status,
+    rawBody: row.raw_body.toString('utf8'),
+    headers: row.headers,
+    receivedAt: row.created_at.toISOString(),
+  };
+}

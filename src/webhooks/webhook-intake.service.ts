@@ -1,0 +1,185 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import { ProblemException, Problems } from '../common/problem';
+import { RateLimiter } from '../common/rate-limiter';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
+import { PayoutInstruction } from '../payouts/payout-instruction';
+import { PayoutsService } from '../payouts/payouts.service';
+import { PayoutQueues } from '../queues/payout-queues.service';
+import { JobIds } from '../queues/queues';
+import { adapterFor } from './adapters/payout-adapters';
+import { WebhookReceiptDto } from './dto/webhook-event.dto';
+import { IntakeConnection, PlatformConnectionsService } from './platform-connections.service';
+import { RequestHeaders } from './signatures/signature-verifier';
+import { VERIFIERS } from './signatures/signature-schemes';
+import { EventRecord, WebhookEventsService } from './webhook-events.service';
+
+/** A webhook as it arrived: the exact bytes, the headers, and the parsed JSON if the bytes were JSON. */
+export interface WebhookDelivery {
+  rawBody: Buffer;
+  headers: RequestHeaders;
+  json: { value: unknown } | null;
+}
+
+export interface WebhookAnswer {
+  status: HttpStatus.OK | HttpStatus.ACCEPTED;
+  body: WebhookReceiptDto;
+}
+
+/** Headers worth keeping with the event for ops and audits. Signatures are not kept; secrets never were. */
+const KEPT_HEADERS = ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'x-request-id'];
+
+type Outcome =
+  'accepted' | 'duplicate' | 'bad_signature' | 'rejected' | 'ignored' | 'rate_limited' | 'not_json';
+
+/**
+ * The front door for money: connection → rate limit → signature over the raw bytes → JSON → store (unique per
+ * connection and event id) → payout (unique per connection and platform payout id) → 202 → route job.
+ * Nothing reaches Postgres before the signature holds, and a 202 is only sent once the event is committed.
+ */
+@Injectable()
+export class WebhookIntakeService {
+  private readonly logger = new Logger(WebhookIntakeService.name);
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly connections: PlatformConnectionsService,
+    private readonly events: WebhookEventsService,
+    private readonly payouts: PayoutsService,
+    private readonly queues: PayoutQueues,
+    private readonly limiter: RateLimiter,
+    private readonly metrics: MetricsService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async receive(connectionId: string, delivery: WebhookDelivery): Promise<WebhookAnswer> {
+    const connection = await this.connections.findForIntake(connectionId);
+    if (!connection) throw Problems.notFound('The platform connection');
+    await this.limit(connection.id);
+
+    const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
+    const verification = VERIFIERS[connection.scheme].verify(delivery, connection.secret, nowSeconds);
+    if (!verification.valid) {
+      this.count('bad_signature');
+      this.logger.warn(`A webhook for connection ${connection.id} was refused: ${verification.reason}.`);
+      throw Problems.unauthorized(`The webhook signature was not accepted: ${verification.reason}.`);
+    }
+    if (!delivery.json) {
+      this.count('not_json');
+      throw new ProblemException(
+        HttpStatus.BAD_REQUEST,
+        'invalid-json',
+        'The request body is not valid JSON.',
+        [{ field: 'body', message: 'must be a JSON document' }],
+      );
+    }
+
+    const payload = delivery.json.value;
+    const adapter = adapterFor(connection.platform);
+    const eventId = verification.messageId ?? adapter.eventId(payload) ?? bodyDigestId(delivery.rawBody);
+    const adapted = adapter.adapt(payload);
+    const record: EventRecord = {
+      connectionId: connection.id,
+      partnerId: connection.partnerId,
+      eventId,
+      type: adapted.type,
+      rawBody: delivery.rawBody,
+      headers: keptHeaders(delivery.headers, verification.signedAt),
+    };
+
+    if (adapted.kind === 'ignored') {
+      if (!(await this.events.insert(this.db.manager, record, 'ignored'))) return this.duplicate(eventId);
+      this.count('ignored');
+      return { status: HttpStatus.OK, body: { eventId, duplicate: false } };
+    }
+    if (adapted.kind === 'rejected') {
+      if (!(await this.events.insert(this.db.manager, record, 'rejected', adapted.errors))) {
+        return this.duplicate(eventId);
+      }
+      this.count('rejected');
+      throw Problems.unprocessable(
+        adapted.errors,
+        'The event is signed but is not a valid payout event; it is kept for ops to see.',
+      );
+    }
+    return this.accept(connection, record, adapted.instruction);
+  }
+
+  private async accept(
+    connection: IntakeConnection,
+    record: EventRecord,
+    instruction: PayoutInstruction,
+  ): Promise<WebhookAnswer> {
+    const stored = await this.db.transaction(async (tx) => {
+      const id = await this.events.insert(tx, record, 'accepted');
+      if (!id) return null;
+      const { payoutId, created } = await this.payouts.createFromInstruction(
+        tx,
+        {
+          partnerId: connection.partnerId,
+          connectionId: connection.id,
+          platform: connection.platform,
+          sourceEventId: id,
+        },
+        instruction,
+      );
+      await this.events.linkPayout(tx, id, payoutId, created);
+      return { id, payoutId, created };
+    });
+    if (!stored) return this.duplicate(record.eventId);
+    this.count('accepted');
+
+    if (stored.created) {
+      try {
+        await this.queues.enqueueRoute(
+          { payoutId: stored.payoutId, cause: `webhook ${record.eventId}` },
+          JobIds.routeFromEvent(stored.id),
+        );
+        await this.events.markEnqueued(this.db.manager, [stored.id]);
+      } catch (error) {
+        // The event is committed: the outbox sweeper will hand it to the queue once Redis answers.
+        this.logger.warn(
+          `Event ${stored.id} is stored but its route job was not queued (${(error as Error).message}); the sweeper will queue it.`,
+        );
+      }
+    }
+    return { status: HttpStatus.ACCEPTED, body: { eventId: record.eventId, duplicate: false } };
+  }
+
+  private async limit(connectionId: string): Promise<void> {
+    try {
+      await this.limiter.consume('webhook-connection', connectionId, this.config.webhookRateLimitPerSecond);
+    } catch (error) {
+      this.count('rate_limited');
+      throw error;
+    }
+  }
+
+  private duplicate(eventId: string): WebhookAnswer {
+    this.count('duplicate');
+    return { status: HttpStatus.OK, body: { eventId, duplicate: true } };
+  }
+
+  private count(outcome: Outcome): void {
+    this.metrics.webhooks.inc({ outcome });
+  }
+}
+
+/** A signed payload that names no event id of its own is identified by its bytes: the same bytes dedupe. */
+function bodyDigestId(rawBody: Buffer): string {
+  return `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+}
+
+function keptHeaders(headers: RequestHeaders, signedAt: number): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') kept[name] = value.slice(0, 500);
+  }
+  kept['signature-timestamp'] = String(signedAt);
+  return kept;
+}

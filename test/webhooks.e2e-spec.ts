@@ -1,0 +1,728 @@
+import { randomUUID } from 'node:crypto';
+import { MetricsService } from '../src/ops/metrics.service';
+import { PayoutQueues } from '../src/queues/payout-queues.service';
+import { JobIds } from '../src/queues/queues';
+import { bearer, createPartner, ops, startApp, TestApp, unique, waitFor } from './support/app';
+import {
+  Connection,
+  createConnection,
+  deliver,
+  payoutEvent,
+  signStandard,
+  signStripe,
+  stripeEvent,
+} from './support/webhooks';
+
+type Res = { status: number; headers: Record<string, string>; body: Record<string, unknown> };
+
+function expectProblem(res: Res, status: number): void {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toEqual(
+    expect.objectContaining({
+      type: expect.any(String),
+      title: expect.any(String),
+      status,
+      detail: expect.any(String),
+    }),
+  );
+}
+
+describe('webhooks (e2e)', () => {
+  let t: TestApp;
+  let partner: { id: string; apiKey: string };
+  let upwork: Connection;
+  let stripe: Connection;
+
+  beforeAll(async () => {
+    t = await startApp();
+    partner = await createPartner(t.http);
+    upwork = await createConnection(t.http, partner.apiKey, 'upwork');
+    stripe = await createConnection(t.http, partner.apiKey, 'stripe');
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const eventsOf = (connection: Connection): Promise<Record<string, unknown>[]> =>
+    t.db.query(`SELECT * FROM webhook_events WHERE connection_id = $1 ORDER BY created_at, id`, [
+      connection.id,
+    ]);
+  const countEvents = async (connection: Connection): Promise<number> => (await eventsOf(connection)).length;
+  const payoutsOf = (connection: Connection, platformPayoutId: string): Promise<Record<string, unknown>[]> =>
+    t.db.query(`SELECT * FROM payouts WHERE connection_id = $1 AND platform_payout_id = $2`, [
+      connection.id,
+      platformPayoutId,
+    ]);
+  const storedEvent = async (connection: Connection, eventId: string) => {
+    const rows = await t.db.query(`SELECT * FROM webhook_events WHERE connection_id = $1 AND event_id = $2`, [
+      connection.id,
+      eventId,
+    ]);
+    return rows[0];
+  };
+  const outcomes = async (): Promise<Record<string, number>> => {
+    const metric = await t.app.get(MetricsService).webhooks.get();
+    return Object.fromEntries(metric.values.map((v) => [String(v.labels.outcome), v.value]));
+  };
+  const routeJob = (eventRowId: string) =>
+    t.app.get(PayoutQueues).route.getJob(JobIds.routeFromEvent(eventRowId));
+
+  describe('platform connections', () => {
+    it('creates a connection with a fresh whsec_ secret shown once', async () => {
+      const res = await t.http
+        .post('/v1/platform-connections')
+        .set(bearer(partner.apiKey))
+        .send({ platform: 'fiverr' })
+        .expect(201);
+      expect(res.body).toEqual({
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        platform: 'fiverr',
+        scheme: 'standard-webhooks',
+        webhookUrl: `/v1/webhooks/${res.body.id}`,
+        signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+      });
+      expect(Buffer.from(res.body.signingSecret.slice(6), 'base64')).toHaveLength(32);
+      const got = await t.http
+        .get(`/v1/platform-connections/${res.body.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(got.body).toEqual({
+        id: res.body.id,
+        platform: 'fiverr',
+        scheme: 'standard-webhooks',
+        webhookUrl: res.body.webhookUrl,
+        createdAt: expect.any(String),
+      });
+    });
+
+    it('uses the stripe scheme for stripe, and the scheme the body names', async () => {
+      expect(stripe.scheme).toBe('stripe');
+      expect(stripe.signingSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const named = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+      expect(named.scheme).toBe('stripe');
+      for (const platform of ['upwork', 'fiverr', 'payoneer', 'toptal', 'deel', 'guru']) {
+        expect((await createConnection(t.http, partner.apiKey, platform)).scheme).toBe('standard-webhooks');
+      }
+    });
+
+    it.each([
+      ['platform', { platform: 'ebay' }],
+      ['platform', {}],
+      ['scheme', { platform: 'upwork', scheme: 'hmac' }],
+      ['secret', { platform: 'upwork', secret: 'mine' }],
+    ])('names the bad field %s', async (field, body) => {
+      const res = await t.http.post('/v1/platform-connections').set(bearer(partner.apiKey)).send(body);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
+    });
+
+    it('needs a partner key', async () => {
+      expectProblem(await t.http.post('/v1/platform-connections').send({ platform: 'upwork' }), 401);
+    });
+
+    it('stores the secret only encrypted', async () => {
+      const [row] = await t.db.query(`SELECT secret_ciphertext FROM platform_connections WHERE id = $1`, [
+        upwork.id,
+      ]);
+      const stored: Buffer = row.secret_ciphertext;
+      expect(stored.toString('latin1')).not.toContain(upwork.signingSecret.slice(6));
+      expect(stored.toString('base64')).not.toContain(upwork.signingSecret.slice(6, 30));
+      expect(stored.includes(Buffer.from(upwork.signingSecret.slice(6), 'base64'))).toBe(false);
+    });
+
+    it('replays an Idempotency-Key with the same connection, and never keeps the secret in clear', async () => {
+      const key = unique('idem');
+      const first = await t.http
+        .post('/v1/platform-connections')
+        .set({ ...bearer(partner.apiKey), 'Idempotency-Key': key })
+        .send({ platform: 'guru' })
+        .expect(201);
+      const again = await t.http
+        .post('/v1/platform-connections')
+        .set({ ...bearer(partner.apiKey), 'Idempotency-Key': key })
+        .send({ platform: 'guru' })
+        .expect(201);
+      expect(again.body).toEqual(first.body);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      const other = await t.http
+        .post('/v1/platform-connections')
+        .set({ ...bearer(partner.apiKey), 'Idempotency-Key': key })
+        .send({ platform: 'toptal' });
+      expectProblem(other, 422);
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
+        [partner.id, key],
+      );
+      expect(n).toBe(1);
+      const [{ leaked }] = await t.db.query(
+        `SELECT count(*)::int AS leaked FROM idempotency_keys WHERE response_body::text LIKE '%' || $1 || '%'`,
+        [first.body.signingSecret.slice(6)],
+      );
+      expect(leaked).toBe(0);
+    });
+
+    it('hides another partner’s connection (404) and lists only one’s own', async () => {
+      const other = await createPartner(t.http);
+      const theirs = await createConnection(t.http, other.apiKey, 'upwork');
+      expectProblem(
+        await t.http.get(`/v1/platform-connections/${theirs.id}`).set(bearer(partner.apiKey)),
+        404,
+      );
+      const list = await t.http
+        .get('/v1/platform-connections?limit=100')
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      const ids = list.body.data.map((c: { id: string }) => c.id);
+      expect(ids).toContain(upwork.id);
+      expect(ids).not.toContain(theirs.id);
+      expect(JSON.stringify(list.body)).not.toContain('whsec_');
+    });
+  });
+
+  describe('standard-webhooks intake', () => {
+    it('stores a valid event before answering 202, makes one payout and queues its route job', async () => {
+      const before = await outcomes();
+      const event = payoutEvent({ amount: '1250.00' });
+      const id = `msg_${randomUUID()}`;
+      const res = await deliver(t.http, upwork, event, { id });
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ eventId: id, duplicate: false });
+
+      const stored = await storedEvent(upwork, id);
+      expect(stored).toEqual(
+        expect.objectContaining({
+          partner_id: partner.id,
+          event_type: 'payout.available',
+          status: 'accepted',
+          errors: null,
+          payout_id: expect.any(String),
+        }),
+      );
+      expect(stored.raw_body.toString('utf8')).toBe(JSON.stringify(event));
+      expect(stored.headers).toEqual(expect.objectContaining({ 'webhook-id': id }));
+      expect(JSON.stringify(stored.headers)).not.toContain('v1,');
+
+      const data = event.data as { payoutId: string };
+      const [payout] = await payoutsOf(upwork, data.payoutId);
+      expect(payout).toEqual(
+        expect.objectContaining({
+          id: stored.payout_id,
+          partner_id: partner.id,
+          platform: 'upwork',
+          source_event_id: stored.id,
+          freelancer_ref: 'fl-42',
+          gross: '1250.00',
+          currency: 'USD',
+          client_name: 'Acme Inc',
+          client_country: 'US',
+          service_category: 'software_development',
+        }),
+      );
+      const job = await waitFor(() => routeJob(stored.id), { what: 'the route job' });
+      expect(job.data).toEqual(expect.objectContaining({ payoutId: payout.id }));
+      await waitFor(async () => (await storedEvent(upwork, id)).enqueued_at !== null, {
+        what: 'enqueued_at',
+      });
+      expect((await outcomes()).accepted).toBe((before.accepted ?? 0) + 1);
+    });
+
+    it('answers 200 duplicate to the same event id with any body, storing nothing new', async () => {
+      const id = `msg_${randomUUID()}`;
+      const first = payoutEvent();
+      await deliver(t.http, upwork, first, { id }).expect(202);
+      const before = await countEvents(upwork);
+      const again = await deliver(t.http, upwork, first, { id });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ eventId: id, duplicate: true });
+      const changed = await deliver(t.http, upwork, payoutEvent({ amount: '5.00' }), { id });
+      expect(changed.body).toEqual({ eventId: id, duplicate: true });
+      const invalid = await deliver(t.http, upwork, payoutEvent({ amount: '0.00' }), { id });
+      expect(invalid.status).toBe(200);
+      expect(await countEvents(upwork)).toBe(before);
+      expect(await payoutsOf(upwork, (first.data as { payoutId: string }).payoutId)).toHaveLength(1);
+    });
+
+    it('stores one event and one payout when 50 copies of an event arrive at once', async () => {
+      const event = payoutEvent();
+      const body = JSON.stringify(event);
+      const id = `msg_${randomUUID()}`;
+      const headers = signStandard(upwork.signingSecret, id, body);
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => t.http.post(upwork.webhookUrl).set(headers).send(body)),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(49);
+      expect(answers.filter((a) => a.body.duplicate === true)).toHaveLength(49);
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM webhook_events WHERE connection_id = $1 AND event_id = $2`,
+        [upwork.id, id],
+      );
+      expect(n).toBe(1);
+      expect(await payoutsOf(upwork, (event.data as { payoutId: string }).payoutId)).toHaveLength(1);
+    });
+
+    it('makes one payout of two events about the same platform payout, routed once', async () => {
+      const payoutId = unique('UPW-PO');
+      const firstId = `msg_${randomUUID()}`;
+      const secondId = `msg_${randomUUID()}`;
+      await deliver(t.http, upwork, payoutEvent({ payoutId }), { id: firstId }).expect(202);
+      const second = await deliver(t.http, upwork, payoutEvent({ payoutId }), { id: secondId });
+      expect(second.status).toBe(202);
+      expect(second.body).toEqual({ eventId: secondId, duplicate: false });
+      const payouts = await payoutsOf(upwork, payoutId);
+      expect(payouts).toHaveLength(1);
+      const first = await storedEvent(upwork, firstId);
+      const later = await storedEvent(upwork, secondId);
+      expect(first.payout_id).toBe(payouts[0].id);
+      expect(later.payout_id).toBe(payouts[0].id);
+      expect(later.status).toBe('accepted');
+      expect(later.enqueued_at).not.toBeNull();
+      await waitFor(() => routeJob(first.id), { what: 'the first event’s route job' });
+      expect(await routeJob(later.id)).toBeUndefined();
+    });
+
+    it('makes one payout when two events about one platform payout race', async () => {
+      const payoutId = unique('UPW-PO');
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => deliver(t.http, upwork, payoutEvent({ payoutId }))),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
+      expect(await payoutsOf(upwork, payoutId)).toHaveLength(1);
+    });
+
+    it('accepts a payout for a freelancer ref the partner never registered (it is routed as unmatched later)', async () => {
+      const event = payoutEvent({ freelancerRef: unique('nobody') });
+      await deliver(t.http, upwork, event).expect(202);
+      const [payout] = await payoutsOf(upwork, (event.data as { payoutId: string }).payoutId);
+      expect(payout.freelancer_ref).toBe((event.data as { freelancerRef: string }).freelancerRef);
+    });
+
+    it('passes when one of several v1 signatures matches (secret rotation)', async () => {
+      const body = JSON.stringify(payoutEvent());
+      const id = `msg_${randomUUID()}`;
+      const good = signStandard(upwork.signingSecret, id, body);
+      const old = signStandard(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, id, body);
+      const headers = {
+        ...good,
+        'webhook-signature': `${old['webhook-signature']} ${good['webhook-signature']}`,
+      };
+      await t.http.post(upwork.webhookUrl).set(headers).send(body).expect(202);
+      const onlyOld = { ...good, 'webhook-signature': old['webhook-signature'] };
+      expectProblem(await t.http.post(upwork.webhookUrl).set(onlyOld).send(body), 401);
+    });
+
+    describe('refuses with 401 and stores nothing', () => {
+      type Forge = (body: string) => { body: string; headers: Record<string, string> };
+      const forgeries: [string, Forge][] = [
+        [
+          'a tampered body',
+          (body: string) => ({
+            body: body.replace('1250.00', '9250.00'),
+            headers: signStandard(upwork.signingSecret, 'm1', body),
+          }),
+        ],
+        [
+          'another secret',
+          (body: string) => ({
+            body,
+            headers: signStandard(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, 'm2', body),
+          }),
+        ],
+        [
+          'a timestamp 301 s old',
+          (body: string) => ({
+            body,
+            headers: signStandard(upwork.signingSecret, 'm3', body, new Date(Date.now() - 301_000)),
+          }),
+        ],
+        [
+          'a timestamp 301 s ahead',
+          (body: string) => ({
+            body,
+            headers: signStandard(upwork.signingSecret, 'm4', body, new Date(Date.now() + 301_000)),
+          }),
+        ],
+        ...['webhook-id', 'webhook-timestamp', 'webhook-signature'].map(
+          (name) =>
+            [
+              `no ${name} header`,
+              (body: string) => {
+                const headers = signStandard(upwork.signingSecret, 'm5', body);
+                delete headers[name];
+                return { body, headers };
+              },
+            ] as [string, Forge],
+        ),
+        [
+          'a stripe signature on a standard connection',
+          (body: string) => ({ body, headers: signStripe(upwork.signingSecret, body) }),
+        ],
+      ];
+      it.each(forgeries)('%s', async (_label, make) => {
+        const before = await countEvents(upwork);
+        const metricBefore = (await outcomes()).bad_signature ?? 0;
+        const { body, headers } = make(JSON.stringify(payoutEvent()));
+        const res = await t.http.post(upwork.webhookUrl).set(headers).send(body);
+        expectProblem(res, 401);
+        expect(await countEvents(upwork)).toBe(before);
+        expect((await outcomes()).bad_signature).toBe(metricBefore + 1);
+      });
+    });
+
+    it('checks the signature before saying the body is not JSON', async () => {
+      const body = 'amount=1250.00&currency=USD';
+      expectProblem(
+        await t.http.post(upwork.webhookUrl).set({ 'content-type': 'application/json' }).send(body),
+        401,
+      );
+      const before = await countEvents(upwork);
+      const signed = signStandard(upwork.signingSecret, `msg_${randomUUID()}`, body);
+      expectProblem(await t.http.post(upwork.webhookUrl).set(signed).send(body), 400);
+      const asText = JSON.stringify(payoutEvent());
+      const textHeaders = {
+        ...signStandard(upwork.signingSecret, `msg_${randomUUID()}`, asText),
+        'content-type': 'text/plain',
+      };
+      expectProblem(await t.http.post(upwork.webhookUrl).set(textHeaders).send(asText), 400);
+      const empty = signStandard(upwork.signingSecret, `msg_${randomUUID()}`, '');
+      expectProblem(await t.http.post(upwork.webhookUrl).set(empty).send(''), 400);
+      expect(await countEvents(upwork)).toBe(before);
+    });
+
+    it('answers 413 problem+json to a body over 256 KiB and stores nothing', async () => {
+      const before = await countEvents(upwork);
+      const body = JSON.stringify(payoutEvent({ description: 'x'.repeat(256 * 1024) }));
+      const res = await t.http
+        .post(upwork.webhookUrl)
+        .set(signStandard(upwork.signingSecret, `msg_${randomUUID()}`, body))
+        .send(body);
+      expectProblem(res, 413);
+      expect(await countEvents(upwork)).toBe(before);
+    });
+
+    it.each([
+      ['zero', 'data.amount', { amount: '0.00' }],
+      ['negative', 'data.amount', { amount: '-10.00' }],
+      ['three decimals', 'data.amount', { amount: '10.005' }],
+      ['over the maximum', 'data.amount', { amount: '1000000.01' }],
+      ['an amount as a JSON number', 'data.amount', { amount: 1250 }],
+      ['non-USD', 'data.currency', { currency: 'EUR' }],
+      ['a PK client', 'data.client.country', { client: { name: 'Lahore Traders', country: 'PK' } }],
+      ['an unknown service category', 'data.serviceCategory', { serviceCategory: 'mining' }],
+    ])('answers 422 to %s, naming %s, and keeps the event as rejected', async (_label, field, data) => {
+      const event = payoutEvent(data);
+      const id = `msg_${randomUUID()}`;
+      const before = (await outcomes()).rejected ?? 0;
+      const res = await deliver(t.http, upwork, event, { id });
+      expectProblem(res, 422);
+      expect(res.body.errors).toEqual([{ field, message: expect.any(String) }]);
+      const stored = await storedEvent(upwork, id);
+      expect(stored).toEqual(
+        expect.objectContaining({
+          status: 'rejected',
+          errors: res.body.errors,
+          payout_id: null,
+          enqueued_at: null,
+        }),
+      );
+      expect(await payoutsOf(upwork, (event.data as { payoutId: string }).payoutId)).toHaveLength(0);
+      expect((await outcomes()).rejected).toBe(before + 1);
+    });
+
+    it('answers 200 to a type it does not act on, and keeps it as ignored', async () => {
+      const id = `msg_${randomUUID()}`;
+      const before = (await outcomes()).ignored ?? 0;
+      const res = await deliver(
+        t.http,
+        upwork,
+        { type: 'payout.cancelled', data: { payoutId: 'x' } },
+        { id },
+      );
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ eventId: id, duplicate: false });
+      expect(await storedEvent(upwork, id)).toEqual(
+        expect.objectContaining({ status: 'ignored', event_type: 'payout.cancelled', payout_id: null }),
+      );
+      expect((await outcomes()).ignored).toBe(before + 1);
+    });
+
+    it('answers 404 to an unknown connection', async () => {
+      const body = JSON.stringify(payoutEvent());
+      const headers = signStandard(upwork.signingSecret, 'msg_x', body);
+      expectProblem(await t.http.post(`/v1/webhooks/${randomUUID()}`).set(headers).send(body), 404);
+      expectProblem(await t.http.post('/v1/webhooks/not-a-connection').set(headers).send(body), 404);
+    });
+
+    it('verifies with the addressed connection’s own secret: another partner’s secret is 401', async () => {
+      const other = await createPartner(t.http);
+      const theirs = await createConnection(t.http, other.apiKey, 'upwork');
+      const res = await deliver(t.http, theirs, payoutEvent(), { secret: upwork.signingSecret });
+      expectProblem(res, 401);
+      expect(await countEvents(theirs)).toBe(0);
+      await deliver(t.http, theirs, payoutEvent()).expect(202);
+      const [stored] = await eventsOf(theirs);
+      expect(stored.partner_id).toBe(other.id);
+    });
+  });
+
+  describe('stripe intake', () => {
+    it('reads 125000 usd as 1250.00 USD and uses the Stripe event id', async () => {
+      const event = stripeEvent({ amount: 125000 }, { client_country: 'DE' });
+      const res = await deliver(t.http, stripe, event);
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ eventId: event.id, duplicate: false });
+      const object = (event.data as { object: { id: string } }).object;
+      const [payout] = await payoutsOf(stripe, object.id);
+      expect(payout).toEqual(
+        expect.objectContaining({
+          platform: 'stripe',
+          gross: '1250.00',
+          currency: 'USD',
+          client_name: 'Acme Inc',
+          client_country: 'DE',
+          service_category: 'graphic_design',
+          description: 'Design work, November',
+        }),
+      );
+    });
+
+    it('acts on payout.paid too', async () => {
+      await deliver(t.http, stripe, stripeEvent({}, {}, { type: 'payout.paid' })).expect(202);
+    });
+
+    it('answers 200 duplicate to the same Stripe event id, whatever the body', async () => {
+      const event = stripeEvent();
+      await deliver(t.http, stripe, event).expect(202);
+      const again = await deliver(t.http, stripe, { ...stripeEvent({ amount: 5 }), id: event.id });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ eventId: event.id, duplicate: true });
+    });
+
+    it('refuses a tampered body, a base64-keyed signature, a stale timestamp and a missing header', async () => {
+      const before = await countEvents(stripe);
+      const body = JSON.stringify(stripeEvent());
+      const tampered = signStripe(stripe.signingSecret, body);
+      expectProblem(
+        await t.http.post(stripe.webhookUrl).set(tampered).send(body.replace('125000', '925000')),
+        401,
+      );
+      const standardSigned = signStandard(stripe.signingSecret, 'msg_s', body);
+      expectProblem(await t.http.post(stripe.webhookUrl).set(standardSigned).send(body), 401);
+      const stale = signStripe(stripe.signingSecret, body, Math.floor(Date.now() / 1000) - 301);
+      expectProblem(await t.http.post(stripe.webhookUrl).set(stale).send(body), 401);
+      const ahead = signStripe(stripe.signingSecret, body, Math.floor(Date.now() / 1000) + 301);
+      expectProblem(await t.http.post(stripe.webhookUrl).set(ahead).send(body), 401);
+      expectProblem(
+        await t.http.post(stripe.webhookUrl).set({ 'content-type': 'application/json' }).send(body),
+        401,
+      );
+      expect(await countEvents(stripe)).toBe(before);
+    });
+
+    it('passes when one of several v1 signatures matches', async () => {
+      const body = JSON.stringify(stripeEvent());
+      const good = signStripe(stripe.signingSecret, body)['stripe-signature'];
+      const old = signStripe('whsec_old', body)['stripe-signature'];
+      const rotated = `${good},v1=${old.split('v1=')[1]}`;
+      await t.http
+        .post(stripe.webhookUrl)
+        .set({ 'content-type': 'application/json', 'stripe-signature': rotated })
+        .send(body)
+        .expect(202);
+    });
+
+    it.each([
+      ['zero', 'data.object.amount', { amount: 0 }, {}],
+      ['negative', 'data.object.amount', { amount: -500 }, {}],
+      ['fractional cents', 'data.object.amount', { amount: 1250.5 }, {}],
+      ['over the maximum', 'data.object.amount', { amount: 100000001 }, {}],
+      ['non-USD', 'data.object.currency', { currency: 'eur' }, {}],
+      ['a PK client', 'data.object.metadata.client_country', {}, { client_country: 'PK' }],
+    ])('answers 422 to %s, naming %s', async (_label, field, object, metadata) => {
+      const event = stripeEvent(object, metadata);
+      const res = await deliver(t.http, stripe, event);
+      expectProblem(res, 422);
+      expect(res.body.errors).toEqual([{ field, message: expect.any(String) }]);
+      expect((await storedEvent(stripe, event.id as string)).status).toBe('rejected');
+    });
+
+    it('answers 200 to an event type it does not act on, and keeps it as ignored', async () => {
+      const event = stripeEvent({}, {}, { type: 'charge.succeeded' });
+      const res = await deliver(t.http, stripe, event);
+      expect(res.status).toBe(200);
+      expect((await storedEvent(stripe, event.id as string)).status).toBe('ignored');
+    });
+  });
+
+  describe('ops events', () => {
+    it('lists rejected events with their errors, and filters by status', async () => {
+      const event = payoutEvent({ amount: '0.00' });
+      const id = `msg_${randomUUID()}`;
+      await deliver(t.http, upwork, event, { id }).expect(422);
+      const res = await t.http.get('/v1/ops/events?status=rejected&limit=100').set(ops).expect(200);
+      const found = res.body.data.find((e: { eventId: string }) => e.eventId === id);
+      expect(found).toEqual({
+        id: expect.any(String),
+        connectionId: upwork.id,
+        partnerId: partner.id,
+        eventId: id,
+        type: 'payout.available',
+        status: 'rejected',
+        errors: [{ field: 'data.amount', message: expect.any(String) }],
+        payoutId: null,
+        payoutStatus: null,
+        rawBody: JSON.stringify(event),
+        headers: expect.objectContaining({ 'webhook-id': id }),
+        receivedAt: expect.any(String),
+      });
+      expect(res.body.data.every((e: { status: string }) => e.status === 'rejected')).toBe(true);
+      expect(JSON.stringify(res.body)).not.toContain(upwork.signingSecret);
+      const ignored = await t.http.get('/v1/ops/events?status=ignored&limit=100').set(ops).expect(200);
+      expect(ignored.body.data.length).toBeGreaterThan(0);
+      expect(ignored.body.data.every((e: { status: string }) => e.status === 'ignored')).toBe(true);
+      const accepted = await t.http.get('/v1/ops/events?status=accepted&limit=5').set(ops).expect(200);
+      expect(accepted.body.data.every((e: { payoutId: string | null }) => e.payoutId !== null)).toBe(true);
+    });
+
+    it('walks every event once with cursors', async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { body: { data: { id: string }[]; nextCursor: string | null } } = await t.http
+          .get(`/v1/ops/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`)
+          .set(ops)
+          .expect(200);
+        seen.push(...res.body.data.map((e) => e.id));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_events`);
+      expect(seen).toHaveLength(n);
+      expect(new Set(seen).size).toBe(n);
+    });
+
+    it('needs the ops token and a known status', async () => {
+      expectProblem(await t.http.get('/v1/ops/events'), 401);
+      expectProblem(await t.http.get('/v1/ops/events').set(bearer(partner.apiKey)), 401);
+      const res = await t.http.get('/v1/ops/events?status=lost').set(ops);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([expect.objectContaining({ field: 'status' })]);
+    });
+  });
+});
+
+describe('webhook rate limit (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ WEBHOOK_RATE_LIMIT_PER_SECOND: '3' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers 429 problem+json with Retry-After past the per-connection limit', async () => {
+    const partner = await createPartner(t.http);
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => deliver(t.http, connection, payoutEvent())),
+    );
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expectProblem(limited[0], 429);
+    expect(limited[0].headers['retry-after']).toBe('1');
+    expect(answers.filter((a) => a.status === 202).length).toBeLessThanOrEqual(6);
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_events WHERE connection_id = $1`,
+      [connection.id],
+    );
+    expect(n).toBe(answers.filter((a) => a.status === 202).length);
+  });
+});
+
+describe('webhook intake while Redis is down (e2e)', () => {
+  it('answers 202 with the event stored, and the sweeper queues it once Redis is back', async () => {
+    const api = await startApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const eventId = `msg_${randomUUID()}`;
+    let connection: Connection;
+    try {
+      const partner = await createPartner(api.http);
+      connection = await createConnection(api.http, partner.apiKey, 'upwork');
+      const res = await deliver(api.http, connection, payoutEvent(), { id: eventId });
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ eventId, duplicate: false });
+      const [stored] = await api.db.query(
+        `SELECT status, payout_id, enqueued_at FROM webhook_events WHERE connection_id = $1 AND event_id = $2`,
+        [connection.id, eventId],
+      );
+      expect(stored).toEqual({ status: 'accepted', payout_id: expect.any(String), enqueued_at: null });
+    } finally {
+      await api.close();
+    }
+
+    const worker = await startApp({ SWEEP_INTERVAL_MS: '100' }, { role: 'worker' });
+    try {
+      const [event] = await worker.db.query(
+        `SELECT id, payout_id FROM webhook_events WHERE connection_id = $1 AND event_id = $2`,
+        [connection.id, eventId],
+      );
+      const queues = worker.app.get(PayoutQueues);
+      const job = await waitFor(() => queues.route.getJob(JobIds.routeFromEvent(event.id)), {
+        what: 'the swept route job',
+      });
+      expect(job.data.payoutId).toBe(event.payout_id);
+      await waitFor(
+        async () => {
+          const [row] = await worker.db.query(`SELECT enqueued_at FROM webhook_events WHERE id = $1`, [
+            event.id,
+          ]);
+          return row.enqueued_at !== null;
+        },
+        { what: 'enqueued_at to be set' },
+      );
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe('webhook events in the pipeline (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({}, { role: 'all' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('shows ops the events whose payout found no freelancer (unmatched)', async () => {
+    const partner = await createPartner(t.http);
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const eventId = `msg_${randomUUID()}`;
+    await deliver(t.http, connection, payoutEvent({ freelancerRef: unique('unknown') }), {
+      id: eventId,
+    }).expect(202);
+    const [event] = await t.db.query(`SELECT id, payout_id FROM webhook_events WHERE connection_id = $1`, [
+      connection.id,
+    ]);
+    await waitFor(
+      async () => {
+        const [payout] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [event.payout_id]);
+        return payout.status === 'unmatched';
+      },
+      { what: 'the payout to be unmatched' },
+    );
+    const res = await t.http.get('/v1/ops/events?status=unmatched&limit=100').set(ops).expect(200);
+    expect(res.body.data.map((e: { id: string }) => e.id)).toContain(event.id);
+    expect(res.body.data.every((e: { payoutStatus: string }) => e.payoutStatus === 'unmatched')).toBe(true);
+    const found = res.body.data.find((e: { id: string }) => e.id === event.id);
+    expect(found).toEqual(
+      expect.objectContaining({ eventId, status: 'accepted', payoutId: event.payout_id }),
+    );
+  });
+});
