@@ -13,6 +13,7 @@ export interface CatalogSnapshot {
   routes: CatalogRoute[];
   /** Every provider of the catalog and whether ops have it enabled. */
   providers: ReadonlyMap<string, boolean>;
+  providerIds: readonly string[];
 }
 
 interface FeeRow {
@@ -292,6 +293,7 @@ export class CatalogService {
         version,
         routes: rows.map(toCatalogRoute),
         providers: new Map(providers.map((p) => [p.id, p.enabled])),
+        providerIds: providers.map((p) => p.id),
       };
     }
     if (generation === this.generation) this.cached = { snapshot, checkedAt: startedAt };

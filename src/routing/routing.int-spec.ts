@@ -59,9 +59,7 @@ describe('routing against Postgres and Redis', () => {
         })),
       );
       const providers = await catalog.listProviders();
-      expect(providers.map(({ id, name }) => ({ id, name }))).toEqual(
-        [...CATALOG_FILE.providers].sort(byId),
-      );
+      expect(providers.map(({ id, name }) => ({ id, name }))).toEqual([...CATALOG_FILE.providers].sort(byId));
     });
 
     it('refuses to change or delete a fee version', async () => {

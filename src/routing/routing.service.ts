@@ -48,44 +48,43 @@ export class RoutingService {
 
   /** The route decision for a payout, on the current fees, provider switches and breaker states. */
   async decide(input: RoutingInput): Promise<RoutingDecision> {
-    const decision = await this.evaluate(input, 0);
-    this.metrics.routeChosen.inc({ route: decision.chosen ?? 'none' });
-    return decision;
+    const { version, chosen, quotes, rejected } = await this.rank(input, 0);
+    this.metrics.routeChosen.inc({ route: chosen ?? 'none' });
+    return {
+      chosen,
+      quotes,
+      rejected,
+      decidedAt: this.clock.now().toISOString(),
+      input: { platform: input.platform, gross: formatAmount(input.gross), accountKind: input.accountKind },
+      catalogVersion: version,
+    };
   }
 
   /** POST /v1/quotes: the same ranking on a catalog at most QUOTE_STALENESS_MS old. */
   async quote(request: QuoteRequestDto): Promise<QuoteResponseDto> {
-    const { chosen, quotes, rejected } = await this.evaluate(
+    const { chosen, quotes, rejected } = await this.rank(
       { platform: request.platform, gross: parseAmount(request.amount), accountKind: request.accountKind },
       QUOTE_STALENESS_MS,
     );
     return { chosen, quotes, rejected };
   }
 
-  private async evaluate(input: RoutingInput, maxAgeMs: number): Promise<RoutingDecision> {
+  private async rank(input: RoutingInput, maxAgeMs: number) {
     const catalog = await this.catalog.snapshot(maxAgeMs);
-    const breakers = await this.health.breakers([...catalog.providers.keys()], maxAgeMs);
+    const breakers = await this.health.breakers(catalog.providerIds, maxAgeMs);
     const availability = new Map<string, ProviderAvailability>();
     for (const [provider, enabled] of catalog.providers) {
       const record = breakers.get(provider);
-      availability.set(
-        provider,
-        !enabled
-          ? 'disabled'
-          : record && !breakerAllowsTraffic(this.health.phase(record))
-            ? 'unhealthy'
-            : 'available',
-      );
+      const healthy = !record || breakerAllowsTraffic(this.health.phase(record));
+      availability.set(provider, !enabled ? 'disabled' : healthy ? 'available' : 'unhealthy');
     }
     const ranking = rankRoutes(catalog.routes, availability, input);
     const quotes = ranking.quotes.map(quoteView);
     return {
+      version: catalog.version,
       chosen: quotes[0]?.routeId ?? null,
       quotes,
       rejected: ranking.rejected,
-      decidedAt: this.clock.now().toISOString(),
-      input: { platform: input.platform, gross: formatAmount(input.gross), accountKind: input.accountKind },
-      catalogVersion: catalog.version,
     };
   }
 }
