@@ -42,6 +42,9 @@ interface AttemptRow {
   status: string;
 }
 
+/** The first retry of a send or settlement check handed from the fast path to a queue. */
+const RETRY_DELAY_MS = 500;
+
 /** Thrown to make BullMQ retry a job with its backoff. */
 export class RetryLater extends Error {}
 
@@ -69,7 +72,7 @@ export class PayoutPipelineService {
   ) {}
 
   /** Matches the freelancer, quotes every route, books the payout, issues the invoice and queues the first send. */
-  async route(payoutId: string): Promise<void> {
+  async route(payoutId: string, options: { sendInline: boolean } = { sendInline: true }): Promise<void> {
     const payout = await this.loadPayout(this.db.manager, payoutId);
     if (!payout || (payout.status !== 'received' && payout.status !== 'unmatched')) return;
 
@@ -139,7 +142,8 @@ export class PayoutPipelineService {
       await tx.query(`UPDATE payouts SET invoice_id = $2 WHERE id = $1`, [payoutId, invoice.invoiceId]);
       return this.createAttempt(tx, payoutId, first);
     });
-    if (attemptId) await this.queueSend(payoutId, attemptId);
+    if (attemptId && options.sendInline) await this.sendNowOrQueue(payoutId, attemptId);
+    else if (attemptId) await this.queueSend(payoutId, attemptId);
   }
 
   /** Sends one attempt; a timeout is resolved by asking the provider before anything else happens. */
@@ -260,11 +264,7 @@ export class PayoutPipelineService {
         gross: new MoneyDecimal(payout.gross),
       });
     });
-    await this.queues
-      .enqueueSettle({ payoutId: payout.id, attemptId: attempt.id }, 200)
-      .catch((error: Error) =>
-        this.logger.warn(`Settlement poll for payout ${payout.id} not queued: ${error.message}`),
-      );
+    await this.settleNowOrPoll(payout.id, attempt.id);
   }
 
   private async settled(payout: PayoutRow, attempt: AttemptRow, settledAt: Date): Promise<void> {
@@ -418,9 +418,39 @@ export class PayoutPipelineService {
     return rows.length ? rows[0].id : null;
   }
 
-  private async queueSend(payoutId: string, attemptId: string): Promise<void> {
+  /**
+   * The fast path: the first send runs in the routing job itself, saving a queue hop. Anything short of a final
+   * answer hands the attempt to the send queue, whose retries and backoff take over.
+   */
+  private async sendNowOrQueue(payoutId: string, attemptId: string): Promise<void> {
+    try {
+      await this.send(payoutId, attemptId, false);
+    } catch (error) {
+      if (!(error instanceof RetryLater))
+        this.logger.warn(`Send of payout ${payoutId} failed: ${String(error)}`);
+      await this.queueSend(payoutId, attemptId, RETRY_DELAY_MS);
+    }
+  }
+
+  /** Asks once right after acceptance (a provider may settle at once); otherwise the settle queue polls. */
+  private async settleNowOrPoll(payoutId: string, attemptId: string): Promise<void> {
+    try {
+      await this.settle(payoutId, attemptId);
+      return;
+    } catch (error) {
+      if (!(error instanceof RetryLater))
+        this.logger.warn(`Settlement check of ${payoutId} failed: ${String(error)}`);
+    }
     await this.queues
-      .enqueueSend({ payoutId, attemptId })
+      .enqueueSettle({ payoutId, attemptId }, RETRY_DELAY_MS)
+      .catch((error: Error) =>
+        this.logger.warn(`Settlement poll for payout ${payoutId} not queued: ${error.message}`),
+      );
+  }
+
+  private async queueSend(payoutId: string, attemptId: string, delayMs = 0): Promise<void> {
+    await this.queues
+      .enqueueSend({ payoutId, attemptId }, { delay: delayMs })
       .catch((error: Error) =>
         this.logger.warn(`Send of payout ${payoutId} not queued yet (the sweeper will): ${error.message}`),
       );

@@ -13,7 +13,6 @@ export class PayoutRetryService {
     private readonly payouts: PayoutsService,
   ) {}
 
-  /** Routing runs inline (it is idempotent), so the answer shows whether the payout now has a route. */
   async retry(payoutId: string): Promise<PayoutDto> {
     const current = await this.payouts.get(null, payoutId);
     if (current.status === 'failed') {
@@ -25,7 +24,8 @@ export class PayoutRetryService {
         `Only unmatched or failed payouts can be retried; this one is ${current.status}.`,
       );
     }
-    await this.pipeline.route(payoutId);
+    // Routing runs here so the answer shows its outcome; the provider is called by the workers, not the api.
+    await this.pipeline.route(payoutId, { sendInline: false });
     return this.payouts.get(null, payoutId);
   }
 }
