@@ -160,8 +160,8 @@ export class CatalogService {
 
   /** The catalog as of at most `maxAgeMs` ago (0: checked against Postgres now). */
   async snapshot(maxAgeMs: number): Promise<CatalogSnapshot> {
-    const cached = this.cached;
     if (maxAgeMs <= 0) return this.refresh();
+    const cached = this.cached;
     if (cached && performance.now() - cached.checkedAt < maxAgeMs) return cached.snapshot;
     this.shared ??= this.refresh().finally(() => {
       this.shared = null;
@@ -201,8 +201,9 @@ export class CatalogService {
       return toRouteDto(row);
     });
     this.invalidate();
+    const fields = change.active === undefined ? given : [...given, 'active'];
     this.logger.log(
-      `Route ${routeId} changed by ops (${[...given, ...(change.active === undefined ? [] : ['active'])].join(', ')}); ` +
+      `Route ${routeId} changed by ops (${fields.join(', ')}); ` +
         `fee version ${updated.feeVersion} applies from ${updated.feesValidFrom}.`,
     );
     return updated;

@@ -146,7 +146,8 @@ export class ProviderHealthService {
 
   /**
    * Asks to send through a provider now: false when ops disabled it or its breaker is open. After the
-   * cool-down exactly one caller is granted the trial send; the others wait for its outcome.
+   * cool-down exactly one caller is granted the trial send; the others wait for its outcome. When Redis
+   * does not answer the send may go: the ops switch still holds.
    */
   async acquireSend(providerId: string): Promise<boolean> {
     if (!(await this.catalog.isProviderEnabled(providerId))) return false;
@@ -169,8 +170,7 @@ export class ProviderHealthService {
   /** True when the provider must not be used now: switched off by ops, or its breaker refuses sends. */
   async isDisabled(providerId: string): Promise<boolean> {
     if (!(await this.catalog.isProviderEnabled(providerId))) return true;
-    const [record] = (await this.breakers([providerId], 0)).values();
-    return !breakerAllowsTraffic(this.phase(record));
+    return !breakerAllowsTraffic(this.phase(await this.breakerOf(providerId)));
   }
 
   phase(record: BreakerRecord): BreakerPhase {
@@ -236,8 +236,11 @@ export class ProviderHealthService {
       this.changed(providerId, 0);
     }
     this.logger.warn(`Provider ${providerId} ${enabled ? 'enabled' : 'disabled'} by ops.`);
-    const [record] = (await this.breakers([providerId], 0)).values();
-    return { ...provider, enabled, breaker: this.phase(record) };
+    return { ...provider, enabled, breaker: this.phase(await this.breakerOf(providerId)) };
+  }
+
+  private async breakerOf(providerId: string): Promise<BreakerRecord> {
+    return (await this.breakers([providerId], 0)).get(providerId) ?? CLOSED_BREAKER;
   }
 
   private changed(providerId: string, open: 0 | 1): void {
