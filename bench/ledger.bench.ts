@@ -82,12 +82,10 @@ async function baselineInsert(runner: QueryRunner, lines: PostingLine[]): Promis
     return `($${p}, $${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5})`;
   });
   const table = (runner as QueryRunner & { baselineTable: string }).baselineTable;
-  await runner.startTransaction();
   await runner.query(
     `INSERT INTO ${table} (entry_id, line_no, account, currency, side, amount) VALUES ${values.join(', ')}`,
     params,
   );
-  await runner.commitTransaction();
 }
 
 function row(label: string, count: number, ledger: number, temp: number, logged: number): string {

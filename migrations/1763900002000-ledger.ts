@@ -28,7 +28,6 @@ export class Ledger1763900002000 implements MigrationInterface {
         reverses_entry_id uuid REFERENCES ledger_entries(id),
         description text NOT NULL CHECK (length(description) <= 500),
         created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
-        CONSTRAINT ledger_entries_seq_key UNIQUE (seq),
         CONSTRAINT ledger_entries_idempotency_key_key UNIQUE (idempotency_key),
         CONSTRAINT ledger_entries_reversed_once UNIQUE (reverses_entry_id)
       )`);
