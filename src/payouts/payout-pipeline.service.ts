@@ -248,6 +248,7 @@ export class PayoutPipelineService {
 
   private async accepted(payout: PayoutRow, attempt: AttemptRow, transferId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await this.lockPayout(tx, payout.id);
       const moved = await updateReturning(
         tx,
         `UPDATE payout_attempts SET status = 'accepted', provider_transfer_id = $2, error = NULL,
@@ -278,6 +279,7 @@ export class PayoutPipelineService {
     };
     const net = new MoneyDecimal(quote.net);
     await this.db.transaction(async (tx) => {
+      await this.lockPayout(tx, payout.id);
       const moved = await updateReturning(
         tx,
         `UPDATE payout_attempts SET status = 'settled', updated_at = clock_timestamp()
@@ -322,6 +324,7 @@ export class PayoutPipelineService {
   private async returned(payout: PayoutRow, attempt: AttemptRow, reason: string): Promise<void> {
     const quote = attempt.quote;
     await this.db.transaction(async (tx) => {
+      await this.lockPayout(tx, payout.id);
       const moved = await updateReturning(
         tx,
         `UPDATE payout_attempts SET status = 'returned', error = $2, updated_at = clock_timestamp()
@@ -353,6 +356,7 @@ export class PayoutPipelineService {
   /** A definite failure of one attempt: try the next-ranked eligible route, or fail the payout. */
   private async failOver(payout: PayoutRow, attempt: AttemptRow, error: string): Promise<void> {
     const next = await this.db.transaction(async (tx) => {
+      await this.lockPayout(tx, payout.id);
       const moved = await updateReturning(
         tx,
         `UPDATE payout_attempts SET status = 'failed', error = $2, updated_at = clock_timestamp()
@@ -474,6 +478,14 @@ export class PayoutPipelineService {
     await this.timeline(tx, payoutId, to, detail);
     this.metrics.payoutTransitions.inc({ status: to });
     return true;
+  }
+
+  /**
+   * Every step that books the ledger locks the payout row first, so two steps on one payout (a settlement
+   * and a failover, say) queue in one order instead of deadlocking on the ledger's own per-payout lock.
+   */
+  private async lockPayout(tx: EntityManager, payoutId: string): Promise<void> {
+    await tx.query(`SELECT 1 FROM payouts WHERE id = $1 FOR UPDATE`, [payoutId]);
   }
 
   private async timeline(tx: EntityManager, payoutId: string, status: string, detail: string): Promise<void> {
