@@ -195,8 +195,8 @@ function printLoad(label: string, r: LoadResult): void {
 
 async function benchHttp(seconds: number, connections: number, logLevel: string): Promise<void> {
   const suffix = randomBytes(4).toString('hex');
-  const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_${suffix}`;
-  const queuePrefix = `payouts-bench-${suffix}`;
+  const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_routing_${suffix}`;
+  const queuePrefix = `payouts-bench-routing-${suffix}`;
   const appPort = await freePort();
   const barePort = await freePort();
   const app = startChild([join(ROOT, 'dist', 'src', 'main.js')], {
