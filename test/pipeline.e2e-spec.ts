@@ -194,6 +194,24 @@ describe('payout pipeline (e2e, workers in process)', () => {
     }
   });
 
+  it('never routes to or pays through a provider that ops disabled', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    try {
+      const id = await announce(freelancer.externalRef, '1250.00');
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.route?.routeId).toBe('upwork-wire-usd');
+      expect(payout.candidates.map((c) => c.routeId)).toEqual(['upwork-wire-usd']);
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1 AND provider_id = 'payoneer'`,
+        [id],
+      );
+      expect(n).toBe(0);
+    } finally {
+      await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
+    }
+  });
+
   it('fails the payout, reverses its booking and fails the invoice when every route fails', async () => {
     await sandbox('payoneer', { permanentFailureRate: 1 });
     await sandbox('upwork', { permanentFailureRate: 1 });

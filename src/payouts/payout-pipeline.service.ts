@@ -172,6 +172,14 @@ export class PayoutPipelineService {
       }
     }
 
+    if (!(await this.health.acquireSend(attempt.provider))) {
+      await this.failOver(
+        payout,
+        attempt,
+        `nothing sent: ${attempt.provider} is disabled or its circuit is open`,
+      );
+      return;
+    }
     const payee = await this.freelancers.payee(payout.partner_id, payout.freelancer_id!);
     const result = await connector.send({
       idempotencyKey: attempt.idempotency_key,
