@@ -34,8 +34,18 @@ export interface IntakeConnection {
   secret: string;
 }
 
+/**
+ * Opened connections are kept this long, so intake does not read and decrypt the same row on every delivery.
+ * Connections never change once created (a secret rotation would be a new row or must clear this cache);
+ * the row in Postgres stays the truth.
+ */
+const INTAKE_CACHE_MS = 30_000;
+const INTAKE_CACHE_MAX = 10_000;
+
 @Injectable()
 export class PlatformConnectionsService {
+  private readonly intakeCache = new Map<string, { connection: IntakeConnection; until: number }>();
+
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -111,19 +121,24 @@ export class PlatformConnectionsService {
 
   /** The connection a webhook is addressed to, whoever owns it, or null. */
   async findForIntake(id: string): Promise<IntakeConnection | null> {
+    const cached = this.intakeCache.get(id);
+    if (cached && cached.until > Date.now()) return cached.connection;
     const rows: ConnectionRow[] = await this.db.query(
       `SELECT id, partner_id, platform, scheme, secret_ciphertext FROM platform_connections WHERE id = $1`,
       [id],
     );
     if (!rows.length) return null;
     const row = rows[0];
-    return {
+    const connection: IntakeConnection = {
       id: row.id,
       partnerId: row.partner_id,
       platform: row.platform,
       scheme: row.scheme,
       secret: this.open(row),
     };
+    if (this.intakeCache.size >= INTAKE_CACHE_MAX) this.intakeCache.clear();
+    this.intakeCache.set(id, { connection, until: Date.now() + INTAKE_CACHE_MS });
+    return connection;
   }
 
   private open(row: ConnectionRow): string {

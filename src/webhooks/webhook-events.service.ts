@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { pageClause, toPage } from '../common/pagination';
 import { FieldError } from '../common/problem';
@@ -31,22 +31,30 @@ interface EventRow {
   created_at: Date;
 }
 
+/** How long intake's enqueued marks wait to be written together, and how many make a write at once. */
+const MARK_DELAY_MS = 20;
+const MARK_BATCH = 500;
+
 /** The webhook_events table: the durable record of every signed notification, and the route-payout outbox. */
 @Injectable()
-export class WebhookEventsService {
+export class WebhookEventsService implements OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookEventsService.name);
+  private pendingMarks: string[] = [];
+  private markTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
   constructor(private readonly db: DataSource) {}
 
   /**
-   * Inserts the event unless (connection, event id) is already stored; answers the new row's id, or null
-   * for a duplicate. A concurrent twin waits on the unique key and then sees the winner's row.
+   * Stores a signed event that makes no payout (rejected or ignored) unless (connection, event id) is
+   * already stored; answers false for a duplicate.
    */
-  async insert(
-    manager: EntityManager,
+  async insertUnrouted(
     record: EventRecord,
-    status: StoredStatus,
-    errors: FieldError[] | null = null,
-  ): Promise<string | null> {
-    const rows: { id: string }[] = await manager.query(
+    status: 'rejected' | 'ignored',
+    errors: FieldError[] | null,
+  ): Promise<boolean> {
+    const rows = await this.db.query(
       `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, headers, errors)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (connection_id, event_id) DO NOTHING
@@ -62,24 +70,71 @@ export class WebhookEventsService {
         errors === null ? null : JSON.stringify(errors),
       ],
     );
-    return rows.length ? rows[0].id : null;
+    return rows.length > 0;
   }
 
   /**
-   * Links an accepted event to its payout. Only the event that created the payout leaves enqueued_at empty
-   * (its route job is still owed); a later event about the same payout owes nothing.
+   * Stores an accepted event, already linked to its payout, in the caller's transaction; answers false for a
+   * duplicate (a concurrent twin waits on the unique key, then sees the winner's row). Only the event that
+   * created the payout leaves enqueued_at empty: its route job is owed; a later event owes nothing.
    */
-  async linkPayout(
+  async insertAccepted(
     manager: EntityManager,
-    id: string,
-    payoutId: string,
-    owesRouting: boolean,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE webhook_events SET payout_id = $2, enqueued_at = CASE WHEN $3::boolean THEN NULL ELSE now() END
-       WHERE id = $1`,
-      [id, payoutId, owesRouting],
+    record: EventRecord,
+    link: { id: string; payoutId: string; owesRouting: boolean },
+  ): Promise<boolean> {
+    const rows = await manager.query(
+      `INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
+                                   payout_id, enqueued_at)
+       VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, CASE WHEN $9::boolean THEN NULL ELSE now() END)
+       ON CONFLICT (connection_id, event_id) DO NOTHING
+       RETURNING id`,
+      [
+        link.id,
+        record.connectionId,
+        record.partnerId,
+        record.eventId,
+        record.type,
+        record.rawBody,
+        JSON.stringify(record.headers),
+        link.payoutId,
+        link.owesRouting,
+      ],
     );
+    return rows.length > 0;
+  }
+
+  /**
+   * Notes that an event's route job reached the queue. Marks are written together a few milliseconds later:
+   * a mark lost to a crash only makes the sweeper queue the same job id again, which is a no-op.
+   */
+  noteEnqueued(id: string): void {
+    this.pendingMarks.push(id);
+    if (this.pendingMarks.length >= MARK_BATCH) {
+      this.flushMarks();
+    } else if (!this.markTimer) {
+      this.markTimer = setTimeout(() => this.flushMarks(), MARK_DELAY_MS);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.flushMarks();
+    await this.flushing;
+  }
+
+  private flushMarks(): void {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    const ids = this.pendingMarks;
+    this.pendingMarks = [];
+    if (ids.length === 0) return;
+    this.flushing = this.flushing
+      .then(() => this.markEnqueued(this.db.manager, ids))
+      .catch((error: Error) =>
+        this.logger.warn(
+          `Marking ${ids.length} events as queued failed (${error.message}); the sweeper will.`,
+        ),
+      );
   }
 
   async markEnqueued(manager: EntityManager, ids: string[]): Promise<void> {

@@ -1,5 +1,5 @@
-import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { BeforeApplicationShutdown, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { ProblemException, Problems } from '../common/problem';
@@ -41,8 +41,9 @@ type Outcome =
  * Nothing reaches Postgres before the signature holds, and a 202 is only sent once the event is committed.
  */
 @Injectable()
-export class WebhookIntakeService {
+export class WebhookIntakeService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookIntakeService.name);
+  private readonly handOffs = new Set<Promise<void>>();
 
   constructor(
     private readonly db: DataSource,
@@ -92,12 +93,12 @@ export class WebhookIntakeService {
     };
 
     if (adapted.kind === 'ignored') {
-      if (!(await this.events.insert(this.db.manager, record, 'ignored'))) return this.duplicate(eventId);
+      if (!(await this.events.insertUnrouted(record, 'ignored', null))) return this.duplicate(eventId);
       this.count('ignored');
       return { status: HttpStatus.OK, body: { eventId, duplicate: false } };
     }
     if (adapted.kind === 'rejected') {
-      if (!(await this.events.insert(this.db.manager, record, 'rejected', adapted.errors))) {
+      if (!(await this.events.insertUnrouted(record, 'rejected', adapted.errors))) {
         return this.duplicate(eventId);
       }
       this.count('rejected');
@@ -109,45 +110,64 @@ export class WebhookIntakeService {
     return this.accept(connection, record, adapted.instruction);
   }
 
+  /**
+   * One transaction: the payout (created, or found for this platform payout) and the event linked to it. The
+   * payout comes first so the event row is written complete; if the event id turns out to be stored already,
+   * the whole transaction rolls back and the answer is "duplicate".
+   */
   private async accept(
     connection: IntakeConnection,
     record: EventRecord,
     instruction: PayoutInstruction,
   ): Promise<WebhookAnswer> {
-    const stored = await this.db.transaction(async (tx) => {
-      const id = await this.events.insert(tx, record, 'accepted');
-      if (!id) return null;
-      const { payoutId, created } = await this.payouts.createFromInstruction(
-        tx,
-        {
-          partnerId: connection.partnerId,
-          connectionId: connection.id,
-          platform: connection.platform,
-          sourceEventId: id,
-        },
-        instruction,
-      );
-      await this.events.linkPayout(tx, id, payoutId, created);
-      return { id, payoutId, created };
-    });
-    if (!stored) return this.duplicate(record.eventId);
+    const id = randomUUID();
+    let stored: { payoutId: string; created: boolean };
+    try {
+      stored = await this.db.transaction(async (tx) => {
+        const payout = await this.payouts.createFromInstruction(
+          tx,
+          {
+            partnerId: connection.partnerId,
+            connectionId: connection.id,
+            platform: connection.platform,
+            sourceEventId: id,
+          },
+          instruction,
+        );
+        const link = { id, payoutId: payout.payoutId, owesRouting: payout.created };
+        if (!(await this.events.insertAccepted(tx, record, link))) throw new DuplicateEvent();
+        return payout;
+      });
+    } catch (error) {
+      if (error instanceof DuplicateEvent) return this.duplicate(record.eventId);
+      throw error;
+    }
     this.count('accepted');
 
-    if (stored.created) {
-      try {
-        await this.queues.enqueueRoute(
-          { payoutId: stored.payoutId, cause: `webhook ${record.eventId}` },
-          JobIds.routeFromEvent(stored.id),
-        );
-        await this.events.markEnqueued(this.db.manager, [stored.id]);
-      } catch (error) {
-        // The event is committed: the outbox sweeper will hand it to the queue once Redis answers.
-        this.logger.warn(
-          `Event ${stored.id} is stored but its route job was not queued (${(error as Error).message}); the sweeper will queue it.`,
-        );
-      }
-    }
+    if (stored.created) this.handOff(id, stored.payoutId, record.eventId);
     return { status: HttpStatus.ACCEPTED, body: { eventId: record.eventId, duplicate: false } };
+  }
+
+  /**
+   * Queues the route job after the answer is on its way: the committed event is what the 202 promises, and
+   * a Redis that is slow or down must not hold the platform's request. What fails here the sweeper queues.
+   */
+  private handOff(id: string, payoutId: string, eventId: string): void {
+    const handOff = this.queues
+      .enqueueRoute({ payoutId, cause: `webhook ${eventId}` }, JobIds.routeFromEvent(id))
+      .then(() => this.events.noteEnqueued(id))
+      .catch((error: Error) =>
+        this.logger.warn(
+          `Event ${id} is stored but its route job was not queued (${error.message}); the sweeper will queue it.`,
+        ),
+      )
+      .finally(() => this.handOffs.delete(handOff));
+    this.handOffs.add(handOff);
+  }
+
+  /** Lets hand-offs in flight finish before the queues and the database close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.handOffs]);
   }
 
   private async limit(connectionId: string): Promise<void> {
@@ -168,6 +188,9 @@ export class WebhookIntakeService {
     this.metrics.webhooks.inc({ outcome });
   }
 }
+
+/** Rolls back an accept transaction whose event id was already stored. */
+class DuplicateEvent extends Error {}
 
 /** A signed payload that names no event id of its own is identified by its bytes: the same bytes dedupe. */
 function bodyDigestId(rawBody: Buffer): string {

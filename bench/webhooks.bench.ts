@@ -1,0 +1,384 @@
+/**
+ * `npm run bench -- webhooks [--duration 8] [--connections 32] [--rate 1000] [--log-level warn] [--role all]`
+ *
+ * Signed standard-webhooks deliveries with distinct ids, under autocannon, against:
+ * 1. the built app (dist/src/main.js as a child process, ROLE=all so the worker routes what comes in, on a
+ *    fresh database and Redis prefix of its own): accepted webhooks per second at full load, then p50/p99
+ *    at a fixed rate;
+ * 2. the baseline, a bare Fastify child process (no Nest) that verifies the same signature and inserts the
+ *    same row into the same table, under the same two loads.
+ */
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import Redis from 'ioredis';
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../src/database/prepare-database';
+
+const OPS_TOKEN = 'bench-ops-token-0123456789';
+const SECRETS_KEY = randomBytes(32).toString('base64');
+const ROOT = join(__dirname, '..', '..');
+const BASELINE_ENV = 'WEBHOOKS_BENCH_BASELINE';
+const CONNECTIONS_PER_SERVER = 8;
+
+interface BenchConnection {
+  id: string;
+  partnerId: string;
+  secret: string;
+}
+
+interface LoadResult {
+  accepted: number;
+  acceptedPerSecond: number;
+  p50: number;
+  p99: number;
+  other: number;
+  errors: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function startChild(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function waitUntilUp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the server exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+}
+
+interface SignedDelivery {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Every request is a new event (distinct webhook-id and platform payout id), signed with the official
+ * Standard Webhooks client as a platform would. `count` are signed before the load starts, so the load
+ * generator spends its time sending; more are signed on the fly if a run outlasts them.
+ */
+function signedRequests(connections: BenchConnection[], label: string, count: number): autocannon.Request[] {
+  const signers = connections.map((c) => new Webhook(c.secret));
+  let signed = 0;
+  const sign = (): SignedDelivery => {
+    signed += 1;
+    const at = signed % connections.length;
+    const id = `${label}-${signed}`;
+    const body = JSON.stringify({
+      type: 'payout.available',
+      timestamp: new Date().toISOString(),
+      data: {
+        payoutId: `PO-${id}`,
+        freelancerRef: 'fl-bench',
+        amount: '1250.00',
+        currency: 'USD',
+        client: { name: 'Acme Inc', country: 'US' },
+        description: 'Web development, milestone 3',
+        serviceCategory: 'software_development',
+      },
+    });
+    const now = new Date();
+    return {
+      path: `/v1/webhooks/${connections[at].id}`,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': signers[at].sign(id, now, body),
+      },
+      body,
+    };
+  };
+  const ready = Array.from({ length: count }, sign);
+  let next = 0;
+  return [
+    {
+      method: 'POST',
+      setupRequest: (request) => ({ ...request, ...(next < ready.length ? ready[next++] : sign()) }),
+    },
+  ];
+}
+
+async function load(
+  baseUrl: string,
+  connections: BenchConnection[],
+  label: string,
+  options: { seconds: number; connections: number; rate?: number },
+): Promise<LoadResult> {
+  const expected = (options.rate ?? 4000) * options.seconds;
+  const result = await autocannon({
+    url: baseUrl,
+    connections: options.connections,
+    duration: options.seconds,
+    overallRate: options.rate,
+    requests: signedRequests(connections, `${label}-${randomUUID().slice(0, 8)}`, expected),
+  });
+  const stats = (result as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats;
+  const accepted = stats['202']?.count ?? 0;
+  const total = Object.values(stats).reduce((sum, s) => sum + s.count, 0);
+  return {
+    accepted,
+    acceptedPerSecond: accepted / options.seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    other: total - accepted,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+function printLoad(label: string, r: LoadResult): void {
+  console.log(
+    `  ${label.padEnd(40)} ${Math.round(r.acceptedPerSecond).toLocaleString('en-US').padStart(6)} accepted/s  ` +
+      `p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(4)} ms` +
+      (r.other || r.errors ? `  (other answers ${r.other}, errors ${r.errors})` : ''),
+  );
+}
+
+async function countEvents(databaseUrl: string, connections: BenchConnection[]): Promise<number> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM webhook_events WHERE connection_id = ANY($1::uuid[])`,
+      [connections.map((c) => c.id)],
+    );
+    return rows[0].n;
+  } finally {
+    await pool.end();
+  }
+}
+
+async function createConnections(baseUrl: string): Promise<BenchConnection[]> {
+  const partner = await fetch(`${baseUrl}/v1/ops/partners`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPS_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  });
+  const { id: partnerId, apiKey } = (await partner.json()) as { id: string; apiKey: string };
+  const connections: BenchConnection[] = [];
+  for (let i = 0; i < CONNECTIONS_PER_SERVER; i++) {
+    const res = await fetch(`${baseUrl}/v1/platform-connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ platform: 'upwork' }),
+    });
+    if (res.status !== 201) throw new Error(`POST /v1/platform-connections answered ${res.status}`);
+    const body = (await res.json()) as { id: string; signingSecret: string };
+    connections.push({ id: body.id, partnerId, secret: body.signingSecret });
+  }
+  return connections;
+}
+
+async function measure(
+  name: string,
+  baseUrl: string,
+  connections: BenchConnection[],
+  databaseUrl: string,
+  options: { seconds: number; connections: number; rate: number },
+): Promise<{ full: LoadResult; fixed: LoadResult; stored: number }> {
+  await load(baseUrl, connections, `${name}-warm`, { seconds: 2, connections: options.connections });
+  const before = await countEvents(databaseUrl, connections);
+  const full = await load(baseUrl, connections, `${name}-full`, {
+    seconds: options.seconds,
+    connections: options.connections,
+  });
+  const fixed = await load(baseUrl, connections, `${name}-fixed`, {
+    seconds: options.seconds,
+    connections: Math.max(options.connections, 64),
+    rate: options.rate,
+  });
+  const stored = (await countEvents(databaseUrl, connections)) - before;
+  return { full, fixed, stored };
+}
+
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis('redis://127.0.0.1:6379');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function option(args: string[], name: string, fallback: string): string {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seconds = Number(option(args, 'duration', '8'));
+  const connections = Number(option(args, 'connections', '32'));
+  const rate = Number(option(args, 'rate', '1000'));
+  const logLevel = option(args, 'log-level', 'warn');
+  const role = option(args, 'role', 'all');
+
+  const suffix = randomBytes(4).toString('hex');
+  const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_${suffix}`;
+  const queuePrefix = `payouts-bench-${suffix}`;
+  await createDatabaseIfMissing(databaseUrl);
+  await runMigrations(databaseUrl);
+
+  const appPort = await freePort();
+  const app = startChild([join(ROOT, 'dist', 'src', 'main.js')], {
+    NODE_ENV: 'production',
+    ROLE: role,
+    PORT: String(appPort),
+    DATABASE_URL: databaseUrl,
+    QUEUE_PREFIX: queuePrefix,
+    OPS_TOKEN,
+    SECRETS_KEY,
+    LOG_LEVEL: logLevel,
+  });
+  let baseline: ChildProcess | null = null;
+  try {
+    const appUrl = `http://127.0.0.1:${appPort}`;
+    await waitUntilUp(`${appUrl}/health/ready`, app);
+    const appConnections = await createConnections(appUrl);
+    const viaApp = await measure('app', appUrl, appConnections, databaseUrl, { seconds, connections, rate });
+    await stopChild(app);
+
+    // The baseline gets its own connections' secrets in clear: it measures verify + insert and nothing else.
+    const baselineConnections = appConnections.map((c) => ({
+      ...c,
+      secret: `whsec_${randomBytes(32).toString('base64')}`,
+    }));
+    const basePort = await freePort();
+    baseline = startChild([__filename], {
+      [BASELINE_ENV]: JSON.stringify({ port: basePort, databaseUrl, connections: baselineConnections }),
+    });
+    const baseUrl = `http://127.0.0.1:${basePort}`;
+    await waitUntilUp(`${baseUrl}/ready`, baseline);
+    const viaBaseline = await measure('baseline', baseUrl, baselineConnections, databaseUrl, {
+      seconds,
+      connections,
+      rate,
+    });
+
+    console.log(
+      `\nPOST /v1/webhooks/{connectionId}, signed standard-webhooks events with distinct ids, ${CONNECTIONS_PER_SERVER} connections;` +
+        `\nautocannon ${connections} connections for ${seconds} s after a 2 s warm-up, then ${rate} req/s for ${seconds} s:`,
+    );
+    printLoad(`app, full load (ROLE=${role}, LOG_LEVEL=${logLevel})`, viaApp.full);
+    printLoad(`app, ${rate} req/s`, viaApp.fixed);
+    printLoad('bare Fastify baseline, full load', viaBaseline.full);
+    printLoad(`bare Fastify baseline, ${rate} req/s`, viaBaseline.fixed);
+    console.log(
+      `  app / baseline accepted rate: ${((viaApp.full.acceptedPerSecond / viaBaseline.full.acceptedPerSecond) * 100).toFixed(1)} %` +
+        `   (goal: at least 60 %, and p99 under 50 ms at ${rate} req/s)`,
+    );
+    console.log(
+      `  durability: app answered 202 ${viaApp.full.accepted + viaApp.fixed.accepted} times and stored ${viaApp.stored} events; ` +
+        `baseline ${viaBaseline.full.accepted + viaBaseline.fixed.accepted} and ${viaBaseline.stored}`,
+    );
+  } finally {
+    await stopChild(app);
+    if (baseline) await stopChild(baseline);
+    await dropDatabase(databaseUrl);
+    await deleteRedisKeys(queuePrefix);
+  }
+}
+
+/**
+ * The baseline: Fastify, raw body kept, the Standard Webhooks HMAC checked in constant time with the
+ * timestamp window, the same webhook_events row inserted (unique per connection and event id). Nothing else.
+ */
+async function serveBaseline(settings: {
+  port: number;
+  databaseUrl: string;
+  connections: BenchConnection[];
+}) {
+  const byId = new Map(
+    settings.connections.map((c) => [c.id, { ...c, key: Buffer.from(c.secret.slice(6), 'base64') }]),
+  );
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 20 });
+  pool.on('error', (error) => console.error(`baseline: ${error.message}`));
+  const fastify = Fastify({ bodyLimit: 256 * 1024 });
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+  fastify.get('/ready', async () => ({ status: 'ok' }));
+  fastify.post<{ Params: { id: string }; Body: Buffer }>('/v1/webhooks/:id', async (request, reply) => {
+    const connection = byId.get(request.params.id);
+    if (!connection) return reply.status(404).send({ status: 404 });
+    const id = request.headers['webhook-id'];
+    const timestamp = request.headers['webhook-timestamp'];
+    const signatures = request.headers['webhook-signature'];
+    if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string') {
+      return reply.status(401).send({ status: 401 });
+    }
+    if (Math.abs(Number(timestamp) - Date.now() / 1000) > 300) return reply.status(401).send({ status: 401 });
+    const expected = Buffer.from(
+      createHmac('sha256', connection.key)
+        .update(`${id}.${timestamp}.`)
+        .update(request.body)
+        .digest('base64'),
+    );
+    const valid = signatures.split(' ').some((entry) => {
+      const given = Buffer.from(entry.slice(3));
+      return entry.startsWith('v1,') && given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!valid) return reply.status(401).send({ status: 401 });
+    const payload = JSON.parse(request.body.toString('utf8')) as { type?: string };
+    const { rows } = await pool.query(
+      `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, headers)
+       VALUES ($1, $2, $3, $4, 'accepted', $5, $6)
+       ON CONFLICT (connection_id, event_id) DO NOTHING RETURNING id`,
+      [
+        connection.id,
+        connection.partnerId,
+        id,
+        payload.type ?? null,
+        request.body,
+        JSON.stringify({ 'webhook-id': id }),
+      ],
+    );
+    return reply.status(rows.length ? 202 : 200).send({ eventId: id, duplicate: rows.length === 0 });
+  });
+  await fastify.listen({ port: settings.port, host: '127.0.0.1' });
+}
+
+if (require.main === module && process.env[BASELINE_ENV]) {
+  serveBaseline(JSON.parse(process.env[BASELINE_ENV])).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
