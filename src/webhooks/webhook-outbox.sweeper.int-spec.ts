@@ -1,0 +1,109 @@
+import { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AppConfig, loadConfig } from '../config/app-config';
+import { dataSourceOptions } from '../database/data-source-options';
+import { PayoutQueues } from '../queues/payout-queues.service';
+import { JobIds, QUEUES } from '../queues/queues';
+import { WebhookEventsService } from './webhook-events.service';
+import { WebhookOutboxSweeper } from './webhook-outbox.sweeper';
+
+describe(WebhookOutboxSweeper.name, () => {
+  let config: AppConfig;
+  let db: DataSource;
+  let queues: Queue[];
+  let payoutQueues: PayoutQueues;
+  let connectionId: string;
+  let partnerId: string;
+
+  beforeAll(async () => {
+    config = loadConfig();
+    db = await new DataSource(dataSourceOptions(config.databaseUrl)).initialize();
+    const url = new URL(config.redisUrl);
+    // A prefix of its own: no worker of another test ever sees these jobs.
+    const prefix = `${config.queuePrefix}-outbox-${randomUUID().slice(0, 8)}`;
+    queues = [QUEUES.routePayout, QUEUES.sendPayout, QUEUES.settlePayout].map(
+      (name) =>
+        new Queue(name, { prefix, connection: { host: url.hostname, port: Number(url.port || 6379) } }),
+    );
+    payoutQueues = new PayoutQueues(queues[0], queues[1], queues[2]);
+    [{ id: partnerId }] = await db.query(`INSERT INTO partners (name) VALUES ('outbox') RETURNING id`);
+    [{ id: connectionId }] = await db.query(
+      `INSERT INTO platform_connections (partner_id, platform, scheme, secret_ciphertext)
+       VALUES ($1, 'upwork', 'standard-webhooks', '\\x00') RETURNING id`,
+      [partnerId],
+    );
+  });
+
+  afterAll(async () => {
+    for (const queue of queues) {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+    await db.destroy();
+  });
+
+  const sweeper = () => new WebhookOutboxSweeper(db, new WebhookEventsService(db), payoutQueues, config);
+
+  async function insertEvent(
+    status: 'accepted' | 'rejected' | 'ignored',
+    options: { ageMs?: number; enqueued?: boolean } = {},
+  ): Promise<{ id: string; payoutId: string | null }> {
+    const payoutId = status === 'accepted' ? randomUUID() : null;
+    const [row] = await db.query(
+      `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, errors,
+                                   payout_id, enqueued_at, created_at)
+       VALUES ($1, $2, $3, 'payout.available', $4, '\\x7b7d', $5, $6,
+               CASE WHEN $7::boolean THEN now() END, now() - make_interval(secs => $8 / 1000.0))
+       RETURNING id`,
+      [
+        connectionId,
+        partnerId,
+        `msg_${randomUUID()}`,
+        status,
+        status === 'rejected' ? '[{"field":"data.amount","message":"x"}]' : null,
+        payoutId,
+        options.enqueued ?? false,
+        options.ageMs ?? 10_000,
+      ],
+    );
+    return { id: row.id, payoutId };
+  }
+
+  const enqueuedAt = async (id: string) =>
+    (await db.query(`SELECT enqueued_at FROM webhook_events WHERE id = $1`, [id]))[0].enqueued_at;
+
+  it('queues accepted events Redis never took, with the event’s job id, and marks them', async () => {
+    const owed = await insertEvent('accepted');
+    const fresh = await insertEvent('accepted', { ageMs: 0 });
+    const done = await insertEvent('accepted', { enqueued: true });
+    const rejected = await insertEvent('rejected');
+    const ignored = await insertEvent('ignored');
+
+    expect(await sweeper().sweep()).toBeGreaterThanOrEqual(1);
+
+    const job = await queues[0].getJob(JobIds.routeFromEvent(owed.id));
+    expect(job?.data).toEqual({ payoutId: owed.payoutId, cause: expect.any(String) });
+    expect(await enqueuedAt(owed.id)).not.toBeNull();
+    expect(await enqueuedAt(fresh.id)).toBeNull();
+    for (const untouched of [fresh, done, rejected, ignored]) {
+      expect(await queues[0].getJob(JobIds.routeFromEvent(untouched.id))).toBeUndefined();
+    }
+  });
+
+  it('queues nothing twice: a second pass finds nothing owed', async () => {
+    await insertEvent('accepted');
+    await sweeper().sweep();
+    expect(await sweeper().sweep()).toBe(0);
+  });
+
+  it('shares the work between sweepers running at once (SKIP LOCKED)', async () => {
+    const owed = await Promise.all(Array.from({ length: 30 }, () => insertEvent('accepted')));
+    const counts = await Promise.all([sweeper().sweep(), sweeper().sweep(), sweeper().sweep()]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
+    for (const event of owed) {
+      expect(await enqueuedAt(event.id)).not.toBeNull();
+      expect(await queues[0].getJob(JobIds.routeFromEvent(event.id))).toBeDefined();
+    }
+  });
+});
