@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- pipeline [--n 5000] [--concurrency 64]`: payouts per second end to end, from signed webhook
+ * `npm run bench -- pipeline [--n 5000] [--concurrency 64] [--profile <dir>]`: payouts per second end to end, from signed webhook
  * to settled and booked, with the built app as an api process and a worker process on a fresh database.
  * Baseline in the same run: the intake alone (webhooks accepted per second with no worker), the ceiling the
  * pipeline cannot beat; then the worker drains that backlog; then a second batch runs end to end.
+ * `--profile` writes a CPU profile of the api and the worker processes into that folder.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,8 +23,16 @@ function option(args: string[], name: string, fallback: number): number {
   return value;
 }
 
-function start(role: 'api' | 'worker', port: number, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+function start(
+  role: 'api' | 'worker',
+  port: number,
+  env: Record<string, string>,
+  profileDir?: string,
+): ChildProcess {
+  const profile = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}.cpuprofile`]
+    : [];
+  return spawn(process.execPath, [...profile, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: { ...process.env, ...env, ROLE: role, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -56,6 +65,8 @@ async function call(
 export async function run(args: string[]): Promise<void> {
   const n = option(args, 'n', 5000);
   const concurrency = option(args, 'concurrency', 64);
+  const profileAt = args.indexOf('--profile');
+  const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
   const suffix = randomBytes(4).toString('hex');
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_${suffix}`;
   const env = {
@@ -76,7 +87,7 @@ export async function run(args: string[]): Promise<void> {
   await db.connect();
   const apiPort = 3900 + Math.floor(Math.random() * 50);
   const base = `http://127.0.0.1:${apiPort}`;
-  const api = start('api', apiPort, env);
+  const api = start('api', apiPort, env, profileDir);
   let worker: ChildProcess | null = null;
   try {
     await until(
@@ -154,7 +165,7 @@ export async function run(args: string[]): Promise<void> {
     const intakeSeconds = await post('backlog', n);
     const intakeRate = n / intakeSeconds;
 
-    worker = start('worker', apiPort + 100, env);
+    worker = start('worker', apiPort + 100, env, profileDir);
     const drainStarted = performance.now();
     await until(async () => (await settled()) >= n, 600_000, 'the backlog to settle');
     const drainSeconds = (performance.now() - drainStarted) / 1000;

@@ -140,7 +140,11 @@ export class PayoutPipelineService {
         issuedAt: this.clock.now(),
       });
       await tx.query(`UPDATE payouts SET invoice_id = $2 WHERE id = $1`, [payoutId, invoice.invoiceId]);
-      return this.createAttempt(tx, payoutId, first);
+      const created = await this.createAttempt(tx, payoutId, first);
+      // On the fast path the send starts right after this commit, so the payout is already on its way.
+      if (options.sendInline)
+        await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`);
+      return created;
     });
     if (attemptId && options.sendInline) await this.sendNowOrQueue(payoutId, attemptId);
     else if (attemptId) await this.queueSend(payoutId, attemptId);
@@ -476,14 +480,15 @@ export class PayoutPipelineService {
     detail: string,
     extra: { failureReason?: string } = {},
   ): Promise<boolean> {
-    const moved = await updateReturning(
-      tx,
-      `UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason), updated_at = now()
-       WHERE id = $1 AND status = ANY($3::text[]) RETURNING id`,
-      [payoutId, to, fromStates(to), extra.failureReason ?? null],
+    // One round trip: the timeline row is written only when the guarded update moved the payout.
+    const moved = await tx.query(
+      `WITH moved AS (
+         UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason), updated_at = now()
+         WHERE id = $1 AND status = ANY($3::text[]) RETURNING id)
+       INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, $2, $5 FROM moved RETURNING payout_id`,
+      [payoutId, to, fromStates(to), extra.failureReason ?? null, detail],
     );
     if (!moved.length) return false;
-    await this.timeline(tx, payoutId, to, detail);
     this.metrics.payoutTransitions.inc({ status: to });
     return true;
   }
