@@ -557,6 +557,18 @@ describe('webhooks (e2e)', () => {
     });
   });
 
+  it('documents every webhook endpoint in /docs-json', async () => {
+    const res = await t.http.get('/docs-json').expect(200);
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/webhooks/{connectionId}',
+        '/v1/platform-connections',
+        '/v1/platform-connections/{id}',
+        '/v1/ops/events',
+      ]),
+    );
+  });
+
   describe('ops events', () => {
     it('lists rejected events with their errors, and filters by status', async () => {
       const event = payoutEvent({ amount: '0.00' });
