@@ -438,6 +438,23 @@ describe('foundation (e2e)', () => {
   });
 });
 
+describe('key revocation across api replicas (e2e)', () => {
+  it('answers 401 at once on a replica that had the key cached', async () => {
+    const a = await startApp();
+    const b = await startApp();
+    try {
+      const partner = await createPartner(a.http);
+      await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      await a.http.delete(`/v1/ops/partners/${partner.id}/api-keys/${partner.apiKeyId}`).set(ops).expect(204);
+      await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(401);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('readiness without Redis (e2e)', () => {
   it('answers 503 naming Redis when nothing listens on its port', async () => {
     const t = await startApp({ REDIS_URL: 'redis://127.0.0.1:1' });

@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Problems } from '../common/problem';
 import { RateLimiter } from '../common/rate-limiter';
-import { API_KEY_PATTERN, bearerToken } from './api-key';
+import { API_KEY_PATTERN, bearerToken, hashApiKey } from './api-key';
+import { ApiKeyCache } from './api-key-cache';
 import { AuthenticatedPartner, PartnersService } from './partners.service';
 
 type PartnerRequest = FastifyRequest & { partner?: AuthenticatedPartner };
@@ -14,6 +15,7 @@ export class PartnerGuard implements CanActivate {
   constructor(
     private readonly partners: PartnersService,
     private readonly limiter: RateLimiter,
+    private readonly cache: ApiKeyCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -22,9 +24,26 @@ export class PartnerGuard implements CanActivate {
     const token = bearerToken(request.headers.authorization);
     if (!token) throw Problems.unauthorized('Send the partner API key as "Authorization: Bearer pk_…".');
     if (!API_KEY_PATTERN.test(token)) throw Problems.unauthorized('The API key is malformed.');
+    const keyHash = hashApiKey(token).toString('hex');
+    const limit = this.config.partnerRateLimitPerSecond;
+    const cached = this.cache.lookup(keyHash);
+    let epoch: string | null;
+    if (cached) {
+      [epoch] = await Promise.all([
+        this.cache.epoch(),
+        this.limiter.consume('partner-key', cached.partner.apiKeyId, limit),
+      ]);
+      if (epoch === cached.epoch) {
+        request.partner = cached.partner;
+        return true;
+      }
+    } else {
+      epoch = await this.cache.epoch();
+    }
     const partner = await this.partners.authenticate(token);
     if (!partner) throw Problems.unauthorized('The API key is unknown or revoked.');
-    await this.limiter.consume('partner-key', partner.apiKeyId, this.config.partnerRateLimitPerSecond);
+    this.cache.remember(keyHash, partner, epoch);
+    if (!cached) await this.limiter.consume('partner-key', partner.apiKeyId, limit);
     request.partner = partner;
     return true;
   }

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { RateLimiter } from '../common/rate-limiter';
+import { ApiKeyCache } from './api-key-cache';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotencyService } from './idempotency.service';
 import { OpsGuard } from './ops.guard';
@@ -11,6 +12,7 @@ import { PartnersService } from './partners.service';
 @Module({
   controllers: [OpsPartnersController],
   providers: [
+    ApiKeyCache,
     PartnersService,
     PartnerGuard,
     OpsGuard,
@@ -18,6 +20,14 @@ import { PartnersService } from './partners.service';
     IdempotencyService,
     IdempotencyInterceptor,
   ],
-  exports: [PartnersService, PartnerGuard, OpsGuard, RateLimiter, IdempotencyService, IdempotencyInterceptor],
+  exports: [
+    ApiKeyCache,
+    PartnersService,
+    PartnerGuard,
+    OpsGuard,
+    RateLimiter,
+    IdempotencyService,
+    IdempotencyInterceptor,
+  ],
 })
 export class PartnersModule {}

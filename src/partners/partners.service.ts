@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Problems } from '../common/problem';
 import { apiKeyHint, generateApiKey, hashApiKey } from './api-key';
+import { ApiKeyCache } from './api-key-cache';
 
 export interface AuthenticatedPartner {
   partnerId: string;
@@ -10,7 +11,10 @@ export interface AuthenticatedPartner {
 
 @Injectable()
 export class PartnersService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly cache: ApiKeyCache,
+  ) {}
 
   async createPartner(name: string): Promise<{ id: string; name: string; apiKey: string; apiKeyId: string }> {
     return this.db.transaction(async (tx) => {
@@ -40,6 +44,7 @@ export class PartnersService {
       [apiKeyId, partnerId],
     );
     if (result[0].length === 0) throw Problems.notFound('API key');
+    await this.cache.invalidate();
   }
 
   /** Resolves a presented key to its partner; revoked or unknown keys answer null. */

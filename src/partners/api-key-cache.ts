@@ -1,0 +1,49 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { RedisService } from '../redis/redis.module';
+import type { AuthenticatedPartner } from './partners.service';
+
+const EPOCH_KEY = 'auth:api-key-epoch';
+const MAX_ENTRIES = 10_000;
+
+/**
+ * Resolved API keys kept in memory, valid only while the revocation epoch in Redis is unchanged. Revoking a key
+ * bumps the epoch, so every api replica drops its cache on its next request: revocation still takes effect at
+ * once, and a known key costs one Redis read (pipelined with its rate-limit count) instead of a Postgres query.
+ * Without Redis the cache is not trusted and every request asks Postgres.
+ */
+@Injectable()
+export class ApiKeyCache {
+  private readonly logger = new Logger(ApiKeyCache.name);
+  private readonly entries = new Map<string, { partner: AuthenticatedPartner; epoch: string }>();
+
+  constructor(private readonly redis: RedisService) {}
+
+  /** The current revocation epoch, or null when Redis cannot say. */
+  async epoch(): Promise<string | null> {
+    try {
+      return (await this.redis.client.get(EPOCH_KEY)) ?? '0';
+    } catch {
+      return null;
+    }
+  }
+
+  lookup(keyHash: string): { partner: AuthenticatedPartner; epoch: string } | undefined {
+    return this.entries.get(keyHash);
+  }
+
+  remember(keyHash: string, partner: AuthenticatedPartner, epoch: string | null): void {
+    if (epoch === null) return;
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(keyHash, { partner, epoch });
+  }
+
+  /** Called after a key is revoked in Postgres. */
+  async invalidate(): Promise<void> {
+    this.entries.clear();
+    try {
+      await this.redis.client.incr(EPOCH_KEY);
+    } catch (error) {
+      this.logger.error(`API key caches of other replicas were not told of a revocation: ${String(error)}`);
+    }
+  }
+}
