@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import Redis from 'ioredis';
 import { ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -265,6 +265,9 @@ export async function run(args: string[]): Promise<void> {
     QUEUE_PREFIX: queuePrefix,
     OPS_TOKEN,
     SECRETS_KEY,
+    INVOICE_SIGNING_KEY_PEM: generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
     LOG_LEVEL: logLevel,
   });
   let baseline: ChildProcess | null = null;
