@@ -10,6 +10,7 @@ import { FreelancersModule } from './freelancers/freelancers.module';
 import { HealthController } from './ops/health.controller';
 import { MetricsController } from './ops/metrics.controller';
 import { MetricsModule } from './ops/metrics.module';
+import { StateGauges } from './ops/state-gauges.service';
 import { QueueDashboardModule } from './ops/queue-dashboard.module';
 import { PipelineWorkerModule } from './payouts/pipeline-worker.module';
 import { PartnersModule } from './partners/partners.module';
@@ -71,6 +72,11 @@ export class AppModule {
       QueueDashboardModule,
     ];
     if (config.role !== 'api') imports.push(PipelineWorkerModule);
-    return { module: AppModule, imports, controllers: [HealthController, MetricsController] };
+    return {
+      module: AppModule,
+      imports,
+      controllers: [HealthController, MetricsController],
+      providers: [StateGauges],
+    };
   }
 }

@@ -355,6 +355,15 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(bad.body.errors[0].field).toBe('status');
   });
 
+  it('exposes payouts by status, queue depth, attempts and chosen routes as Prometheus metrics', async () => {
+    const res = await t.http.get('/metrics').expect(200);
+    expect(res.text).toMatch(/payouts_by_status\{status="settled"\} [1-9]/);
+    expect(res.text).toMatch(/queue_jobs\{queue="send-payout",state="waiting"\} \d+/);
+    expect(res.text).toMatch(/payout_attempts_total\{provider="payoneer",outcome="accepted"\} [1-9]/);
+    expect(res.text).toMatch(/route_chosen_total\{route="upwork-payoneer-usd"\} [1-9]/);
+    expect(res.text).toMatch(/job_duration_seconds_count\{queue="route-payout"\} [1-9]/);
+  });
+
   it('guards the queue dashboard with the ops token', async () => {
     await t.http.get('/admin/queues').expect(401);
     const res = await t.http.get('/admin/queues').set(ops);
