@@ -3,8 +3,8 @@
  *
  * Signed standard-webhooks deliveries with distinct ids, under autocannon, against:
  * 1. the built app (dist/src/main.js as a child process, ROLE=all so the worker routes what comes in, on a
- *    fresh database and Redis prefix of its own): accepted webhooks per second at full load, then p50/p99
- *    at a fixed rate;
+ *    fresh database and Redis prefix of its own): p50/p99 at a steady rate, then accepted webhooks per
+ *    second at full load;
  * 2. the baseline, a bare Fastify child process (no Nest) that verifies the same signature and inserts the
  *    same row into the same table, under the same two loads.
  */
@@ -14,6 +14,7 @@ import Redis from 'ioredis';
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
+import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Pool } from 'pg';
@@ -86,15 +87,11 @@ interface SignedDelivery {
   body: string;
 }
 
-/**
- * Every request is a new event (distinct webhook-id and platform payout id), signed with the official
- * Standard Webhooks client as a platform would. `count` are signed before the load starts, so the load
- * generator spends its time sending; more are signed on the fly if a run outlasts them.
- */
-function signedRequests(connections: BenchConnection[], label: string, count: number): autocannon.Request[] {
+/** Signs new events (distinct webhook-id and platform payout id) with the official Standard Webhooks client. */
+function deliveryMaker(connections: BenchConnection[], label: string): () => SignedDelivery {
   const signers = connections.map((c) => new Webhook(c.secret));
   let signed = 0;
-  const sign = (): SignedDelivery => {
+  return () => {
     signed += 1;
     const at = signed % connections.length;
     const id = `${label}-${signed}`;
@@ -123,6 +120,11 @@ function signedRequests(connections: BenchConnection[], label: string, count: nu
       body,
     };
   };
+}
+
+/** `count` deliveries are signed before the load starts, so autocannon spends its time sending. */
+function signedRequests(connections: BenchConnection[], label: string, count: number): autocannon.Request[] {
+  const sign = deliveryMaker(connections, label);
   const ready = Array.from({ length: count }, sign);
   let next = 0;
   return [
@@ -131,6 +133,82 @@ function signedRequests(connections: BenchConnection[], label: string, count: nu
       setupRequest: (request) => ({ ...request, ...(next < ready.length ? ready[next++] : sign()) }),
     },
   ];
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * Open-loop load at a steady rate: request i is due at start + i/rate and its latency counts from that
+ * moment, so a server (or this client) falling behind shows in the figures instead of hiding in a burst.
+ * autocannon's rate limit sends each second's budget at once, which measures bursts, not a steady rate.
+ */
+async function paced(
+  baseUrl: string,
+  connections: BenchConnection[],
+  label: string,
+  options: { seconds: number; rate: number },
+): Promise<LoadResult> {
+  const sign = deliveryMaker(connections, label);
+  const total = options.rate * options.seconds;
+  const ready = Array.from({ length: total }, sign);
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  const target = new URL(baseUrl);
+  const latencies: number[] = [];
+  let accepted = 0;
+  let other = 0;
+  let errors = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = (delivery: SignedDelivery, dueAt: number) => {
+    const done = new Promise<void>((resolve) => {
+      const req = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: 'POST',
+          path: delivery.path,
+          headers: delivery.headers,
+          agent,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - dueAt);
+            if (res.statusCode === 202) accepted += 1;
+            else other += 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+      req.end(delivery.body);
+    });
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  };
+  const start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) * options.rate) / 1000) + 1);
+    for (; sent < due; sent++) send(ready[sent], start + (sent * 1000) / options.rate);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all([...inFlight]);
+  agent.destroy();
+  latencies.sort((x, y) => x - y);
+  return {
+    accepted,
+    acceptedPerSecond: accepted / ((performance.now() - start) / 1000),
+    p50: Math.round(percentile(latencies, 50)),
+    p99: Math.round(percentile(latencies, 99)),
+    other,
+    errors,
+  };
 }
 
 async function load(
@@ -202,6 +280,10 @@ async function createConnections(baseUrl: string): Promise<BenchConnection[]> {
   return connections;
 }
 
+/**
+ * Warm-up and the steady rate first, from a quiet start (with ROLE=all the worker routes as events arrive);
+ * then full load, whose backlog the worker is still routing when the run ends.
+ */
 async function measure(
   name: string,
   baseUrl: string,
@@ -209,16 +291,15 @@ async function measure(
   databaseUrl: string,
   options: { seconds: number; connections: number; rate: number },
 ): Promise<{ full: LoadResult; fixed: LoadResult; stored: number }> {
-  await load(baseUrl, connections, `${name}-warm`, { seconds: 2, connections: options.connections });
+  await paced(baseUrl, connections, `${name}-warm`, { seconds: 2, rate: options.rate });
   const before = await countEvents(databaseUrl, connections);
+  const fixed = await paced(baseUrl, connections, `${name}-fixed`, {
+    seconds: options.seconds,
+    rate: options.rate,
+  });
   const full = await load(baseUrl, connections, `${name}-full`, {
     seconds: options.seconds,
     connections: options.connections,
-  });
-  const fixed = await load(baseUrl, connections, `${name}-fixed`, {
-    seconds: options.seconds,
-    connections: Math.max(options.connections, 64),
-    rate: options.rate,
   });
   const stored = (await countEvents(databaseUrl, connections)) - before;
   return { full, fixed, stored };
@@ -297,19 +378,21 @@ export async function run(args: string[]): Promise<void> {
 
     console.log(
       `\nPOST /v1/webhooks/{connectionId}, signed standard-webhooks events with distinct ids, ${CONNECTIONS_PER_SERVER} connections;` +
-        `\nautocannon ${connections} connections for ${seconds} s after a 2 s warm-up, then ${rate} req/s for ${seconds} s:`,
+        `\nafter a 2 s warm-up: a steady ${rate} req/s for ${seconds} s (open loop, latency from each request's due time),` +
+        `\nthen full load (autocannon, ${connections} connections) for ${seconds} s:`,
     );
-    printLoad(`app, full load (ROLE=${role}, LOG_LEVEL=${logLevel})`, viaApp.full);
-    printLoad(`app, ${rate} req/s`, viaApp.fixed);
+    printLoad(`app, steady ${rate} req/s (ROLE=${role}, LOG_LEVEL=${logLevel})`, viaApp.fixed);
+    printLoad('app, full load', viaApp.full);
+    printLoad(`bare Fastify baseline, steady ${rate} req/s`, viaBaseline.fixed);
     printLoad('bare Fastify baseline, full load', viaBaseline.full);
-    printLoad(`bare Fastify baseline, ${rate} req/s`, viaBaseline.fixed);
     console.log(
       `  app / baseline accepted rate: ${((viaApp.full.acceptedPerSecond / viaBaseline.full.acceptedPerSecond) * 100).toFixed(1)} %` +
         `   (goal: at least 60 %, and p99 under 50 ms at ${rate} req/s)`,
     );
     console.log(
       `  durability: app answered 202 ${viaApp.full.accepted + viaApp.fixed.accepted} times and stored ${viaApp.stored} events; ` +
-        `baseline ${viaBaseline.full.accepted + viaBaseline.fixed.accepted} and ${viaBaseline.stored}`,
+        `baseline ${viaBaseline.full.accepted + viaBaseline.fixed.accepted} and ${viaBaseline.stored} ` +
+        `(requests cut off when a run ends are stored without their answer being counted)`,
     );
   } finally {
     await stopChild(app);
