@@ -189,6 +189,7 @@ describe('sandbox providers (e2e)', () => {
             amount: '480.25',
             currency: 'USD',
             state: 'processing',
+            beneficiaryIban: 'PK36SCBL…6702',
           }),
         ],
         nextCursor: null,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { maskIban } from '../../../freelancers/identifiers';
 import { Clock } from '../../../common/clock';
 import { formatAmount } from '../../../money/money';
 import {
@@ -56,7 +57,7 @@ function toTransferDto(t: SandboxTransfer): SandboxTransferDto {
     amount: formatAmount(t.amount),
     currency: t.currency,
     beneficiaryName: t.beneficiaryName,
-    beneficiaryIban: t.beneficiaryIban,
+    beneficiaryIban: maskIban(t.beneficiaryIban),
     beneficiaryInstitution: t.beneficiaryInstitution,
     accountKind: t.accountKind,
     state: t.state,

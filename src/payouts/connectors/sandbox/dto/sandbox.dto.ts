@@ -120,7 +120,7 @@ export class SandboxTransferDto {
   @ApiProperty({ example: '1250.00' }) amount: string;
   @ApiProperty({ example: 'USD' }) currency: string;
   @ApiProperty() beneficiaryName: string;
-  @ApiProperty() beneficiaryIban: string;
+  @ApiProperty({ description: 'Masked: bank code and last four characters.' }) beneficiaryIban: string;
   @ApiProperty() beneficiaryInstitution: string;
   @ApiProperty({ enum: ['bank_fcy', 'fintech_usd'] }) accountKind: string;
   @ApiProperty({ enum: ['processing', 'settled', 'returned'] }) state: string;
