@@ -29,6 +29,18 @@ export interface AppConfig {
   returnCheckDelayMs: number;
   /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
   sandbox: { seed: string; settleAfterMs: number };
+  /**
+   * Webhooks to partners: POST timeout, how often new events are gathered, the retry schedule (base doubling
+   * up to cap, until the delays add up to the window) and how far back source rows are read.
+   */
+  partnerWebhooks: {
+    timeoutMs: number;
+    dispatchIntervalMs: number;
+    retryBaseMs: number;
+    retryCapMs: number;
+    retryWindowMs: number;
+    lookbackHours: number;
+  };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -72,6 +84,14 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
       settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 2_000,
+    },
+    partnerWebhooks: {
+      timeoutMs: env.PARTNER_WEBHOOK_TIMEOUT_MS ?? 10_000,
+      dispatchIntervalMs: env.PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS ?? 500,
+      retryBaseMs: env.PARTNER_WEBHOOK_RETRY_BASE_MS ?? 30_000,
+      retryCapMs: env.PARTNER_WEBHOOK_RETRY_CAP_MS ?? 3_600_000,
+      retryWindowMs: env.PARTNER_WEBHOOK_RETRY_WINDOW_MS ?? 86_400_000,
+      lookbackHours: env.PARTNER_EVENTS_LOOKBACK_HOURS ?? 72,
     },
   };
 }

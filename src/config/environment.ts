@@ -135,6 +135,44 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(600000)
   SANDBOX_SETTLE_AFTER_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(60000)
+  PARTNER_WEBHOOK_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PARTNER_WEBHOOK_RETRY_BASE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PARTNER_WEBHOOK_RETRY_CAP_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PARTNER_WEBHOOK_RETRY_WINDOW_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  PARTNER_EVENTS_LOOKBACK_HOURS?: number;
 }
 
 export class InvalidEnvironmentError extends Error {}
@@ -155,6 +193,15 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   if (env.NODE_ENV === 'production' && !env.SECRETS_KEY) {
     throw new InvalidEnvironmentError(
       'Invalid environment variables: SECRETS_KEY is required when NODE_ENV=production',
+    );
+  }
+  if (
+    env.NODE_ENV === 'production' &&
+    env.PARTNER_WEBHOOK_RETRY_WINDOW_MS !== undefined &&
+    env.PARTNER_WEBHOOK_RETRY_WINDOW_MS < 24 * 3600 * 1000
+  ) {
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: PARTNER_WEBHOOK_RETRY_WINDOW_MS must be at least 24 hours in production',
     );
   }
   return env;

@@ -7,6 +7,7 @@ import { RoutingCatalog1763900001000 } from '../../migrations/1763900001000-rout
 import { Ledger1763900002000 } from '../../migrations/1763900002000-ledger';
 import { Invoices1763900003000 } from '../../migrations/1763900003000-invoices';
 import { SandboxTransfers1763900004000 } from '../../migrations/1763900004000-sandbox-transfers';
+import { PartnerWebhooks1763900005000 } from '../../migrations/1763900005000-partner-webhooks';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Ledger1763900002000,
   Invoices1763900003000,
   SandboxTransfers1763900004000,
+  PartnerWebhooks1763900005000,
 ];

@@ -5,6 +5,7 @@ export const QUEUES = {
   routePayout: 'route-payout',
   sendPayout: 'send-payout',
   settlePayout: 'settle-payout',
+  partnerWebhooks: 'partner-webhooks',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -13,6 +14,7 @@ export const QUEUE_DISPLAY_NAMES: Record<QueueName, string> = {
   'route-payout': 'Route payouts (choose the cheapest route)',
   'send-payout': 'Send payouts through providers',
   'settle-payout': 'Poll provider settlement',
+  'partner-webhooks': 'Deliver webhooks to partners',
 };
 
 export interface RoutePayoutJobData {
@@ -31,6 +33,12 @@ export interface SettlePayoutJobData {
   attemptId: string;
 }
 
+export interface PartnerWebhookJobData {
+  deliveryId: string;
+  /** How many attempts the delivery had when this job was queued; a job for a stale count does nothing. */
+  attempt: number;
+}
+
 /** Job ids are derived from what the job is about, so a second enqueue of the same work is a no-op. */
 export const JobIds = {
   routeFromEvent: (eventId: string) => `route-event-${eventId}`,
@@ -41,6 +49,7 @@ export const JobIds = {
   returnCheck: (attemptId: string) => `return-check-${attemptId}`,
   sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
+  partnerWebhook: (deliveryId: string, attempt: number) => `partner-webhook-${deliveryId}-${attempt}`,
 };
 
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {
@@ -61,6 +70,13 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     backoff: { type: 'fixed', delay: 500 },
     removeOnComplete: { age: 3600, count: 10_000 },
     removeOnFail: false,
+  },
+  // One job is one delivery attempt: the retry schedule and attempt count live on the delivery row in
+  // Postgres, and the processor queues the next attempt itself (see src/notifications/retry-schedule.ts).
+  'partner-webhooks': {
+    attempts: 1,
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
   },
 };
 
