@@ -17,7 +17,7 @@ const ROOT = join(__dirname, '..');
 
 /**
  * The worker runs as a child process and is killed with SIGKILL at several moments while 200 payouts flow,
- * then started again. At the end every payout is settled or failed, the sandbox moved money exactly once per
+ * then started again (once it is stopped gracefully with SIGTERM instead and must exit cleanly). At the end every payout is settled or failed, the sandbox moved money exactly once per
  * settled payout, and the ledger balances.
  */
 describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
@@ -45,13 +45,14 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
     });
   }
 
-  function killWorker(): Promise<void> {
+  /** Stops the worker; answers its exit code (null when a signal ended it). */
+  function stopWorker(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<number | null> {
     const child = worker;
     worker = null;
-    if (!child || child.exitCode !== null) return Promise.resolve();
+    if (!child || child.exitCode !== null) return Promise.resolve(child?.exitCode ?? null);
     return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.once('exit', (code) => resolve(code));
+      child.kill(signal);
     });
   }
 
@@ -64,7 +65,7 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
   }, 240_000);
 
   afterAll(async () => {
-    await killWorker();
+    await stopWorker();
     await t.close();
   });
 
@@ -100,7 +101,7 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
         }),
       );
       if (i === 60) {
-        await killWorker();
+        await stopWorker();
         startWorker();
       }
     }
@@ -110,16 +111,24 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
         timeoutMs: 120_000,
         what: `${milestone} finished payouts`,
       });
-      await killWorker();
+      await stopWorker();
       startWorker();
     }
+
+    // A graceful stop mid-flow: the worker finishes or releases what it holds and exits cleanly.
+    await waitFor(async () => (await count(['settled', 'failed'], [connection.id])) >= 150, {
+      timeoutMs: 120_000,
+      what: '150 finished payouts',
+    });
+    expect(await stopWorker('SIGTERM')).toBe(0);
+    startWorker();
 
     await waitFor(async () => (await count(['settled', 'failed'], [connection.id])) === PAYOUTS, {
       timeoutMs: 180_000,
       intervalMs: 250,
       what: 'every payout to finish',
     });
-    expect(starts).toBeGreaterThanOrEqual(5);
+    expect(starts).toBeGreaterThanOrEqual(6);
     expect(await count(['settled'], [connection.id])).toBe(PAYOUTS);
 
     const [moved] = await t.db.query(
