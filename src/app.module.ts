@@ -10,6 +10,8 @@ import { FreelancersModule } from './freelancers/freelancers.module';
 import { HealthController } from './ops/health.controller';
 import { MetricsController } from './ops/metrics.controller';
 import { MetricsModule } from './ops/metrics.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { NotificationsWorkerModule } from './notifications/notifications-worker.module';
 import { StateGauges } from './ops/state-gauges.service';
 import { QueueDashboardModule } from './ops/queue-dashboard.module';
 import { PipelineWorkerModule } from './payouts/pipeline-worker.module';
@@ -69,9 +71,11 @@ export class AppModule {
       InvoicesModule,
       PayoutsModule,
       WebhooksModule,
+      NotificationsModule,
       QueueDashboardModule,
     ];
     if (config.role !== 'api') imports.push(PipelineWorkerModule);
+    if (config.role !== 'api') imports.push(NotificationsWorkerModule);
     return {
       module: AppModule,
       imports,

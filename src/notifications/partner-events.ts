@@ -1,0 +1,44 @@
+/** The events partners receive (CONTRACT.md §5). */
+export const PARTNER_EVENT_TYPES = [
+  'payout.settled',
+  'payout.failed',
+  'invoice.issued',
+  'invoice.export_status_changed',
+] as const;
+
+export type PartnerEventType = (typeof PARTNER_EVENT_TYPES)[number];
+
+/** The body POSTed to an endpoint; `id` is also the webhook-id header, the same on every retry. */
+export interface PartnerEventBody {
+  type: PartnerEventType;
+  id: string;
+  createdAt: string;
+  data: Record<string, unknown>;
+}
+
+export function eventBody(event: {
+  id: string;
+  type: PartnerEventType;
+  createdAt: Date;
+  payload: Record<string, unknown>;
+}): string {
+  const body: PartnerEventBody = {
+    type: event.type,
+    id: event.id,
+    createdAt: event.createdAt.toISOString(),
+    data: event.payload,
+  };
+  return JSON.stringify(body);
+}
+
+/** What a failed POST is recorded as: a short reason that never holds the secret or the body. */
+export function describeSendError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError')
+      return `timed out after ${timeoutMs} ms`;
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message ?? error.message;
+    return `request failed: ${detail}`.slice(0, 500);
+  }
+  return 'request failed';
+}

@@ -1,0 +1,37 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
+import { PartnerWebhookJobData, QUEUES, WORKER_OPTIONS } from '../queues/queues';
+import { WebhookDeliveryService } from './webhook-delivery.service';
+
+/** Runs one delivery attempt per job; a partner answering non-2xx is an outcome, not a job failure. */
+@Processor(QUEUES.partnerWebhooks, WORKER_OPTIONS)
+export class PartnerWebhookProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(PartnerWebhookProcessor.name);
+
+  constructor(
+    private readonly deliveries: WebhookDeliveryService,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.workerConcurrency;
+  }
+
+  async process(job: Job<PartnerWebhookJobData>): Promise<string> {
+    const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
+    try {
+      return await this.deliveries.attempt(job.data.deliveryId, job.data.attempt);
+    } catch (error) {
+      this.logger.error(`Job ${job.id} of ${job.queueName} failed: ${String(error)}`);
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+}

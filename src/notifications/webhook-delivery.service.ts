@@ -1,0 +1,126 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
+import { describeSendError, eventBody, PartnerEventType } from './partner-events';
+import { maxAttempts, retryDelayMs, RetryPolicy } from './retry-schedule';
+import { openEndpointSecret } from './webhook-endpoints.service';
+import { signWebhook } from './webhook-signer';
+
+/** Slack on top of the POST timeout before an attempt in flight counts as lost (its worker died). */
+const IN_FLIGHT_GRACE_MS = 60_000;
+
+interface ClaimedDelivery {
+  attempts: number;
+  url: string;
+  endpoint_id: string;
+  secret_ciphertext: Buffer;
+  event_id: string;
+  type: PartnerEventType;
+  payload: Record<string, unknown>;
+  event_created_at: Date;
+}
+
+export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
+
+/**
+ * One delivery attempt: claim it in Postgres (attempts = expected count, so a duplicate job does nothing),
+ * POST the signed event, record the answer, and queue the next attempt on the retry schedule or give up.
+ */
+@Injectable()
+export class WebhookDeliveryService {
+  private readonly policy: RetryPolicy;
+  private readonly attemptLimit: number;
+
+  constructor(
+    private readonly db: DataSource,
+    @InjectQueue(QUEUES.partnerWebhooks) private readonly queue: Queue<PartnerWebhookJobData>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    const { retryBaseMs, retryCapMs, retryWindowMs } = config.partnerWebhooks;
+    this.policy = { baseMs: retryBaseMs, capMs: retryCapMs, windowMs: retryWindowMs };
+    this.attemptLimit = maxAttempts(this.policy);
+  }
+
+  async attempt(deliveryId: string, expectedAttempts: number): Promise<AttemptOutcome> {
+    const timeoutMs = this.config.partnerWebhooks.timeoutMs;
+    // An UPDATE … RETURNING answers [rows, affected count] through this driver.
+    const [[claimed]]: [ClaimedDelivery[], number] = await this.db.query(
+      `UPDATE webhook_deliveries d
+       SET attempts = d.attempts + 1, last_attempt_at = now(),
+           next_attempt_at = now() + make_interval(secs => $3 / 1000.0)
+       FROM webhook_endpoints w, partner_events e
+       WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2
+         AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND e.id = d.event_id
+       RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, e.id AS event_id, e.type,
+                 e.payload, e.created_at AS event_created_at`,
+      [deliveryId, expectedAttempts, timeoutMs + IN_FLIGHT_GRACE_MS],
+    );
+    if (!claimed) return 'skipped';
+
+    const body = eventBody({
+      id: claimed.event_id,
+      type: claimed.type,
+      createdAt: claimed.event_created_at,
+      payload: claimed.payload,
+    });
+    const secret = openEndpointSecret(this.config.secretsKey, {
+      id: claimed.endpoint_id,
+      secret_ciphertext: claimed.secret_ciphertext,
+    });
+    const started = Date.now();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const headers = signWebhook(secret, claimed.event_id, Math.floor(Date.now() / 1000), body);
+      const response = await fetch(claimed.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'payout-router-webhooks/1', ...headers },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      statusCode = response.status;
+      await response.body?.cancel();
+      if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
+    } catch (thrown) {
+      error = describeSendError(thrown, timeoutMs);
+    }
+    const durationMs = Date.now() - started;
+    const attempt = claimed.attempts;
+    const outcome: AttemptOutcome =
+      error === null ? 'delivered' : attempt >= this.attemptLimit ? 'failed' : 'retry';
+    const delayMs = outcome === 'retry' ? retryDelayMs(this.policy, attempt) : 0;
+
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
+         VALUES ($1, $2, to_timestamp($3 / 1000.0), $4, $5, $6) ON CONFLICT DO NOTHING`,
+        [deliveryId, attempt, started, statusCode, error, durationMs],
+      );
+      await tx.query(
+        `UPDATE webhook_deliveries
+         SET status = CASE $3::text WHEN 'retry' THEN 'pending' ELSE $3::text END,
+             delivered_at = CASE WHEN $3::text = 'delivered' THEN now() END,
+             next_attempt_at = now() + make_interval(secs => $4 / 1000.0),
+             last_status_code = $5, last_error = $6, enqueued_at = now()
+         WHERE id = $1 AND status = 'pending' AND attempts = $2`,
+        [deliveryId, attempt, outcome, delayMs, statusCode, error],
+      );
+    });
+    if (outcome === 'retry') {
+      await this.queue.add(
+        'deliver',
+        { deliveryId, attempt },
+        {
+          ...DEFAULT_JOB_OPTIONS['partner-webhooks'],
+          jobId: JobIds.partnerWebhook(deliveryId, attempt),
+          delay: delayMs,
+        },
+      );
+    }
+    return outcome;
+  }
+}

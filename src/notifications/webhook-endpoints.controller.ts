@@ -1,0 +1,71 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { IdPipe } from '../common/id.pipe';
+import { PageQuery } from '../common/pagination';
+import { PartnerGuard, PartnerId } from '../partners/partner.guard';
+import {
+  CreatedWebhookEndpointDto,
+  CreateWebhookEndpointDto,
+  WebhookDeliveryPageDto,
+  WebhookEndpointPageDto,
+} from './dto/webhook-endpoint.dto';
+import { WebhookEndpointsService } from './webhook-endpoints.service';
+
+/**
+ * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
+ * and the creation response carries the signing secret. The service replays Idempotency-Key itself.
+ */
+@ApiTags('webhook endpoints')
+@ApiBearerAuth('partner')
+@UseGuards(PartnerGuard)
+@Controller('v1/webhook-endpoints')
+export class WebhookEndpointsController {
+  constructor(private readonly endpoints: WebhookEndpointsService) {}
+
+  @Post()
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  async create(
+    @PartnerId() partnerId: string,
+    @Body() dto: CreateWebhookEndpointDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CreatedWebhookEndpointDto> {
+    const { endpoint, replayed } = await this.endpoints.create(partnerId, dto, idempotencyKey);
+    if (idempotencyKey !== undefined) void reply.header('Idempotency-Key', idempotencyKey);
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    return endpoint;
+  }
+
+  @Get()
+  list(@PartnerId() partnerId: string, @Query() query: PageQuery): Promise<WebhookEndpointPageDto> {
+    return this.endpoints.list(partnerId, query);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  remove(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<void> {
+    return this.endpoints.remove(partnerId, id);
+  }
+
+  @Get(':id/deliveries')
+  deliveries(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Query() query: PageQuery,
+  ): Promise<WebhookDeliveryPageDto> {
+    return this.endpoints.deliveries(partnerId, id, query);
+  }
+}

@@ -1,0 +1,162 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { PageQuery, pageClause, toPage } from '../common/pagination';
+import { Problems } from '../common/problem';
+import { openSecret, sealSecret } from '../common/secret-box';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  CreatedWebhookEndpointDto,
+  CreateWebhookEndpointDto,
+  WebhookDeliveryDto,
+  WebhookDeliveryPageDto,
+  WebhookEndpointDto,
+  WebhookEndpointPageDto,
+} from './dto/webhook-endpoint.dto';
+import { generateEndpointSecret } from './webhook-signer';
+import { webhookUrlProblem } from './webhook-url';
+
+interface EndpointRow {
+  id: string;
+  partner_id: string;
+  url: string;
+  secret_ciphertext: Buffer;
+  request_hash: string | null;
+  created_at: Date;
+}
+
+interface DeliveryRow {
+  id: string;
+  event_id: string;
+  type: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  created_at: Date;
+  attempt_log: {
+    attempt: number;
+    at: string;
+    statusCode: number | null;
+    error: string | null;
+    durationMs: number;
+  }[];
+}
+
+/** Where an endpoint's sealed secret is opened: bound to the endpoint id, so it cannot be moved to another row. */
+export function openEndpointSecret(key: Buffer, row: { id: string; secret_ciphertext: Buffer }): string {
+  return openSecret(key, row.secret_ciphertext, `webhook-endpoint:${row.id}`);
+}
+
+@Injectable()
+export class WebhookEndpointsService {
+  constructor(
+    private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Registers an endpoint with a fresh secret, stored only encrypted. With an Idempotency-Key the same key and
+   * body answer the first endpoint again (its secret decrypted); another body answers 422.
+   */
+  async create(
+    partnerId: string,
+    dto: CreateWebhookEndpointDto,
+    idempotencyKey?: string,
+  ): Promise<{ endpoint: CreatedWebhookEndpointDto; replayed: boolean }> {
+    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
+      throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+    }
+    const problem = webhookUrlProblem(dto.url, this.config.nodeEnv === 'production');
+    if (problem) throw Problems.validation([{ field: 'url', message: `url ${problem}` }]);
+
+    const id = randomUUID();
+    const secret = generateEndpointSecret();
+    const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
+    const sealed = sealSecret(this.config.secretsKey, secret, `webhook-endpoint:${id}`);
+    const inserted: EndpointRow[] = await this.db.query(
+      `INSERT INTO webhook_endpoints (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING *`,
+      [id, partnerId, dto.url, sealed, idempotencyKey ?? null, requestHash],
+    );
+    if (inserted.length) return { endpoint: { ...toDto(inserted[0]), secret }, replayed: false };
+
+    const [first]: EndpointRow[] = await this.db.query(
+      `SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND idempotency_key = $2`,
+      [partnerId, idempotencyKey],
+    );
+    if (first.request_hash !== requestHash) {
+      throw Problems.unprocessable(
+        [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+        'This Idempotency-Key was used with a different request.',
+      );
+    }
+    const opened = openEndpointSecret(this.config.secretsKey, first);
+    return { endpoint: { ...toDto(first), secret: opened }, replayed: true };
+  }
+
+  async list(partnerId: string, query: PageQuery): Promise<WebhookEndpointPageDto> {
+    const params: unknown[] = [partnerId];
+    const rows: EndpointRow[] = await this.db.query(
+      `SELECT id, url, created_at FROM webhook_endpoints
+       WHERE partner_id = $1 AND deleted_at IS NULL${pageClause(query, params)}`,
+      params,
+    );
+    return toPage(rows, query, toDto);
+  }
+
+  /** Stops deliveries to the endpoint: it leaves the list, and what was still pending is cancelled. */
+  async remove(partnerId: string, id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [, count]: [unknown, number] = await tx.query(
+        `UPDATE webhook_endpoints SET deleted_at = now() WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL`,
+        [id, partnerId],
+      );
+      if (count === 0) throw Problems.notFound('Webhook endpoint');
+      await tx.query(
+        `UPDATE webhook_deliveries SET status = 'cancelled' WHERE endpoint_id = $1 AND status = 'pending'`,
+        [id],
+      );
+    });
+  }
+
+  async deliveries(partnerId: string, endpointId: string, query: PageQuery): Promise<WebhookDeliveryPageDto> {
+    const owned: unknown[] = await this.db.query(
+      `SELECT 1 FROM webhook_endpoints WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL`,
+      [endpointId, partnerId],
+    );
+    if (!owned.length) throw Problems.notFound('Webhook endpoint');
+    const params: unknown[] = [endpointId];
+    const rows: DeliveryRow[] = await this.db.query(
+      `SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at,
+              COALESCE((SELECT json_agg(json_build_object(
+                  'attempt', a.attempt, 'at', a.at, 'statusCode', a.status_code, 'error', a.error,
+                  'durationMs', a.duration_ms) ORDER BY a.attempt)
+                FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS attempt_log
+       FROM webhook_deliveries d JOIN partner_events e ON e.id = d.event_id
+       WHERE d.endpoint_id = $1${pageClause(query, params, 'd')}`,
+      params,
+    );
+    return toPage(rows, query, toDeliveryDto);
+  }
+}
+
+function toDto(row: Pick<EndpointRow, 'id' | 'url' | 'created_at'>): WebhookEndpointDto {
+  return { id: row.id, url: row.url, createdAt: row.created_at.toISOString() };
+}
+
+function toDeliveryDto(row: DeliveryRow): WebhookDeliveryDto {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    type: row.type,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
+    deliveredAt: row.delivered_at ? row.delivered_at.toISOString() : null,
+    attemptLog: row.attempt_log.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+    createdAt: row.created_at.toISOString(),
+  };
+}

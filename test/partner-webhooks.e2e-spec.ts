@@ -1,0 +1,298 @@
+import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { PartnerEventsDispatcher } from '../src/notifications/partner-events.dispatcher';
+import { bearer, createFreelancer, createPartner, startApp, TestApp, unique, waitFor } from './support/app';
+import { Connection, createConnection, payoutEvent, signStandard } from './support/webhooks';
+
+interface Receipt {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  answered: number;
+}
+
+/** A partner's webhook receiver: records every request; `/flaky/…` answers 500 to the first try of each message. */
+class Receiver {
+  readonly receipts: Receipt[] = [];
+  private server: Server;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        const id = String(req.headers['webhook-id']);
+        const seen = this.receipts.some((r) => r.path === path && r.headers['webhook-id'] === id);
+        const answered = path.startsWith('/flaky') && !seen ? 500 : 200;
+        this.receipts.push({
+          path,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          answered,
+        });
+        res.writeHead(answered).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+  }
+
+  at(path: string): Receipt[] {
+    return this.receipts.filter((r) => r.path === path);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
+  let t: TestApp;
+  const receiver = new Receiver();
+
+  beforeAll(async () => {
+    await receiver.start();
+    t = await startApp(
+      {
+        SANDBOX_SETTLE_AFTER_MS: '50',
+        BREAKER_FAILURE_THRESHOLD: '1000',
+        PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+        PARTNER_WEBHOOK_RETRY_BASE_MS: '200',
+        PARTNER_WEBHOOK_TIMEOUT_MS: '2000',
+      },
+      { role: 'all' },
+    );
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await receiver.close();
+  });
+
+  async function register(apiKey: string, url: string, key?: string) {
+    const req = t.http.post('/v1/webhook-endpoints').set(bearer(apiKey));
+    if (key) void req.set('Idempotency-Key', key);
+    const res = await req.send({ url }).expect(201);
+    return res.body as { id: string; url: string; secret: string; createdAt: string };
+  }
+
+  async function announce(connection: Connection, freelancerRef: string, amount: string): Promise<string> {
+    const event = payoutEvent({ freelancerRef, amount });
+    const body = JSON.stringify(event);
+    await t.http
+      .post(`/v1/webhooks/${connection.id}`)
+      .set(signStandard(connection.signingSecret, unique('msg'), body))
+      .send(body)
+      .expect(202);
+    const platformPayoutId = (event.data as { payoutId: string }).payoutId;
+    const [row] = await waitFor(async () => {
+      const rows = await t.db.query(`SELECT id FROM payouts WHERE platform_payout_id = $1`, [
+        platformPayoutId,
+      ]);
+      return rows.length ? rows : null;
+    });
+    return row.id;
+  }
+
+  it('registers an endpoint, shows its secret once and stores it only encrypted', async () => {
+    const partner = await createPartner(t.http);
+    const url = receiver.url('/register');
+    const created = await register(partner.apiKey, url);
+    expect(created).toEqual({
+      id: expect.any(String),
+      url,
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+      createdAt: expect.any(String),
+    });
+
+    const list = await t.http.get('/v1/webhook-endpoints').set(bearer(partner.apiKey)).expect(200);
+    expect(list.body).toEqual({
+      data: [{ id: created.id, url, createdAt: created.createdAt }],
+      nextCursor: null,
+    });
+
+    const [row] = await t.db.query(`SELECT secret_ciphertext, url FROM webhook_endpoints WHERE id = $1`, [
+      created.id,
+    ]);
+    const stored = row.secret_ciphertext as Buffer;
+    const rawKey = Buffer.from(created.secret.slice('whsec_'.length), 'base64');
+    expect(stored.includes(Buffer.from(created.secret))).toBe(false);
+    expect(stored.includes(rawKey)).toBe(false);
+    const anywhere = await t.db.query(
+      `SELECT count(*)::int AS n FROM idempotency_keys WHERE response_body::text LIKE '%' || $1 || '%'`,
+      [created.secret.slice(6, 30)],
+    );
+    expect(anywhere[0].n).toBe(0);
+  });
+
+  it('replays a registration for the same Idempotency-Key and refuses it for another url', async () => {
+    const partner = await createPartner(t.http);
+    const key = unique('idem');
+    const first = await register(partner.apiKey, receiver.url('/idem'), key);
+    const again = await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ url: receiver.url('/idem') })
+      .expect(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first);
+    await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ url: receiver.url('/other') })
+      .expect(422);
+  });
+
+  it.each([
+    [{ url: 'not a url' }, 'url must be an absolute https:// URL'],
+    [{ url: 'http://hooks.example.com/x' }, 'url must use https://'],
+    [{ url: 'https://user:pw@hooks.example.com/x' }, 'url must not carry a user name or password'],
+    [{ url: 42 }, 'url must be a string'],
+    [{}, 'url must be a string'],
+  ])('refuses %j with a 400 naming url and stores nothing', async (body, message) => {
+    const partner = await createPartner(t.http);
+    const res = await t.http.post('/v1/webhook-endpoints').set(bearer(partner.apiKey)).send(body).expect(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.errors).toEqual(expect.arrayContaining([{ field: 'url', message }]));
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_endpoints WHERE partner_id = $1`,
+      [partner.id],
+    );
+    expect(n).toBe(0);
+  });
+
+  it('answers 404 for another partner’s endpoint and 204 when the owner deletes it', async () => {
+    const owner = await createPartner(t.http);
+    const stranger = await createPartner(t.http);
+    const endpoint = await register(owner.apiKey, receiver.url('/delete'));
+    await t.http.delete(`/v1/webhook-endpoints/${endpoint.id}`).set(bearer(stranger.apiKey)).expect(404);
+    await t.http
+      .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
+      .set(bearer(stranger.apiKey))
+      .expect(404);
+    await t.http.delete(`/v1/webhook-endpoints/not-a-uuid`).set(bearer(owner.apiKey)).expect(404);
+    await t.http.delete(`/v1/webhook-endpoints/${endpoint.id}`).set(bearer(owner.apiKey)).expect(204);
+    await t.http.delete(`/v1/webhook-endpoints/${endpoint.id}`).set(bearer(owner.apiKey)).expect(404);
+    const list = await t.http.get('/v1/webhook-endpoints').set(bearer(owner.apiKey)).expect(200);
+    expect(list.body.data).toEqual([]);
+  });
+
+  it('delivers payout.settled, invoice.issued and invoice.export_status_changed, signed, retried after a 500, once each', async () => {
+    const partner = await createPartner(t.http);
+    const other = await createPartner(t.http);
+    const path = `/flaky/${unique('p')}`;
+    const otherPath = `/other/${unique('p')}`;
+    const deletedPath = `/deleted/${unique('p')}`;
+    const endpoint = await register(partner.apiKey, receiver.url(path));
+    const removed = await register(partner.apiKey, receiver.url(deletedPath));
+    await t.http.delete(`/v1/webhook-endpoints/${removed.id}`).set(bearer(partner.apiKey)).expect(204);
+    await register(other.apiKey, receiver.url(otherPath));
+
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const payoutId = await announce(connection, freelancer.externalRef, '1250.00');
+
+    const wanted = ['payout.settled', 'invoice.issued', 'invoice.export_status_changed'];
+    const delivered = await waitFor(
+      async () => {
+        const ok = receiver.at(path).filter((r) => r.answered === 200);
+        const types = ok.map((r) => JSON.parse(r.body).type as string);
+        return wanted.every((type) => types.includes(type)) ? ok : null;
+      },
+      { what: 'the three events, retried until accepted', timeoutMs: 30_000 },
+    );
+
+    const wh = new Webhook(endpoint.secret);
+    const bodies = delivered.map((r) => {
+      const headers = {
+        'webhook-id': String(r.headers['webhook-id']),
+        'webhook-timestamp': String(r.headers['webhook-timestamp']),
+        'webhook-signature': String(r.headers['webhook-signature']),
+      };
+      const verified = wh.verify(r.body, headers) as {
+        id: string;
+        type: string;
+        data: Record<string, unknown>;
+      };
+      expect(verified.id).toBe(headers['webhook-id']);
+      expect(r.headers['content-type']).toBe('application/json');
+      return verified;
+    });
+
+    const settled = bodies.find((b) => b.type === 'payout.settled')!;
+    expect(settled).toEqual({
+      type: 'payout.settled',
+      id: expect.any(String),
+      createdAt: expect.any(String),
+      data: expect.objectContaining({
+        payoutId,
+        platform: 'upwork',
+        freelancerId: freelancer.id,
+        gross: '1250.00',
+        currency: 'USD',
+        status: 'settled',
+        net: '1210.50',
+        fees: { fixed: '2.00', percent: '37.50', fx: '0.00', intermediary: '0.00', total: '39.50' },
+        failureReason: null,
+      }),
+    });
+    const issued = bodies.find((b) => b.type === 'invoice.issued')!;
+    expect(issued.data).toEqual({
+      invoiceId: expect.any(String),
+      number: expect.any(String),
+      payoutId,
+      exportStatus: 'awaiting_proceeds',
+      previousStatus: null,
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+    const changed = bodies.find((b) => b.type === 'invoice.export_status_changed')!;
+    expect(changed.data).toEqual(
+      expect.objectContaining({
+        invoiceId: issued.data.invoiceId,
+        payoutId,
+        exportStatus: 'proceeds_realized',
+        previousStatus: 'awaiting_proceeds',
+      }),
+    );
+
+    // Each message: one 500, then one accepted retry with the same webhook-id; never accepted twice.
+    for (const id of new Set(receiver.at(path).map((r) => String(r.headers['webhook-id'])))) {
+      const tries = receiver.at(path).filter((r) => r.headers['webhook-id'] === id);
+      expect(tries.map((r) => r.answered)).toEqual([500, 200]);
+      expect(tries[0].body).toBe(tries[1].body);
+    }
+
+    // Another pass finds nothing new to deliver.
+    await t.app.get(PartnerEventsDispatcher).pass();
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1`,
+      [endpoint.id],
+    );
+    expect(n).toBe(receiver.at(path).length / 2);
+
+    const history = await waitFor(async () => {
+      const res = await t.http
+        .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      return res.body.data.every((d: { status: string }) => d.status === 'delivered') ? res.body : null;
+    });
+    for (const d of history.data) {
+      expect(d.attempts).toBe(2);
+      expect(d.attemptLog).toEqual([
+        expect.objectContaining({ attempt: 1, statusCode: 500, error: 'answered HTTP 500' }),
+        expect.objectContaining({ attempt: 2, statusCode: 200, error: null }),
+      ]);
+    }
+
+    expect(receiver.at(otherPath)).toEqual([]);
+    expect(receiver.at(deletedPath)).toEqual([]);
+  });
+});
