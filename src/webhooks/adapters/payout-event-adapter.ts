@@ -22,3 +22,49 @@ export const rejected = (type: string | null, errors: FieldError[]): AdaptedEven
   type,
   errors,
 });
+
+/** The fields an adapter read from its payload; each is undefined when missing or invalid (its error recorded). */
+export type ReadPayoutFields = Partial<Omit<PayoutInstruction, 'client'>> & {
+  clientName?: string;
+  clientCountry?: string;
+};
+
+/** The payout instruction when every field was read and no rule failed; otherwise the errors collected. */
+export function payoutOrRejected(type: string, errors: FieldError[], fields: ReadPayoutFields): AdaptedEvent {
+  const {
+    platformPayoutId,
+    freelancerRef,
+    gross,
+    currency,
+    clientName,
+    clientCountry,
+    description,
+    serviceCategory,
+  } = fields;
+  if (
+    errors.length ||
+    !platformPayoutId ||
+    !freelancerRef ||
+    !gross ||
+    !currency ||
+    !clientName ||
+    !clientCountry ||
+    !description ||
+    !serviceCategory
+  ) {
+    return rejected(type, errors);
+  }
+  return {
+    kind: 'payout',
+    type,
+    instruction: {
+      platformPayoutId,
+      freelancerRef,
+      gross,
+      currency,
+      client: { name: clientName, country: clientCountry },
+      description,
+      serviceCategory,
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { MoneyParseError, parseAmount } from '../../money/money';
-import { AdaptedEvent, PayoutEventAdapter, rejected } from './payout-event-adapter';
+import { AdaptedEvent, PayoutEventAdapter, payoutOrRejected, rejected } from './payout-event-adapter';
 import { isObject, PayloadReader, storedType } from './payload-reader';
 
 export const STANDARD_PAYOUT_TYPE = 'payout.available';
@@ -39,31 +39,15 @@ export class StandardPayoutAdapter implements PayoutEventAdapter {
     const description = r.text(data.description, 'data.description', 1000);
     const serviceCategory = r.serviceCategory(data.serviceCategory, 'data.serviceCategory');
 
-    if (
-      r.errors.length ||
-      !platformPayoutId ||
-      !freelancerRef ||
-      !gross ||
-      !currency ||
-      !clientName ||
-      !clientCountry ||
-      !description ||
-      !serviceCategory
-    ) {
-      return rejected(type, r.errors);
-    }
-    return {
-      kind: 'payout',
-      type,
-      instruction: {
-        platformPayoutId,
-        freelancerRef,
-        gross,
-        currency,
-        client: { name: clientName, country: clientCountry },
-        description,
-        serviceCategory,
-      },
-    };
+    return payoutOrRejected(type, r.errors, {
+      platformPayoutId,
+      freelancerRef,
+      gross,
+      currency,
+      clientName,
+      clientCountry,
+      description,
+      serviceCategory,
+    });
   }
 }

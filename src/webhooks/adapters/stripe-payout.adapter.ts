@@ -1,5 +1,5 @@
 import { fromMinorUnits } from '../../money/money';
-import { AdaptedEvent, PayoutEventAdapter, rejected } from './payout-event-adapter';
+import { AdaptedEvent, PayoutEventAdapter, payoutOrRejected, rejected } from './payout-event-adapter';
 import { isObject, PayloadReader, storedType } from './payload-reader';
 
 /** The Stripe event types that announce money for a connected account's freelancer. */
@@ -49,31 +49,15 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
       ? r.serviceCategory(metadata.service_category, 'data.object.metadata.service_category')
       : undefined;
 
-    if (
-      r.errors.length ||
-      !platformPayoutId ||
-      !freelancerRef ||
-      !gross ||
-      !currency ||
-      !clientName ||
-      !clientCountry ||
-      !description ||
-      !serviceCategory
-    ) {
-      return rejected(type, r.errors);
-    }
-    return {
-      kind: 'payout',
-      type,
-      instruction: {
-        platformPayoutId,
-        freelancerRef,
-        gross,
-        currency,
-        client: { name: clientName, country: clientCountry },
-        description,
-        serviceCategory,
-      },
-    };
+    return payoutOrRejected(type, r.errors, {
+      platformPayoutId,
+      freelancerRef,
+      gross,
+      currency,
+      clientName,
+      clientCountry,
+      description,
+      serviceCategory,
+    });
   }
 }
