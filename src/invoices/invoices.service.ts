@@ -11,21 +11,13 @@ import { InvoiceDocumentsService } from './invoice-documents.service';
 import { formatInvoiceNumber } from './invoice-number';
 import { InvoiceSigner } from './invoice-signer.service';
 import { ExportStatus } from './invoice-view';
-import { buildIssuedPart } from './issued-part';
+import { buildIssuedPart, InvoiceFacts } from './issued-part';
 import { esfcaRetained, pakistanDate, pakistanYear, pkrEquivalent } from './pakistan-export';
 import { buildStatusEvent } from './status-event';
 
-export interface IssueInvoiceInput {
-  payoutId: string;
+export interface IssueInvoiceInput extends InvoiceFacts {
   partnerId: string;
   freelancerId: string;
-  exporter: { name: string; cnic: string; ntn: string | null; psebRegistrationNo: string | null };
-  client: { name: string; country: string };
-  description: string;
-  serviceCategory: string;
-  gross: Decimal;
-  currency: 'USD';
-  issuedAt: Date;
 }
 
 export interface RealizeInvoiceInput {

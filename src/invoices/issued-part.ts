@@ -3,10 +3,8 @@ import { formatAmount } from '../money/money';
 import { IssuedPart } from './invoice-view';
 import { purposeCodeFor } from './pakistan-export';
 
-export interface IssueFacts {
-  id: string;
-  number: string;
-  issuedAt: Date;
+/** What an export invoice states about its payout, as the issuer is given it. */
+export interface InvoiceFacts {
   payoutId: string;
   exporter: { name: string; cnic: string; ntn: string | null; psebRegistrationNo: string | null };
   client: { name: string; country: string };
@@ -14,6 +12,12 @@ export interface IssueFacts {
   serviceCategory: string;
   gross: Decimal;
   currency: 'USD';
+  issuedAt: Date;
+}
+
+export interface IssueFacts extends InvoiceFacts {
+  id: string;
+  number: string;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

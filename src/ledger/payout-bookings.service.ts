@@ -18,6 +18,17 @@ import { reversalOf } from './posting';
 
 export type { FeeBreakdown } from './fee-lines';
 
+/** Attempt N of a payout as the provider settled it: the gross split into fees and the net delivered. */
+export interface SettledAttempt {
+  payoutId: string;
+  attemptSeq: number;
+  freelancerId: string;
+  provider: string;
+  gross: Decimal;
+  fees: FeeBreakdown;
+  net: Decimal;
+}
+
 /**
  * The entries the payout pipeline books, one method per step, each inside the pipeline's transaction.
  * Every method is idempotent: its key is the payout id and step (and attempt), so a job that runs twice
@@ -78,18 +89,7 @@ export class PayoutBookings {
    * Settled: net to the freelancer, each fee component to the provider, the provider cleared. When the
    * attempt was never booked as sent (a provider that settles at once), the sent entry is booked first.
    */
-  async bookSettled(
-    tx: EntityManager,
-    p: {
-      payoutId: string;
-      attemptSeq: number;
-      freelancerId: string;
-      provider: string;
-      gross: Decimal;
-      fees: FeeBreakdown;
-      net: Decimal;
-    },
-  ): Promise<void> {
+  async bookSettled(tx: EntityManager, p: SettledAttempt): Promise<void> {
     assertNet(p.gross, p.fees, p.net);
     const state = await this.state(tx, p.payoutId);
     const key = PayoutKeys.settled(p.payoutId, p.attemptSeq);
@@ -145,19 +145,7 @@ export class PayoutBookings {
   }
 
   /** Returned: a settled payout bounced back; settled drops by the net, held at the provider. */
-  async bookReturned(
-    tx: EntityManager,
-    p: {
-      payoutId: string;
-      attemptSeq: number;
-      freelancerId: string;
-      provider: string;
-      platform: string;
-      gross: Decimal;
-      fees: FeeBreakdown;
-      net: Decimal;
-    },
-  ): Promise<void> {
+  async bookReturned(tx: EntityManager, p: SettledAttempt & { platform: string }): Promise<void> {
     assertNet(p.gross, p.fees, p.net);
     const state = await this.state(tx, p.payoutId);
     const key = PayoutKeys.returned(p.payoutId, p.attemptSeq);

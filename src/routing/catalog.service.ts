@@ -64,7 +64,8 @@ const FEE_FIELDS = [
 
 const decimalOrNull = (value: string | null) => (value === null ? null : new MoneyDecimal(value));
 
-function toCatalogRoute(row: RouteRow): CatalogRoute {
+/** The route's identity and reach, named alike in the catalog the ranking reads and in the ops view. */
+function routeBasics(row: RouteRow) {
   return {
     id: row.id,
     provider: row.provider_id,
@@ -72,6 +73,12 @@ function toCatalogRoute(row: RouteRow): CatalogRoute {
     platforms: row.platforms,
     accountKinds: row.account_kinds,
     deliversCurrency: row.delivers_currency,
+  };
+}
+
+function toCatalogRoute(row: RouteRow): CatalogRoute {
+  return {
+    ...routeBasics(row),
     active: row.active,
     fees: {
       version: row.version,
@@ -90,12 +97,7 @@ function toCatalogRoute(row: RouteRow): CatalogRoute {
 
 function toRouteDto(row: RouteRow): RouteDto {
   return {
-    id: row.id,
-    provider: row.provider_id,
-    rail: row.rail,
-    platforms: row.platforms,
-    accountKinds: row.account_kinds,
-    deliversCurrency: row.delivers_currency,
+    ...routeBasics(row),
     fixedFee: row.fixed_fee,
     percentFee: row.percent_fee,
     percentMin: row.percent_min,
