@@ -12,7 +12,10 @@ interface Receipt {
   answered: number;
 }
 
-/** A partner's webhook receiver: records every request; `/flaky/…` answers 500 to the first try of each message. */
+/**
+ * A partner's webhook receiver: records every request; `/flaky/…` answers 500 to the first try of each
+ * message, `/refuse/…` always answers 500, anything else 200.
+ */
 class Receiver {
   readonly receipts: Receipt[] = [];
   private server: Server;
@@ -25,7 +28,8 @@ class Receiver {
         const path = req.url ?? '/';
         const id = String(req.headers['webhook-id']);
         const seen = this.receipts.some((r) => r.path === path && r.headers['webhook-id'] === id);
-        const answered = path.startsWith('/flaky') && !seen ? 500 : 200;
+        const refuse = path.startsWith('/refuse') || (path.startsWith('/flaky') && !seen);
+        const answered = refuse ? 500 : 200;
         this.receipts.push({
           path,
           headers: req.headers,
@@ -294,5 +298,67 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
 
     expect(receiver.at(otherPath)).toEqual([]);
     expect(receiver.at(deletedPath)).toEqual([]);
+  });
+});
+
+describe('partner webhooks: giving up after the last attempt (e2e, short retry window)', () => {
+  let t: TestApp;
+  const receiver = new Receiver();
+
+  beforeAll(async () => {
+    await receiver.start();
+    t = await startApp(
+      {
+        PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+        PARTNER_WEBHOOK_RETRY_BASE_MS: '100',
+        PARTNER_WEBHOOK_RETRY_WINDOW_MS: '300',
+      },
+      { role: 'all' },
+    );
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await receiver.close();
+  });
+
+  it('marks a delivery failed after every attempt of the schedule was refused', async () => {
+    const partner = await createPartner(t.http);
+    const res = await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: receiver.url(`/refuse/${unique('p')}`) })
+      .expect(201);
+    // Delays 100 ms then 200 ms cover the 300 ms window: three attempts in all.
+    const [event] = await t.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
+       VALUES ($1, 'payout.failed', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}')
+       RETURNING id`,
+      [partner.id],
+    );
+    const delivery = await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT status, attempts, last_error FROM webhook_deliveries WHERE event_id = $1`,
+          [event.id],
+        );
+        return row?.status === 'failed' ? row : null;
+      },
+      { what: 'the delivery to fail for good' },
+    );
+    expect(delivery).toEqual({ status: 'failed', attempts: 3, last_error: 'answered HTTP 500' });
+    const refused = receiver.receipts.filter((r) => r.path.startsWith('/refuse'));
+    expect(refused).toHaveLength(3);
+    expect(new Set(refused.map((r) => r.headers['webhook-id']))).toEqual(new Set([event.id]));
+    const history = await t.http
+      .get(`/v1/webhook-endpoints/${res.body.id}/deliveries`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(history.body.data[0]).toEqual(
+      expect.objectContaining({ status: 'failed', attempts: 3, nextAttemptAt: null }),
+    );
+    expect(history.body.data[0].attemptLog.map((a: { statusCode: number }) => a.statusCode)).toEqual([
+      500, 500, 500,
+    ]);
   });
 });
