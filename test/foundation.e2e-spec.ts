@@ -8,6 +8,7 @@ import {
   TestApp,
   unique,
 } from './support/app';
+import { expectProblem } from './support/problem';
 
 describe('foundation (e2e)', () => {
   let t: TestApp;
@@ -19,23 +20,6 @@ describe('foundation (e2e)', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  function expectProblem(
-    res: { status: number; headers: Record<string, string>; body: Record<string, unknown> },
-    status: number,
-  ) {
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toEqual(
-      expect.objectContaining({
-        type: expect.any(String),
-        title: expect.any(String),
-        status,
-        detail: expect.any(String),
-      }),
-    );
-    expect(JSON.stringify(res.body)).not.toMatch(/at .+\.(ts|js):\d+/);
-  }
 
   describe('ops bootstrap', () => {
     it('creates a partner and shows its key once', async () => {

@@ -5,7 +5,9 @@ import { IssueInvoiceInput, InvoicesService } from '../src/invoices/invoices.ser
 import { MoneyDecimal } from '../src/money/money';
 import { bearer, createFreelancer, createPartner, ops, startApp, TestApp, unique } from './support/app';
 import { pdfText } from './support/pdf-text';
+import { issueInput } from './support/invoice-fixtures';
 import { insertConnection, insertPayout } from './support/payout-rows';
+import { expectProblem } from './support/problem';
 
 const ISSUED_KEYS = [
   'id',
@@ -19,11 +21,6 @@ const ISSUED_KEYS = [
   'purposeCode',
   'payoutId',
 ];
-
-function expectProblem(res: { status: number; headers: Record<string, string> }, status: number) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-}
 
 /** Collects a binary body (PDF, XML) as a Buffer instead of letting supertest decode it. */
 function binary(res: unknown, done: (error: Error | null, body: Buffer) => void): void {
@@ -69,24 +66,10 @@ describe('invoices (e2e)', () => {
       connectionId: s.connectionId,
     });
     const { invoiceId } = await t.db.transaction((tx) =>
-      invoices.issueForPayout(tx, {
-        payoutId,
-        partnerId: s.partner.id,
-        freelancerId: s.freelancerId,
-        exporter: {
-          name: 'Ayesha Khan',
-          cnic: '35202-1234567-1',
-          ntn: '1234567-8',
-          psebRegistrationNo: 'PSEB-F-12345',
-        },
-        client: { name: 'Acme Inc', country: 'US' },
-        description: 'Web development, milestone 3',
-        serviceCategory: 'software_development',
-        gross: new MoneyDecimal('1250.00'),
-        currency: 'USD',
-        issuedAt: new Date('2026-11-21T10:00:00Z'),
-        ...overrides,
-      }),
+      invoices.issueForPayout(
+        tx,
+        issueInput({ payoutId, partnerId: s.partner.id, freelancerId: s.freelancerId }, overrides),
+      ),
     );
     return { payoutId, invoiceId };
   }

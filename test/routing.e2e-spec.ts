@@ -1,6 +1,7 @@
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { bearer, createPartner, ops, startApp, TestApp } from './support/app';
 import { MovableClock } from './support/movable-clock';
+import { expectProblem } from './support/problem';
 
 const COOLDOWN_MS = 30_000;
 const THRESHOLD = 3;
@@ -35,11 +36,6 @@ describe('routing (e2e)', () => {
       .set({ ...bearer(partner.apiKey), ...headers })
       .send(body);
   const upwork = { platform: 'upwork', amount: '1250.00', currency: 'USD', accountKind: 'bank_fcy' };
-
-  function expectProblem(res: { status: number; headers: Record<string, string> }, status: number) {
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  }
 
   describe('POST /v1/quotes', () => {
     it('answers 200 with every route of the catalog, ranked, with exact fee strings', async () => {

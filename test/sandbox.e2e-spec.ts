@@ -3,6 +3,7 @@ import { MoneyDecimal } from '../src/money/money';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
 import { SendRequest } from '../src/payouts/connectors/provider-connector';
 import { bearer, ops, startApp, TestApp, unique, waitFor } from './support/app';
+import { expectProblem } from './support/problem';
 
 const PROVIDERS = ['upwork', 'payoneer', 'correspondent', 'wise', 'zindigi', 'sadapay'];
 
@@ -48,15 +49,6 @@ describe('sandbox providers (e2e)', () => {
     await resetAll();
     await t.close();
   });
-
-  function expectProblem(
-    res: { status: number; headers: Record<string, string>; body: { status: number } },
-    status: number,
-  ) {
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body.status).toBe(status);
-  }
 
   describe('settings', () => {
     it('starts every catalog provider on the happy path', async () => {

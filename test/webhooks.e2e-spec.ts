@@ -12,21 +12,7 @@ import {
   signStripe,
   stripeEvent,
 } from './support/webhooks';
-
-type Res = { status: number; headers: Record<string, string>; body: Record<string, unknown> };
-
-function expectProblem(res: Res, status: number): void {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toEqual(
-    expect.objectContaining({
-      type: expect.any(String),
-      title: expect.any(String),
-      status,
-      detail: expect.any(String),
-    }),
-  );
-}
+import { expectProblem } from './support/problem';
 
 describe('webhooks (e2e)', () => {
   let t: TestApp;

@@ -6,6 +6,7 @@ import {
   insertPartner,
   insertPayout,
 } from '../../test/support/payout-rows';
+import { issueInput } from '../../test/support/invoice-fixtures';
 import { Clock } from '../common/clock';
 import { canonicalJson } from '../common/canonical-json';
 import { loadConfig } from '../config/app-config';
@@ -59,24 +60,7 @@ describe(InvoicesService.name, () => {
     payoutId: string,
     overrides: Partial<IssueInvoiceInput> = {},
   ): IssueInvoiceInput {
-    return {
-      payoutId,
-      partnerId: e.partnerId,
-      freelancerId: e.freelancerId,
-      exporter: {
-        name: 'Ayesha Khan',
-        cnic: '35202-1234567-1',
-        ntn: '1234567-8',
-        psebRegistrationNo: 'PSEB-F-12345',
-      },
-      client: { name: 'Acme Inc', country: 'US' },
-      description: 'Web development, milestone 3',
-      serviceCategory: 'software_development',
-      gross: new MoneyDecimal('1250.00'),
-      currency: 'USD',
-      issuedAt: new Date('2026-11-21T10:00:00Z'),
-      ...overrides,
-    };
+    return issueInput({ payoutId, partnerId: e.partnerId, freelancerId: e.freelancerId }, overrides);
   }
 
   async function issue(e: Exporter, overrides: Partial<IssueInvoiceInput> = {}, payoutId?: string) {

@@ -1,4 +1,29 @@
 import { InvoiceView } from '../../src/invoices/invoice-view';
+import type { IssueInvoiceInput } from '../../src/invoices/invoices.service';
+import { MoneyDecimal } from '../../src/money/money';
+
+/** What the invoices service is given to issue one: Ayesha Khan's 1250.00 USD export to Acme Inc (US). */
+export function issueInput(
+  ids: { payoutId: string; partnerId: string; freelancerId: string },
+  overrides: Partial<IssueInvoiceInput> = {},
+): IssueInvoiceInput {
+  return {
+    ...ids,
+    exporter: {
+      name: 'Ayesha Khan',
+      cnic: '35202-1234567-1',
+      ntn: '1234567-8',
+      psebRegistrationNo: 'PSEB-F-12345',
+    },
+    client: { name: 'Acme Inc', country: 'US' },
+    description: 'Web development, milestone 3',
+    serviceCategory: 'software_development',
+    gross: new MoneyDecimal('1250.00'),
+    currency: 'USD',
+    issuedAt: new Date('2026-11-21T10:00:00Z'),
+    ...overrides,
+  };
+}
 
 /** A realized invoice with every optional part present, for renderer tests. */
 export function sampleInvoice(overrides: Partial<InvoiceView> = {}): InvoiceView {
