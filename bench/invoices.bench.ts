@@ -4,14 +4,13 @@
  * and its signed status event, each in its own transaction), and PDF renders per second. Baselines, measured in
  * the same run: bare Ed25519 signatures of a hex digest, and a minimal one-line pdfkit document.
  */
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import PDFDocument from 'pdfkit';
 import { DataSource } from 'typeorm';
 import { Clock } from '../src/common/clock';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
-import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../src/database/prepare-database';
+import { dropDatabase } from '../src/database/prepare-database';
 import { FxRatesService } from '../src/invoices/fx-rates.service';
 import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
 import { renderInvoicePdf } from '../src/invoices/invoice-pdf';
@@ -19,26 +18,10 @@ import { sha256Hex } from '../src/invoices/invoice-signature';
 import { InvoiceSigner } from '../src/invoices/invoice-signer.service';
 import { renderInvoiceUbl } from '../src/invoices/invoice-ubl';
 import { InvoicesService } from '../src/invoices/invoices.service';
-import { MoneyDecimal } from '../src/money/money';
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(args[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
-/** Runs `count` operations on `concurrency` workers; answers operations per second. */
-async function timed(count: number, concurrency: number, op: (i: number) => Promise<unknown> | unknown) {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < count; i = next++) await op(i);
-    }),
-  );
-  return count / ((performance.now() - started) / 1000);
-}
+import { issueInput } from '../test/support/invoice-fixtures';
+import { perSecond, rate } from './support/figures';
+import { positiveIntegerOption } from './support/options';
+import { createMigratedDatabase, LOCAL_POSTGRES, scratchNames } from './support/scratch';
 
 interface Fixture {
   partnerId: string;
@@ -86,10 +69,6 @@ async function payouts(db: DataSource, f: Fixture, count: number, freelancerOf: 
   return ids;
 }
 
-function rate(n: number): string {
-  return `${n.toFixed(0).padStart(7)}/s`;
-}
-
 function minimalPdf(): Promise<Buffer> {
   return new Promise((resolve) => {
     const doc = new PDFDocument({ size: 'A4' });
@@ -102,16 +81,13 @@ function minimalPdf(): Promise<Buffer> {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const count = option(args, 'invoices', 1000);
-  const concurrency = option(args, 'concurrency', 8);
-  const pdfs = option(args, 'pdfs', 200);
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/payouts');
-  url.pathname = `/payouts_bench_invoices_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = url.toString();
-  await createDatabaseIfMissing(databaseUrl);
+  const count = positiveIntegerOption(args, 'invoices', 1000);
+  const concurrency = positiveIntegerOption(args, 'concurrency', 8);
+  const pdfs = positiveIntegerOption(args, 'pdfs', 200);
+  const { databaseUrl } = scratchNames('invoices', process.env.DATABASE_URL ?? LOCAL_POSTGRES);
+  await createMigratedDatabase(databaseUrl);
   const db = new DataSource({ ...dataSourceOptions(databaseUrl), extra: { max: concurrency + 2 } });
   try {
-    await runMigrations(databaseUrl);
     await db.initialize();
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -128,41 +104,33 @@ export async function run(args: string[]): Promise<void> {
     const oneFreelancerIds = await payouts(db, f, count, () => f.freelancerIds[0]);
     const issue = (batch: Array<{ id: string; freelancerId: string }>) => (i: number) =>
       db.transaction((tx) =>
-        invoices.issueForPayout(tx, {
-          payoutId: batch[i].id,
-          partnerId: f.partnerId,
-          freelancerId: batch[i].freelancerId,
-          exporter: {
-            name: 'Ayesha Khan',
-            cnic: '35202-1234567-1',
-            ntn: '1234567-8',
-            psebRegistrationNo: 'PSEB-F-12345',
-          },
-          client: { name: 'Acme Inc', country: 'US' },
-          description: 'Web development, milestone 3',
-          serviceCategory: 'software_development',
-          gross: new MoneyDecimal('1250.00'),
-          currency: 'USD',
-          issuedAt: new Date(),
-        }),
+        invoices.issueForPayout(
+          tx,
+          issueInput(
+            { payoutId: batch[i].id, partnerId: f.partnerId, freelancerId: batch[i].freelancerId },
+            { issuedAt: new Date() },
+          ),
+        ),
       );
 
-    await timed(warm.length, 1, issue(warm));
-    const sequential = await timed(count, 1, issue(sequentialIds));
-    const concurrent = await timed(count * 2, concurrency, issue(concurrentIds));
-    const oneFreelancer = await timed(count, concurrency, issue(oneFreelancerIds));
+    await perSecond(warm.length, 1, issue(warm));
+    const sequential = await perSecond(count, 1, issue(sequentialIds));
+    const concurrent = await perSecond(count * 2, concurrency, issue(concurrentIds));
+    const oneFreelancer = await perSecond(count, concurrency, issue(oneFreelancerIds));
     const digest = sha256Hex('bench');
-    const signatures = await timed(20_000, 1, () => sign(null, Buffer.from(digest, 'utf8'), privateKey));
-    const seals = await timed(20_000, 1, () => signer.seal({ number: 'INV-2026-000001', gross: '1250.00' }));
+    const signatures = await perSecond(20_000, 1, () => sign(null, Buffer.from(digest, 'utf8'), privateKey));
+    const seals = await perSecond(20_000, 1, () =>
+      signer.seal({ number: 'INV-2026-000001', gross: '1250.00' }),
+    );
 
     const [{ id }] = await db.query(`SELECT id FROM invoices ORDER BY created_at LIMIT 1`);
     const invoice = await documents.get(f.partnerId, id);
     const verifyUrl = documents.verifyUrl(id);
-    await timed(20, 1, () => renderInvoicePdf(invoice, verifyUrl));
-    await timed(20, 1, minimalPdf);
-    const pdf = await timed(pdfs, 1, () => renderInvoicePdf(invoice, verifyUrl));
-    const minimal = await timed(pdfs, 1, minimalPdf);
-    const ubl = await timed(5_000, 1, () => renderInvoiceUbl(invoice));
+    await perSecond(20, 1, () => renderInvoicePdf(invoice, verifyUrl));
+    await perSecond(20, 1, minimalPdf);
+    const pdf = await perSecond(pdfs, 1, () => renderInvoicePdf(invoice, verifyUrl));
+    const minimal = await perSecond(pdfs, 1, minimalPdf);
+    const ubl = await perSecond(5_000, 1, () => renderInvoiceUbl(invoice));
     const pdfBytes = (await renderInvoicePdf(invoice, verifyUrl)).length;
     const [{ gaps }] = await db.query(
       `SELECT count(*)::int AS gaps FROM (
@@ -172,16 +140,16 @@ export async function run(args: string[]): Promise<void> {
 
     process.stdout.write(
       [
-        `invoices issued (Postgres at ${url.host}; each in its own transaction, signing included)`,
-        `  sequential                  ${String(count).padStart(6)}  ${rate(sequential)}`,
-        `  ${`${concurrency} concurrent, 200 exporters`.padEnd(27)} ${String(count * 2).padStart(6)}  ${rate(concurrent)}`,
-        `  ${`${concurrency} concurrent, one exporter`.padEnd(27)} ${String(count).padStart(6)}  ${rate(oneFreelancer)}  (one counter row: numbers serialize)`,
+        `invoices issued (Postgres at ${new URL(databaseUrl).host}; each in its own transaction, signing included)`,
+        `  sequential                  ${String(count).padStart(6)}  ${rate(sequential, 7)}`,
+        `  ${`${concurrency} concurrent, 200 exporters`.padEnd(27)} ${String(count * 2).padStart(6)}  ${rate(concurrent, 7)}`,
+        `  ${`${concurrency} concurrent, one exporter`.padEnd(27)} ${String(count).padStart(6)}  ${rate(oneFreelancer, 7)}  (one counter row: numbers serialize)`,
         `  numbering gaps found: ${gaps}`,
-        `  baseline: bare Ed25519 signature of a hex digest ${rate(signatures)}; canonical JSON + SHA-256 + Ed25519 ${rate(seals)}`,
+        `  baseline: bare Ed25519 signature of a hex digest ${rate(signatures, 7)}; canonical JSON + SHA-256 + Ed25519 ${rate(seals, 7)}`,
         `PDF renders (${(pdfBytes / 1024).toFixed(1)} KiB each, QR code and history included)`,
-        `  invoice PDF                 ${String(pdfs).padStart(6)}  ${rate(pdf)}`,
-        `  baseline: one-line pdfkit   ${String(pdfs).padStart(6)}  ${rate(minimal)}  (invoice ${(minimal / pdf).toFixed(1)}x slower)`,
-        `UBL 2.1 XML renders             5000  ${rate(ubl)}`,
+        `  invoice PDF                 ${String(pdfs).padStart(6)}  ${rate(pdf, 7)}`,
+        `  baseline: one-line pdfkit   ${String(pdfs).padStart(6)}  ${rate(minimal, 7)}  (invoice ${(minimal / pdf).toFixed(1)}x slower)`,
+        `UBL 2.1 XML renders             5000  ${rate(ubl, 7)}`,
         '',
       ].join('\n'),
     );

@@ -5,24 +5,20 @@
  * the same lines written by a plain multi-row INSERT, one transaction each, into a temporary table (and, for
  * reference, into an ordinary table, which pays the same flush at commit).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DataSource, QueryRunner } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options';
-import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../src/database/prepare-database';
+import { dropDatabase } from '../src/database/prepare-database';
 import { LedgerService } from '../src/ledger/ledger.service';
 import { settledLines } from '../src/ledger/payout-entries';
 import { PostingLine } from '../src/ledger/posting';
 import { MoneyDecimal, roundCents } from '../src/money/money';
+import { perSecond, rate } from './support/figures';
+import { positiveIntegerOption } from './support/options';
+import { createMigratedDatabase, LOCAL_POSTGRES, scratchNames } from './support/scratch';
 
 const PROVIDERS = ['payoneer', 'wise', 'correspondent'];
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(args[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 
 /** A settled payout: gross, fixed and percent fee, net to the freelancer, provider cleared (6 lines). */
 function settledEntry(i: number): { key: string; lines: PostingLine[] } {
@@ -43,18 +39,6 @@ function settledEntry(i: number): { key: string; lines: PostingLine[] } {
     net: gross.minus(fees.total),
   });
   return { key: `bench:${randomUUID()}`, lines };
-}
-
-async function timed(count: number, concurrency: number, post: (i: number, worker: number) => Promise<void>) {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, worker) => {
-      for (let i = next++; i < count; i = next++) await post(i, worker);
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return count / seconds;
 }
 
 /** Sessions for the baseline, each with its own table of the lines' shape and no constraints. */
@@ -89,23 +73,19 @@ async function baselineInsert(runner: QueryRunner, lines: PostingLine[]): Promis
 }
 
 function row(label: string, count: number, ledger: number, temp: number, logged: number): string {
-  const rate = (n: number) => `${n.toFixed(0).padStart(6)}/s`;
   return (
-    `${label.padEnd(14)} ${String(count).padStart(6)}   ledger ${rate(ledger)}   temp-table baseline ${rate(temp)}` +
-    ` (ledger ${(ledger / temp).toFixed(2)}x)   plain-table ${rate(logged)} (ledger ${(ledger / logged).toFixed(2)}x)`
+    `${label.padEnd(14)} ${String(count).padStart(6)}   ledger ${rate(ledger, 6)}   temp-table baseline ${rate(temp, 6)}` +
+    ` (ledger ${(ledger / temp).toFixed(2)}x)   plain-table ${rate(logged, 6)} (ledger ${(ledger / logged).toFixed(2)}x)`
   );
 }
 
 export async function run(args: string[]): Promise<void> {
-  const entries = option(args, 'entries', 2000);
-  const concurrency = option(args, 'concurrency', 8);
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/payouts');
-  url.pathname = `/payouts_bench_ledger_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = url.toString();
-  await createDatabaseIfMissing(databaseUrl);
+  const entries = positiveIntegerOption(args, 'entries', 2000);
+  const concurrency = positiveIntegerOption(args, 'concurrency', 8);
+  const { databaseUrl } = scratchNames('ledger', process.env.DATABASE_URL ?? LOCAL_POSTGRES);
+  await createMigratedDatabase(databaseUrl);
   const db = new DataSource({ ...dataSourceOptions(databaseUrl), extra: { max: concurrency * 2 + 2 } });
   try {
-    await runMigrations(databaseUrl);
     await db.initialize();
     const ledger = new LedgerService(db);
     const post = async (i: number) => {
@@ -122,18 +102,18 @@ export async function run(args: string[]): Promise<void> {
     const plainTemp = (i: number, worker: number) => baselineInsert(temp[worker], settledEntry(i).lines);
     const plainLogged = (i: number, worker: number) => baselineInsert(logged[worker], settledEntry(i).lines);
 
-    await timed(200, 1, post);
-    await timed(200, 1, plainTemp);
-    await timed(200, 1, plainLogged);
+    await perSecond(200, 1, post);
+    await perSecond(200, 1, plainTemp);
+    await perSecond(200, 1, plainLogged);
     const sequential = [
-      await timed(entries, 1, post),
-      await timed(entries, 1, plainTemp),
-      await timed(entries, 1, plainLogged),
+      await perSecond(entries, 1, post),
+      await perSecond(entries, 1, plainTemp),
+      await perSecond(entries, 1, plainLogged),
     ] as const;
     const concurrent = [
-      await timed(entries * 2, concurrency, post),
-      await timed(entries * 2, concurrency, plainTemp),
-      await timed(entries * 2, concurrency, plainLogged),
+      await perSecond(entries * 2, concurrency, post),
+      await perSecond(entries * 2, concurrency, plainTemp),
+      await perSecond(entries * 2, concurrency, plainLogged),
     ] as const;
     for (const runner of [...temp, ...logged]) await runner.release();
 
@@ -150,7 +130,7 @@ export async function run(args: string[]): Promise<void> {
 
     process.stdout.write(
       [
-        `ledger postings: 6-line settled entries, each in its own transaction (Postgres at ${url.host})`,
+        `ledger postings: 6-line settled entries, each in its own transaction (Postgres at ${new URL(databaseUrl).host})`,
         `entries/s; baselines write the same lines by one plain multi-row INSERT per transaction, no triggers,`,
         `keys, accounts or indexes: into a temp table (no WAL, so no flush at commit) and into an ordinary table`,
         row('sequential', entries, ...sequential),

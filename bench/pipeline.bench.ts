@@ -5,23 +5,24 @@
  * pipeline cannot beat; then the worker drains that backlog; then a second batch runs end to end.
  * `--profile` writes a CPU profile of the api and the worker processes into that folder.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../src/database/prepare-database';
-
-const ROOT = join(__dirname, '..', '..');
-const OPS_TOKEN = 'bench-ops-token-0123456789';
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(args[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
+import { dropDatabase } from '../src/database/prepare-database';
+import {
+  APP_MAIN,
+  createPartner,
+  freePort,
+  OPS_TOKEN,
+  postJson,
+  startChild,
+  stopChild,
+  waitUntilUp,
+} from './support/child-app';
+import { optionalTextOption, positiveIntegerOption } from './support/options';
+import { signedPayoutDelivery } from './support/payout-webhook';
+import { createMigratedDatabase, scratchNames } from './support/scratch';
 
 function start(
   role: 'api' | 'worker',
@@ -32,11 +33,7 @@ function start(
   const profile = profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}.cpuprofile`]
     : [];
-  return spawn(process.execPath, [...profile, join(ROOT, 'dist/src/main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, ROLE: role, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  return startChild([...profile, APP_MAIN], { ...env, ROLE: role, PORT: String(port) });
 }
 
 async function until(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -47,32 +44,15 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number, what: str
   }
 }
 
-async function call(
-  base: string,
-  path: string,
-  body: unknown,
-  auth: string,
-): Promise<Record<string, string>> {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
-}
-
 export async function run(args: string[]): Promise<void> {
-  const n = option(args, 'n', 5000);
-  const concurrency = option(args, 'concurrency', 64);
-  const profileAt = args.indexOf('--profile');
-  const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
-  const suffix = randomBytes(4).toString('hex');
-  const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_${suffix}`;
+  const n = positiveIntegerOption(args, 'n', 5000);
+  const concurrency = positiveIntegerOption(args, 'concurrency', 64);
+  const profileDir = optionalTextOption(args, 'profile');
+  const { databaseUrl, queuePrefix } = scratchNames();
   const env = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
-    QUEUE_PREFIX: `payouts-bench-${suffix}`,
+    QUEUE_PREFIX: queuePrefix,
     OPS_TOKEN,
     LOG_LEVEL: 'error',
     SANDBOX_SETTLE_AFTER_MS: '0',
@@ -81,35 +61,31 @@ export async function run(args: string[]): Promise<void> {
     PARTNER_RATE_LIMIT_PER_SECOND: '100000',
     WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
   };
-  await createDatabaseIfMissing(databaseUrl);
-  await runMigrations(databaseUrl);
+  await createMigratedDatabase(databaseUrl);
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
-  const apiPort = 3900 + Math.floor(Math.random() * 50);
+  const apiPort = await freePort();
   const base = `http://127.0.0.1:${apiPort}`;
   const api = start('api', apiPort, env, profileDir);
   let worker: ChildProcess | null = null;
   try {
-    await until(
-      () =>
-        fetch(`${base}/health/ready`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-      'the api',
+    await waitUntilUp(`${base}/health/ready`, api);
+    const partner = await createPartner(base, 'Bench');
+    const connection = await postJson(
+      base,
+      '/v1/platform-connections',
+      { platform: 'upwork' },
+      partner.apiKey,
     );
-    const partner = await call(base, '/v1/ops/partners', { name: 'Bench' }, OPS_TOKEN);
-    const connection = await call(base, '/v1/platform-connections', { platform: 'upwork' }, partner.apiKey);
     const refs: string[] = [];
     for (let i = 0; i < 50; i += 1) {
-      const f = await call(
+      const f = await postJson(
         base,
         '/v1/freelancers',
         { externalRef: `bench-${i}`, name: 'Bench Freelancer', cnic: '35202-1234567-1' },
         partner.apiKey,
       );
-      await call(
+      await postJson(
         base,
         `/v1/freelancers/${f.id}/accounts`,
         { kind: 'bank_fcy', institution: 'Meezan Bank', iban: 'PK36SCBL0000001123456702', title: 'Bench' },
@@ -126,28 +102,15 @@ export async function run(args: string[]): Promise<void> {
         Array.from({ length: concurrency }, async () => {
           for (let i = next++; i < count; i = next++) {
             const id = `${batch}-${i}`;
-            const body = JSON.stringify({
-              type: 'payout.available',
-              timestamp: new Date().toISOString(),
-              data: {
-                payoutId: id,
-                freelancerRef: refs[i % refs.length],
-                amount: `${100 + (i % 5000)}.00`,
-                currency: 'USD',
-                client: { name: 'Acme Inc', country: 'US' },
-                description: 'Benchmark work',
-                serviceCategory: 'software_development',
-              },
+            const { headers, body } = signedPayoutDelivery(signer, id, {
+              payoutId: id,
+              freelancerRef: refs[i % refs.length],
+              amount: `${100 + (i % 5000)}.00`,
+              description: 'Benchmark work',
             });
-            const now = new Date();
             const res = await fetch(`${base}/v1/webhooks/${connection.id}`, {
               method: 'POST',
-              headers: {
-                'content-type': 'application/json',
-                'webhook-id': id,
-                'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-                'webhook-signature': signer.sign(id, now, body),
-              },
+              headers,
               body,
             });
             if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
@@ -165,7 +128,7 @@ export async function run(args: string[]): Promise<void> {
     const intakeSeconds = await post('backlog', n);
     const intakeRate = n / intakeSeconds;
 
-    worker = start('worker', apiPort + 100, env, profileDir);
+    worker = start('worker', await freePort(), env, profileDir);
     const drainStarted = performance.now();
     await until(async () => (await settled()) >= n, 600_000, 'the backlog to settle');
     const drainSeconds = (performance.now() - drainStarted) / 1000;
@@ -193,10 +156,9 @@ export async function run(args: string[]): Promise<void> {
       ].join('\n'),
     );
   } finally {
-    worker?.kill('SIGTERM');
-    api.kill('SIGTERM');
+    if (worker) await stopChild(worker);
+    await stopChild(api);
     await db.end();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
     await dropDatabase(databaseUrl);
   }
 }

@@ -8,19 +8,22 @@
  */
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import Redis from 'ioredis';
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { dropDatabase } from '../src/database/prepare-database';
+import { ChildProcess } from 'node:child_process';
 import { MoneyDecimal, parseAmount } from '../src/money/money';
 import { CATALOG_FILE, catalogFromFile, CatalogRoute } from '../src/routing/catalog';
 import { ProviderAvailability, quoteView, rankRoutes, RoutingInput } from '../src/routing/ranking';
-
-const OPS_TOKEN = 'bench-ops-token-0123456789';
-const ROOT = join(__dirname, '..', '..');
+import {
+  APP_MAIN,
+  createPartner,
+  freePort,
+  OPS_TOKEN,
+  startChild,
+  stopChild,
+  waitUntilUp,
+} from './support/child-app';
+import { latencies, thousands } from './support/figures';
+import { textOption } from './support/options';
+import { removeScratch, scratchNames } from './support/scratch';
 const BARE_PORT_ENV = 'ROUTING_BENCH_BARE_PORT';
 const QUOTE_BODY = { platform: 'upwork', amount: '1250.00', currency: 'USD', accountKind: 'bank_fcy' };
 
@@ -106,50 +109,10 @@ function benchPure(label: string, routes: CatalogRoute[], budgetMs: number): voi
   const elapsedNs = Number(process.hrtime.bigint() - started);
   const perSecond = decisions / (elapsedNs / 1e9);
   console.log(
-    `  ${label.padEnd(34)} ${Math.round(perSecond).toLocaleString('en-US').padStart(9)} decisions/s  ` +
+    `  ${label.padEnd(34)} ${thousands(perSecond, 9)} decisions/s  ` +
       `${(elapsedNs / 1000 / decisions).toFixed(2).padStart(8)} µs/decision  ` +
       `(${(quoted / decisions).toFixed(1)} quotes per decision on average)`,
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-function startChild(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function waitUntilUp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: the server exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
 }
 
 interface LoadResult {
@@ -187,19 +150,17 @@ async function load(
 
 function printLoad(label: string, r: LoadResult): void {
   console.log(
-    `  ${label.padEnd(44)} ${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  ` +
-      `p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms` +
+    `  ${label.padEnd(44)} ${thousands(r.rps, 7)} req/s  ${latencies(r)}` +
       (r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''),
   );
 }
 
 async function benchHttp(seconds: number, connections: number, logLevel: string): Promise<void> {
-  const suffix = randomBytes(4).toString('hex');
-  const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_routing_${suffix}`;
-  const queuePrefix = `payouts-bench-routing-${suffix}`;
+  const scratch = scratchNames('routing');
+  const { databaseUrl, queuePrefix } = scratch;
   const appPort = await freePort();
   const barePort = await freePort();
-  const app = startChild([join(ROOT, 'dist', 'src', 'main.js')], {
+  const app = startChild([APP_MAIN], {
     NODE_ENV: 'development',
     ROLE: 'api',
     PORT: String(appPort),
@@ -212,12 +173,7 @@ async function benchHttp(seconds: number, connections: number, logLevel: string)
   let bare: ChildProcess | null = null;
   try {
     await waitUntilUp(`http://127.0.0.1:${appPort}/health/ready`, app);
-    const created = await fetch(`http://127.0.0.1:${appPort}/v1/ops/partners`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${OPS_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench' }),
-    });
-    const { apiKey } = (await created.json()) as { apiKey: string };
+    const { apiKey } = await createPartner(`http://127.0.0.1:${appPort}`, 'bench');
     const check = await fetch(`http://127.0.0.1:${appPort}/v1/quotes`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
@@ -253,22 +209,7 @@ async function benchHttp(seconds: number, connections: number, logLevel: string)
   } finally {
     await stopChild(app);
     if (bare) await stopChild(bare);
-    await dropDatabase(databaseUrl);
-    await deleteRedisKeys(queuePrefix);
-  }
-}
-
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
+    await removeScratch(scratch);
   }
 }
 
@@ -289,15 +230,10 @@ async function serveBare(port: number): Promise<void> {
   await fastify.listen({ port, host: '127.0.0.1' });
 }
 
-function option(args: string[], name: string, fallback: string): string {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
-}
-
 export async function run(args: string[]): Promise<void> {
-  const seconds = Number(option(args, 'duration', '10'));
-  const connections = Number(option(args, 'connections', '16'));
-  const logLevel = option(args, 'log-level', 'info');
+  const seconds = Number(textOption(args, 'duration', '10'));
+  const connections = Number(textOption(args, 'connections', '16'));
+  const logLevel = textOption(args, 'log-level', 'info');
 
   console.log('Pure decision (rankRoutes + quote views), one core:');
   benchPure(`real catalog (${CATALOG_FILE.routes.length} routes)`, catalogFromFile(), 2000);

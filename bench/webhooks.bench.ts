@@ -10,20 +10,27 @@
  */
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import Redis from 'ioredis';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../src/database/prepare-database';
+import {
+  APP_MAIN,
+  createPartner,
+  freePort,
+  OPS_TOKEN,
+  postJson,
+  startChild,
+  stopChild,
+  waitUntilUp,
+} from './support/child-app';
+import { latencies, thousands } from './support/figures';
+import { textOption } from './support/options';
+import { signedPayoutDelivery } from './support/payout-webhook';
+import { createMigratedDatabase, removeScratch, scratchNames } from './support/scratch';
 
-const OPS_TOKEN = 'bench-ops-token-0123456789';
 const SECRETS_KEY = randomBytes(32).toString('base64');
-const ROOT = join(__dirname, '..', '..');
 const BASELINE_ENV = 'WEBHOOKS_BENCH_BASELINE';
 const CONNECTIONS_PER_SERVER = 8;
 
@@ -42,45 +49,6 @@ interface LoadResult {
   errors: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-function startChild(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function waitUntilUp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: the server exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
-}
-
 interface SignedDelivery {
   path: string;
   headers: Record<string, string>;
@@ -95,29 +63,14 @@ function deliveryMaker(connections: BenchConnection[], label: string): () => Sig
     signed += 1;
     const at = signed % connections.length;
     const id = `${label}-${signed}`;
-    const body = JSON.stringify({
-      type: 'payout.available',
-      timestamp: new Date().toISOString(),
-      data: {
+    return {
+      path: `/v1/webhooks/${connections[at].id}`,
+      ...signedPayoutDelivery(signers[at], id, {
         payoutId: `PO-${id}`,
         freelancerRef: 'fl-bench',
         amount: '1250.00',
-        currency: 'USD',
-        client: { name: 'Acme Inc', country: 'US' },
         description: 'Web development, milestone 3',
-        serviceCategory: 'software_development',
-      },
-    });
-    const now = new Date();
-    return {
-      path: `/v1/webhooks/${connections[at].id}`,
-      headers: {
-        'content-type': 'application/json',
-        'webhook-id': id,
-        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-        'webhook-signature': signers[at].sign(id, now, body),
-      },
-      body,
+      }),
     };
   };
 }
@@ -240,8 +193,7 @@ async function load(
 
 function printLoad(label: string, r: LoadResult): void {
   console.log(
-    `  ${label.padEnd(40)} ${Math.round(r.acceptedPerSecond).toLocaleString('en-US').padStart(6)} accepted/s  ` +
-      `p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(4)} ms` +
+    `  ${label.padEnd(40)} ${thousands(r.acceptedPerSecond, 6)} accepted/s  ${latencies(r, 4)}` +
       (r.other || r.errors ? `  (other answers ${r.other}, errors ${r.errors})` : ''),
   );
 }
@@ -260,21 +212,10 @@ async function countEvents(databaseUrl: string, connections: BenchConnection[]):
 }
 
 async function createConnections(baseUrl: string): Promise<BenchConnection[]> {
-  const partner = await fetch(`${baseUrl}/v1/ops/partners`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${OPS_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench' }),
-  });
-  const { id: partnerId, apiKey } = (await partner.json()) as { id: string; apiKey: string };
+  const { id: partnerId, apiKey } = await createPartner(baseUrl, 'bench');
   const connections: BenchConnection[] = [];
   for (let i = 0; i < CONNECTIONS_PER_SERVER; i++) {
-    const res = await fetch(`${baseUrl}/v1/platform-connections`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ platform: 'upwork' }),
-    });
-    if (res.status !== 201) throw new Error(`POST /v1/platform-connections answered ${res.status}`);
-    const body = (await res.json()) as { id: string; signingSecret: string };
+    const body = await postJson(baseUrl, '/v1/platform-connections', { platform: 'upwork' }, apiKey, 201);
     connections.push({ id: body.id, partnerId, secret: body.signingSecret });
   }
   return connections;
@@ -305,40 +246,19 @@ async function measure(
   return { full, fixed, stored };
 }
 
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function option(args: string[], name: string, fallback: string): string {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
-}
-
 export async function run(args: string[]): Promise<void> {
-  const seconds = Number(option(args, 'duration', '8'));
-  const connections = Number(option(args, 'connections', '32'));
-  const rate = Number(option(args, 'rate', '1000'));
-  const logLevel = option(args, 'log-level', 'warn');
-  const role = option(args, 'role', 'all');
+  const seconds = Number(textOption(args, 'duration', '8'));
+  const connections = Number(textOption(args, 'connections', '32'));
+  const rate = Number(textOption(args, 'rate', '1000'));
+  const logLevel = textOption(args, 'log-level', 'warn');
+  const role = textOption(args, 'role', 'all');
 
-  const suffix = randomBytes(4).toString('hex');
-  const databaseUrl = `postgres://postgres@127.0.0.1:5432/payouts_bench_${suffix}`;
-  const queuePrefix = `payouts-bench-${suffix}`;
-  await createDatabaseIfMissing(databaseUrl);
-  await runMigrations(databaseUrl);
+  const scratch = scratchNames();
+  const { databaseUrl, queuePrefix } = scratch;
+  await createMigratedDatabase(databaseUrl);
 
   const appPort = await freePort();
-  const app = startChild([join(ROOT, 'dist', 'src', 'main.js')], {
+  const app = startChild([APP_MAIN], {
     NODE_ENV: 'production',
     ROLE: role,
     PORT: String(appPort),
@@ -397,8 +317,7 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await stopChild(app);
     if (baseline) await stopChild(baseline);
-    await dropDatabase(databaseUrl);
-    await deleteRedisKeys(queuePrefix);
+    await removeScratch(scratch);
   }
 }
 
