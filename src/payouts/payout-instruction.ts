@@ -32,3 +32,32 @@ export interface PayoutSource {
   /** The webhook_events row that first announced this payout. */
   sourceEventId: string;
 }
+
+/**
+ * The payouts row a platform payout makes, as column list, values and placeholders: written by the
+ * webhook intake's one-statement insert of an event and its payout.
+ */
+export function payoutRow(source: PayoutSource, instruction: PayoutInstruction) {
+  const values = [
+    source.partnerId,
+    source.connectionId,
+    source.platform,
+    instruction.platformPayoutId,
+    source.sourceEventId,
+    instruction.freelancerRef,
+    instruction.gross.toFixed(2),
+    instruction.currency,
+    instruction.client.name,
+    instruction.client.country,
+    instruction.description,
+    instruction.serviceCategory,
+    'received',
+  ];
+  return {
+    columns: `partner_id, connection_id, platform, platform_payout_id, source_event_id, freelancer_ref, gross, currency,
+              client_name, client_country, description, service_category, status`,
+    values,
+    placeholders: (from: number) => values.map((_, i) => `$${from + i}`).join(', '),
+    receivedDetail: `announced by ${source.platform}`,
+  };
+}

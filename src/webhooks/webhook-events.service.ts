@@ -1,7 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { pageClause, toPage } from '../common/pagination';
 import { FieldError } from '../common/problem';
+import { updateReturning } from '../database/sql';
+import { PayoutInstruction, payoutRow, PayoutSource } from '../payouts/payout-instruction';
 import { EventQuery, WebhookEventDto, WebhookEventPageDto } from './dto/webhook-event.dto';
 
 export type StoredStatus = 'accepted' | 'rejected' | 'ignored';
@@ -74,34 +77,62 @@ export class WebhookEventsService implements OnApplicationShutdown {
   }
 
   /**
-   * Stores an accepted event, already linked to its payout, in the caller's transaction; answers false for a
-   * duplicate (a concurrent twin waits on the unique key, then sees the winner's row). Only the event that
-   * created the payout leaves enqueued_at empty: its route job is owed; a later event owes nothing.
+   * Stores an accepted event and creates its payout in ONE statement (one round trip, atomic): the event row is
+   * inserted unless (connection, event id) exists; only then is the payout inserted unless the platform payout
+   * exists, with its first timeline row. The event links to the existing payout, or to the new one and owes its
+   * route job. Two different events racing for one new platform payout: the loser's link is mended after.
    */
-  async insertAccepted(
-    manager: EntityManager,
+  async acceptWithPayout(
     record: EventRecord,
-    link: { id: string; payoutId: string; owesRouting: boolean },
-  ): Promise<boolean> {
-    const rows = await manager.query(
-      `INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
-                                   payout_id, enqueued_at)
-       VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, CASE WHEN $9::boolean THEN NULL ELSE now() END)
-       ON CONFLICT (connection_id, event_id) DO NOTHING
-       RETURNING id`,
+    eventRowId: string,
+    source: PayoutSource,
+    instruction: PayoutInstruction,
+  ): Promise<{ duplicate: true } | { duplicate: false; payoutId: string; created: boolean }> {
+    const newPayoutId = randomUUID();
+    const payout = payoutRow(source, instruction);
+    const [row] = await this.db.query(
+      `WITH existing AS (
+         SELECT id FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
+       ev AS (
+         INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
+                                     payout_id, enqueued_at)
+         VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, coalesce((SELECT id FROM existing), $8::uuid),
+                 CASE WHEN EXISTS (SELECT 1 FROM existing) THEN now() END)
+         ON CONFLICT (connection_id, event_id) DO NOTHING
+         RETURNING id, payout_id),
+       po AS (
+         INSERT INTO payouts (id, ${payout.columns})
+         SELECT $8::uuid, ${payout.placeholders(11)} FROM ev WHERE NOT EXISTS (SELECT 1 FROM existing)
+         ON CONFLICT (connection_id, platform_payout_id) DO NOTHING
+         RETURNING id),
+       tl AS (
+         INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'received', $10 FROM po)
+       SELECT (SELECT id FROM ev) AS event_row, (SELECT payout_id FROM ev) AS linked, (SELECT id FROM po) AS created`,
       [
-        link.id,
+        eventRowId,
         record.connectionId,
         record.partnerId,
         record.eventId,
         record.type,
         record.rawBody,
         JSON.stringify(record.headers),
-        link.payoutId,
-        link.owesRouting,
+        newPayoutId,
+        instruction.platformPayoutId,
+        payout.receivedDetail,
+        ...payout.values,
       ],
     );
-    return rows.length > 0;
+    if (!row.event_row) return { duplicate: true };
+    if (row.created) return { duplicate: false, payoutId: row.created, created: true };
+    if (row.linked !== newPayoutId) return { duplicate: false, payoutId: row.linked, created: false };
+    const [mended] = await updateReturning<{ payout_id: string }>(
+      this.db,
+      `UPDATE webhook_events SET enqueued_at = now(),
+              payout_id = (SELECT id FROM payouts WHERE connection_id = $2 AND platform_payout_id = $3)
+       WHERE id = $1 RETURNING payout_id`,
+      [eventRowId, record.connectionId, instruction.platformPayoutId],
+    );
+    return { duplicate: false, payoutId: mended.payout_id, created: false };
   }
 
   /**

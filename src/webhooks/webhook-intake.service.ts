@@ -7,7 +7,6 @@ import { RateLimiter } from '../common/rate-limiter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { PayoutInstruction } from '../payouts/payout-instruction';
-import { PayoutsService } from '../payouts/payouts.service';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
 import { adapterFor } from './adapters/payout-adapters';
@@ -49,7 +48,6 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     private readonly db: DataSource,
     private readonly connections: PlatformConnectionsService,
     private readonly events: WebhookEventsService,
-    private readonly payouts: PayoutsService,
     private readonly queues: PayoutQueues,
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
@@ -110,38 +108,25 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     return this.accept(connection, record, adapted.instruction);
   }
 
-  /**
-   * One transaction: the payout (created, or found for this platform payout) and the event linked to it. The
-   * payout comes first so the event row is written complete; if the event id turns out to be stored already,
-   * the whole transaction rolls back and the answer is "duplicate".
-   */
+  /** The event and its payout are stored in one statement (see WebhookEventsService.acceptWithPayout). */
   private async accept(
     connection: IntakeConnection,
     record: EventRecord,
     instruction: PayoutInstruction,
   ): Promise<WebhookAnswer> {
     const id = randomUUID();
-    let stored: { payoutId: string; created: boolean };
-    try {
-      stored = await this.db.transaction(async (tx) => {
-        const payout = await this.payouts.createFromInstruction(
-          tx,
-          {
-            partnerId: connection.partnerId,
-            connectionId: connection.id,
-            platform: connection.platform,
-            sourceEventId: id,
-          },
-          instruction,
-        );
-        const link = { id, payoutId: payout.payoutId, owesRouting: payout.created };
-        if (!(await this.events.insertAccepted(tx, record, link))) throw new DuplicateEvent();
-        return payout;
-      });
-    } catch (error) {
-      if (error instanceof DuplicateEvent) return this.duplicate(record.eventId);
-      throw error;
-    }
+    const stored = await this.events.acceptWithPayout(
+      record,
+      id,
+      {
+        partnerId: connection.partnerId,
+        connectionId: connection.id,
+        platform: connection.platform,
+        sourceEventId: id,
+      },
+      instruction,
+    );
+    if (stored.duplicate) return this.duplicate(record.eventId);
     this.count('accepted');
 
     if (stored.created) this.handOff(id, stored.payoutId, record.eventId);
@@ -188,9 +173,6 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     this.metrics.webhooks.inc({ outcome });
   }
 }
-
-/** Rolls back an accept transaction whose event id was already stored. */
-class DuplicateEvent extends Error {}
 
 /** A signed payload that names no event id of its own is identified by its bytes: the same bytes dedupe. */
 function bodyDigestId(rawBody: Buffer): string {

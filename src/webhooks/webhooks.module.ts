@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { PayoutsModule } from '../payouts/payouts.module';
 import { OpsEventsController } from './ops-events.controller';
 import { PlatformConnectionsController } from './platform-connections.controller';
 import { PlatformConnectionsService } from './platform-connections.service';
@@ -9,7 +8,6 @@ import { WebhookOutboxSweeper } from './webhook-outbox.sweeper';
 import { WebhooksController } from './webhooks.controller';
 
 @Module({
-  imports: [PayoutsModule],
   controllers: [WebhooksController, PlatformConnectionsController, OpsEventsController],
   providers: [PlatformConnectionsService, WebhookEventsService, WebhookIntakeService, WebhookOutboxSweeper],
   exports: [PlatformConnectionsService, WebhookEventsService],
