@@ -9,7 +9,6 @@ import { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { dropDatabase } from '../src/database/prepare-database';
 import {
   APP_MAIN,
   createPartner,
@@ -22,7 +21,7 @@ import {
 } from './support/child-app';
 import { optionalTextOption, positiveIntegerOption } from './support/options';
 import { signedPayoutDelivery } from './support/payout-webhook';
-import { createMigratedDatabase, scratchNames } from './support/scratch';
+import { createMigratedDatabase, removeScratch, scratchNames } from './support/scratch';
 
 function start(
   role: 'api' | 'worker',
@@ -48,7 +47,8 @@ export async function run(args: string[]): Promise<void> {
   const n = positiveIntegerOption(args, 'n', 5000);
   const concurrency = positiveIntegerOption(args, 'concurrency', 64);
   const profileDir = optionalTextOption(args, 'profile');
-  const { databaseUrl, queuePrefix } = scratchNames();
+  const scratch = scratchNames();
+  const { databaseUrl, queuePrefix } = scratch;
   const env = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
@@ -159,6 +159,6 @@ export async function run(args: string[]): Promise<void> {
     if (worker) await stopChild(worker);
     await stopChild(api);
     await db.end();
-    await dropDatabase(databaseUrl);
+    await removeScratch(scratch);
   }
 }
