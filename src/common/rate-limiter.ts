@@ -2,6 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { RedisService } from '../redis/redis.module';
 import { Problems } from './problem';
 
+/** One command per request: count, and give the window its expiry when it opens. */
+const COUNT_IN_WINDOW = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
 /**
  * Fixed one-second windows counted in Redis, so every api replica shares the limit.
  * If Redis cannot answer, the request passes: a rate limit must not take the API down with it.
@@ -17,8 +22,7 @@ export class RateLimiter {
     const key = `rl:${scope}:${id}:${second}`;
     let count: number;
     try {
-      const results = await this.redis.client.multi().incr(key).pexpire(key, 2000).exec();
-      count = Number(results?.[0]?.[1] ?? 0);
+      count = Number(await this.redis.client.eval(COUNT_IN_WINDOW, 1, key, 2000));
     } catch (error) {
       this.logger.warn(
         `Rate limit for ${scope} was not checked because Redis did not answer: ${String(error)}`,
