@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- pipeline [--n 5000] [--concurrency 64] [--profile <dir>]`: payouts per second end to end, from signed webhook
- * to settled and booked, with the built app as an api process and a worker process on a fresh database.
- * Baseline in the same run: the intake alone (webhooks accepted per second with no worker), the ceiling the
- * pipeline cannot beat; then the worker drains that backlog; then a second batch runs end to end.
- * `--profile` writes a CPU profile of the api and the worker processes into that folder.
+ * `npm run bench -- pipeline [--n 5000] [--concurrency 64] [--workers 1] [--profile <dir>]`: payouts per second
+ * end to end, from signed webhook to settled and booked, with the built app as an api process and worker
+ * processes on a fresh database. Baseline in the same run: the intake alone (webhooks accepted per second with
+ * no worker), the ceiling the pipeline cannot beat; then the workers drain that backlog; then a second batch
+ * runs end to end. `--profile` writes a CPU profile of every process into that folder.
  */
 import { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -30,7 +30,7 @@ function start(
   profileDir?: string,
 ): ChildProcess {
   const profile = profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}.cpuprofile`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}-${port}.cpuprofile`]
     : [];
   return startChild([...profile, APP_MAIN], { ...env, ROLE: role, PORT: String(port) });
 }
@@ -46,6 +46,7 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number, what: str
 export async function run(args: string[]): Promise<void> {
   const n = positiveIntegerOption(args, 'n', 5000);
   const concurrency = positiveIntegerOption(args, 'concurrency', 64);
+  const workerCount = positiveIntegerOption(args, 'workers', 1);
   const profileDir = optionalTextOption(args, 'profile');
   const scratch = scratchNames();
   const { databaseUrl, queuePrefix } = scratch;
@@ -67,7 +68,7 @@ export async function run(args: string[]): Promise<void> {
   const apiPort = await freePort();
   const base = `http://127.0.0.1:${apiPort}`;
   const api = start('api', apiPort, env, profileDir);
-  let worker: ChildProcess | null = null;
+  const workers: ChildProcess[] = [];
   try {
     await waitUntilUp(`${base}/health/ready`, api);
     const partner = await createPartner(base, 'Bench');
@@ -128,7 +129,7 @@ export async function run(args: string[]): Promise<void> {
     const intakeSeconds = await post('backlog', n);
     const intakeRate = n / intakeSeconds;
 
-    worker = start('worker', await freePort(), env, profileDir);
+    for (let i = 0; i < workerCount; i += 1) workers.push(start('worker', await freePort(), env, profileDir));
     const drainStarted = performance.now();
     await until(async () => (await settled()) >= n, 600_000, 'the backlog to settle');
     const drainSeconds = (performance.now() - drainStarted) / 1000;
@@ -146,7 +147,7 @@ export async function run(args: string[]): Promise<void> {
     const fmt = (x: number) => x.toFixed(0).padStart(8);
     process.stdout.write(
       [
-        `payouts per batch: ${n}, client concurrency: ${concurrency}, one api and one worker process (2 cores)`,
+        `payouts per batch: ${n}, client concurrency: ${concurrency}, one api and ${workerCount} worker process${workerCount > 1 ? 'es' : ''} (2 cores)`,
         `baseline, intake only (no worker):   ${fmt(intakeRate)} webhooks/s accepted (${intakeSeconds.toFixed(1)} s)`,
         `worker draining that backlog:        ${fmt(n / drainSeconds)} payouts/s settled and booked (${drainSeconds.toFixed(1)} s)`,
         `end to end (webhook → settled):      ${fmt(n / e2eSeconds)} payouts/s (${e2eSeconds.toFixed(1)} s; posting took ${postSeconds.toFixed(1)} s, drain after it ${(e2eSeconds - postSeconds).toFixed(1)} s)`,
@@ -156,7 +157,7 @@ export async function run(args: string[]): Promise<void> {
       ].join('\n'),
     );
   } finally {
-    if (worker) await stopChild(worker);
+    await Promise.all(workers.map((w) => stopChild(w)));
     await stopChild(api);
     await db.end();
     await removeScratch(scratch);
