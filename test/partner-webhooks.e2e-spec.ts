@@ -2,7 +2,16 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { PartnerEventsDispatcher } from '../src/notifications/partner-events.dispatcher';
-import { bearer, createFreelancer, createPartner, startApp, TestApp, unique, waitFor } from './support/app';
+import {
+  bearer,
+  createFreelancer,
+  createPartner,
+  ops,
+  startApp,
+  TestApp,
+  unique,
+  waitFor,
+} from './support/app';
 import { Connection, createConnection, payoutEvent, signStandard } from './support/webhooks';
 
 interface Receipt {
@@ -170,6 +179,66 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       [partner.id],
     );
     expect(n).toBe(0);
+  });
+
+  it('delivers payout.failed and the invoice turning proceeds_failed when every route fails', async () => {
+    const partner = await createPartner(t.http);
+    const path = `/ok/${unique('p')}`;
+    const endpoint = await register(partner.apiKey, receiver.url(path));
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    for (const provider of ['payoneer', 'upwork']) {
+      await t.http
+        .put(`/v1/ops/sandbox/providers/${provider}`)
+        .set(ops)
+        .send({ permanentFailureRate: 1 })
+        .expect(200);
+    }
+    try {
+      const payoutId = await announce(connection, freelancer.externalRef, '300.00');
+      const received = await waitFor(
+        async () => {
+          const types = receiver.at(path).map((r) => JSON.parse(r.body).type as string);
+          return types.includes('payout.failed') && types.includes('invoice.export_status_changed')
+            ? receiver.at(path)
+            : null;
+        },
+        { what: 'payout.failed and the invoice change', timeoutMs: 30_000 },
+      );
+      const wh = new Webhook(endpoint.secret);
+      const bodies = received.map(
+        (r) =>
+          wh.verify(r.body, {
+            'webhook-id': String(r.headers['webhook-id']),
+            'webhook-timestamp': String(r.headers['webhook-timestamp']),
+            'webhook-signature': String(r.headers['webhook-signature']),
+          }) as { type: string; data: Record<string, unknown> },
+      );
+      expect(bodies.find((b) => b.type === 'payout.failed')?.data).toEqual(
+        expect.objectContaining({
+          payoutId,
+          status: 'failed',
+          gross: '300.00',
+          failureReason: expect.stringContaining('every eligible route failed'),
+        }),
+      );
+      expect(bodies.filter((b) => b.type === 'payout.settled')).toEqual([]);
+      expect(bodies.find((b) => b.type === 'invoice.export_status_changed')?.data).toEqual(
+        expect.objectContaining({
+          payoutId,
+          exportStatus: 'proceeds_failed',
+          previousStatus: 'awaiting_proceeds',
+        }),
+      );
+    } finally {
+      for (const provider of ['payoneer', 'upwork']) {
+        await t.http
+          .put(`/v1/ops/sandbox/providers/${provider}`)
+          .set(ops)
+          .send({ permanentFailureRate: 0 })
+          .expect(200);
+      }
+    }
   });
 
   it('answers 404 for another partner’s endpoint and 204 when the owner deletes it', async () => {
