@@ -28,6 +28,7 @@ export class Payouts1763900000500 implements MigrationInterface {
         net numeric(20,2),
         invoice_id uuid,
         failure_reason text,
+        route_round int NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
         updated_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT payouts_platform_payout_key UNIQUE (connection_id, platform_payout_id)
@@ -51,6 +52,7 @@ export class Payouts1763900000500 implements MigrationInterface {
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         payout_id uuid NOT NULL REFERENCES payouts(id),
         seq int NOT NULL CHECK (seq >= 1),
+        round int NOT NULL CHECK (round >= 1),
         route_id text NOT NULL,
         provider text NOT NULL,
         quote jsonb NOT NULL,

@@ -238,40 +238,46 @@ describe('payout pipeline (e2e, workers in process)', () => {
     }
   });
 
-  it('routes a failed payout again on ops retry, books it afresh and realizes its invoice', async () => {
+  it('routes a failed payout again on ops retry, fails over within the new round, and books it afresh', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     await sandbox('payoneer', { permanentFailureRate: 1 });
     await sandbox('upwork', { permanentFailureRate: 1 });
-    let id: string;
     try {
-      id = await announce(freelancer.externalRef, '250.00');
+      const id = await announce(freelancer.externalRef, '250.00');
       expect((await payoutWhen(id, ['settled', 'failed'])).status).toBe('failed');
+
+      await sandbox('upwork', { permanentFailureRate: 0 });
+      const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
+      expect(['routed', 'sending', 'settled']).toContain(retried.body.status);
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts.map((a) => [a.routeId, a.status])).toEqual([
+        ['upwork-payoneer-usd', 'failed'],
+        ['upwork-wire-usd', 'failed'],
+        ['upwork-payoneer-usd', 'failed'],
+        ['upwork-wire-usd', 'settled'],
+      ]);
+      expect(payout.timeline.map((s) => s.status)).toEqual(
+        expect.arrayContaining(['failed', 'received', 'routed', 'settled']),
+      );
+      const balance = await t.http
+        .get(`/v1/freelancers/${freelancer.id}/balance`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(balance.body).toEqual({ currency: 'USD', settled: '200.00', inTransit: '0.00' });
+      const invoice = await waitFor(async () => {
+        const res = await t.http
+          .get(`/v1/invoices/${payout.invoiceId}`)
+          .set(bearer(partner.apiKey))
+          .expect(200);
+        return res.body.exportStatus === 'proceeds_realized' ? res.body : null;
+      });
+      expect(invoice.netRealized).toBe('200.00');
+      await trialBalanceIsBalanced();
     } finally {
       await sandbox('payoneer', { permanentFailureRate: 0 });
       await sandbox('upwork', { permanentFailureRate: 0 });
     }
-    const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
-    expect(['routed', 'sending', 'settled']).toContain(retried.body.status);
-    const payout = await payoutWhen(id, ['settled', 'failed']);
-    expect(payout.status).toBe('settled');
-    expect(payout.attempts.map((a) => a.status)).toEqual(['failed', 'failed', 'settled']);
-    expect(payout.timeline.map((s) => s.status)).toEqual(
-      expect.arrayContaining(['failed', 'received', 'routed', 'settled']),
-    );
-    const balance = await t.http
-      .get(`/v1/freelancers/${freelancer.id}/balance`)
-      .set(bearer(partner.apiKey))
-      .expect(200);
-    expect(balance.body).toEqual({ currency: 'USD', settled: payout.net, inTransit: '0.00' });
-    const invoice = await waitFor(async () => {
-      const res = await t.http
-        .get(`/v1/invoices/${payout.invoiceId}`)
-        .set(bearer(partner.apiKey))
-        .expect(200);
-      return res.body.exportStatus === 'proceeds_realized' ? res.body : null;
-    });
-    expect(invoice.netRealized).toBe(payout.net);
-    await trialBalanceIsBalanced();
   });
 
   it('retries transient failures on the same route, then settles with one transfer', async () => {

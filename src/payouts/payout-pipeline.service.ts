@@ -109,7 +109,7 @@ export class PayoutPipelineService {
       const moved = await updateReturning(
         tx,
         `UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
-                updated_at = now()
+                route_round = route_round + 1, updated_at = now()
          WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id`,
         [payoutId, payee.freelancerId, payee.account!.id, payee.account!.kind, decision],
       );
@@ -385,7 +385,9 @@ export class PayoutPipelineService {
         gross,
       });
       const tried: { route_id: string }[] = await tx.query(
-        `SELECT route_id FROM payout_attempts WHERE payout_id = $1`,
+        // Only this routing round's attempts: after an ops retry every route may be tried again.
+        `SELECT a.route_id FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
+         WHERE a.payout_id = $1 AND a.round = p.route_round`,
         [payout.id],
       );
       const disabled = new Set<string>();
@@ -420,16 +422,16 @@ export class PayoutPipelineService {
     if (next) await this.queueSend(payout.id, next);
   }
 
+  /** The next attempt of the payout's current routing round, numbered after every earlier attempt. */
   private async createAttempt(tx: EntityManager, payoutId: string, quote: QuoteView): Promise<string | null> {
-    const [{ seq }] = await tx.query(
-      `SELECT coalesce(max(seq), 0) + 1 AS seq FROM payout_attempts WHERE payout_id = $1`,
-      [payoutId],
-    );
     const rows = await tx.query(
-      `INSERT INTO payout_attempts (payout_id, seq, route_id, provider, quote, idempotency_key, status)
-       VALUES ($1, $2, $3, $4, $5, $6, 'pending')
+      `INSERT INTO payout_attempts (payout_id, seq, round, route_id, provider, quote, idempotency_key, status)
+       SELECT p.id, n.seq, p.route_round, $2, $3, $4, p.id::text || ':' || n.seq, 'pending'
+       FROM payouts p,
+            (SELECT coalesce(max(seq), 0) + 1 AS seq FROM payout_attempts WHERE payout_id = $1) n
+       WHERE p.id = $1
        ON CONFLICT (payout_id, seq) DO NOTHING RETURNING id`,
-      [payoutId, seq, quote.routeId, quote.provider, quote, `${payoutId}:${seq}`],
+      [payoutId, quote.routeId, quote.provider, quote],
     );
     return rows.length ? rows[0].id : null;
   }
