@@ -2,12 +2,14 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import { lookup } from 'node:dns/promises';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
 import { describeSendError, eventBody, PartnerEventType } from './partner-events';
 import { maxAttempts, retryDelayMs, RetryPolicy } from './retry-schedule';
 import { openEndpointSecret } from './webhook-endpoints.service';
 import { signWebhook } from './webhook-signer';
+import { privateDestinationProblem } from './webhook-url';
 
 /** Slack on top of the POST timeout before an attempt in flight counts as lost (its worker died). */
 const IN_FLIGHT_GRACE_MS = 60_000;
@@ -29,6 +31,9 @@ export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
  * One delivery attempt: claim it in Postgres (attempts = expected count, so a duplicate job does nothing),
  * POST the signed event, record the answer, and queue the next attempt on the retry schedule or give up.
  */
+/** Every address a host name resolves to (the check must hold for each). */
+const resolveAll = (host: string) => lookup(host, { all: true });
+
 @Injectable()
 export class WebhookDeliveryService {
   private readonly policy: RetryPolicy;
@@ -74,6 +79,11 @@ export class WebhookDeliveryService {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
+      const refused =
+        this.config.nodeEnv === 'production'
+          ? await privateDestinationProblem(claimed.url, resolveAll)
+          : null;
+      if (refused) throw new Error(`refused to send: ${refused}`);
       const headers = signWebhook(secret, claimed.event_id, Math.floor(Date.now() / 1000), body);
       const response = await fetch(claimed.url, {
         method: 'POST',

@@ -1,4 +1,4 @@
-import { isPrivateAddress, webhookUrlProblem } from './webhook-url';
+import { HostLookup, isPrivateAddress, privateDestinationProblem, webhookUrlProblem } from './webhook-url';
 
 describe(webhookUrlProblem.name, () => {
   it.each(['https://hooks.example.com/payouts', 'https://example.com:8443/x?y=1', 'https://93.184.216.34/h'])(
@@ -52,5 +52,39 @@ describe(webhookUrlProblem.name, () => {
     expect(isPrivateAddress('100.64.0.1')).toBe(true);
     expect(isPrivateAddress('2606:4700::1111')).toBe(false);
     expect(isPrivateAddress('example.com')).toBe(false);
+  });
+});
+
+describe(privateDestinationProblem.name, () => {
+  const resolvesTo =
+    (...addresses: string[]): HostLookup =>
+    async () =>
+      addresses.map((address) => ({ address }));
+
+  it('lets a host through when every address it resolves to is public', async () => {
+    await expect(
+      privateDestinationProblem('https://hooks.example.com/x', resolvesTo('93.184.216.34')),
+    ).resolves.toBeNull();
+  });
+
+  it.each([['10.0.0.7'], ['127.0.0.1'], ['169.254.169.254'], ['::1'], ['fd00::1']])(
+    'refuses a host that resolves to %s, even among public addresses',
+    async (inside) => {
+      await expect(
+        privateDestinationProblem('https://hooks.example.com/x', resolvesTo('93.184.216.34', inside)),
+      ).resolves.toMatch(new RegExp(`resolves to the private address ${inside.replace(/\./g, '\\.')}`));
+    },
+  );
+
+  it('refuses a host that does not resolve, and a private literal without asking', async () => {
+    const failing: HostLookup = async () => {
+      throw new Error('ENOTFOUND');
+    };
+    await expect(privateDestinationProblem('https://nowhere.invalid/x', failing)).resolves.toMatch(
+      /did not resolve/,
+    );
+    await expect(privateDestinationProblem('https://192.168.1.1/x', failing)).resolves.toMatch(
+      /private address/,
+    );
   });
 });

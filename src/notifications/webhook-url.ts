@@ -65,3 +65,23 @@ function isPrivateV6(address: string): boolean {
   const first = parseInt(address.split(':')[0] || '0', 16);
   return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
 }
+
+export type HostLookup = (host: string) => Promise<{ address: string }[]>;
+
+/**
+ * Send-time half of the rule above, for host names: the name must not resolve to a private, loopback or
+ * link-local address. Answers why the destination is refused, or null. (A resolver that answers differently
+ * between this check and the connection, DNS rebinding, is not covered: that needs a pinned-address agent.)
+ */
+export async function privateDestinationProblem(raw: string, lookup: HostLookup): Promise<string | null> {
+  const host = new URL(raw).hostname.toLowerCase();
+  if (isPrivateAddress(host)) return `${host} is a private address`;
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(host);
+  } catch (error) {
+    return `${host} did not resolve: ${(error as Error).message}`;
+  }
+  const inside = addresses.find((a) => isPrivateAddress(a.address));
+  return inside ? `${host} resolves to the private address ${inside.address}` : null;
+}
