@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import {
   DEFAULT_JOB_OPTIONS,
@@ -15,19 +15,11 @@ const ENQUEUE_TIMEOUT_MS = 1500;
 
 @Injectable()
 export class PayoutQueues {
-  private readonly logger = new Logger(PayoutQueues.name);
-
   constructor(
     @InjectQueue(QUEUES.routePayout) readonly route: Queue<RoutePayoutJobData>,
     @InjectQueue(QUEUES.sendPayout) readonly send: Queue<SendPayoutJobData>,
     @InjectQueue(QUEUES.settlePayout) readonly settle: Queue<SettlePayoutJobData>,
-  ) {
-    for (const queue of this.all) {
-      queue.on('error', (error) =>
-        this.logger.warn(`Queue ${queue.name} cannot reach Redis: ${error.message}`),
-      );
-    }
-  }
+  ) {}
 
   get all(): Queue[] {
     return [this.route, this.send, this.settle] as Queue[];

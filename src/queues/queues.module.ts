@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PayoutQueues } from './payout-queues.service';
+import { QueueErrorsLogger } from './queue-errors.logger';
 import { QUEUES } from './queues';
 
 const queueNames = Object.values(QUEUES);
@@ -30,7 +31,7 @@ const queueNames = Object.values(QUEUES);
     }),
     ...queueNames.map((name) => BullModule.registerQueue({ name })),
   ],
-  providers: [PayoutQueues],
+  providers: [PayoutQueues, QueueErrorsLogger],
   exports: [PayoutQueues, BullModule],
 })
 export class QueuesModule {}

@@ -1,0 +1,26 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { QUEUES } from './queues';
+
+/**
+ * Every queue reports a lost Redis connection as one log line: BullMQ prints a stack trace when a queue has
+ * no error listener. Listeners are attached as soon as the queues exist, in this constructor.
+ */
+@Injectable()
+export class QueueErrorsLogger {
+  private readonly logger = new Logger('Queues');
+
+  constructor(
+    @InjectQueue(QUEUES.routePayout) route: Queue,
+    @InjectQueue(QUEUES.sendPayout) send: Queue,
+    @InjectQueue(QUEUES.settlePayout) settle: Queue,
+    @InjectQueue(QUEUES.partnerWebhooks) partnerWebhooks: Queue,
+  ) {
+    for (const queue of [route, send, settle, partnerWebhooks]) {
+      queue.on('error', (error) =>
+        this.logger.warn(`Queue ${queue.name} cannot reach Redis: ${error.message}`),
+      );
+    }
+  }
+}
