@@ -133,21 +133,28 @@ export class FreelancersService {
 
   /** Finds a partner's freelancer by its external reference, with the default dollar account. */
   async findPayeeByRef(partnerId: string, externalRef: string): Promise<PayeeProfile | null> {
-    const rows = await this.db.query(
-      `SELECT id FROM freelancers WHERE partner_id = $1 AND external_ref = $2`,
-      [partnerId, externalRef],
-    );
-    return rows.length ? this.payee(partnerId, rows[0].id) : null;
+    return this.findPayee(partnerId, 'external_ref', externalRef);
   }
 
   async payee(partnerId: string, freelancerId: string): Promise<PayeeProfile> {
+    const payee = await this.findPayee(partnerId, 'id', freelancerId);
+    if (!payee) throw Problems.notFound('Freelancer');
+    return payee;
+  }
+
+  /** A partner's freelancer with the default dollar account, found by id or external reference in one query. */
+  private async findPayee(
+    partnerId: string,
+    by: 'id' | 'external_ref',
+    value: string,
+  ): Promise<PayeeProfile | null> {
     const rows = await this.db.query(
       `SELECT f.*, a.id AS account_id, a.kind, a.iban, a.institution, a.title
        FROM freelancers f LEFT JOIN dollar_accounts a ON a.freelancer_id = f.id AND a.is_default
-       WHERE f.partner_id = $1 AND f.id = $2`,
-      [partnerId, freelancerId],
+       WHERE f.partner_id = $1 AND f.${by} = $2`,
+      [partnerId, value],
     );
-    if (!rows.length) throw Problems.notFound('Freelancer');
+    if (!rows.length) return null;
     const r = rows[0];
     return {
       freelancerId: r.id,

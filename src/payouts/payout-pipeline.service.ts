@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { updateReturning } from '../database/sql';
-import { FreelancersService } from '../freelancers/freelancers.service';
+import { FreelancersService, PayeeProfile } from '../freelancers/freelancers.service';
 import { InvoicesService } from '../invoices/invoices.service';
 import { PayoutBookings } from '../ledger/payout-bookings.service';
 import { MoneyDecimal } from '../money/money';
@@ -40,6 +40,16 @@ interface AttemptRow {
   quote: QuoteView;
   idempotency_key: string;
   status: string;
+}
+
+/**
+ * What the fast path already holds when one step runs the next in the same job (the rows it just wrote and the
+ * payee it matched), so the next step need not read them again. A step run from a queue reads afresh.
+ */
+interface Known {
+  payout: PayoutRow;
+  attempt: AttemptRow;
+  payee?: PayeeProfile;
 }
 
 /** The first retry of a send or settlement check handed from the fast path to a queue. */
@@ -105,7 +115,7 @@ export class PayoutPipelineService {
       return;
     }
 
-    const attemptId = await this.db.transaction(async (tx) => {
+    const attempt = await this.db.transaction(async (tx) => {
       const moved = await updateReturning(
         tx,
         `UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
@@ -146,15 +156,23 @@ export class PayoutPipelineService {
         await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`);
       return created;
     });
-    if (attemptId && options.sendInline) await this.sendNowOrQueue(payoutId, attemptId);
-    else if (attemptId) await this.queueSend(payoutId, attemptId);
+    if (!attempt) return;
+    if (!options.sendInline) {
+      await this.queueSend(payoutId, attempt.id);
+      return;
+    }
+    await this.sendNowOrQueue(payoutId, attempt.id, {
+      payout: { ...payout, status: 'sending', freelancer_id: payee.freelancerId, decision },
+      attempt,
+      payee,
+    });
   }
 
   /** Sends one attempt; a timeout is resolved by asking the provider before anything else happens. */
-  async send(payoutId: string, attemptId: string, finalTry: boolean): Promise<void> {
-    const attempt = await this.loadAttempt(attemptId);
+  async send(payoutId: string, attemptId: string, finalTry: boolean, known?: Known): Promise<void> {
+    const attempt = known?.attempt ?? (await this.loadAttempt(attemptId));
     if (!attempt || (attempt.status !== 'pending' && attempt.status !== 'unknown')) return;
-    const payout = await this.loadPayout(this.db.manager, payoutId);
+    const payout = known?.payout ?? (await this.loadPayout(this.db.manager, payoutId));
     if (!payout || (payout.status !== 'routed' && payout.status !== 'sending')) return;
 
     if (payout.status === 'routed') {
@@ -184,7 +202,7 @@ export class PayoutPipelineService {
       );
       return;
     }
-    const payee = await this.freelancers.payee(payout.partner_id, payout.freelancer_id!);
+    const payee = known?.payee ?? (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!));
     const result = await connector.send({
       idempotencyKey: attempt.idempotency_key,
       payoutId,
@@ -229,10 +247,10 @@ export class PayoutPipelineService {
   }
 
   /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
-  async settle(payoutId: string, attemptId: string): Promise<void> {
-    const attempt = await this.loadAttempt(attemptId);
+  async settle(payoutId: string, attemptId: string, known?: Known): Promise<void> {
+    const attempt = known?.attempt ?? (await this.loadAttempt(attemptId));
     if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
-    const payout = await this.loadPayout(this.db.manager, payoutId);
+    const payout = known?.payout ?? (await this.loadPayout(this.db.manager, payoutId));
     if (!payout) return;
     const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
 
@@ -259,7 +277,7 @@ export class PayoutPipelineService {
   }
 
   private async accepted(payout: PayoutRow, attempt: AttemptRow, transferId: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    const movedHere = await this.db.transaction(async (tx) => {
       await this.lockPayout(tx, payout.id);
       const moved = await updateReturning(
         tx,
@@ -268,7 +286,7 @@ export class PayoutPipelineService {
          WHERE id = $1 AND status IN ('pending', 'unknown') RETURNING id`,
         [attempt.id, transferId],
       );
-      if (!moved.length) return;
+      if (!moved.length) return false;
       await this.bookings.bookSent(tx, {
         payoutId: payout.id,
         attemptSeq: attempt.seq,
@@ -276,8 +294,11 @@ export class PayoutPipelineService {
         provider: attempt.provider,
         gross: new MoneyDecimal(payout.gross),
       });
+      return true;
     });
-    await this.settleNowOrPoll(payout.id, attempt.id);
+    // What this step just wrote is known; when another step got there first, the settlement check reads afresh.
+    const known = movedHere ? { payout, attempt: { ...attempt, status: 'accepted' } } : undefined;
+    await this.settleNowOrPoll(payout.id, attempt.id, known);
   }
 
   private async settled(payout: PayoutRow, attempt: AttemptRow, settledAt: Date): Promise<void> {
@@ -299,12 +320,10 @@ export class PayoutPipelineService {
         [attempt.id],
       );
       if (!moved.length) return;
-      await tx.query(`UPDATE payouts SET fees = $2, net = $3 WHERE id = $1`, [
-        payout.id,
-        quote.fees,
-        quote.net,
-      ]);
-      await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`);
+      await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`, {
+        fees: quote.fees,
+        net: quote.net,
+      });
       await this.bookings.bookSettled(tx, {
         payoutId: payout.id,
         attemptSeq: attempt.seq,
@@ -417,32 +436,36 @@ export class PayoutPipelineService {
         'sending',
         `failing over from ${attempt.route_id} to ${candidate.routeId}`,
       );
-      return this.createAttempt(tx, payout.id, candidate);
+      return (await this.createAttempt(tx, payout.id, candidate))?.id ?? null;
     });
     if (next) await this.queueSend(payout.id, next);
   }
 
   /** The next attempt of the payout's current routing round, numbered after every earlier attempt. */
-  private async createAttempt(tx: EntityManager, payoutId: string, quote: QuoteView): Promise<string | null> {
+  private async createAttempt(
+    tx: EntityManager,
+    payoutId: string,
+    quote: QuoteView,
+  ): Promise<AttemptRow | null> {
     const rows = await tx.query(
       `INSERT INTO payout_attempts (payout_id, seq, round, route_id, provider, quote, idempotency_key, status)
        SELECT p.id, n.seq, p.route_round, $2, $3, $4, p.id::text || ':' || n.seq, 'pending'
        FROM payouts p,
             (SELECT coalesce(max(seq), 0) + 1 AS seq FROM payout_attempts WHERE payout_id = $1) n
        WHERE p.id = $1
-       ON CONFLICT (payout_id, seq) DO NOTHING RETURNING id`,
+       ON CONFLICT (payout_id, seq) DO NOTHING RETURNING *`,
       [payoutId, quote.routeId, quote.provider, quote],
     );
-    return rows.length ? rows[0].id : null;
+    return rows[0] ?? null;
   }
 
   /**
    * The fast path: the first send runs in the routing job itself, saving a queue hop. Anything short of a final
    * answer hands the attempt to the send queue, whose retries and backoff take over.
    */
-  private async sendNowOrQueue(payoutId: string, attemptId: string): Promise<void> {
+  private async sendNowOrQueue(payoutId: string, attemptId: string, known: Known): Promise<void> {
     try {
-      await this.send(payoutId, attemptId, false);
+      await this.send(payoutId, attemptId, false, known);
     } catch (error) {
       if (!(error instanceof RetryLater))
         this.logger.warn(`Send of payout ${payoutId} failed: ${String(error)}`);
@@ -451,9 +474,9 @@ export class PayoutPipelineService {
   }
 
   /** Asks once right after acceptance (a provider may settle at once); otherwise the settle queue polls. */
-  private async settleNowOrPoll(payoutId: string, attemptId: string): Promise<void> {
+  private async settleNowOrPoll(payoutId: string, attemptId: string, known?: Known): Promise<void> {
     try {
-      await this.settle(payoutId, attemptId);
+      await this.settle(payoutId, attemptId, known);
       return;
     } catch (error) {
       if (!(error instanceof RetryLater))
@@ -480,15 +503,24 @@ export class PayoutPipelineService {
     payoutId: string,
     to: PayoutStatus,
     detail: string,
-    extra: { failureReason?: string } = {},
+    extra: { failureReason?: string; fees?: QuoteView['fees']; net?: string } = {},
   ): Promise<boolean> {
     // One round trip: the timeline row is written only when the guarded update moved the payout.
     const moved = await tx.query(
       `WITH moved AS (
-         UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason), updated_at = now()
+         UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason),
+                fees = coalesce($6::jsonb, fees), net = coalesce($7::numeric, net), updated_at = now()
          WHERE id = $1 AND status = ANY($3::text[]) RETURNING id)
        INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, $2, $5 FROM moved RETURNING payout_id`,
-      [payoutId, to, fromStates(to), extra.failureReason ?? null, detail],
+      [
+        payoutId,
+        to,
+        fromStates(to),
+        extra.failureReason ?? null,
+        detail,
+        extra.fees ? JSON.stringify(extra.fees) : null,
+        extra.net ?? null,
+      ],
     );
     if (!moved.length) return false;
     this.metrics.payoutTransitions.inc({ status: to });
