@@ -12,7 +12,7 @@ import {
   unique,
   waitFor,
 } from './support/app';
-import { Connection, createConnection, payoutEvent, signStandard } from './support/webhooks';
+import { announcePayout, Connection, createConnection } from './support/webhooks';
 
 interface Receipt {
   path: string;
@@ -94,22 +94,8 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     return res.body as { id: string; url: string; secret: string; createdAt: string };
   }
 
-  async function announce(connection: Connection, freelancerRef: string, amount: string): Promise<string> {
-    const event = payoutEvent({ freelancerRef, amount });
-    const body = JSON.stringify(event);
-    await t.http
-      .post(`/v1/webhooks/${connection.id}`)
-      .set(signStandard(connection.signingSecret, unique('msg'), body))
-      .send(body)
-      .expect(202);
-    const platformPayoutId = (event.data as { payoutId: string }).payoutId;
-    const [row] = await waitFor(async () => {
-      const rows = await t.db.query(`SELECT id FROM payouts WHERE platform_payout_id = $1`, [
-        platformPayoutId,
-      ]);
-      return rows.length ? rows : null;
-    });
-    return row.id;
+  function announce(connection: Connection, freelancerRef: string, amount: string): Promise<string> {
+    return announcePayout(t, connection, freelancerRef, amount);
   }
 
   it('registers an endpoint, shows its secret once and stores it only encrypted', async () => {

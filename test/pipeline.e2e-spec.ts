@@ -9,7 +9,7 @@ import {
   waitFor,
 } from './support/app';
 import { PayoutPipelineService } from '../src/payouts/payout-pipeline.service';
-import { Connection, createConnection, payoutEvent, signStandard } from './support/webhooks';
+import { announcePayout, Connection, createConnection } from './support/webhooks';
 
 interface Payout {
   id: string;
@@ -52,29 +52,24 @@ describe('payout pipeline (e2e, workers in process)', () => {
     await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
   }
 
-  async function announce(
-    freelancerRef: string,
-    amount: string,
-    target: Connection = connection,
-  ): Promise<string> {
-    const event = payoutEvent({ freelancerRef, amount });
-    const body = JSON.stringify(event);
-    await t.http
-      .post(`/v1/webhooks/${target.id}`)
-      .set(signStandard(target.signingSecret, unique('msg'), body))
-      .send(body)
-      .expect(202);
-    const platformPayoutId = (event.data as { payoutId: string }).payoutId;
-    const [row] = await waitFor(
-      async () => {
-        const rows = await t.db.query(`SELECT id FROM payouts WHERE platform_payout_id = $1`, [
-          platformPayoutId,
-        ]);
-        return rows.length ? rows : null;
-      },
-      { what: 'the payout row' },
+  function announce(freelancerRef: string, amount: string): Promise<string> {
+    return announcePayout(t, connection, freelancerRef, amount);
+  }
+
+  /** Sends the sandbox received for a payout (every attempt), and the transfers it actually made. */
+  async function sandboxCalls(payoutId: string): Promise<number> {
+    const [row] = await t.db.query(
+      `SELECT coalesce(sum(calls), 0)::int AS n FROM sandbox_send_calls WHERE idempotency_key LIKE $1 || ':%'`,
+      [payoutId],
     );
-    return row.id;
+    return row.n;
+  }
+
+  async function sandboxTransfers(payoutId: string): Promise<number> {
+    const [row] = await t.db.query(`SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`, [
+      payoutId,
+    ]);
+    return row.n;
   }
 
   async function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
@@ -129,11 +124,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       return res.body.exportStatus === 'proceeds_realized' ? res.body : null;
     });
     expect(invoice.netRealized).toBe('1210.50');
-    const [{ n }] = await t.db.query(
-      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
-      [id],
-    );
-    expect(n).toBe(1);
+    expect(await sandboxTransfers(id)).toBe(1);
     await trialBalanceIsBalanced();
   });
 
@@ -159,11 +150,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(after.timeline).toEqual(before.timeline);
     expect(after.attempts).toEqual(before.attempts);
     expect(await entries()).toBe(booked);
-    const [{ n }] = await t.db.query(
-      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
-      [id],
-    );
-    expect(n).toBe(1);
+    expect(await sandboxTransfers(id)).toBe(1);
   });
 
   it('fails over to the next-ranked route when the first provider rejects for good', async () => {
@@ -284,52 +271,26 @@ describe('payout pipeline (e2e, workers in process)', () => {
     await sandbox('payoneer', { transientFailureRate: 1 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '200.00');
-    await waitFor(
-      async () => {
-        const [row] = await t.db.query(
-          `SELECT coalesce(sum(calls), 0)::int AS n FROM sandbox_send_calls WHERE idempotency_key LIKE $1 || ':%'`,
-          [id],
-        );
-        return row.n >= 2;
-      },
-      { what: 'a retried send' },
-    );
+    await waitFor(async () => (await sandboxCalls(id)) >= 2, { what: 'a retried send' });
     await sandbox('payoneer', { transientFailureRate: 0 });
     const payout = await payoutWhen(id, ['settled', 'failed']);
     expect(payout.status).toBe('settled');
     expect(payout.attempts).toEqual([
       expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
     ]);
-    const [{ n }] = await t.db.query(
-      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
-      [id],
-    );
-    expect(n).toBe(1);
+    expect(await sandboxTransfers(id)).toBe(1);
   });
 
   it('resolves a timeout by asking the provider, and never sends a second transfer', async () => {
     await sandbox('payoneer', { timeoutRate: 1 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '500.00');
-    await waitFor(
-      async () => {
-        const [row] = await t.db.query(
-          `SELECT coalesce(sum(calls), 0)::int AS n FROM sandbox_send_calls WHERE idempotency_key LIKE $1 || ':%'`,
-          [id],
-        );
-        return row.n >= 1;
-      },
-      { what: 'the first (timed-out) send' },
-    );
+    await waitFor(async () => (await sandboxCalls(id)) >= 1, { what: 'the first (timed-out) send' });
     await sandbox('payoneer', { timeoutRate: 0 });
     const payout = await payoutWhen(id, ['settled', 'failed']);
     expect(payout.status).toBe('settled');
     expect(payout.attempts).toHaveLength(1);
-    const [{ n }] = await t.db.query(
-      `SELECT count(*)::int AS n FROM sandbox_transfers WHERE payout_id = $1`,
-      [id],
-    );
-    expect(n).toBe(1);
+    expect(await sandboxTransfers(id)).toBe(1);
   });
 
   it('keeps an unknown freelancer unmatched until ops retry after the partner registers them', async () => {

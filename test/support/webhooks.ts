@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
-import { bearer, TestApp, unique } from './app';
+import { bearer, TestApp, unique, waitFor } from './app';
 
 /** Signing helpers built on the platforms' official clients, so our verifiers are checked against theirs. */
 
@@ -135,4 +135,34 @@ export function deliver(
       ? signStripe(secret, body, Math.floor(date.getTime() / 1000))
       : signStandard(secret, options.id ?? `msg_${randomUUID()}`, body, date);
   return http.post(connection.webhookUrl).set(headers).send(body);
+}
+
+/**
+ * Posts a signed `payout.available` event for `freelancerRef` on a standard-webhooks connection, expects 202,
+ * and answers the id of the payout it created (waiting for the row).
+ */
+export async function announcePayout(
+  t: Pick<TestApp, 'http' | 'db'>,
+  connection: Connection,
+  freelancerRef: string,
+  amount: string,
+): Promise<string> {
+  const event = payoutEvent({ freelancerRef, amount });
+  const body = JSON.stringify(event);
+  await t.http
+    .post(`/v1/webhooks/${connection.id}`)
+    .set(signStandard(connection.signingSecret, unique('msg'), body))
+    .send(body)
+    .expect(202);
+  const platformPayoutId = (event.data as { payoutId: string }).payoutId;
+  const [row] = await waitFor(
+    async () => {
+      const rows = await t.db.query(`SELECT id FROM payouts WHERE platform_payout_id = $1`, [
+        platformPayoutId,
+      ]);
+      return rows.length ? rows : null;
+    },
+    { what: 'the payout row' },
+  );
+  return row.id;
 }
