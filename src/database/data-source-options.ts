@@ -1,5 +1,6 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from './migrations';
+import { PreparingClient } from './prepared-client';
 
 /** One definition of the data source, shared by the app, the migration CLI and the test setup. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
@@ -12,6 +13,6 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     entities: [],
-    extra: { max: 20 },
+    extra: { max: 20, Client: PreparingClient },
   };
 }

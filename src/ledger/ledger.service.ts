@@ -194,11 +194,18 @@ export class LedgerService {
     return { entryId: existing.id, created: false };
   }
 
+  /**
+   * The lines are read per entry through the primary key (the OFFSET 0 keeps the planner from turning the
+   * lateral read into a join): a hash join over every line of the ledger is what a young table without
+   * statistics would otherwise get, and each booking step reads its payout's entries.
+   */
   private async load(manager: EntityManager, where: string, params: unknown[]): Promise<StoredEntry[]> {
     const rows: EntryRow[] = await manager.query(
       `SELECT e.id, e.seq, e.idempotency_key, e.kind, e.payout_id, e.reverses_entry_id, e.description, e.created_at,
               l.account, l.side, l.amount, l.currency
-         FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id
+         FROM ledger_entries e
+        CROSS JOIN LATERAL (SELECT line_no, account, side, amount, currency FROM ledger_lines
+                             WHERE entry_id = e.id OFFSET 0) l
         WHERE ${where}
         ORDER BY e.seq, l.line_no`,
       params,
