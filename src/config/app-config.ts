@@ -30,8 +30,8 @@ export interface AppConfig {
   /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
   sandbox: { seed: string; settleAfterMs: number };
   /**
-   * Webhooks to partners: POST timeout, how often new events are gathered, the retry schedule (base doubling
-   * up to cap, until the delays add up to the window) and how far back source rows are read.
+   * Webhooks to partners: POST timeout, how often new events are fanned out to endpoints, and the retry
+   * schedule (base doubling up to cap, until the delays add up to the window).
    */
   partnerWebhooks: {
     timeoutMs: number;
@@ -39,7 +39,6 @@ export interface AppConfig {
     retryBaseMs: number;
     retryCapMs: number;
     retryWindowMs: number;
-    lookbackHours: number;
   };
 }
 
@@ -91,7 +90,6 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       retryBaseMs: env.PARTNER_WEBHOOK_RETRY_BASE_MS ?? 30_000,
       retryCapMs: env.PARTNER_WEBHOOK_RETRY_CAP_MS ?? 3_600_000,
       retryWindowMs: env.PARTNER_WEBHOOK_RETRY_WINDOW_MS ?? 86_400_000,
-      lookbackHours: env.PARTNER_EVENTS_LOOKBACK_HOURS ?? 72,
     },
   };
 }

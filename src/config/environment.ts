@@ -166,13 +166,6 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   PARTNER_WEBHOOK_RETRY_WINDOW_MS?: number;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(720)
-  PARTNER_EVENTS_LOOKBACK_HOURS?: number;
 }
 
 export class InvalidEnvironmentError extends Error {}

@@ -8,6 +8,8 @@ import { Ledger1763900002000 } from '../../migrations/1763900002000-ledger';
 import { Invoices1763900003000 } from '../../migrations/1763900003000-invoices';
 import { SandboxTransfers1763900004000 } from '../../migrations/1763900004000-sandbox-transfers';
 import { PartnerWebhooks1763900005000 } from '../../migrations/1763900005000-partner-webhooks';
+import { PartnerEventsAtSource1763900006000 } from '../../migrations/1763900006000-partner-events-at-source';
+import { LedgerCheckOncePerEntry1763900007000 } from '../../migrations/1763900007000-ledger-check-once-per-entry';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   Invoices1763900003000,
   SandboxTransfers1763900004000,
   PartnerWebhooks1763900005000,
+  PartnerEventsAtSource1763900006000,
+  LedgerCheckOncePerEntry1763900007000,
 ];

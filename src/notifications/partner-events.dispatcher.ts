@@ -9,13 +9,11 @@ const BATCH = 500;
 /** A pending delivery this long past its time, and not queued this recently, is queued again (Redis lost it). */
 const OVERDUE_SECONDS = 60;
 
-const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
 /**
- * Turns what the pipeline and invoices already record into partner events and deliveries, without touching
- * their code. Source rows are not read behind an id cursor (bigserial ids are not in commit order, so a
- * late-committing row would be skipped): every pass inserts whatever rows of the last hours have no event
- * yet, and UNIQUE (source, source_id) makes passes and concurrent dispatchers harmless to each other.
+ * Turns partner events into deliveries. The events themselves are written by database triggers in the
+ * transaction of their source row (a settled or failed payout's timeline row, an invoice status event; see the
+ * partner-events-at-source migration), so none is missed or made twice and the pipeline's code knows nothing
+ * of them. Each pass claims events not yet fanned out with SKIP LOCKED, so concurrent dispatchers share them.
  */
 @Injectable()
 export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -46,47 +44,10 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
     await this.running;
   }
 
-  /** One pass: gather events, fan them out to endpoints, queue deliveries. Answers how many jobs it queued. */
+  /** One pass: fan new events out to endpoints, queue deliveries. Answers how many jobs it queued. */
   async pass(): Promise<number> {
-    await this.gather();
     await this.fanOut();
     return this.enqueueDue();
-  }
-
-  async gather(): Promise<void> {
-    const hours = this.config.partnerWebhooks.lookbackHours;
-    await this.db.query(
-      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
-       SELECT p.partner_id, 'payout.' || t.status, 'payout_timeline', t.id,
-              jsonb_build_object(
-                'payoutId', p.id, 'platform', p.platform, 'platformPayoutId', p.platform_payout_id,
-                'freelancerId', p.freelancer_id, 'gross', p.gross::text, 'currency', p.currency,
-                'status', t.status, 'net', p.net::text, 'fees', p.fees, 'invoiceId', p.invoice_id,
-                'failureReason', p.failure_reason, 'at', to_char(t.at AT TIME ZONE 'UTC', ${ISO_UTC}))
-       FROM payout_timeline t JOIN payouts p ON p.id = t.payout_id
-       WHERE t.status IN ('settled', 'failed') AND t.at > now() - make_interval(hours => $1)
-         AND NOT EXISTS (SELECT 1 FROM partner_events e WHERE e.source = 'payout_timeline' AND e.source_id = t.id)
-       ORDER BY t.id
-       ON CONFLICT (source, source_id) DO NOTHING`,
-      [hours],
-    );
-    await this.db.query(
-      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
-       SELECT s.partner_id,
-              CASE WHEN s.status = 'awaiting_proceeds' AND s.previous_status IS NULL THEN 'invoice.issued'
-                   ELSE 'invoice.export_status_changed' END,
-              'invoice_status_events', s.id,
-              jsonb_build_object(
-                'invoiceId', i.id, 'number', i.number, 'payoutId', i.payout_id, 'exportStatus', s.status,
-                'previousStatus', s.previous_status, 'at', to_char(s.at AT TIME ZONE 'UTC', ${ISO_UTC}))
-       FROM invoice_status_events s JOIN invoices i ON i.id = s.invoice_id
-       WHERE s.created_at > now() - make_interval(hours => $1)
-         AND NOT EXISTS (
-           SELECT 1 FROM partner_events e WHERE e.source = 'invoice_status_events' AND e.source_id = s.id)
-       ORDER BY s.id
-       ON CONFLICT (source, source_id) DO NOTHING`,
-      [hours],
-    );
   }
 
   /**
