@@ -34,6 +34,7 @@ interface LockedInvoice {
   number: string;
   sha256: string;
   export_status: ExportStatus;
+  gross: string;
   net_realized: string | null;
   realized_at: Date | null;
   prc_number: string | null;
@@ -143,9 +144,7 @@ export class InvoicesService {
 
     const routingFees = parseAmount(p.routingFees.toFixed());
     const netRealized = parseAmount(p.netRealized.toFixed());
-    const [{ gross }] = await tx.query(`SELECT gross::text AS gross FROM invoices WHERE id = $1`, [
-      invoice.id,
-    ]);
+    const gross = invoice.gross;
     if (routingFees.lt(0) || netRealized.lte(0) || !routingFees.plus(netRealized).equals(gross)) {
       throw new Error(
         `Invoice ${invoice.number}: routing fees ${routingFees.toFixed(2)} and net ${netRealized.toFixed(2)} do not add up to gross ${gross}`,
@@ -325,5 +324,6 @@ export class InvoicesService {
   }
 }
 
-const LOCKED_COLUMNS = `id, partner_id, number, sha256, export_status, net_realized::text AS net_realized, realized_at,
+const LOCKED_COLUMNS = `id, partner_id, number, sha256, export_status, gross::text AS gross,
+  net_realized::text AS net_realized, realized_at,
   prc_number, prc_issued_at, prc_bank`;

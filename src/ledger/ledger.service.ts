@@ -159,9 +159,12 @@ export class LedgerService {
     };
   }
 
-  /** The entries of a payout as the caller's transaction sees them (for the bookings of its steps). */
-  async bookedForPayout(tx: EntityManager, payoutId: string): Promise<BookedEntry[]> {
-    return this.load(tx, 'e.payout_id = $1', [payoutId]);
+  /**
+   * For the booking steps of a payout: takes the payout's ledger lock (held to the end of the caller's
+   * transaction, so its bookings are serialized), then reads its entries as they stand once the lock is granted.
+   */
+  async lockAndLoadPayout(tx: EntityManager, payoutId: string): Promise<BookedEntry[]> {
+    return toEntries(await tx.query(`SELECT * FROM ledger_payout_entries_locked($1)`, [payoutId]));
   }
 
   private async insert(
@@ -210,32 +213,36 @@ export class LedgerService {
         ORDER BY e.seq, l.line_no`,
       params,
     );
-    const entries: StoredEntry[] = [];
-    for (const row of rows) {
-      let entry = entries[entries.length - 1];
-      if (!entry || entry.id !== row.id) {
-        entry = {
-          id: row.id,
-          seq: row.seq,
-          idempotencyKey: row.idempotency_key,
-          kind: row.kind,
-          payoutId: row.payout_id,
-          reversesEntryId: row.reverses_entry_id,
-          description: row.description,
-          createdAt: row.created_at,
-          lines: [],
-        };
-        entries.push(entry);
-      }
-      entry.lines.push({
-        account: row.account,
-        side: row.side,
-        amount: new MoneyDecimal(row.amount),
-        currency: row.currency as PostingLine['currency'],
-      });
-    }
-    return entries;
+    return toEntries(rows);
   }
+}
+
+function toEntries(rows: EntryRow[]): StoredEntry[] {
+  const entries: StoredEntry[] = [];
+  for (const row of rows) {
+    let entry = entries[entries.length - 1];
+    if (!entry || entry.id !== row.id) {
+      entry = {
+        id: row.id,
+        seq: row.seq,
+        idempotencyKey: row.idempotency_key,
+        kind: row.kind,
+        payoutId: row.payout_id,
+        reversesEntryId: row.reverses_entry_id,
+        description: row.description,
+        createdAt: row.created_at,
+        lines: [],
+      };
+      entries.push(entry);
+    }
+    entry.lines.push({
+      account: row.account,
+      side: row.side,
+      amount: new MoneyDecimal(row.amount),
+      currency: row.currency as PostingLine['currency'],
+    });
+  }
+  return entries;
 }
 
 function toView(entry: StoredEntry): LedgerEntryView {

@@ -165,8 +165,7 @@ export class PayoutBookings {
   }
 
   private async state(tx: EntityManager, payoutId: string): Promise<PayoutLedgerState> {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`ledger:payout:${payoutId}`]);
-    return new PayoutLedgerState(await this.ledger.bookedForPayout(tx, payoutId));
+    return new PayoutLedgerState(await this.ledger.lockAndLoadPayout(tx, payoutId));
   }
 
   private async postSent(

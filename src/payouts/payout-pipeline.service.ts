@@ -149,11 +149,15 @@ export class PayoutPipelineService {
         currency: 'USD',
         issuedAt: this.clock.now(),
       });
-      await tx.query(`UPDATE payouts SET invoice_id = $2 WHERE id = $1`, [payoutId, invoice.invoiceId]);
       const created = await this.createAttempt(tx, payoutId, first);
       // On the fast path the send starts right after this commit, so the payout is already on its way.
-      if (options.sendInline)
-        await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`);
+      if (options.sendInline) {
+        await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`, {
+          invoiceId: invoice.invoiceId,
+        });
+      } else {
+        await tx.query(`UPDATE payouts SET invoice_id = $2 WHERE id = $1`, [payoutId, invoice.invoiceId]);
+      }
       return created;
     });
     if (!attempt) return;
@@ -503,13 +507,14 @@ export class PayoutPipelineService {
     payoutId: string,
     to: PayoutStatus,
     detail: string,
-    extra: { failureReason?: string; fees?: QuoteView['fees']; net?: string } = {},
+    extra: { failureReason?: string; fees?: QuoteView['fees']; net?: string; invoiceId?: string } = {},
   ): Promise<boolean> {
     // One round trip: the timeline row is written only when the guarded update moved the payout.
     const moved = await tx.query(
       `WITH moved AS (
          UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason),
-                fees = coalesce($6::jsonb, fees), net = coalesce($7::numeric, net), updated_at = now()
+                fees = coalesce($6::jsonb, fees), net = coalesce($7::numeric, net),
+                invoice_id = coalesce($8::uuid, invoice_id), updated_at = now()
          WHERE id = $1 AND status = ANY($3::text[]) RETURNING id)
        INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, $2, $5 FROM moved RETURNING payout_id`,
       [
@@ -520,6 +525,7 @@ export class PayoutPipelineService {
         detail,
         extra.fees ? JSON.stringify(extra.fees) : null,
         extra.net ?? null,
+        extra.invoiceId ?? null,
       ],
     );
     if (!moved.length) return false;
