@@ -53,6 +53,22 @@ describe(PreparingClient.name, () => {
     expect(await runner.query(`SELECT $1::int AS n /* prepared-client after */`, [7])).toEqual([{ n: 7 }]);
   });
 
+  it('runs a statement unnamed once a schema change has changed its result type', async () => {
+    const table = `prepared_client_probe_${Date.now()}`;
+    await runner.query(`CREATE TABLE ${table} (id int PRIMARY KEY, a text)`);
+    try {
+      await runner.query(`INSERT INTO ${table} VALUES (1, 'x')`);
+      const text = `SELECT * FROM ${table} WHERE id = $1`;
+      expect(await runner.query(text, [1])).toEqual([{ id: 1, a: 'x' }]);
+      await runner.query(`ALTER TABLE ${table} ADD COLUMN b text DEFAULT 'y'`);
+
+      await expect(runner.query(text, [1])).rejects.toThrow(/cached plan must not change result type/);
+      expect(await runner.query(text, [1])).toEqual([{ id: 1, a: 'x', b: 'y' }]);
+    } finally {
+      await runner.query(`DROP TABLE ${table}`);
+    }
+  });
+
   it('stops naming new texts past its cap and still runs them', async () => {
     const before = (await prepared()).length;
     const extra = MAX_PREPARED_PER_CONNECTION - before + 5;

@@ -4,8 +4,6 @@ import { Client, QueryConfig } from 'pg';
 /** Named statements one connection keeps at most; past it, further texts run unnamed (parsed every time). */
 export const MAX_PREPARED_PER_CONNECTION = 500;
 
-type Callback = (...args: unknown[]) => void;
-
 /** Statement names by text, shared by every connection: hashing a text once is enough. */
 const names = new Map<string, string>();
 
@@ -27,19 +25,36 @@ function statementName(text: string): string {
  * (PgBouncer 1.21 or later with `max_prepared_statements`, or session pooling).
  */
 export class PreparingClient extends Client {
+  /** Texts whose prepared statement a schema change left unusable on this connection: they run unnamed. */
+  private readonly stale = new Set<string>();
+
   override query(...args: unknown[]): never {
     const [text, values, callback] = args;
-    if (typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
       const name = this.nameFor(text);
       if (name) {
         const config: QueryConfig = { name, text, values };
-        return (super.query as (...a: unknown[]) => never)(config, callback as Callback | undefined);
+        const result = (super.query as (...a: unknown[]) => Promise<unknown>)(config);
+        result.catch((error: { code?: string; message?: string }) => this.noteStale(text, error));
+        return result as never;
       }
     }
     return (super.query as (...a: unknown[]) => never)(...args);
   }
 
+  /**
+   * A column added or dropped under a running app (a migration during a rolling deploy) changes the result
+   * of a prepared `SELECT *` or `RETURNING *`, which Postgres refuses for that statement from then on. The
+   * statement fails once, its transaction with it (retried by its caller), and the text runs unnamed after.
+   */
+  private noteStale(text: string, error: { code?: string; message?: string }): void {
+    if (error.code === '0A000' && /cached plan must not change result type/.test(error.message ?? '')) {
+      this.stale.add(text);
+    }
+  }
+
   private nameFor(text: string): string | null {
+    if (this.stale.has(text)) return null;
     const name = statementName(text);
     const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } })
       .connection.parsedStatements;
