@@ -282,15 +282,11 @@ export class PayoutPipelineService {
 
   private async accepted(payout: PayoutRow, attempt: AttemptRow, transferId: string): Promise<void> {
     const movedHere = await this.db.transaction(async (tx) => {
-      await this.lockPayout(tx, payout.id);
-      const moved = await updateReturning(
-        tx,
-        `UPDATE payout_attempts SET status = 'accepted', provider_transfer_id = $2, error = NULL,
-                updated_at = clock_timestamp()
-         WHERE id = $1 AND status IN ('pending', 'unknown') RETURNING id`,
-        [attempt.id, transferId],
-      );
-      if (!moved.length) return false;
+      const moved = await this.moveAttempt(tx, payout.id, attempt.id, 'accepted', ['pending', 'unknown'], {
+        providerTransferId: transferId,
+        error: null,
+      });
+      if (!moved) return false;
       await this.bookings.bookSent(tx, {
         payoutId: payout.id,
         attemptSeq: attempt.seq,
@@ -316,14 +312,7 @@ export class PayoutPipelineService {
     };
     const net = new MoneyDecimal(quote.net);
     await this.db.transaction(async (tx) => {
-      await this.lockPayout(tx, payout.id);
-      const moved = await updateReturning(
-        tx,
-        `UPDATE payout_attempts SET status = 'settled', updated_at = clock_timestamp()
-         WHERE id = $1 AND status = 'accepted' RETURNING id`,
-        [attempt.id],
-      );
-      if (!moved.length) return;
+      if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'settled', ['accepted']))) return;
       await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`, {
         fees: quote.fees,
         net: quote.net,
@@ -359,14 +348,8 @@ export class PayoutPipelineService {
   private async returned(payout: PayoutRow, attempt: AttemptRow, reason: string): Promise<void> {
     const quote = attempt.quote;
     await this.db.transaction(async (tx) => {
-      await this.lockPayout(tx, payout.id);
-      const moved = await updateReturning(
-        tx,
-        `UPDATE payout_attempts SET status = 'returned', error = $2, updated_at = clock_timestamp()
-         WHERE id = $1 AND status = 'settled' RETURNING id`,
-        [attempt.id, reason],
-      );
-      if (!moved.length) return;
+      if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'returned', ['settled'], { error: reason })))
+        return;
       await this.transition(tx, payout.id, 'returned', reason, { failureReason: `returned: ${reason}` });
       await this.invoices.markReturned(tx, { payoutId: payout.id, at: this.clock.now(), reason });
       await this.bookings.bookReturned(tx, {
@@ -391,14 +374,17 @@ export class PayoutPipelineService {
   /** A definite failure of one attempt: try the next-ranked eligible route, or fail the payout. */
   private async failOver(payout: PayoutRow, attempt: AttemptRow, error: string): Promise<void> {
     const next = await this.db.transaction(async (tx) => {
-      await this.lockPayout(tx, payout.id);
-      const moved = await updateReturning(
+      const moved = await this.moveAttempt(
         tx,
-        `UPDATE payout_attempts SET status = 'failed', error = $2, updated_at = clock_timestamp()
-         WHERE id = $1 AND status IN ('pending', 'unknown', 'accepted') RETURNING id`,
-        [attempt.id, error],
+        payout.id,
+        attempt.id,
+        'failed',
+        ['pending', 'unknown', 'accepted'],
+        {
+          error,
+        },
       );
-      if (!moved.length) return null;
+      if (!moved) return null;
       const gross = new MoneyDecimal(payout.gross);
       await this.bookings.bookAttemptRejected(tx, {
         payoutId: payout.id,
@@ -534,11 +520,39 @@ export class PayoutPipelineService {
   }
 
   /**
-   * Every step that books the ledger locks the payout row first, so two steps on one payout (a settlement
-   * and a failover, say) queue in one order instead of deadlocking on the ledger's own per-payout lock.
+   * Moves one attempt from one of `from` to `to`, and answers whether it moved. Every step that books the
+   * ledger does this first, and the statement locks the payout row before the attempt row: two steps on one
+   * payout (a settlement and a failover, say) queue on the payout in one order instead of deadlocking on the
+   * ledger's own per-payout lock. When the attempt is not in a state that may move, nothing is locked and the
+   * step does nothing.
    */
-  private async lockPayout(tx: EntityManager, payoutId: string): Promise<void> {
-    await tx.query(`SELECT 1 FROM payouts WHERE id = $1 FOR UPDATE`, [payoutId]);
+  private async moveAttempt(
+    tx: EntityManager,
+    payoutId: string,
+    attemptId: string,
+    to: string,
+    from: string[],
+    fields: { providerTransferId?: string; error?: string | null } = {},
+  ): Promise<boolean> {
+    const moved = await tx.query(
+      `WITH payout AS (SELECT id FROM payouts WHERE id = $1 FOR UPDATE),
+            moved AS (
+              UPDATE payout_attempts SET status = $3, provider_transfer_id = coalesce($5, provider_transfer_id),
+                     error = CASE WHEN $6 THEN $7 ELSE error END, updated_at = clock_timestamp()
+              WHERE id = $2 AND status = ANY($4::text[]) AND payout_id = (SELECT id FROM payout)
+              RETURNING id)
+       SELECT id FROM moved`,
+      [
+        payoutId,
+        attemptId,
+        to,
+        from,
+        fields.providerTransferId ?? null,
+        fields.error !== undefined,
+        fields.error ?? null,
+      ],
+    );
+    return moved.length > 0;
   }
 
   private async timeline(tx: EntityManager, payoutId: string, status: string, detail: string): Promise<void> {
