@@ -28,8 +28,9 @@ const INSERT_EVENT = `INSERT INTO partner_events (partner_id, type, source, sour
  * failed payout's timeline row, an invoice status event), instead of by a dispatcher pass that searched the
  * last hours of both tables for rows without an event: that search grew with the traffic of the whole
  * look-back window and ran several times a second. Now an event exists exactly when its source row commits.
- * Rows of the dispatcher's former 72-hour look-back that still have no event get one here; older ones never
- * would have.
+ * Rows within the dispatcher's former look-back (72 hours by default) that still have no event get one here;
+ * older ones never would have. A deployment that had raised PARTNER_EVENTS_LOOKBACK_HOURS lets its dispatcher
+ * catch up before this migration runs.
  */
 export class PartnerEventsAtSource1763900006000 implements MigrationInterface {
   name = 'PartnerEventsAtSource1763900006000';

@@ -9,7 +9,6 @@ import { Invoices1763900003000 } from '../../migrations/1763900003000-invoices';
 import { SandboxTransfers1763900004000 } from '../../migrations/1763900004000-sandbox-transfers';
 import { PartnerWebhooks1763900005000 } from '../../migrations/1763900005000-partner-webhooks';
 import { PartnerEventsAtSource1763900006000 } from '../../migrations/1763900006000-partner-events-at-source';
-import { LedgerCheckOncePerEntry1763900007000 } from '../../migrations/1763900007000-ledger-check-once-per-entry';
 import { LedgerPayoutEntriesLocked1763900008000 } from '../../migrations/1763900008000-ledger-payout-entries-locked';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
@@ -25,6 +24,5 @@ export const MIGRATIONS = [
   SandboxTransfers1763900004000,
   PartnerWebhooks1763900005000,
   PartnerEventsAtSource1763900006000,
-  LedgerCheckOncePerEntry1763900007000,
   LedgerPayoutEntriesLocked1763900008000,
 ];

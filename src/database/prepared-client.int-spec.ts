@@ -69,14 +69,44 @@ describe(PreparingClient.name, () => {
     }
   });
 
+  it('runs a statement unnamed once the server has dropped it (DEALLOCATE, DISCARD ALL)', async () => {
+    const text = `SELECT $1::int * 2 AS n /* prepared-client deallocated */`;
+    expect(await runner.query(text, [2])).toEqual([{ n: 4 }]);
+    await runner.query(`DEALLOCATE ALL`);
+
+    await expect(runner.query(text, [3])).rejects.toThrow(/does not exist/);
+    expect(await runner.query(text, [3])).toEqual([{ n: 6 }]);
+  });
+
+  it('runs a statement unnamed after pg failed to serialize one of its parameters', async () => {
+    const text = `SELECT $1::text AS t /* prepared-client unserializable */`;
+    expect(await runner.query(text, ['a'])).toEqual([{ t: 'a' }]);
+    const unserializable = {
+      toPostgres: () => {
+        throw new Error('cannot serialize');
+      },
+    };
+
+    await expect(runner.query(text, [unserializable])).rejects.toThrow('cannot serialize');
+    expect(await runner.query(text, ['b'])).toEqual([{ t: 'b' }]);
+  });
+
   it('stops naming new texts past its cap and still runs them', async () => {
-    const before = (await prepared()).length;
-    const extra = MAX_PREPARED_PER_CONNECTION - before + 5;
-    for (let i = 0; i < extra; i += 1) {
-      expect(await runner.query(`SELECT $1::int AS n /* prepared-client cap ${i} */`, [i])).toEqual([
-        { n: i },
-      ]);
+    const own = await new DataSource({
+      ...dataSourceOptions(loadConfig().databaseUrl),
+      extra: { max: 1, Client: PreparingClient },
+    }).initialize();
+    try {
+      const extra = MAX_PREPARED_PER_CONNECTION + 5;
+      for (let i = 0; i < extra; i += 1) {
+        expect(await own.query(`SELECT $1::int AS n /* prepared-client cap ${i} */`, [i])).toEqual([
+          { n: i },
+        ]);
+      }
+      const [{ n }] = await own.query(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
+      expect(n).toBe(MAX_PREPARED_PER_CONNECTION);
+    } finally {
+      await own.destroy();
     }
-    expect((await prepared()).length).toBe(MAX_PREPARED_PER_CONNECTION);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client, QueryConfig } from 'pg';
+import { Client, DatabaseError, QueryConfig } from 'pg';
 
 /** Named statements one connection keeps at most; past it, further texts run unnamed (parsed every time). */
 export const MAX_PREPARED_PER_CONNECTION = 500;
@@ -35,7 +35,7 @@ export class PreparingClient extends Client {
       if (name) {
         const config: QueryConfig = { name, text, values };
         const result = (super.query as (...a: unknown[]) => Promise<unknown>)(config);
-        result.catch((error: { code?: string; message?: string }) => this.noteStale(text, error));
+        result.catch((error: unknown) => this.noteStale(text, error));
         return result as never;
       }
     }
@@ -43,14 +43,19 @@ export class PreparingClient extends Client {
   }
 
   /**
-   * A column added or dropped under a running app (a migration during a rolling deploy) changes the result
-   * of a prepared `SELECT *` or `RETURNING *`, which Postgres refuses for that statement from then on. The
-   * statement fails once, its transaction with it (retried by its caller), and the text runs unnamed after.
+   * When a prepared statement may no longer be usable on this connection, its text runs unnamed from then on:
+   * - a column added or dropped under a running app (a migration during a rolling deploy) changes the result
+   *   of a prepared `SELECT *` or `RETURNING *`, which Postgres then refuses for that statement;
+   * - the statement is gone from the server (`DISCARD ALL`, `DEALLOCATE`, a pooler that does not keep it);
+   * - pg could not serialize a parameter: it closes the statement on the server but still counts it prepared.
+   * The failing call fails, and its transaction with it (its caller retries); the next call runs.
    */
-  private noteStale(text: string, error: { code?: string; message?: string }): void {
-    if (error.code === '0A000' && /cached plan must not change result type/.test(error.message ?? '')) {
-      this.stale.add(text);
-    }
+  private noteStale(text: string, error: unknown): void {
+    const stale =
+      !(error instanceof DatabaseError) ||
+      error.code === '26000' ||
+      (error.code === '0A000' && error.routine === 'RevalidateCachedQuery');
+    if (stale) this.stale.add(text);
   }
 
   private nameFor(text: string): string | null {
