@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
-import { updateReturning } from '../database/sql';
 import { FreelancersService, PayeeProfile } from '../freelancers/freelancers.service';
 import { InvoicesService } from '../invoices/invoices.service';
 import { PayoutBookings } from '../ledger/payout-bookings.service';
@@ -116,15 +115,24 @@ export class PayoutPipelineService {
     }
 
     const attempt = await this.db.transaction(async (tx) => {
-      const moved = await updateReturning(
-        tx,
-        `UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
-                route_round = route_round + 1, updated_at = now()
-         WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id`,
-        [payoutId, payee.freelancerId, payee.account!.id, payee.account!.kind, decision],
+      // The guarded move and its timeline row in one round trip, as in transition().
+      const moved = await tx.query(
+        `WITH moved AS (
+           UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4,
+                  decision = $5, route_round = route_round + 1, updated_at = now()
+           WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id)
+         INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'routed', $6 FROM moved
+         RETURNING payout_id`,
+        [
+          payoutId,
+          payee.freelancerId,
+          payee.account!.id,
+          payee.account!.kind,
+          decision,
+          `chosen ${first.routeId}`,
+        ],
       );
       if (!moved.length) return null;
-      await this.timeline(tx, payoutId, 'routed', `chosen ${first.routeId}`);
       this.metrics.routeChosen.inc({ route: first.routeId });
       await this.bookings.bookRouted(tx, {
         payoutId,
