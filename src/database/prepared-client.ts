@@ -25,7 +25,7 @@ function statementName(text: string): string {
  * (PgBouncer 1.21 or later with `max_prepared_statements`, or session pooling).
  */
 export class PreparingClient extends Client {
-  /** Texts whose prepared statement a schema change left unusable on this connection: they run unnamed. */
+  /** Texts whose prepared statement can no longer be trusted on this connection (see noteStale): they run unnamed. */
   private readonly stale = new Set<string>();
 
   override query(...args: unknown[]): never {
