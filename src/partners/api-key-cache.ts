@@ -2,13 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { RedisService } from '../redis/redis.module';
 import type { AuthenticatedPartner } from './partners.service';
 
-const EPOCH_KEY = 'auth:api-key-epoch';
 const MAX_ENTRIES = 10_000;
 
 /**
  * Resolved API keys kept in memory, valid only while the revocation epoch in Redis is unchanged. Revoking a key
  * bumps the epoch, so every api replica drops its cache on its next request: revocation still takes effect at
- * once, and a known key costs one Redis read (pipelined with its rate-limit count) instead of a Postgres query.
+ * once, and a known key costs one Redis read (made by its rate-limit count) instead of a Postgres query.
  * Without Redis the cache is not trusted and every request asks Postgres.
  */
 @Injectable()
@@ -16,12 +15,20 @@ export class ApiKeyCache {
   private readonly logger = new Logger(ApiKeyCache.name);
   private readonly entries = new Map<string, { partner: AuthenticatedPartner; epoch: string }>();
 
+  /** The Redis key (under the client's prefix) whose value changes whenever a key is revoked. */
+  static readonly EPOCH_KEY = 'auth:api-key-epoch';
+
+  /** The epoch a stored value stands for: never bumped yet reads as "0". */
+  static epochOf(value: string | null): string {
+    return value ?? '0';
+  }
+
   constructor(private readonly redis: RedisService) {}
 
   /** The current revocation epoch, or null when Redis cannot say. */
   async epoch(): Promise<string | null> {
     try {
-      return (await this.redis.client.get(EPOCH_KEY)) ?? '0';
+      return ApiKeyCache.epochOf(await this.redis.client.get(ApiKeyCache.EPOCH_KEY));
     } catch {
       return null;
     }
@@ -41,7 +48,7 @@ export class ApiKeyCache {
   async invalidate(): Promise<void> {
     this.entries.clear();
     try {
-      await this.redis.client.incr(EPOCH_KEY);
+      await this.redis.client.incr(ApiKeyCache.EPOCH_KEY);
     } catch (error) {
       this.logger.error(`API key caches of other replicas were not told of a revocation: ${String(error)}`);
     }
