@@ -2,9 +2,10 @@
  * `npm run bench -- webhooks [--duration 8] [--connections 32] [--rate 1000] [--log-level warn] [--role all]`
  *
  * Signed standard-webhooks deliveries with distinct ids, under autocannon, against:
- * 1. the built app (dist/src/main.js as a child process, ROLE=all so the worker routes what comes in, on a
- *    fresh database and Redis prefix of its own): p50/p99 at a steady rate, then accepted webhooks per
- *    second at full load;
+ * 1. the built app (dist/src/main.js, on a fresh database and Redis prefix of its own) with the worker routing
+ *    what comes in: in the same process (`--role all`), or as docker-compose.yml deploys it, an api process
+ *    and a worker process (`--role split`; on two cores the two processes contend, and this measured worse);
+ *    `--role api` runs no worker. p50/p99 at a steady rate, then accepted webhooks per second at full load;
  * 2. the baseline, a bare Fastify child process (no Nest) that verifies the same signature and inserts the
  *    same row into the same table, under the same two loads.
  */
@@ -252,15 +253,15 @@ export async function run(args: string[]): Promise<void> {
   const rate = Number(textOption(args, 'rate', '1000'));
   const logLevel = textOption(args, 'log-level', 'warn');
   const role = textOption(args, 'role', 'all');
+  if (role !== 'split' && role !== 'all' && role !== 'api') throw new Error('--role is split, all or api');
 
   const scratch = scratchNames();
   const { databaseUrl, queuePrefix } = scratch;
   await createMigratedDatabase(databaseUrl);
 
   const appPort = await freePort();
-  const app = startChild([APP_MAIN], {
+  const appEnv = {
     NODE_ENV: 'production',
-    ROLE: role,
     PORT: String(appPort),
     DATABASE_URL: databaseUrl,
     QUEUE_PREFIX: queuePrefix,
@@ -270,7 +271,12 @@ export async function run(args: string[]): Promise<void> {
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString(),
     LOG_LEVEL: logLevel,
-  });
+  };
+  const app = startChild([APP_MAIN], { ...appEnv, ROLE: role === 'split' ? 'api' : role });
+  const worker =
+    role === 'split'
+      ? startChild([APP_MAIN], { ...appEnv, ROLE: 'worker', PORT: String(await freePort()) })
+      : null;
   let baseline: ChildProcess | null = null;
   try {
     const appUrl = `http://127.0.0.1:${appPort}`;
@@ -278,6 +284,7 @@ export async function run(args: string[]): Promise<void> {
     const appConnections = await createConnections(appUrl);
     const viaApp = await measure('app', appUrl, appConnections, databaseUrl, { seconds, connections, rate });
     await stopChild(app);
+    if (worker) await stopChild(worker);
 
     // The baseline gets its own connections' secrets in clear: it measures verify + insert and nothing else.
     const baselineConnections = appConnections.map((c) => ({
@@ -316,6 +323,7 @@ export async function run(args: string[]): Promise<void> {
     );
   } finally {
     await stopChild(app);
+    if (worker) await stopChild(worker);
     if (baseline) await stopChild(baseline);
     await removeScratch(scratch);
   }
