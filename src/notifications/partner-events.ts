@@ -33,11 +33,14 @@ export function eventBody(event: {
 
 /** What a failed POST is recorded as: a short reason that never holds the secret or the body. */
 export function describeSendError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error) {
+  // Duck-typed: errors thrown from node's own internals may come from another realm than this module's Error.
+  if (typeof error === 'object' && error !== null && 'message' in error && 'name' in error) {
     if (error.name === 'TimeoutError' || error.name === 'AbortError')
       return `timed out after ${timeoutMs} ms`;
-    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message ?? error.message;
+    const { code, cause, message } = error as NodeJS.ErrnoException & {
+      cause?: { code?: string; message?: string };
+    };
+    const detail = code === 'EPRIVATEADDRESS' ? message : (code ?? cause?.code ?? cause?.message ?? message);
     return `request failed: ${detail}`.slice(0, 500);
   }
   return 'request failed';

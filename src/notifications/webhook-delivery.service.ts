@@ -9,7 +9,8 @@ import { describeSendError, eventBody, PartnerEventType } from './partner-events
 import { maxAttempts, retryDelayMs, RetryPolicy } from './retry-schedule';
 import { openEndpointSecret } from './webhook-endpoints.service';
 import { signWebhook } from './webhook-signer';
-import { privateDestinationProblem } from './webhook-url';
+import { postOnce } from './post-once';
+import { privateLiteralProblem, publicOnlyLookup } from './webhook-url';
 
 /** Slack on top of the POST timeout before an attempt in flight counts as lost (its worker died). */
 const IN_FLIGHT_GRACE_MS = 60_000;
@@ -31,8 +32,8 @@ export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
  * One delivery attempt: claim it in Postgres (attempts = expected count, so a duplicate job does nothing),
  * POST the signed event, record the answer, and queue the next attempt on the retry schedule or give up.
  */
-/** Every address a host name resolves to (the check must hold for each). */
-const resolveAll = (host: string) => lookup(host, { all: true });
+/** In production a delivery connects only to public addresses, checked as the connection resolves them. */
+const PUBLIC_ONLY = publicOnlyLookup((host) => lookup(host, { all: true }));
 
 @Injectable()
 export class WebhookDeliveryService {
@@ -79,21 +80,16 @@ export class WebhookDeliveryService {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const refused =
-        this.config.nodeEnv === 'production'
-          ? await privateDestinationProblem(claimed.url, resolveAll)
-          : null;
+      const production = this.config.nodeEnv === 'production';
+      const refused = production ? privateLiteralProblem(claimed.url) : null;
       if (refused) throw new Error(`refused to send: ${refused}`);
       const headers = signWebhook(secret, claimed.event_id, Math.floor(Date.now() / 1000), body);
-      const response = await fetch(claimed.url, {
-        method: 'POST',
+      statusCode = await postOnce(claimed.url, {
         headers: { 'content-type': 'application/json', 'user-agent': 'payout-router-webhooks/1', ...headers },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
+        lookup: production ? PUBLIC_ONLY : undefined,
       });
-      statusCode = response.status;
-      await response.body?.cancel();
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
     } catch (thrown) {
       error = describeSendError(thrown, timeoutMs);

@@ -1,4 +1,12 @@
-import { HostLookup, isPrivateAddress, privateDestinationProblem, webhookUrlProblem } from './webhook-url';
+import type { LookupOptions } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import {
+  HostLookup,
+  isPrivateAddress,
+  privateLiteralProblem,
+  publicOnlyLookup,
+  webhookUrlProblem,
+} from './webhook-url';
 
 describe(webhookUrlProblem.name, () => {
   it.each(['https://hooks.example.com/payouts', 'https://example.com:8443/x?y=1', 'https://93.184.216.34/h'])(
@@ -55,36 +63,61 @@ describe(webhookUrlProblem.name, () => {
   });
 });
 
-describe(privateDestinationProblem.name, () => {
+describe(privateLiteralProblem.name, () => {
+  it('refuses a private address literal and lets a host name through to the connection check', () => {
+    expect(privateLiteralProblem('https://192.168.1.1/x')).toMatch(/192\.168\.1\.1 is a private address/);
+    expect(privateLiteralProblem('https://[::1]:8443/x')).toMatch(/private address/);
+    expect(privateLiteralProblem('https://93.184.216.34/x')).toBeNull();
+    expect(privateLiteralProblem('https://hooks.example.com/x')).toBeNull();
+  });
+});
+
+describe(publicOnlyLookup.name, () => {
   const resolvesTo =
     (...addresses: string[]): HostLookup =>
     async () =>
       addresses.map((address) => ({ address }));
 
-  it('lets a host through when every address it resolves to is public', async () => {
-    await expect(
-      privateDestinationProblem('https://hooks.example.com/x', resolvesTo('93.184.216.34')),
-    ).resolves.toBeNull();
+  /** The lookup's answer as node's connect would receive it. */
+  const ask = (lookup: LookupFunction, options: LookupOptions) =>
+    new Promise<{ error: NodeJS.ErrnoException | null; address: unknown; family?: number }>((resolve) =>
+      lookup('hooks.example.com', options, (error, address, family) => resolve({ error, address, family })),
+    );
+
+  it('hands every public address to the connection, in the form it asked for', async () => {
+    const lookup = publicOnlyLookup(resolvesTo('93.184.216.34', '2606:2800:220:1::1'));
+    await expect(ask(lookup, { all: true })).resolves.toEqual({
+      error: null,
+      address: [
+        { address: '93.184.216.34', family: 4 },
+        { address: '2606:2800:220:1::1', family: 6 },
+      ],
+      family: undefined,
+    });
+    await expect(ask(lookup, {})).resolves.toEqual({ error: null, address: '93.184.216.34', family: 4 });
+    await expect(ask(lookup, { family: 6 })).resolves.toEqual({
+      error: null,
+      address: '2606:2800:220:1::1',
+      family: 6,
+    });
   });
 
   it.each([['10.0.0.7'], ['127.0.0.1'], ['169.254.169.254'], ['::1'], ['fd00::1']])(
     'refuses a host that resolves to %s, even among public addresses',
     async (inside) => {
-      await expect(
-        privateDestinationProblem('https://hooks.example.com/x', resolvesTo('93.184.216.34', inside)),
-      ).resolves.toMatch(new RegExp(`resolves to the private address ${inside.replace(/\./g, '\\.')}`));
+      const { error } = await ask(publicOnlyLookup(resolvesTo('93.184.216.34', inside)), { all: true });
+      expect(error?.code).toBe('EPRIVATEADDRESS');
+      expect(error?.message).toBe(`hooks.example.com resolves to the private address ${inside}`);
     },
   );
 
-  it('refuses a host that does not resolve, and a private literal without asking', async () => {
+  it('passes on a resolver failure, and refuses a name with no address of the asked family', async () => {
     const failing: HostLookup = async () => {
-      throw new Error('ENOTFOUND');
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
     };
-    await expect(privateDestinationProblem('https://nowhere.invalid/x', failing)).resolves.toMatch(
-      /did not resolve/,
-    );
-    await expect(privateDestinationProblem('https://192.168.1.1/x', failing)).resolves.toMatch(
-      /private address/,
+    expect((await ask(publicOnlyLookup(failing), {})).error?.code).toBe('ENOTFOUND');
+    expect((await ask(publicOnlyLookup(resolvesTo('93.184.216.34')), { family: 6 })).error?.code).toBe(
+      'ENOTFOUND',
     );
   });
 });

@@ -1,4 +1,5 @@
-import { isIP } from 'node:net';
+import type { LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -69,19 +70,42 @@ function isPrivateV6(address: string): boolean {
 export type HostLookup = (host: string) => Promise<{ address: string }[]>;
 
 /**
- * Send-time half of the rule above, for host names: the name must not resolve to a private, loopback or
- * link-local address. Answers why the destination is refused, or null. (A resolver that answers differently
- * between this check and the connection, DNS rebinding, is not covered: that needs a pinned-address agent.)
+ * Send-time half of the rule above, for address literals: host names are checked by publicOnlyLookup as the
+ * connection resolves them. Answers why the destination is refused, or null.
  */
-export async function privateDestinationProblem(raw: string, lookup: HostLookup): Promise<string | null> {
+export function privateLiteralProblem(raw: string): string | null {
   const host = new URL(raw).hostname.toLowerCase();
-  if (isPrivateAddress(host)) return `${host} is a private address`;
-  let addresses: { address: string }[];
-  try {
-    addresses = await lookup(host);
-  } catch (error) {
-    return `${host} did not resolve: ${(error as Error).message}`;
-  }
-  const inside = addresses.find((a) => isPrivateAddress(a.address));
-  return inside ? `${host} resolves to the private address ${inside.address}` : null;
+  return isPrivateAddress(host) ? `${host} is a private address` : null;
+}
+
+/**
+ * The send-time half for host names, as the `lookup` of the connection itself: every address the name resolves
+ * to must be public, and the connection goes to the very addresses that were checked. A name that answers a
+ * public address to a first lookup and a private one to a second (DNS rebinding) cannot slip between a check
+ * and the connect, because there is only one lookup.
+ */
+export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (found) => {
+        const inside = found.find((a) => isPrivateAddress(a.address));
+        const addresses: LookupAddress[] = found
+          .map((a) => ({ address: a.address, family: isIP(a.address) }))
+          .filter((a) => !options.family || a.family === options.family);
+        if (inside || addresses.length === 0) {
+          const error: NodeJS.ErrnoException = new Error(
+            inside
+              ? `${hostname} resolves to the private address ${inside.address}`
+              : `${hostname} has no usable address`,
+          );
+          error.code = inside ? 'EPRIVATEADDRESS' : 'ENOTFOUND';
+          callback(error, '', 0);
+          return;
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0].address, addresses[0].family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
 }
