@@ -415,5 +415,8 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     expect(history.body.data[0].attemptLog.map((a: { statusCode: number }) => a.statusCode)).toEqual([
       500, 500, 500,
     ]);
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toContain('partner_webhook_attempts_total{outcome="retry"} 2');
+    expect(metrics.text).toContain('partner_webhook_attempts_total{outcome="failed"} 1');
   });
 });

@@ -26,7 +26,9 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
   async process(job: Job<PartnerWebhookJobData>): Promise<string> {
     const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
     try {
-      return await this.deliveries.attempt(job.data.deliveryId, job.data.attempt);
+      const outcome = await this.deliveries.attempt(job.data.deliveryId, job.data.attempt);
+      this.metrics.partnerWebhookAttempts.inc({ outcome });
+      return outcome;
     } catch (error) {
       this.logger.error(`Job ${job.id} of ${job.queueName} failed: ${String(error)}`);
       throw error;

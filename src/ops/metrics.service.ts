@@ -48,6 +48,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly partnerWebhookAttempts = new Counter({
+    name: 'partner_webhook_attempts_total',
+    help: 'Delivery attempts of webhooks to partners by outcome (delivered, retry, failed, skipped).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueDepth = new Gauge({
     name: 'queue_jobs',
     help: 'Jobs per queue and state.',
