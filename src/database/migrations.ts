@@ -10,6 +10,7 @@ import { SandboxTransfers1763900004000 } from '../../migrations/1763900004000-sa
 import { PartnerWebhooks1763900005000 } from '../../migrations/1763900005000-partner-webhooks';
 import { PartnerEventsAtSource1763900006000 } from '../../migrations/1763900006000-partner-events-at-source';
 import { LedgerPayoutEntriesLocked1763900008000 } from '../../migrations/1763900008000-ledger-payout-entries-locked';
+import { IdempotencyReplayVerbatim1763900009000 } from '../../migrations/1763900009000-idempotency-replay-verbatim';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   PartnerWebhooks1763900005000,
   PartnerEventsAtSource1763900006000,
   LedgerPayoutEntriesLocked1763900008000,
+  IdempotencyReplayVerbatim1763900009000,
 ];

@@ -52,7 +52,7 @@ export class IdempotencyService {
 
   async complete(partnerId: string, key: string, status: number, body: unknown): Promise<void> {
     await this.db.query(
-      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4::jsonb
+      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4::json
        WHERE partner_id = $1 AND key = $2`,
       [partnerId, key, status, JSON.stringify(body ?? null)],
     );
