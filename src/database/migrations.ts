@@ -11,6 +11,7 @@ import { PartnerWebhooks1763900005000 } from '../../migrations/1763900005000-par
 import { PartnerEventsAtSource1763900006000 } from '../../migrations/1763900006000-partner-events-at-source';
 import { LedgerPayoutEntriesLocked1763900008000 } from '../../migrations/1763900008000-ledger-payout-entries-locked';
 import { IdempotencyReplayVerbatim1763900009000 } from '../../migrations/1763900009000-idempotency-replay-verbatim';
+import { InvoiceCounterIssuedAt1763900010000 } from '../../migrations/1763900010000-invoice-counter-issued-at';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   PartnerEventsAtSource1763900006000,
   LedgerPayoutEntriesLocked1763900008000,
   IdempotencyReplayVerbatim1763900009000,
+  InvoiceCounterIssuedAt1763900010000,
 ];

@@ -167,6 +167,21 @@ describe(InvoicesService.name, () => {
       expect(rows[49].number).toBe('INV-2026-000050');
     });
 
+    it('never issues a later number at an earlier time (clocks of two workers, or a lock taken out of order)', async () => {
+      const e = await newExporter();
+      const first = await issue(e, { issuedAt: new Date('2026-11-30T06:00:00.500Z') });
+      const second = await issue(e, { issuedAt: new Date('2026-11-30T06:00:00.200Z') });
+      const third = await issue(e, { issuedAt: new Date('2026-11-30T06:00:01.000Z') });
+      const issued = await Promise.all([first, second, third].map((i) => row(i.invoiceId)));
+      expect(issued.map((r) => [r.number, r.issued_at.toISOString()])).toEqual([
+        ['INV-2026-000001', '2026-11-30T06:00:00.500Z'],
+        ['INV-2026-000002', '2026-11-30T06:00:00.500Z'],
+        ['INV-2026-000003', '2026-11-30T06:00:01.000Z'],
+      ]);
+      const signed = JSON.parse(issued[1].issued_document);
+      expect(signed.issuedAt).toBe('2026-11-30T06:00:00.500Z');
+    });
+
     it('gives the number back when the issuing transaction rolls back', async () => {
       const e = await newExporter();
       await issue(e);

@@ -77,20 +77,24 @@ export class InvoicesService {
     const existing = await tx.query(`SELECT id FROM invoices WHERE payout_id = $1`, [p.payoutId]);
     if (existing.length) return { invoiceId: existing[0].id, created: false };
 
-    // The counter row stays locked until the caller commits; a rollback gives the number back, so no gap.
+    // The counter row stays locked until the caller commits; a rollback gives the number back, so no gap. It
+    // also holds the latest issue time it numbered: a later number is never issued at an earlier time.
     const year = pakistanYear(p.issuedAt);
-    const [{ last: seq }] = await tx.query(
-      `INSERT INTO invoice_counters (freelancer_id, year, last) VALUES ($1, $2, 1)
-       ON CONFLICT (freelancer_id, year) DO UPDATE SET last = invoice_counters.last + 1
-       RETURNING last`,
-      [p.freelancerId, year],
-    );
+    const [{ last: seq, last_issued_at: issuedAt }]: { last: number; last_issued_at: Date }[] =
+      await tx.query(
+        `INSERT INTO invoice_counters (freelancer_id, year, last, last_issued_at) VALUES ($1, $2, 1, $3)
+       ON CONFLICT (freelancer_id, year) DO UPDATE
+         SET last = invoice_counters.last + 1,
+             last_issued_at = GREATEST(invoice_counters.last_issued_at, EXCLUDED.last_issued_at)
+       RETURNING last, last_issued_at`,
+        [p.freelancerId, year, p.issuedAt],
+      );
     const id = randomUUID();
     const number = formatInvoiceNumber(year, seq);
     const issued = buildIssuedPart({
       id,
       number,
-      issuedAt: p.issuedAt,
+      issuedAt,
       payoutId: p.payoutId,
       exporter: p.exporter,
       client: p.client,
@@ -125,7 +129,7 @@ export class InvoicesService {
       invoice: { id, partner_id: p.partnerId, number, sha256: sealed.sha256 },
       status: 'awaiting_proceeds',
       previousStatus: null,
-      at: p.issuedAt,
+      at: issuedAt,
       detail: 'issued when the payout was routed',
     });
     return { invoiceId: id, created: true };
