@@ -21,8 +21,9 @@ const WEBHOOK_PATH = /^\/v1\/webhooks\//;
 export type RawRequest = FastifyRequest & { rawBody?: Buffer; bodyIsNotJson?: boolean };
 
 /**
- * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body that is
- * not JSON is kept as bytes and flagged, so the signature is checked before the 400.
+ * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body is read as
+ * JSON whatever its media type, and a body that is not JSON is kept as bytes and flagged, so the signature is
+ * checked before the 400.
  */
 function installBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
@@ -48,10 +49,10 @@ function installBodyParsers(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
   fastify.addContentTypeParser(/^application\/[\w.+-]*\+json$/, { parseAs: 'buffer' }, parse);
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    // A platform's bytes are what it signed, whatever it labelled them: JSON under another media type (or
+    // none) is still the event.
     if (WEBHOOK_PATH.test(req.url)) {
-      (req as RawRequest).rawBody = body as Buffer;
-      (req as RawRequest).bodyIsNotJson = true;
-      done(null, undefined);
+      parse(req, body as Buffer, done);
       return;
     }
     const failure = new Error('unsupported media type') as Error & { statusCode: number; code: string };
