@@ -82,7 +82,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
-      settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 2_000,
+      settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 1_000,
     },
     partnerWebhooks: {
       timeoutMs: env.PARTNER_WEBHOOK_TIMEOUT_MS ?? 10_000,

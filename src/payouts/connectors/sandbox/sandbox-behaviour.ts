@@ -18,7 +18,10 @@ export interface SandboxSettings {
 
 export const MAX_DELAY_MS = 600_000;
 
-/** A fresh start shows the happy path: nothing fails, nothing comes back, settlement within 2 s. */
+/**
+ * A fresh start shows the happy path: nothing fails, nothing comes back, settlement within 2 s (the provider
+ * settles `settleAfterMs`, 1 s by default, after accepting, and the settlement polling sees it within 500 ms).
+ */
 export function defaultSettings(providerId: string, settleAfterMs: number): SandboxSettings {
   return {
     providerId,

@@ -387,10 +387,10 @@ describe(SandboxSettingsService.name, () => {
 });
 
 describe('sandbox configuration', () => {
-  it('settles within 2 s by default and draws from a random seed unless one is set', () => {
+  it('settles 1 s after acceptance by default (seen settled within 2 s, polling included) and draws from a random seed unless one is set', () => {
     const a = loadConfig({});
     const b = loadConfig({});
-    expect(a.sandbox.settleAfterMs).toBe(2000);
+    expect(a.sandbox.settleAfterMs).toBe(1000);
     expect(a.sandbox.seed).not.toBe(b.sandbox.seed);
     expect(loadConfig({ SANDBOX_SEED: 'fixed', SANDBOX_SETTLE_AFTER_MS: '50' }).sandbox).toEqual({
       seed: 'fixed',
