@@ -30,7 +30,10 @@ describe('api keys', () => {
 
   it.each([
     ['Bearer pk_x', 'pk_x'],
-    ['bearer pk_x', null],
+    ['bearer pk_x', 'pk_x'],
+    ['BEARER  pk_x', 'pk_x'],
+    ['Bearer pk_x extra', null],
+    ['Bearerpk_x', null],
     ['Bearer', null],
     ['Basic abc', null],
     [undefined, null],

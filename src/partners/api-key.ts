@@ -23,8 +23,9 @@ export function constantTimeEquals(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
+/** The token of `Authorization: Bearer <token>`; the scheme name is case-insensitive (RFC 9110 §11.1). */
 export function bearerToken(header: string | string[] | undefined): string | null {
   if (typeof header !== 'string') return null;
-  const match = /^Bearer (\S+)$/.exec(header.trim());
+  const match = /^Bearer +(\S+)$/i.exec(header.trim());
   return match ? match[1] : null;
 }
