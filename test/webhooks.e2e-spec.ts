@@ -659,6 +659,23 @@ describe('webhook rate limit (e2e)', () => {
     );
     expect(n).toBe(answers.filter((a) => a.status === 202).length);
   });
+
+  it('counts forgeries apart: a flood of bad signatures never throttles the platform’s own deliveries', async () => {
+    const partner = await createPartner(t.http);
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const forged = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        deliver(t.http, connection, payoutEvent(), { secret: `whsec_${'A'.repeat(43)}=` }),
+      ),
+    );
+    expect(new Set(forged.map((a) => a.status))).toEqual(new Set([401, 429]));
+    expectProblem(
+      forged.find((a) => a.status === 429)!,
+      429,
+    );
+    const genuine = await deliver(t.http, connection, payoutEvent());
+    expect(genuine.status).toBe(202);
+  });
 });
 
 describe('webhook intake while Redis is down (e2e)', () => {

@@ -35,7 +35,7 @@ type Outcome =
   'accepted' | 'duplicate' | 'bad_signature' | 'rejected' | 'ignored' | 'rate_limited' | 'not_json';
 
 /**
- * The front door for money: connection → rate limit → signature over the raw bytes → JSON → store (unique per
+ * The front door for money: connection → signature over the raw bytes → rate limit → JSON → store (unique per
  * connection and event id) → payout (unique per connection and platform payout id) → 202 → route job.
  * Nothing reaches Postgres before the signature holds, and a 202 is only sent once the event is committed.
  */
@@ -58,15 +58,18 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
   async receive(connectionId: string, delivery: WebhookDelivery): Promise<WebhookAnswer> {
     const connection = await this.connections.findForIntake(connectionId);
     if (!connection) throw Problems.notFound('The platform connection');
-    await this.limit(connection.id);
 
+    // Genuine and forged requests count in separate windows: whoever knows a connection id but not its
+    // secret can exhaust only the forgeries' window, never throttle the platform's own deliveries.
     const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
     const verification = VERIFIERS[connection.scheme].verify(delivery, connection.secret, nowSeconds);
     if (!verification.valid) {
+      await this.limit('webhook-connection-unverified', connection.id);
       this.count('bad_signature');
       this.logger.warn(`A webhook for connection ${connection.id} was refused: ${verification.reason}.`);
       throw Problems.unauthorized(`The webhook signature was not accepted: ${verification.reason}.`);
     }
+    await this.limit('webhook-connection', connection.id);
     if (!delivery.json) {
       this.count('not_json');
       throw new ProblemException(
@@ -155,9 +158,9 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     await Promise.all([...this.handOffs]);
   }
 
-  private async limit(connectionId: string): Promise<void> {
+  private async limit(scope: string, connectionId: string): Promise<void> {
     try {
-      await this.limiter.consume('webhook-connection', connectionId, this.config.webhookRateLimitPerSecond);
+      await this.limiter.consume(scope, connectionId, this.config.webhookRateLimitPerSecond);
     } catch (error) {
       this.count('rate_limited');
       throw error;
