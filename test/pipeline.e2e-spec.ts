@@ -208,6 +208,8 @@ describe('payout pipeline (e2e, workers in process)', () => {
       const payout = await payoutWhen(id, ['settled', 'failed']);
       expect(payout.status).toBe('failed');
       expect(payout.attempts.map((a) => a.status)).toEqual(['failed', 'failed']);
+      // Nothing was charged or netted, as the payout.failed event says too.
+      expect({ fees: payout.fees, net: payout.net }).toEqual({ fees: null, net: null });
       const balance = await t.http
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))

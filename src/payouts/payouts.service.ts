@@ -93,6 +93,7 @@ export class PayoutsService {
       const own = attempts.filter((a) => a.payout_id === row.id);
       const current = own.length ? own[own.length - 1].quote : null;
       const route = current ?? null;
+      const inFlight = row.status === 'routed' || row.status === 'sending';
       return {
         id: row.id,
         connectionId: row.connection_id,
@@ -112,8 +113,13 @@ export class PayoutsService {
           ...(a.error ? { error: a.error } : {}),
           at: a.updated_at.toISOString(),
         })),
-        fees: row.fees ?? route?.fees ?? null,
-        net: row.net !== null ? formatAmount(new MoneyDecimal(row.net)) : (route?.net ?? null),
+        // Charged figures once settled; while a route is in flight, the figures it was quoted; otherwise (failed,
+        // unmatched, not yet routed) no fee was charged and nothing was netted: null, as payout.failed says.
+        fees: row.fees ?? (inFlight ? route?.fees : null) ?? null,
+        net:
+          row.net !== null
+            ? formatAmount(new MoneyDecimal(row.net))
+            : ((inFlight ? route?.net : null) ?? null),
         invoiceId: row.invoice_id,
         timeline: timeline
           .filter((t) => t.payout_id === row.id)
