@@ -279,6 +279,42 @@ describe('webhooks (e2e)', () => {
       expect(await payoutsOf(upwork, payoutId)).toHaveLength(1);
     });
 
+    it('keeps an event that disagrees with the payout already received as rejected (422), and the payout as it was', async () => {
+      const payoutId = unique('UPW-PO');
+      await deliver(t.http, upwork, payoutEvent({ payoutId, amount: '300.00' })).expect(202);
+      const disagreeing = [{ amount: '999.00' }, { freelancerRef: 'fl-someone-else' }];
+      for (const change of disagreeing) {
+        const id = `msg_${randomUUID()}`;
+        const res = await deliver(t.http, upwork, payoutEvent({ payoutId, ...change }), { id });
+        expectProblem(res, 422);
+        expect(res.body.errors).toEqual([
+          {
+            field: 'platformPayoutId',
+            message: expect.stringContaining(`payout ${payoutId} was received as 300.00 USD for fl-42`),
+          },
+        ]);
+        const stored = await storedEvent(upwork, id);
+        expect(stored).toEqual(
+          expect.objectContaining({ status: 'rejected', payout_id: null, enqueued_at: null }),
+        );
+        expect(stored.errors).toEqual(res.body.errors);
+      }
+      const payouts = await payoutsOf(upwork, payoutId);
+      expect(payouts.map((p) => [p.gross, p.freelancer_ref])).toEqual([['300.00', 'fl-42']]);
+    });
+
+    it('makes one payout when events that disagree race: the others are kept as rejected', async () => {
+      const payoutId = unique('UPW-PO');
+      const amounts = Array.from({ length: 8 }, (_, i) => `${100 + i}.00`);
+      const answers = await Promise.all(
+        amounts.map((amount) => deliver(t.http, upwork, payoutEvent({ payoutId, amount }))),
+      );
+      const payouts = await payoutsOf(upwork, payoutId);
+      expect(payouts).toHaveLength(1);
+      expect(answers.map((a) => a.status).sort()).toEqual([202, ...Array(7).fill(422)]);
+      expect(amounts[answers.findIndex((a) => a.status === 202)]).toBe(payouts[0].gross);
+    });
+
     it('accepts a payout for a freelancer ref the partner never registered (it is routed as unmatched later)', async () => {
       const event = payoutEvent({ freelancerRef: unique('nobody') });
       await deliver(t.http, upwork, event).expect(202);

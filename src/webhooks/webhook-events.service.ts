@@ -87,19 +87,34 @@ export class WebhookEventsService implements OnApplicationShutdown {
     eventRowId: string,
     source: PayoutSource,
     instruction: PayoutInstruction,
-  ): Promise<{ duplicate: true } | { duplicate: false; payoutId: string; created: boolean }> {
+  ): Promise<
+    | { duplicate: true }
+    | { duplicate: false; conflict: string }
+    | { duplicate: false; conflict: null; payoutId: string; created: boolean }
+  > {
     const newPayoutId = randomUUID();
     const payout = payoutRow(source, instruction);
+    // What must agree between two events about one platform payout: who is paid, how much, in what currency.
+    const [gross, currency, ref] = [11, 12, 13].map((n) => `$${n + payout.values.length}`);
     const [row] = await this.db.query(
       `WITH existing AS (
-         SELECT id FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
+         SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
+       conflict AS (
+         SELECT format('payout %s was received as %s %s for %s; this event says %s %s for %s', $9,
+                       x.gross, x.currency, x.freelancer_ref, ${gross}::numeric, ${currency}::text, ${ref}::text) AS message
+         FROM existing x
+         WHERE x.gross <> ${gross}::numeric OR x.currency <> ${currency}::text OR x.freelancer_ref <> ${ref}::text),
        ev AS (
          INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
-                                     payout_id, enqueued_at)
-         VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, coalesce((SELECT id FROM existing), $8::uuid),
-                 CASE WHEN EXISTS (SELECT 1 FROM existing) THEN now() END)
+                                     errors, payout_id, enqueued_at)
+         SELECT $1, $2, $3, $4, $5, CASE WHEN c.message IS NULL THEN 'accepted' ELSE 'rejected' END, $6, $7,
+                CASE WHEN c.message IS NOT NULL
+                     THEN jsonb_build_array(jsonb_build_object('field', 'platformPayoutId', 'message', c.message)) END,
+                CASE WHEN c.message IS NULL THEN coalesce((SELECT id FROM existing), $8::uuid) END,
+                CASE WHEN c.message IS NULL AND EXISTS (SELECT 1 FROM existing) THEN now() END
+         FROM (SELECT (SELECT message FROM conflict) AS message) c
          ON CONFLICT (connection_id, event_id) DO NOTHING
-         RETURNING id, payout_id),
+         RETURNING id, payout_id, errors),
        po AS (
          INSERT INTO payouts (id, ${payout.columns})
          SELECT $8::uuid, ${payout.placeholders(11)} FROM ev WHERE NOT EXISTS (SELECT 1 FROM existing)
@@ -107,7 +122,8 @@ export class WebhookEventsService implements OnApplicationShutdown {
          RETURNING id),
        tl AS (
          INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'received', $10 FROM po)
-       SELECT (SELECT id FROM ev) AS event_row, (SELECT payout_id FROM ev) AS linked, (SELECT id FROM po) AS created`,
+       SELECT (SELECT id FROM ev) AS event_row, (SELECT payout_id FROM ev) AS linked, (SELECT id FROM po) AS created,
+              (SELECT errors->0->>'message' FROM ev) AS conflict`,
       [
         eventRowId,
         record.connectionId,
@@ -120,19 +136,48 @@ export class WebhookEventsService implements OnApplicationShutdown {
         instruction.platformPayoutId,
         payout.receivedDetail,
         ...payout.values,
+        instruction.gross.toFixed(2),
+        instruction.currency,
+        instruction.freelancerRef,
       ],
     );
     if (!row.event_row) return { duplicate: true };
-    if (row.created) return { duplicate: false, payoutId: row.created, created: true };
-    if (row.linked !== newPayoutId) return { duplicate: false, payoutId: row.linked, created: false };
-    const [mended] = await updateReturning<{ payout_id: string }>(
+    if (row.conflict) return { duplicate: false, conflict: row.conflict };
+    if (row.created) return { duplicate: false, conflict: null, payoutId: row.created, created: true };
+    if (row.linked !== newPayoutId) {
+      return { duplicate: false, conflict: null, payoutId: row.linked, created: false };
+    }
+    // Another event made the payout between this statement's snapshot and its insert: link to that payout, or
+    // keep this event as rejected when the two disagree.
+    const [mended] = await updateReturning<{ payout_id: string | null; conflict: string | null }>(
       this.db,
-      `UPDATE webhook_events SET enqueued_at = now(),
-              payout_id = (SELECT id FROM payouts WHERE connection_id = $2 AND platform_payout_id = $3)
-       WHERE id = $1 RETURNING payout_id`,
-      [eventRowId, record.connectionId, instruction.platformPayoutId],
+      `WITH winner AS (
+         SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $3),
+       verdict AS (
+         SELECT w.id,
+                CASE WHEN w.gross <> $4::numeric OR w.currency <> $5::text OR w.freelancer_ref <> $6::text
+                     THEN format('payout %s was received as %s %s for %s; this event says %s %s for %s', $3,
+                                 w.gross, w.currency, w.freelancer_ref, $4::numeric, $5::text, $6::text) END AS message
+         FROM winner w)
+       UPDATE webhook_events e
+       SET status = CASE WHEN v.message IS NULL THEN 'accepted' ELSE 'rejected' END,
+           errors = CASE WHEN v.message IS NOT NULL
+                         THEN jsonb_build_array(jsonb_build_object('field', 'platformPayoutId', 'message', v.message)) END,
+           payout_id = CASE WHEN v.message IS NULL THEN v.id END,
+           enqueued_at = CASE WHEN v.message IS NULL THEN now() END
+       FROM verdict v WHERE e.id = $1
+       RETURNING e.payout_id, v.message AS conflict`,
+      [
+        eventRowId,
+        record.connectionId,
+        instruction.platformPayoutId,
+        instruction.gross.toFixed(2),
+        instruction.currency,
+        instruction.freelancerRef,
+      ],
     );
-    return { duplicate: false, payoutId: mended.payout_id, created: false };
+    if (mended.conflict) return { duplicate: false, conflict: mended.conflict };
+    return { duplicate: false, conflict: null, payoutId: mended.payout_id!, created: false };
   }
 
   /**

@@ -130,6 +130,13 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
       instruction,
     );
     if (stored.duplicate) return this.duplicate(record.eventId);
+    if (stored.conflict !== null) {
+      this.count('rejected');
+      throw Problems.unprocessable(
+        [{ field: 'platformPayoutId', message: stored.conflict }],
+        'The event is signed but disagrees with the payout already received for this platform payout; it is kept for ops to see.',
+      );
+    }
     this.count('accepted');
 
     if (stored.created) this.handOff(id, stored.payoutId, record.eventId);
