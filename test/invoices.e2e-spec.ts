@@ -488,3 +488,29 @@ describe('invoices (e2e)', () => {
     });
   });
 });
+
+describe('public invoice endpoints under load (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ PUBLIC_RATE_LIMIT_PER_SECOND: '2' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers 429 with Retry-After past the per-address limit, and counts each address apart', async () => {
+    const verify = (address: string) =>
+      t.http
+        .get('/v1/public/invoices/00000000-0000-4000-8000-000000000000/verify')
+        .set('X-Forwarded-For', address);
+    const flood = await Promise.all(Array.from({ length: 10 }, () => verify('203.0.113.7')));
+    const limited = flood.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expectProblem(limited[0], 429);
+    expect(limited[0].headers['retry-after']).toBe('1');
+    expect(flood.filter((r) => r.status === 404).length).toBeLessThanOrEqual(4);
+    expectProblem(await verify('198.51.100.9'), 404);
+  });
+});

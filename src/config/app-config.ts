@@ -14,6 +14,8 @@ export interface AppConfig {
   opsTokenIsDevelopmentDefault: boolean;
   logLevel: string;
   partnerRateLimitPerSecond: number;
+  /** Per client address, on the endpoints that need no credential. */
+  publicRateLimitPerSecond: number;
   webhookRateLimitPerSecond: number;
   /** 32-byte key that encrypts stored webhook signing secrets (AES-256-GCM). */
   secretsKey: Buffer;
@@ -61,6 +63,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     partnerRateLimitPerSecond: env.PARTNER_RATE_LIMIT_PER_SECOND ?? 1000,
     webhookRateLimitPerSecond: env.WEBHOOK_RATE_LIMIT_PER_SECOND ?? 1000,
+    publicRateLimitPerSecond: env.PUBLIC_RATE_LIMIT_PER_SECOND ?? 20,
     secretsKey: env.SECRETS_KEY
       ? Buffer.from(env.SECRETS_KEY, 'base64')
       : createHash('sha256').update('payout-router development secrets key').digest(),

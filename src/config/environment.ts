@@ -62,6 +62,12 @@ export class EnvironmentVariables {
   WEBHOOK_RATE_LIMIT_PER_SECOND?: number;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PUBLIC_RATE_LIMIT_PER_SECOND?: number;
+
+  @IsOptional()
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRETS_KEY must be 32 bytes, base64' })
   SECRETS_KEY?: string;
 

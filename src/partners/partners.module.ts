@@ -7,6 +7,7 @@ import { OpsGuard } from './ops.guard';
 import { OpsPartnersController } from './ops-partners.controller';
 import { PartnerGuard } from './partner.guard';
 import { PartnersService } from './partners.service';
+import { PublicRateLimitGuard } from './public-rate-limit.guard';
 
 @Global()
 @Module({
@@ -16,6 +17,7 @@ import { PartnersService } from './partners.service';
     PartnersService,
     PartnerGuard,
     OpsGuard,
+    PublicRateLimitGuard,
     RateLimiter,
     IdempotencyService,
     IdempotencyInterceptor,
@@ -25,6 +27,7 @@ import { PartnersService } from './partners.service';
     PartnersService,
     PartnerGuard,
     OpsGuard,
+    PublicRateLimitGuard,
     RateLimiter,
     IdempotencyService,
     IdempotencyInterceptor,
