@@ -12,6 +12,7 @@ import { PartnerEventsAtSource1763900006000 } from '../../migrations/17639000060
 import { LedgerPayoutEntriesLocked1763900008000 } from '../../migrations/1763900008000-ledger-payout-entries-locked';
 import { IdempotencyReplayVerbatim1763900009000 } from '../../migrations/1763900009000-idempotency-replay-verbatim';
 import { InvoiceCounterIssuedAt1763900010000 } from '../../migrations/1763900010000-invoice-counter-issued-at';
+import { InvoiceFxFilledLater1763900011000 } from '../../migrations/1763900011000-invoice-fx-filled-later';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   LedgerPayoutEntriesLocked1763900008000,
   IdempotencyReplayVerbatim1763900009000,
   InvoiceCounterIssuedAt1763900010000,
+  InvoiceFxFilledLater1763900011000,
 ];

@@ -1,24 +1,54 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import Decimal from 'decimal.js';
 import { DataSource, EntityManager } from 'typeorm';
 import { formatExact, parseDecimal } from '../money/money';
 import { FxRateDto, PutFxRateDto } from './dto/fx-rate.dto';
+import { PAKISTAN_UTC_OFFSET_HOURS } from './pakistan-export';
 
 export const USD_PKR = 'USD-PKR';
 
 @Injectable()
 export class FxRatesService {
+  private readonly logger = new Logger(FxRatesService.name);
+
   constructor(private readonly db: DataSource) {}
 
-  /** One rate per day: a second PUT for the same asOf replaces it (invoices already realized keep theirs). */
+  /**
+   * One rate per day: a second PUT for the same asOf replaces it (invoices already realized keep theirs). Proceeds
+   * realized while no rate at or before their day was on record get theirs now, in the same transaction: the
+   * latest rate at or before the day of realization, as if it had been there, and its PKR equivalent.
+   */
   async put(dto: PutFxRateDto): Promise<FxRateDto> {
-    const [row] = await this.db.query(
-      `INSERT INTO fx_rates (pair, as_of, rate) VALUES ($1, $2::date, $3)
-       ON CONFLICT (pair, as_of) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
-       RETURNING rate::text AS rate, as_of::text AS as_of`,
-      [USD_PKR, dto.asOf, dto.rate],
-    );
-    return { pair: USD_PKR, rate: formatRate(parseDecimal(row.rate)), asOf: row.as_of };
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query(
+        `INSERT INTO fx_rates (pair, as_of, rate) VALUES ($1, $2::date, $3)
+         ON CONFLICT (pair, as_of) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
+         RETURNING rate::text AS rate, as_of::text AS as_of`,
+        [USD_PKR, dto.asOf, dto.rate],
+      );
+      // round(numeric, 2) rounds half away from zero: half-up for these positive amounts, as pkrEquivalent().
+      const filled: { id: string }[] = await tx.query(
+        `WITH due AS (
+           SELECT i.id, r.rate, r.as_of, round(i.net_realized * r.rate, 2) AS pkr
+           FROM invoices i
+           CROSS JOIN LATERAL (
+             SELECT rate, as_of FROM fx_rates
+             WHERE pair = $1 AND as_of <= (i.realized_at AT TIME ZONE 'UTC' + interval '${PAKISTAN_UTC_OFFSET_HOURS} hours')::date
+             ORDER BY as_of DESC LIMIT 1) r
+           WHERE i.net_realized IS NOT NULL AND i.fx_rate IS NULL
+           FOR UPDATE OF i)
+         UPDATE invoices SET fx_rate = due.rate, fx_as_of = due.as_of, pkr_equivalent = due.pkr
+         FROM due WHERE invoices.id = due.id AND invoices.fx_rate IS NULL
+         RETURNING invoices.id`,
+        [USD_PKR],
+      );
+      if (filled.length) {
+        this.logger.log(
+          `The USD-PKR rate of ${row.as_of} filled ${filled.length} realized invoice(s) that had none.`,
+        );
+      }
+      return { pair: USD_PKR, rate: formatRate(parseDecimal(row.rate)), asOf: row.as_of };
+    });
   }
 
   /** The latest USD-PKR rate at or before a date (YYYY-MM-DD), or null when none is on record. */

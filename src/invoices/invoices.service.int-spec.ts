@@ -18,7 +18,7 @@ import { InvoiceDocumentsService } from './invoice-documents.service';
 import { sha256Hex, verifyDigest } from './invoice-signature';
 import { InvoiceSigner } from './invoice-signer.service';
 import { IssueInvoiceInput, InvoicesService } from './invoices.service';
-import { PURPOSE_CODES } from './pakistan-export';
+import { pkrEquivalent, PURPOSE_CODES } from './pakistan-export';
 
 describe(InvoicesService.name, () => {
   let db: DataSource;
@@ -277,6 +277,43 @@ describe(InvoicesService.name, () => {
         pkrEquivalent: null,
         netRealized: '1198.75',
       });
+    });
+
+    it('fills the rate and PKR equivalent of proceeds realized before any rate, once, when ops record one', async () => {
+      const e = await newExporter();
+      const early = await issue(e);
+      const late = await issue(e);
+      // 19:30 UTC on 3 June is 4 June in Pakistan: the day whose rate applies.
+      await realize(early.payoutId, new Date('1991-06-03T19:30:00Z'), '51.25', '1198.75');
+      await realize(late.payoutId, new Date('1991-06-20T10:00:00Z'), '0.01', '1249.99');
+      expect((await row(early.invoiceId)).fx_rate).toBeNull();
+
+      await fxRates.put({ rate: '21.5050', asOf: '1991-06-05' });
+      expect(await documents.get(e.partnerId, early.invoiceId)).toMatchObject({
+        fx: null,
+        pkrEquivalent: null,
+      });
+      await fxRates.put({ rate: '21.4200', asOf: '1991-06-04' });
+      // 1198.75 × 21.42 = 25677.225: half-up to cents as pkrEquivalent() gives .23 (half-even would give .22).
+      expect(pkrEquivalent(new MoneyDecimal('1198.75'), new MoneyDecimal('21.42')).toFixed(2)).toBe(
+        '25677.23',
+      );
+      expect(await documents.get(e.partnerId, early.invoiceId)).toMatchObject({
+        fx: { pair: 'USD-PKR', rate: '21.42', asOf: '1991-06-04' },
+        pkrEquivalent: '25677.23',
+      });
+      expect(await documents.get(e.partnerId, late.invoiceId)).toMatchObject({
+        fx: { pair: 'USD-PKR', rate: '21.505', asOf: '1991-06-05' },
+        pkrEquivalent: '26881.03',
+      });
+
+      await fxRates.put({ rate: '30.0000', asOf: '1991-06-19' });
+      expect(await documents.get(e.partnerId, late.invoiceId)).toMatchObject({
+        fx: { pair: 'USD-PKR', rate: '21.505', asOf: '1991-06-05' },
+      });
+      await expect(
+        db.query(`UPDATE invoices SET fx_rate = 30, pkr_equivalent = 1 WHERE id = $1`, [late.invoiceId]),
+      ).rejects.toThrow(/is filled once/);
     });
 
     it('refuses a realization whose fees and net do not add up to the gross, and one without an invoice', async () => {

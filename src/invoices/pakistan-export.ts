@@ -38,7 +38,8 @@ export function purposeCodeFor(serviceCategory: string): PurposeCode {
  * Calendar dates of an export are Pakistani dates: the exporter's invoice year, the bank's realization date and
  * the SBP rate of that day. Pakistan keeps UTC+05:00 all year (no daylight saving since 2009).
  */
-const PAKISTAN_OFFSET_MS = 5 * 60 * 60 * 1000;
+export const PAKISTAN_UTC_OFFSET_HOURS = 5;
+const PAKISTAN_OFFSET_MS = PAKISTAN_UTC_OFFSET_HOURS * 60 * 60 * 1000;
 
 export function pakistanDate(at: Date): string {
   return new Date(at.getTime() + PAKISTAN_OFFSET_MS).toISOString().slice(0, 10);
