@@ -66,7 +66,12 @@ export async function createApp(
   config: AppConfig,
   extra: { clock?: Clock } = {},
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: true });
+  const hops = config.trustProxy;
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A number of hops trusts that many proxies nearest the api, whatever their address.
+    trustProxy: typeof hops === 'number' ? (_address: string, hop: number) => hop < hops : hops,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, extra), adapter, {
     bufferLogs: true,
     bodyParser: false,

@@ -23,6 +23,11 @@ export interface AppConfig {
   invoiceSigningKeyPem: string | undefined;
   invoiceSigningKeyFile: string;
   publicBaseUrl: string;
+  /**
+   * Which proxies in front of the api may tell it the client's address (X-Forwarded-For): none unless set, so
+   * a client cannot choose the address its per-address limits count under.
+   */
+  trustProxy: number | string | false;
   queuePrefix: string;
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
@@ -71,6 +76,11 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     invoiceSigningKeyPem: env.INVOICE_SIGNING_KEY_PEM,
     invoiceSigningKeyFile: env.INVOICE_SIGNING_KEY_FILE ?? '.keys/invoice-signing-key.pem',
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
+    trustProxy: !env.TRUST_PROXY
+      ? false
+      : /^\d+$/.test(env.TRUST_PROXY)
+        ? Number(env.TRUST_PROXY)
+        : env.TRUST_PROXY,
     queuePrefix: env.QUEUE_PREFIX ?? 'payouts',
     breaker: {
       failureThreshold: env.BREAKER_FAILURE_THRESHOLD ?? 5,

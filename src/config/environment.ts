@@ -84,6 +84,13 @@ export class EnvironmentVariables {
   PUBLIC_BASE_URL?: string;
 
   @IsOptional()
+  @Matches(/^(\d{1,2}|[\w.:/]+(,\s*[\w.:/]+)*)$/, {
+    message:
+      'TRUST_PROXY is a number of proxy hops, or addresses, CIDR ranges or the names loopback, linklocal, uniquelocal, comma-separated',
+  })
+  TRUST_PROXY?: string;
+
+  @IsOptional()
   @IsString()
   @Matches(/^[a-z0-9:_-]+$/i, { message: 'QUEUE_PREFIX may hold letters, digits, ":", "_" and "-"' })
   QUEUE_PREFIX?: string;

@@ -1,11 +1,13 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { isIPv6 } from 'node:net';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { RateLimiter } from '../common/rate-limiter';
 
 /**
- * Endpoints anyone may call (an invoice's QR code leads a bank to one): a rate limit per client address, so
- * nobody can turn them into free load on Postgres. Behind a proxy the address is the one it forwards.
+ * Endpoints anyone may call (an invoice's QR code leads a bank to one): a rate limit per client, so nobody can
+ * turn them into free load on Postgres. The client is its address as TRUST_PROXY lets the api see it, and an
+ * IPv6 client is its /64, the block one subscriber holds.
  */
 @Injectable()
 export class PublicRateLimitGuard implements CanActivate {
@@ -16,7 +18,21 @@ export class PublicRateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    await this.limiter.consume('public-ip', request.ip, this.config.publicRateLimitPerSecond);
+    await this.limiter.consume('public-client', clientKey(request.ip), this.config.publicRateLimitPerSecond);
     return true;
   }
+}
+
+/** An IPv4 address as it is; an IPv6 address as its first four groups (its /64). */
+export function clientKey(address: string): string {
+  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (!isIPv6(plain)) return plain;
+  const [head, tail = ''] = plain.split('::');
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups = [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
