@@ -77,10 +77,12 @@ export class WebhookEventsService implements OnApplicationShutdown {
   }
 
   /**
-   * Stores an accepted event and creates its payout in ONE statement (one round trip, atomic): the event row is
+   * Stores an accepted event and creates its payout in one transaction, usually one statement: the event row is
    * inserted unless (connection, event id) exists; only then is the payout inserted unless the platform payout
    * exists, with its first timeline row. The event links to the existing payout, or to the new one and owes its
-   * route job. Two different events racing for one new platform payout: the loser's link is mended after.
+   * route job; an event that disagrees with the existing payout is kept as rejected. Two different events racing
+   * for one new platform payout: the loser's link is mended by a second statement of the same transaction, whose
+   * fresh snapshot sees the winner's payout, so no crash can leave the event linked to a payout that never was.
    */
   async acceptWithPayout(
     record: EventRecord,
@@ -96,8 +98,9 @@ export class WebhookEventsService implements OnApplicationShutdown {
     const payout = payoutRow(source, instruction);
     // What must agree between two events about one platform payout: who is paid, how much, in what currency.
     const [gross, currency, ref] = [11, 12, 13].map((n) => `$${n + payout.values.length}`);
-    const [row] = await this.db.query(
-      `WITH existing AS (
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query(
+        `WITH existing AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
        conflict AS (
          SELECT format('payout %s was received as %s %s for %s; this event says %s %s for %s', $9,
@@ -124,34 +127,34 @@ export class WebhookEventsService implements OnApplicationShutdown {
          INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'received', $10 FROM po)
        SELECT (SELECT id FROM ev) AS event_row, (SELECT payout_id FROM ev) AS linked, (SELECT id FROM po) AS created,
               (SELECT errors->0->>'message' FROM ev) AS conflict`,
-      [
-        eventRowId,
-        record.connectionId,
-        record.partnerId,
-        record.eventId,
-        record.type,
-        record.rawBody,
-        JSON.stringify(record.headers),
-        newPayoutId,
-        instruction.platformPayoutId,
-        payout.receivedDetail,
-        ...payout.values,
-        instruction.gross.toFixed(2),
-        instruction.currency,
-        instruction.freelancerRef,
-      ],
-    );
-    if (!row.event_row) return { duplicate: true };
-    if (row.conflict) return { duplicate: false, conflict: row.conflict };
-    if (row.created) return { duplicate: false, conflict: null, payoutId: row.created, created: true };
-    if (row.linked !== newPayoutId) {
-      return { duplicate: false, conflict: null, payoutId: row.linked, created: false };
-    }
-    // Another event made the payout between this statement's snapshot and its insert: link to that payout, or
-    // keep this event as rejected when the two disagree.
-    const [mended] = await updateReturning<{ payout_id: string | null; conflict: string | null }>(
-      this.db,
-      `WITH winner AS (
+        [
+          eventRowId,
+          record.connectionId,
+          record.partnerId,
+          record.eventId,
+          record.type,
+          record.rawBody,
+          JSON.stringify(record.headers),
+          newPayoutId,
+          instruction.platformPayoutId,
+          payout.receivedDetail,
+          ...payout.values,
+          instruction.gross.toFixed(2),
+          instruction.currency,
+          instruction.freelancerRef,
+        ],
+      );
+      if (!row.event_row) return { duplicate: true };
+      if (row.conflict) return { duplicate: false, conflict: row.conflict };
+      if (row.created) return { duplicate: false, conflict: null, payoutId: row.created, created: true };
+      if (row.linked !== newPayoutId) {
+        return { duplicate: false, conflict: null, payoutId: row.linked, created: false };
+      }
+      // Another event made the payout between this statement's snapshot and its insert: link to that payout, or
+      // keep this event as rejected when the two disagree.
+      const [mended] = await updateReturning<{ payout_id: string | null; conflict: string | null }>(
+        tx,
+        `WITH winner AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $3),
        verdict AS (
          SELECT w.id,
@@ -167,17 +170,18 @@ export class WebhookEventsService implements OnApplicationShutdown {
            enqueued_at = CASE WHEN v.message IS NULL THEN now() END
        FROM verdict v WHERE e.id = $1
        RETURNING e.payout_id, v.message AS conflict`,
-      [
-        eventRowId,
-        record.connectionId,
-        instruction.platformPayoutId,
-        instruction.gross.toFixed(2),
-        instruction.currency,
-        instruction.freelancerRef,
-      ],
-    );
-    if (mended.conflict) return { duplicate: false, conflict: mended.conflict };
-    return { duplicate: false, conflict: null, payoutId: mended.payout_id!, created: false };
+        [
+          eventRowId,
+          record.connectionId,
+          instruction.platformPayoutId,
+          instruction.gross.toFixed(2),
+          instruction.currency,
+          instruction.freelancerRef,
+        ],
+      );
+      if (mended.conflict) return { duplicate: false, conflict: mended.conflict };
+      return { duplicate: false, conflict: null, payoutId: mended.payout_id!, created: false };
+    });
   }
 
   /**
