@@ -8,6 +8,11 @@ import {
   TestApp,
   unique,
 } from './support/app';
+import { randomInt } from 'node:crypto';
+import { API_KEY_CACHE_TTL_MS, ApiKeyCache } from '../src/partners/api-key-cache';
+import { PartnersService } from '../src/partners/partners.service';
+import { RedisService } from '../src/redis/redis.module';
+import { MovableClock } from './support/movable-clock';
 import { expectProblem } from './support/problem';
 
 describe('foundation (e2e)', () => {
@@ -424,18 +429,40 @@ describe('foundation (e2e)', () => {
 });
 
 describe('key revocation across api replicas (e2e)', () => {
-  it('answers 401 at once on a replica that had the key cached', async () => {
+  it('serves a cached key without Postgres, and answers 401 at once on a replica that had it cached', async () => {
     const a = await startApp();
     const b = await startApp();
     try {
+      // An epoch no earlier test left behind, so a broken epoch read cannot pass for a revocation.
+      await b.app.get(RedisService).client.set(ApiKeyCache.EPOCH_KEY, String(randomInt(1e9, 2e9)));
+      const lookups = jest.spyOn(b.app.get(PartnersService), 'authenticate');
       const partner = await createPartner(a.http);
-      await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
-      await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      for (let i = 0; i < 3; i++) await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      expect(lookups).toHaveBeenCalledTimes(1);
       await a.http.delete(`/v1/ops/partners/${partner.id}/api-keys/${partner.apiKeyId}`).set(ops).expect(204);
       await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(401);
+      expect(lookups).toHaveBeenCalledTimes(2);
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('a revocation whose epoch bump was lost (e2e)', () => {
+  it('stops serving the cached key once its entry is API_KEY_CACHE_TTL_MS old', async () => {
+    const clock = new MovableClock();
+    const t = await startApp({}, { clock });
+    try {
+      const partner = await createPartner(t.http);
+      await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      // Revoked in Postgres while Redis was unreachable: the epoch never moved.
+      await t.db.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [partner.apiKeyId]);
+      await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      clock.advance(API_KEY_CACHE_TTL_MS);
+      expectProblem(await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)), 401);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -1,8 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { RedisService } from '../redis/redis.module';
 import type { AuthenticatedPartner } from './partners.service';
 
 const MAX_ENTRIES = 10_000;
+/**
+ * How long a resolved key is trusted at most. Revocation reaches every replica at once through the epoch; this
+ * bounds the one case it cannot: a revocation whose epoch bump failed because Redis was unreachable.
+ */
+export const API_KEY_CACHE_TTL_MS = 60_000;
 
 /**
  * Resolved API keys kept in memory, valid only while the revocation epoch in Redis is unchanged. Revoking a key
@@ -13,7 +19,10 @@ const MAX_ENTRIES = 10_000;
 @Injectable()
 export class ApiKeyCache {
   private readonly logger = new Logger(ApiKeyCache.name);
-  private readonly entries = new Map<string, { partner: AuthenticatedPartner; epoch: string }>();
+  private readonly entries = new Map<
+    string,
+    { partner: AuthenticatedPartner; epoch: string; cachedAtMs: number }
+  >();
 
   /** The Redis key (under the client's prefix) whose value changes whenever a key is revoked. */
   static readonly EPOCH_KEY = 'auth:api-key-epoch';
@@ -23,7 +32,10 @@ export class ApiKeyCache {
     return value ?? '0';
   }
 
-  constructor(private readonly redis: RedisService) {}
+  constructor(
+    private readonly redis: RedisService,
+    private readonly clock: Clock,
+  ) {}
 
   /** The current revocation epoch, or null when Redis cannot say. */
   async epoch(): Promise<string | null> {
@@ -35,13 +47,19 @@ export class ApiKeyCache {
   }
 
   lookup(keyHash: string): { partner: AuthenticatedPartner; epoch: string } | undefined {
-    return this.entries.get(keyHash);
+    const entry = this.entries.get(keyHash);
+    if (!entry) return undefined;
+    if (this.clock.now().getTime() - entry.cachedAtMs >= API_KEY_CACHE_TTL_MS) {
+      this.entries.delete(keyHash);
+      return undefined;
+    }
+    return entry;
   }
 
   remember(keyHash: string, partner: AuthenticatedPartner, epoch: string | null): void {
     if (epoch === null) return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(keyHash, { partner, epoch });
+    this.entries.set(keyHash, { partner, epoch, cachedAtMs: this.clock.now().getTime() });
   }
 
   /** Called after a key is revoked in Postgres. */
