@@ -416,7 +416,7 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
       500, 500, 500,
     ]);
     const metrics = await t.http.get('/metrics').expect(200);
-    expect(metrics.text).toContain('partner_webhook_attempts_total{outcome="retry"} 2');
-    expect(metrics.text).toContain('partner_webhook_attempts_total{outcome="failed"} 1');
+    expect(metrics.text).toMatch(/^partner_webhook_attempts_total\{outcome="retry"\} 2$/m);
+    expect(metrics.text).toMatch(/^partner_webhook_attempts_total\{outcome="failed"\} 1$/m);
   });
 });

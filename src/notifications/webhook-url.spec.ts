@@ -61,6 +61,27 @@ describe(webhookUrlProblem.name, () => {
     expect(isPrivateAddress('2606:4700::1111')).toBe(false);
     expect(isPrivateAddress('example.com')).toBe(false);
   });
+
+  it.each([
+    ['64:ff9b::a00:1', true, 'NAT64 of 10.0.0.1'],
+    ['64:ff9b::10.0.0.1', true, 'NAT64, dotted'],
+    ['64:ff9b::5db8:d822', false, 'NAT64 of 93.184.216.34'],
+    ['64:ff9b:1::5db8:d822', true, 'local-use NAT64'],
+    ['2002:a00:1::1', true, '6to4 of 10.0.0.1'],
+    ['2002:5db8:d822::1', false, '6to4 of 93.184.216.34'],
+    ['::a00:1', true, 'IPv4-compatible 10.0.0.1'],
+    ['::ffff:0:7f00:1', true, 'IPv4-translated 127.0.0.1'],
+    ['::ffff:a9fe:a9fe', true, 'IPv4-mapped 169.254.169.254, in hex'],
+    ['fec0::1', true, 'site-local'],
+    ['2001:db8::1', true, 'documentation'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', true, 'Teredo'],
+    ['100::1', true, 'discard-only'],
+    ['198.18.0.1', true, 'benchmarking'],
+    ['192.0.0.8', true, 'IETF protocol assignments'],
+    ['2606:4700:4700::1111', false, 'global unicast'],
+  ])('judges %s: private %p (%s)', (address, isPrivate) => {
+    expect(isPrivateAddress(address)).toBe(isPrivate);
+  });
 });
 
 describe(privateLiteralProblem.name, () => {

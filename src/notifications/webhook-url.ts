@@ -40,7 +40,7 @@ export function isPrivateAddress(host: string): boolean {
 }
 
 function isPrivateV4(address: string): boolean {
-  const [a, b] = address.split('.').map(Number);
+  const [a, b, c] = address.split('.').map(Number);
   return (
     a === 0 ||
     a === 10 ||
@@ -49,22 +49,58 @@ function isPrivateV4(address: string): boolean {
     (a === 169 && b === 254) ||
     (a === 172 && b >= 16 && b <= 31) ||
     (a === 192 && b === 168) ||
+    (a === 192 && b === 0 && (c === 0 || c === 2)) ||
+    (a === 192 && b === 88 && c === 99) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113) ||
     a >= 224
   );
 }
 
-function isPrivateV6(address: string): boolean {
-  if (address === '::' || address === '::1') return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped) return isPrivateV4(mapped[1]);
-  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(address);
-  if (mappedHex) {
-    const high = parseInt(mappedHex[1], 16);
-    const low = parseInt(mappedHex[2], 16);
-    return isPrivateV4(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 part included), or null. */
+function ipv6Groups(address: string): number[] | null {
+  let text = address;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1].split('.').map(Number);
+    text = `${text.slice(0, -dotted[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  const first = parseInt(address.split(':')[0] || '0', 16);
-  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
+  const [head, tail, extra] = text.split('::');
+  if (extra !== undefined) return null;
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const missing = 8 - front.length - back.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return null;
+  return [...front, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...back].map((g) =>
+    parseInt(g, 16),
+  );
+}
+
+const v4Of = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+
+/**
+ * Only global unicast passes. Addresses that carry an IPv4 address (mapped, translated, compatible, NAT64,
+ * 6to4) are judged by that address; Teredo, documentation, discard and site-local ranges never pass.
+ */
+function isPrivateV6(address: string): boolean {
+  const g = ipv6Groups(address);
+  if (!g) return true;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 8) || (zeros(0, 7) && g[7] === 1)) return true;
+  if (zeros(0, 5) && g[5] === 0xffff) return isPrivateV4(v4Of(g[6], g[7]));
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return isPrivateV4(v4Of(g[6], g[7]));
+  if (zeros(0, 6)) return isPrivateV4(v4Of(g[6], g[7]));
+  if (g[0] === 0x64 && g[1] === 0xff9b) return g[2] !== 0 || !zeros(3, 6) || isPrivateV4(v4Of(g[6], g[7]));
+  if (g[0] === 0x2002) return isPrivateV4(v4Of(g[1], g[2]));
+  if (g[0] === 0x2001 && (g[1] === 0 || g[1] === 0xdb8)) return true;
+  if (g[0] === 0x100 && zeros(1, 4)) return true;
+  return (
+    (g[0] & 0xfe00) === 0xfc00 ||
+    (g[0] & 0xffc0) === 0xfe80 ||
+    (g[0] & 0xffc0) === 0xfec0 ||
+    (g[0] & 0xff00) === 0xff00
+  );
 }
 
 export type HostLookup = (host: string) => Promise<{ address: string }[]>;
@@ -86,6 +122,8 @@ export function privateLiteralProblem(raw: string): string | null {
  */
 export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
   return (hostname, options, callback) => {
+    // The answer goes to node's callback on a tick of its own, never from inside the promise chain.
+    const answer = (...args: Parameters<typeof callback>) => process.nextTick(() => callback(...args));
     resolve(hostname).then(
       (found) => {
         const inside = found.find((a) => isPrivateAddress(a.address));
@@ -99,13 +137,13 @@ export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
               : `${hostname} has no usable address`,
           );
           error.code = inside ? 'EPRIVATEADDRESS' : 'ENOTFOUND';
-          callback(error, '', 0);
+          answer(error, '', 0);
           return;
         }
-        if (options.all) callback(null, addresses);
-        else callback(null, addresses[0].address, addresses[0].family);
+        if (options.all) answer(null, addresses);
+        else answer(null, addresses[0].address, addresses[0].family);
       },
-      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+      (error: NodeJS.ErrnoException) => answer(error, '', 0),
     );
   };
 }
