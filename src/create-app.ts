@@ -62,6 +62,22 @@ function installBodyParsers(fastify: FastifyInstance): void {
   });
 }
 
+/**
+ * Whether a request reaches the queue dashboard, however its path is spelled. The router decodes percent-escapes
+ * before it matches (`/%61dmin/queues` is `/admin/queues`), so the route it matched decides, and the raw and the
+ * decoded path are checked as well.
+ */
+export function isDashboardRequest(request: Pick<FastifyRequest, 'url' | 'routeOptions'>): boolean {
+  const path = request.url.split('?')[0];
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = path;
+  }
+  return [request.routeOptions?.url, path, decoded].some((p) => p?.startsWith(QUEUE_DASHBOARD_PATH));
+}
+
 export async function createApp(
   config: AppConfig,
   extra: { clock?: Clock } = {},
@@ -81,10 +97,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
-    if (
-      request.url.startsWith(QUEUE_DASHBOARD_PATH) &&
-      !isOpsRequest(request.headers.authorization, config.opsToken)
-    ) {
+    if (isDashboardRequest(request) && !isOpsRequest(request.headers.authorization, config.opsToken)) {
       sendProblem(
         reply,
         Problems.unauthorized('The queue dashboard needs the ops token as "Authorization: Bearer …".'),

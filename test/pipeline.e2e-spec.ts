@@ -10,6 +10,7 @@ import {
 } from './support/app';
 import { PayoutPipelineService } from '../src/payouts/payout-pipeline.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
+import { expectProblem } from './support/problem';
 
 interface Payout {
   id: string;
@@ -374,5 +375,18 @@ describe('payout pipeline (e2e, workers in process)', () => {
     const res = await t.http.get('/admin/queues').set(ops);
     expect(res.status).toBe(200);
     expect(res.text).toContain('<');
+  });
+
+  it.each([
+    ['GET', '/admin/queues/api/queues'],
+    ['GET', '/%61dmin/queues/api/queues'],
+    ['GET', '/admin/%71ueues/api/queues'],
+    ['GET', '/admin/queue%73/api/redis/stats'],
+    ['PUT', '/%61dmin/queues/api/queues/partner-webhooks/pause'],
+  ])('refuses %s %s without the ops token, however the path is spelled', async (method, path) => {
+    const sent = method === 'PUT' ? t.http.put(path) : t.http.get(path);
+    expectProblem(await sent, 401);
+    const paused = await t.http.get('/admin/queues/api/queues').set(ops).expect(200);
+    expect(JSON.stringify(paused.body)).not.toMatch(/"isPaused":true/);
   });
 });
