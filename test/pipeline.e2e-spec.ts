@@ -10,6 +10,7 @@ import {
 } from './support/app';
 import { PayoutPipelineService } from '../src/payouts/payout-pipeline.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
+import { DataSource } from 'typeorm';
 import { expectProblem } from './support/problem';
 
 interface Payout {
@@ -368,6 +369,18 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(res.text).toMatch(/payout_attempts_total\{provider="payoneer",outcome="accepted"\} [1-9]/);
     expect(res.text).toMatch(/route_chosen_total\{route="upwork-payoneer-usd"\} [1-9]/);
     expect(res.text).toMatch(/job_duration_seconds_count\{queue="route-payout"\} [1-9]/);
+  });
+
+  it('counts payouts for /metrics at most once a second, however many scrapes arrive', async () => {
+    const query = jest.spyOn(t.app.get(DataSource), 'query');
+    try {
+      const scrapes = await Promise.all(Array.from({ length: 20 }, () => t.http.get('/metrics')));
+      expect(scrapes.every((r) => r.status === 200 && r.text.includes('payouts_by_status'))).toBe(true);
+      const counts = query.mock.calls.filter(([sql]) => String(sql).includes('FROM payouts GROUP BY status'));
+      expect(counts.length).toBeLessThanOrEqual(1);
+    } finally {
+      query.mockRestore();
+    }
   });
 
   it('guards the queue dashboard with the ops token', async () => {

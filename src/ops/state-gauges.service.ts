@@ -5,9 +5,14 @@ import { MetricsService } from './metrics.service';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 
+/** Scrapes closer together than this share one reading: /metrics needs no credential, so it must stay cheap. */
+export const GAUGE_REFRESH_MIN_MS = 1000;
+
 /**
  * Gauges read from the source of truth at scrape time: payouts per status from Postgres, jobs per queue and
- * state from Redis. A dependency that does not answer leaves its gauges as they were and is logged.
+ * state from Redis. Concurrent scrapes share one reading, and a reading serves every scrape for a second, so
+ * however often /metrics is called the count runs at most once a second. A dependency that does not answer
+ * leaves its gauges as they were and is logged.
  */
 @Injectable()
 export class StateGauges {
@@ -19,8 +24,19 @@ export class StateGauges {
     private readonly metrics: MetricsService,
   ) {}
 
+  private reading: Promise<void> | null = null;
+  private readAtMs = Number.NEGATIVE_INFINITY;
+
   async refresh(): Promise<void> {
-    await Promise.all([this.refreshPayouts(), this.refreshQueues()]);
+    if (this.reading) return this.reading;
+    if (Date.now() - this.readAtMs < GAUGE_REFRESH_MIN_MS) return;
+    this.reading = Promise.all([this.refreshPayouts(), this.refreshQueues()])
+      .then(() => undefined)
+      .finally(() => {
+        this.readAtMs = Date.now();
+        this.reading = null;
+      });
+    return this.reading;
   }
 
   private async refreshPayouts(): Promise<void> {
