@@ -20,6 +20,21 @@ const WEBHOOK_PATH = /^\/v1\/webhooks\//;
 
 export type RawRequest = FastifyRequest & { rawBody?: Buffer; bodyIsNotJson?: boolean };
 
+/** Deepest nesting a request body may have: our bodies nest three levels; validators recurse per level. */
+export const MAX_JSON_DEPTH = 32;
+
+/** How deep a parsed JSON value nests, counted without recursion and given up past `limit`. */
+export function jsonDepthExceeds(value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body is read as
  * JSON whatever its media type, and a body that is not JSON is kept as bytes and flagged, so the signature is
@@ -30,11 +45,10 @@ function installBodyParsers(fastify: FastifyInstance): void {
   const parse = (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const request = req as RawRequest;
     request.rawBody = body;
+    let parsed: unknown;
     try {
-      done(
-        null,
-        body.length === 0 && WEBHOOK_PATH.test(req.url) ? undefined : sjson.parse(body.toString('utf8')),
-      );
+      parsed =
+        body.length === 0 && WEBHOOK_PATH.test(req.url) ? undefined : sjson.parse(body.toString('utf8'));
     } catch (error) {
       if (WEBHOOK_PATH.test(req.url)) {
         request.bodyIsNotJson = true;
@@ -44,7 +58,18 @@ function installBodyParsers(fastify: FastifyInstance): void {
       const failure = error as Error & { statusCode?: number };
       failure.statusCode = 400;
       done(failure);
+      return;
     }
+    // Webhook bodies are kept as bytes and read field by field; elsewhere validation walks the whole body.
+    if (!WEBHOOK_PATH.test(req.url) && jsonDepthExceeds(parsed, MAX_JSON_DEPTH)) {
+      done(
+        Problems.validation([
+          { field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` },
+        ]),
+      );
+      return;
+    }
+    done(null, parsed);
   };
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
   fastify.addContentTypeParser(/^application\/[\w.+-]*\+json$/, { parseAs: 'buffer' }, parse);

@@ -433,6 +433,20 @@ describe('webhooks (e2e)', () => {
       }
     });
 
+    it('answers a signed, deeply nested payload with 422 (kept for ops), never a 500', async () => {
+      const event = JSON.stringify(payoutEvent()).replace(
+        '"Web development, milestone 3"',
+        `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+      );
+      const id = `msg_${randomUUID()}`;
+      const res = await t.http
+        .post(upwork.webhookUrl)
+        .set(signStandard(upwork.signingSecret, id, event))
+        .send(event);
+      expectProblem(res, 422);
+      expect((await storedEvent(upwork, id)).status).toBe('rejected');
+    });
+
     it('answers 413 problem+json to a body over 256 KiB and stores nothing', async () => {
       const before = await countEvents(upwork);
       const body = JSON.stringify(payoutEvent({ description: 'x'.repeat(256 * 1024) }));
