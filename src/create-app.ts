@@ -8,7 +8,7 @@ import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { Clock } from './common/clock';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
-import { Problems } from './common/problem';
+import { FieldError, Problems } from './common/problem';
 import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
@@ -23,16 +23,26 @@ export type RawRequest = FastifyRequest & { rawBody?: Buffer; bodyIsNotJson?: bo
 /** Deepest nesting a request body may have: our bodies nest three levels; validators recurse per level. */
 export const MAX_JSON_DEPTH = 32;
 
-/** How deep a parsed JSON value nests, counted without recursion and given up past `limit`. */
-export function jsonDepthExceeds(value: unknown, limit: number): boolean {
-  const pending: Array<[unknown, number]> = [[value, 1]];
+/**
+ * What makes a parsed JSON body unusable before any validator sees it: nesting deeper than `MAX_JSON_DEPTH`, or
+ * a string holding U+0000, which Postgres text cannot store. Walked without recursion.
+ */
+export function jsonBodyProblem(value: unknown): FieldError | null {
+  const pending: Array<[unknown, string, number]> = [[value, 'body', 1]];
   while (pending.length) {
-    const [node, depth] = pending.pop()!;
+    const [node, path, depth] = pending.pop()!;
+    if (typeof node === 'string' && node.includes('\u0000')) {
+      return { field: path, message: 'must not contain the NUL character' };
+    }
     if (node === null || typeof node !== 'object') continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+    if (depth > MAX_JSON_DEPTH)
+      return { field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` };
+    for (const [key, child] of Object.entries(node)) {
+      if (key.includes('\u0000')) return { field: path, message: 'must not contain the NUL character' };
+      pending.push([child, path === 'body' ? key : `${path}.${key}`, depth + 1]);
+    }
   }
-  return false;
+  return null;
 }
 
 /**
@@ -61,12 +71,9 @@ function installBodyParsers(fastify: FastifyInstance): void {
       return;
     }
     // Webhook bodies are kept as bytes and read field by field; elsewhere validation walks the whole body.
-    if (!WEBHOOK_PATH.test(req.url) && jsonDepthExceeds(parsed, MAX_JSON_DEPTH)) {
-      done(
-        Problems.validation([
-          { field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` },
-        ]),
-      );
+    const problem = WEBHOOK_PATH.test(req.url) ? null : jsonBodyProblem(parsed);
+    if (problem) {
+      done(Problems.validation([problem]));
       return;
     }
     done(null, parsed);

@@ -111,6 +111,16 @@ describe('foundation (e2e)', () => {
     });
   });
 
+  it('refuses a string holding U+0000 (Postgres text cannot store it) with a 400 naming its field', async () => {
+    const partner = await createPartner(t.http);
+    const res = await t.http
+      .post('/v1/freelancers')
+      .set(bearer(partner.apiKey))
+      .send({ externalRef: unique('nul'), name: 'Ayesha\u0000Khan', cnic: '35202-1234567-1' });
+    expectProblem(res, 400);
+    expect(res.body.errors).toEqual([{ field: 'name', message: 'must not contain the NUL character' }]);
+  });
+
   describe('freelancers', () => {
     let partner: { id: string; apiKey: string };
 

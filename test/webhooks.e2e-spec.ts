@@ -447,6 +447,25 @@ describe('webhooks (e2e)', () => {
       expect((await storedEvent(upwork, id)).status).toBe('rejected');
     });
 
+    it('answers U+0000 in a signed payload with 422 or as an ignored type, never a 500', async () => {
+      const withNul = payoutEvent({ description: 'milestone\u00003' });
+      const id = `msg_${randomUUID()}`;
+      const res = await deliver(t.http, upwork, withNul, { id });
+      expectProblem(res, 422);
+      expect(res.body.errors).toEqual([
+        { field: 'data.description', message: 'data.description must not contain the NUL character' },
+      ]);
+      expect((await storedEvent(upwork, id)).status).toBe('rejected');
+
+      const oddType = `msg_${randomUUID()}`;
+      await deliver(t.http, upwork, payoutEvent({}, { type: 'payout.\u0000odd' }), { id: oddType }).expect(
+        200,
+      );
+      expect(await storedEvent(upwork, oddType)).toEqual(
+        expect.objectContaining({ status: 'ignored', event_type: 'payout.\ufffdodd' }),
+      );
+    });
+
     it('answers 413 problem+json to a body over 256 KiB and stores nothing', async () => {
       const before = await countEvents(upwork);
       const body = JSON.stringify(payoutEvent({ description: 'x'.repeat(256 * 1024) }));

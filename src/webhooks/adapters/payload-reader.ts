@@ -31,6 +31,8 @@ export class PayloadReader {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(field, `${field} must be a non-empty string`);
     if (value.length > maxLength) return this.fail(field, `${field} must be at most ${maxLength} characters`);
+    // Postgres text cannot hold U+0000.
+    if (value.includes('\u0000')) return this.fail(field, `${field} must not contain the NUL character`);
     return value;
   }
 
@@ -69,5 +71,6 @@ export class PayloadReader {
 
 /** Event types are stored for ops; a hostile payload must not make that column huge. */
 export function storedType(type: string): string {
-  return type.length > 200 ? `${type.slice(0, 200)}…` : type;
+  const storable = type.replaceAll('\u0000', '\ufffd');
+  return storable.length > 200 ? `${storable.slice(0, 200)}…` : storable;
 }
