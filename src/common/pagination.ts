@@ -38,11 +38,21 @@ export function encodeCursor(row: { created_at: Date | string; id: string }): st
   return Buffer.from(JSON.stringify([createdAt, row.id])).toString('base64url');
 }
 
+/** What encodeCursor writes: an ISO instant in UTC, and a UUID. Anything else never reaches Postgres. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function decodeCursor(cursor: string | undefined): Keyset | null {
   if (!cursor) return null;
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
+    if (
+      typeof createdAt !== 'string' ||
+      !ISO_INSTANT.test(createdAt) ||
+      Number.isNaN(Date.parse(createdAt)) ||
+      typeof id !== 'string' ||
+      !UUID.test(id)
+    ) {
       throw new Error('bad cursor');
     }
     return { createdAt, id };
