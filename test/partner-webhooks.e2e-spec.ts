@@ -2,6 +2,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { PartnerEventsDispatcher } from '../src/notifications/partner-events.dispatcher';
+import { MAX_ENDPOINTS_PER_PARTNER } from '../src/notifications/webhook-endpoints.service';
 import {
   bearer,
   createFreelancer,
@@ -13,6 +14,7 @@ import {
   waitFor,
 } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
+import { expectProblem } from './support/problem';
 
 interface Receipt {
   path: string;
@@ -127,6 +129,28 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       [created.secret.slice(6, 30)],
     );
     expect(anywhere[0].n).toBe(0);
+  });
+
+  it('registers at most MAX_ENDPOINTS_PER_PARTNER endpoints per partner, even when asked at once', async () => {
+    const partner = await createPartner(t.http);
+    const key = unique('idem');
+    const first = await register(partner.apiKey, receiver.url('/cap/0'), key);
+    const answers = await Promise.all(
+      Array.from({ length: MAX_ENDPOINTS_PER_PARTNER + 2 }, (_, i) =>
+        t.http
+          .post('/v1/webhook-endpoints')
+          .set(bearer(partner.apiKey))
+          .send({ url: receiver.url(`/cap/${i + 1}`) }),
+      ),
+    );
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(MAX_ENDPOINTS_PER_PARTNER - 1);
+    const refused = answers.filter((a) => a.status !== 201);
+    expect(refused).toHaveLength(3);
+    refused.forEach((a) => expectProblem(a, 409));
+    // A replay is not a new endpoint: it still answers the first one.
+    expect((await register(partner.apiKey, receiver.url('/cap/0'), key)).id).toBe(first.id);
+    await t.http.delete(`/v1/webhook-endpoints/${first.id}`).set(bearer(partner.apiKey)).expect(204);
+    await register(partner.apiKey, receiver.url('/cap/after-delete'));
   });
 
   it('replays a registration for the same Idempotency-Key and refuses it for another url', async () => {

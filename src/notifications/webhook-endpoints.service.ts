@@ -48,6 +48,9 @@ export function openEndpointSecret(key: Buffer, row: { id: string; secret_cipher
   return openSecret(key, row.secret_ciphertext, `webhook-endpoint:${row.id}`);
 }
 
+/** Every event is sent to every endpoint of its partner: a bound on the fan-out of one partner's events. */
+export const MAX_ENDPOINTS_PER_PARTNER = 10;
+
 @Injectable()
 export class WebhookEndpointsService {
   constructor(
@@ -74,19 +77,32 @@ export class WebhookEndpointsService {
     const secret = generateEndpointSecret();
     const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
     const sealed = sealSecret(this.config.secretsKey, secret, `webhook-endpoint:${id}`);
-    const inserted: EndpointRow[] = await this.db.query(
-      `INSERT INTO webhook_endpoints (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING *`,
-      [id, partnerId, dto.url, sealed, idempotencyKey ?? null, requestHash],
-    );
+    const inserted: EndpointRow[] = await this.db.transaction(async (tx) => {
+      // One creator per partner at a time, so the count below is exact; NO KEY leaves foreign keys unblocked.
+      await tx.query(`SELECT id FROM partners WHERE id = $1 FOR NO KEY UPDATE`, [partnerId]);
+      return tx.query(
+        `INSERT INTO webhook_endpoints (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash)
+         SELECT $1, $2, $3, $4, $5, $6
+         WHERE (SELECT count(*) FROM webhook_endpoints WHERE partner_id = $2 AND deleted_at IS NULL) < $7
+         ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING *`,
+        [id, partnerId, dto.url, sealed, idempotencyKey ?? null, requestHash, MAX_ENDPOINTS_PER_PARTNER],
+      );
+    });
     if (inserted.length) return { endpoint: { ...toDto(inserted[0]), secret }, replayed: false };
 
-    const [first]: EndpointRow[] = await this.db.query(
-      `SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND idempotency_key = $2`,
-      [partnerId, idempotencyKey],
-    );
+    const [first]: (EndpointRow | undefined)[] = idempotencyKey
+      ? await this.db.query(
+          `SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND idempotency_key = $2`,
+          [partnerId, idempotencyKey],
+        )
+      : [];
+    if (!first) {
+      throw Problems.conflict(
+        `A partner may register at most ${MAX_ENDPOINTS_PER_PARTNER} webhook endpoints; delete one first.`,
+        [{ field: 'url', message: `would be endpoint ${MAX_ENDPOINTS_PER_PARTNER + 1}` }],
+      );
+    }
     if (first.request_hash !== requestHash) {
       throw Problems.unprocessable(
         [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
