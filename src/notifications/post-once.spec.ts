@@ -68,7 +68,7 @@ describe(postOnce.name, () => {
       lookup: publicOnlyLookup(resolver),
     }).catch((error: unknown) => error);
     expect(describeSendError(failure, 5000)).toBe(
-      'request failed: hooks.invalid resolves to the private address 127.0.0.1',
+      'request failed: hooks.invalid resolves to a private address',
     );
     expect(resolver).toHaveBeenCalledTimes(1);
     expect(received).toEqual([]);

@@ -130,11 +130,11 @@ export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
         const addresses: LookupAddress[] = found
           .map((a) => ({ address: a.address, family: isIP(a.address) }))
           .filter((a) => !options.family || a.family === options.family);
+        // The message never names the address: partners read it in their delivery log, and the names a
+        // partner points us at must not become a way to map what they resolve to inside our network.
         if (inside || addresses.length === 0) {
           const error: NodeJS.ErrnoException = new Error(
-            inside
-              ? `${hostname} resolves to the private address ${inside.address}`
-              : `${hostname} has no usable address`,
+            inside ? `${hostname} resolves to a private address` : `${hostname} has no usable address`,
           );
           error.code = inside ? 'EPRIVATEADDRESS' : 'ENOTFOUND';
           answer(error, '', 0);
