@@ -2,7 +2,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
@@ -117,6 +117,9 @@ export async function createApp(
   const hops = config.trustProxy;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // What the router refuses before any handler runs (a malformed percent-escape, say) is problem+json too.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(reply, error),
     // A number of hops trusts that many proxies nearest the api, whatever their address.
     trustProxy: typeof hops === 'number' ? (_address: string, hop: number) => hop < hops : hops,
   });

@@ -111,6 +111,13 @@ describe('foundation (e2e)', () => {
     });
   });
 
+  it('answers a malformed percent-escape in the path with problem+json, like every other error', async () => {
+    const partner = await createPartner(t.http);
+    const res = await t.http.get('/v1/payouts/%E0%A4%A').set(bearer(partner.apiKey));
+    expectProblem(res, 400);
+    expect(res.body.detail).toBe('The request URL is not valid (a malformed percent-escape).');
+  });
+
   it('refuses a string holding U+0000 (Postgres text cannot store it) with a 400 naming its field', async () => {
     const partner = await createPartner(t.http);
     const res = await t.http

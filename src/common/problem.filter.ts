@@ -36,7 +36,9 @@ export function toProblem(error: unknown): { problem: ProblemDocument; headers: 
           ? 'The request body must be application/json.'
           : fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
             ? 'The request body is empty but declared as JSON.'
-            : 'The request body is not valid JSON.';
+            : fastifyError.code === 'FST_ERR_BAD_URL'
+              ? 'The request URL is not valid (a malformed percent-escape).'
+              : 'The request body is not valid JSON.';
     return {
       problem: {
         type: `https://payout-router.dev/problems/http-${status}`,
