@@ -1,7 +1,6 @@
-import { DynamicModule, Module, Type } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { Clock } from './common/clock';
@@ -41,14 +40,11 @@ export class AppModule {
       ConfigModule.forRoot(config),
       ClockModule.forRoot(extra.clock ?? new Clock()),
       LoggerModule.forRoot({
+        // Every route, spelled for Nest 12's router: the library's default pattern matched nothing here, so no
+        // request was logged. The request id is Fastify's own (see createApp), which pino-http reuses.
+        forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
         pinoHttp: {
           level: config.logLevel,
-          genReqId: (req, res) => {
-            const given = req.headers['x-request-id'];
-            const id = typeof given === 'string' && /^[\w-]{1,100}$/.test(given) ? given : randomUUID();
-            res.setHeader('X-Request-Id', id);
-            return id;
-          },
           redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
           serializers: {
             req: (req: { id: string; method: string; url: string }) => ({

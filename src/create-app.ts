@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { Clock } from './common/clock';
@@ -13,6 +14,9 @@ import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+
+/** A caller's X-Request-Id is kept when it is this plain. */
+const REQUEST_ID = /^[\w-]{1,100}$/;
 
 /** Largest request body accepted anywhere (the webhook limit of the contract). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -117,6 +121,13 @@ export async function createApp(
   const hops = config.trustProxy;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // The request id: the caller's X-Request-Id when it is a plain token, a fresh UUID otherwise. Answers carry
+    // it back (see the onRequest hook) and the request log names it.
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     // What the router refuses before any handler runs (a malformed percent-escape, say) is problem+json too.
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(reply, error),
@@ -132,6 +143,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', request.id);
     if (isDashboardRequest(request) && !isOpsRequest(request.headers.authorization, config.opsToken)) {
       sendProblem(
         reply,

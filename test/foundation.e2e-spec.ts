@@ -111,6 +111,16 @@ describe('foundation (e2e)', () => {
     });
   });
 
+  it('answers with X-Request-Id: the caller’s when it is a plain token, a fresh UUID otherwise', async () => {
+    const given = await t.http.get('/health/live').set('X-Request-Id', 'trace-42_a').expect(200);
+    expect(given.headers['x-request-id']).toBe('trace-42_a');
+    const refused = await t.http.get('/v1/payouts').set('X-Request-Id', 'not a token!');
+    expectProblem(refused, 401);
+    expect(refused.headers['x-request-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+  });
+
   it('answers a malformed percent-escape in the path with problem+json, like every other error', async () => {
     const partner = await createPartner(t.http);
     const res = await t.http.get('/v1/payouts/%E0%A4%A').set(bearer(partner.apiKey));
