@@ -17,6 +17,7 @@ import { PipelineWorkerModule } from './payouts/pipeline-worker.module';
 import { PartnersModule } from './partners/partners.module';
 import { RedisModule } from './redis/redis.module';
 import { ClockModule } from './common/clock.module';
+import { LogDestination } from './common/log-destination';
 import { InvoicesModule } from './invoices/invoices.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { ConnectorsModule } from './payouts/connectors/connectors.module';
@@ -36,6 +37,7 @@ export const REDACTED_PATHS = [
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, extra: { clock?: Clock } = {}): DynamicModule {
+    const logDestination = new LogDestination();
     const imports: Array<Type | DynamicModule> = [
       ConfigModule.forRoot(config),
       ClockModule.forRoot(extra.clock ?? new Clock()),
@@ -43,17 +45,20 @@ export class AppModule {
         // Every route, spelled for Nest 12's router: the library's default pattern matched nothing here, so no
         // request was logged. The request id is Fastify's own (see createApp), which pino-http reuses.
         forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-        pinoHttp: {
-          level: config.logLevel,
-          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-          serializers: {
-            req: (req: { id: string; method: string; url: string }) => ({
-              id: req.id,
-              method: req.method,
-              url: req.url,
-            }),
+        pinoHttp: [
+          {
+            level: config.logLevel,
+            redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+            serializers: {
+              req: (req: { id: string; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+              }),
+            },
           },
-        },
+          logDestination.stream,
+        ],
       }),
       TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
       RedisModule,
@@ -76,7 +81,7 @@ export class AppModule {
       module: AppModule,
       imports,
       controllers: [HealthController, MetricsController],
-      providers: [StateGauges],
+      providers: [StateGauges, { provide: LogDestination, useValue: logDestination }],
     };
   }
 }

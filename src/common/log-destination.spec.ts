@@ -1,0 +1,39 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { waitFor } from '../../test/support/app';
+import { LogDestination } from './log-destination';
+
+describe(LogDestination.name, () => {
+  const file = () => join(mkdtempSync(join(tmpdir(), 'log-destination-')), 'out.log');
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+
+  it('holds short lines back from a write each, and writes them within about a second', async () => {
+    const path = file();
+    const destination = new LogDestination(path);
+    try {
+      await new Promise((resolve) => destination.stream.once('ready', resolve));
+      pino(destination.stream).info('one short line');
+      expect(lines(path)).toEqual([]);
+      await waitFor(async () => lines(path).length === 1, {
+        timeoutMs: 3000,
+        what: 'the line to be written',
+      });
+      expect(JSON.parse(lines(path)[0]).msg).toBe('one short line');
+    } finally {
+      destination.onApplicationShutdown();
+    }
+  });
+
+  it('writes out what is left when the app shuts down', async () => {
+    const path = file();
+    const destination = new LogDestination(path);
+    await new Promise((resolve) => destination.stream.once('ready', resolve));
+    const log = pino(destination.stream);
+    log.info('first');
+    log.info('last');
+    destination.onApplicationShutdown();
+    expect(lines(path).map((l) => JSON.parse(l).msg)).toEqual(['first', 'last']);
+  });
+});
