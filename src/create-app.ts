@@ -22,28 +22,78 @@ const REQUEST_ID = /^[\w-]{1,100}$/;
 export const BODY_LIMIT_BYTES = 256 * 1024;
 const WEBHOOK_PATH = /^\/v1\/webhooks\//;
 
+/** Whether the request was routed to webhook intake: the route matched decides, however the path was spelled. */
+function isWebhookRequest(req: Pick<FastifyRequest, 'url' | 'routeOptions'>): boolean {
+  return WEBHOOK_PATH.test(req.routeOptions?.url ?? req.url);
+}
+
 export type RawRequest = FastifyRequest & { rawBody?: Buffer; bodyIsNotJson?: boolean };
 
 /** Deepest nesting a request body may have: our bodies nest three levels; validators recurse per level. */
 export const MAX_JSON_DEPTH = 32;
 
+/** A container still to be walked, with the way back to the root for naming a field. */
+interface Frame {
+  node: object;
+  depth: number;
+  parent: Frame | null;
+  key: string;
+}
+
+const NUL_MESSAGE = 'must not contain the NUL character';
+
+/** `body` for the root; otherwise the keys from the root, dotted (`client.name`, `items.0`). */
+function fieldOf(frame: Frame, key: string | null): string {
+  const keys = key === null ? [] : [key];
+  for (let f: Frame | null = frame; f && f.parent; f = f.parent) keys.unshift(f.key);
+  return keys.length ? keys.join('.') : 'body';
+}
+
 /**
  * What makes a parsed JSON body unusable before any validator sees it: nesting deeper than `MAX_JSON_DEPTH`, or
- * a string holding U+0000, which Postgres text cannot store. Walked without recursion.
+ * a string holding U+0000, which Postgres text cannot store. Walked without recursion, touching each value once
+ * and building a field name only for a body it refuses: it runs before authentication, so it must stay cheap.
  */
 export function jsonBodyProblem(value: unknown): FieldError | null {
-  const pending: Array<[unknown, string, number]> = [[value, 'body', 1]];
-  while (pending.length) {
-    const [node, path, depth] = pending.pop()!;
-    if (typeof node === 'string' && node.includes('\u0000')) {
-      return { field: path, message: 'must not contain the NUL character' };
-    }
-    if (node === null || typeof node !== 'object') continue;
-    if (depth > MAX_JSON_DEPTH)
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? { field: 'body', message: NUL_MESSAGE } : null;
+  if (value === null || typeof value !== 'object') return null;
+  const stack: Frame[] = [{ node: value, depth: 1, parent: null, key: '' }];
+  while (stack.length) {
+    const frame = stack.pop()!;
+    if (frame.depth > MAX_JSON_DEPTH) {
       return { field: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` };
-    for (const [key, child] of Object.entries(node)) {
-      if (key.includes('\u0000')) return { field: path, message: 'must not contain the NUL character' };
-      pending.push([child, path === 'body' ? key : `${path}.${key}`, depth + 1]);
+    }
+    const array = Array.isArray(frame.node) ? (frame.node as unknown[]) : null;
+    const keys = array ? null : Object.keys(frame.node);
+    const count = array ? array.length : keys!.length;
+    for (let i = 0; i < count; i++) {
+      const key = array ? null : keys![i];
+      if (key !== null && key.includes('\u0000'))
+        return { field: fieldOf(frame, null), message: NUL_MESSAGE };
+      const child = array ? array[i] : (frame.node as Record<string, unknown>)[key!];
+      if (typeof child === 'string') {
+        if (child.includes('\u0000'))
+          return { field: fieldOf(frame, key ?? String(i)), message: NUL_MESSAGE };
+      } else if (child !== null && typeof child === 'object') {
+        stack.push({ node: child, depth: frame.depth + 1, parent: frame, key: key ?? String(i) });
+      }
+    }
+  }
+  return null;
+}
+
+/** The first query or path parameter holding U+0000, named as `query.<name>` or `<name>`. */
+function nulParameter(request: FastifyRequest): string | null {
+  const sources: Array<[unknown, string]> = [
+    [request.query, 'query.'],
+    [request.params, ''],
+  ];
+  for (const [source, prefix] of sources) {
+    if (!source || typeof source !== 'object') continue;
+    for (const [name, value] of Object.entries(source)) {
+      if ([value].flat().some((v) => typeof v === 'string' && v.includes('\u0000')))
+        return `${prefix}${name}`;
     }
   }
   return null;
@@ -61,10 +111,9 @@ function installBodyParsers(fastify: FastifyInstance): void {
     request.rawBody = body;
     let parsed: unknown;
     try {
-      parsed =
-        body.length === 0 && WEBHOOK_PATH.test(req.url) ? undefined : sjson.parse(body.toString('utf8'));
+      parsed = body.length === 0 && isWebhookRequest(req) ? undefined : sjson.parse(body.toString('utf8'));
     } catch (error) {
-      if (WEBHOOK_PATH.test(req.url)) {
+      if (isWebhookRequest(req)) {
         request.bodyIsNotJson = true;
         done(null, undefined);
         return;
@@ -75,7 +124,7 @@ function installBodyParsers(fastify: FastifyInstance): void {
       return;
     }
     // Webhook bodies are kept as bytes and read field by field; elsewhere validation walks the whole body.
-    const problem = WEBHOOK_PATH.test(req.url) ? null : jsonBodyProblem(parsed);
+    const problem = isWebhookRequest(req) ? null : jsonBodyProblem(parsed);
     if (problem) {
       done(Problems.validation([problem]));
       return;
@@ -87,7 +136,7 @@ function installBodyParsers(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
     // A platform's bytes are what it signed, whatever it labelled them: JSON under another media type (or
     // none) is still the event.
-    if (WEBHOOK_PATH.test(req.url)) {
+    if (isWebhookRequest(req)) {
       parse(req, body as Buffer, done);
       return;
     }
@@ -149,6 +198,12 @@ export async function createApp(
         reply,
         Problems.unauthorized('The queue dashboard needs the ops token as "Authorization: Bearer …".'),
       );
+      return reply;
+    }
+    // Postgres text cannot hold U+0000: a parameter with it is refused here, not as a 500 from a query.
+    const nul = nulParameter(request);
+    if (nul) {
+      sendProblem(reply, Problems.validation([{ field: nul, message: NUL_MESSAGE }]));
       return reply;
     }
   });

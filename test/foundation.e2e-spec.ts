@@ -128,6 +128,20 @@ describe('foundation (e2e)', () => {
     expect(res.body.detail).toBe('The request URL is not valid (a malformed percent-escape).');
   });
 
+  it('refuses U+0000 in a query or path parameter with a 400 naming it', async () => {
+    const partner = await createPartner(t.http);
+    const query = await t.http.get('/v1/freelancers?externalRef=%00').set(bearer(partner.apiKey));
+    expectProblem(query, 400);
+    expect(query.body.errors).toEqual([
+      { field: 'query.externalRef', message: 'must not contain the NUL character' },
+    ]);
+    const path = await t.http.post('/v1/ops/providers/%00/disable').set(ops);
+    expectProblem(path, 400);
+    expect(path.body.errors).toEqual([
+      { field: 'providerId', message: 'must not contain the NUL character' },
+    ]);
+  });
+
   it('refuses a string holding U+0000 (Postgres text cannot store it) with a 400 naming its field', async () => {
     const partner = await createPartner(t.http);
     const res = await t.http

@@ -4,6 +4,8 @@ import pino from 'pino';
 /** How often buffered log lines are written even when fewer than MIN_CHUNK_BYTES are waiting. */
 const FLUSH_EVERY_MS = 1000;
 const MIN_CHUNK_BYTES = 4096;
+/** If standard output stops draining, lines past this much are dropped rather than held until memory runs out. */
+const MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /**
  * Standard output for the app's log lines, written in chunks: one write per line cost a system call per request
@@ -17,7 +19,12 @@ export class LogDestination implements OnApplicationShutdown {
 
   /** `dest`: a file descriptor (standard output unless given) or a file path. */
   constructor(dest: number | string = 1) {
-    this.stream = pino.destination({ dest, sync: false, minLength: MIN_CHUNK_BYTES });
+    this.stream = pino.destination({
+      dest,
+      sync: false,
+      minLength: MIN_CHUNK_BYTES,
+      maxLength: MAX_BUFFER_BYTES,
+    });
   }
 
   private flush(): void {

@@ -42,6 +42,16 @@ export function encodeCursor(row: { created_at: Date | string; id: string }): st
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A calendar instant Postgres also accepts: V8 reads 30 February as 2 March, and year 0 exists only in V8. */
+function isRealInstant(text: string): boolean {
+  const at = new Date(text);
+  return (
+    !Number.isNaN(at.getTime()) &&
+    at.getUTCFullYear() >= 1 &&
+    at.toISOString().slice(0, 19) === text.slice(0, 19)
+  );
+}
+
 export function decodeCursor(cursor: string | undefined): Keyset | null {
   if (!cursor) return null;
   try {
@@ -49,7 +59,7 @@ export function decodeCursor(cursor: string | undefined): Keyset | null {
     if (
       typeof createdAt !== 'string' ||
       !ISO_INSTANT.test(createdAt) ||
-      Number.isNaN(Date.parse(createdAt)) ||
+      !isRealInstant(createdAt) ||
       typeof id !== 'string' ||
       !UUID.test(id)
     ) {

@@ -40,7 +40,8 @@ export function describeSendError(error: unknown, timeoutMs: number): string {
     const { code, cause, message } = error as NodeJS.ErrnoException & {
       cause?: { code?: string; message?: string };
     };
-    const detail = code === 'EPRIVATEADDRESS' ? message : (code ?? cause?.code ?? cause?.message ?? message);
+    const detail =
+      code === 'EDESTINATIONREFUSED' ? message : (code ?? cause?.code ?? cause?.message ?? message);
     return `request failed: ${detail}`.slice(0, 500);
   }
   return 'request failed';

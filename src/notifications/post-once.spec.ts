@@ -68,7 +68,7 @@ describe(postOnce.name, () => {
       lookup: publicOnlyLookup(resolver),
     }).catch((error: unknown) => error);
     expect(describeSendError(failure, 5000)).toBe(
-      'request failed: hooks.invalid resolves to a private address',
+      'request failed: hooks.invalid is refused or does not resolve to a public address',
     );
     expect(resolver).toHaveBeenCalledTimes(1);
     expect(received).toEqual([]);

@@ -127,18 +127,22 @@ describe(publicOnlyLookup.name, () => {
     'refuses a host that resolves to %s, even among public addresses',
     async (inside) => {
       const { error } = await ask(publicOnlyLookup(resolvesTo('93.184.216.34', inside)), { all: true });
-      expect(error?.code).toBe('EPRIVATEADDRESS');
-      expect(error?.message).toBe('hooks.example.com resolves to a private address');
+      expect(error?.code).toBe('EDESTINATIONREFUSED');
+      expect(error?.message).toBe('hooks.example.com is refused or does not resolve to a public address');
     },
   );
 
-  it('passes on a resolver failure, and refuses a name with no address of the asked family', async () => {
+  it('answers a name that does not resolve, or has no address of the asked family, as it answers a private one', async () => {
     const failing: HostLookup = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
     };
-    expect((await ask(publicOnlyLookup(failing), {})).error?.code).toBe('ENOTFOUND');
-    expect((await ask(publicOnlyLookup(resolvesTo('93.184.216.34')), { family: 6 })).error?.code).toBe(
-      'ENOTFOUND',
+    const refusals = [
+      await ask(publicOnlyLookup(failing), {}),
+      await ask(publicOnlyLookup(resolvesTo('93.184.216.34')), { family: 6 }),
+      await ask(publicOnlyLookup(resolvesTo('10.0.0.7')), {}),
+    ];
+    expect(new Set(refusals.map((r) => `${r.error?.code} ${r.error?.message}`))).toEqual(
+      new Set(['EDESTINATIONREFUSED hooks.example.com is refused or does not resolve to a public address']),
     );
   });
 });

@@ -124,26 +124,22 @@ export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
   return (hostname, options, callback) => {
     // The answer goes to node's callback on a tick of its own, never from inside the promise chain.
     const answer = (...args: Parameters<typeof callback>) => process.nextTick(() => callback(...args));
-    resolve(hostname).then(
-      (found) => {
-        const inside = found.find((a) => isPrivateAddress(a.address));
-        const addresses: LookupAddress[] = found
-          .map((a) => ({ address: a.address, family: isIP(a.address) }))
-          .filter((a) => !options.family || a.family === options.family);
-        // The message never names the address: partners read it in their delivery log, and the names a
-        // partner points us at must not become a way to map what they resolve to inside our network.
-        if (inside || addresses.length === 0) {
-          const error: NodeJS.ErrnoException = new Error(
-            inside ? `${hostname} resolves to a private address` : `${hostname} has no usable address`,
-          );
-          error.code = inside ? 'EPRIVATEADDRESS' : 'ENOTFOUND';
-          answer(error, '', 0);
-          return;
-        }
-        if (options.all) answer(null, addresses);
-        else answer(null, addresses[0].address, addresses[0].family);
-      },
-      (error: NodeJS.ErrnoException) => answer(error, '', 0),
-    );
+    // One answer for every refusal: partners read it in their delivery log, and which names resolve inside our
+    // network (or resolve at all) must not be learnt from it.
+    const refuse = () => {
+      const error: NodeJS.ErrnoException = new Error(
+        `${hostname} is refused or does not resolve to a public address`,
+      );
+      error.code = 'EDESTINATIONREFUSED';
+      answer(error, '', 0);
+    };
+    resolve(hostname).then((found) => {
+      const addresses: LookupAddress[] = found
+        .map((a) => ({ address: a.address, family: isIP(a.address) }))
+        .filter((a) => !options.family || a.family === options.family);
+      if (found.some((a) => isPrivateAddress(a.address)) || addresses.length === 0) return refuse();
+      if (options.all) answer(null, addresses);
+      else answer(null, addresses[0].address, addresses[0].family);
+    }, refuse);
   };
 }

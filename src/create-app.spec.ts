@@ -1,0 +1,28 @@
+import { jsonBodyProblem, MAX_JSON_DEPTH } from './create-app';
+
+describe(jsonBodyProblem.name, () => {
+  const nested = (levels: number): unknown => (levels === 1 ? {} : { a: nested(levels - 1) });
+
+  it('lets an ordinary body through, and one exactly MAX_JSON_DEPTH deep', () => {
+    expect(jsonBodyProblem({ name: 'Ayesha', tags: ['a', 'b'], client: { country: 'US' } })).toBeNull();
+    expect(jsonBodyProblem(nested(MAX_JSON_DEPTH))).toBeNull();
+    expect(jsonBodyProblem([0, 1, null, true, 'x'])).toBeNull();
+  });
+
+  it('refuses one level deeper, naming the body', () => {
+    expect(jsonBodyProblem(nested(MAX_JSON_DEPTH + 1))).toEqual({
+      field: 'body',
+      message: `must not nest deeper than ${MAX_JSON_DEPTH} levels`,
+    });
+  });
+
+  it.each([
+    ['a top-level string', 'a\u0000', 'body'],
+    ['a field', { name: 'a\u0000b' }, 'name'],
+    ['a nested field', { client: { name: 'x\u0000' } }, 'client.name'],
+    ['an array item', { items: ['ok', { note: 'x\u0000' }] }, 'items.1.note'],
+    ['a key', { client: { 'na\u0000me': 'x' } }, 'client'],
+  ])('names %s holding U+0000', (_label, body, field) => {
+    expect(jsonBodyProblem(body)).toEqual({ field, message: 'must not contain the NUL character' });
+  });
+});
