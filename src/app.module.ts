@@ -1,6 +1,7 @@
 import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { Clock } from './common/clock';
@@ -48,6 +49,8 @@ export class AppModule {
         pinoHttp: [
           {
             level: config.logLevel,
+            // A request's completion line is info: when info is not written ("warn", "silent"), it is not built.
+            autoLogging: (pino.levels.values[config.logLevel] ?? Infinity) <= pino.levels.values.info,
             redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
             serializers: {
               req: (req: { id: string; method: string; url: string }) => ({
