@@ -5,11 +5,13 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { Clock } from './common/clock';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
-import { FieldError, Problems } from './common/problem';
+import { FieldError, Problems, titleFor } from './common/problem';
 import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
@@ -163,6 +165,33 @@ export function isDashboardRequest(request: Pick<FastifyRequest, 'url' | 'routeO
   return [request.routeOptions?.url, path, decoded].some((p) => p?.startsWith(QUEUE_DASHBOARD_PATH));
 }
 
+/**
+ * Answers a request node's HTTP parser could not read, as problem+json, then closes the connection: no route,
+ * hook or filter ever sees it. A reset connection gets nothing.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request did not arrive in time.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request headers are too large.']
+        : [400, 'The request is not valid HTTP.'];
+  const body = JSON.stringify({
+    type: `https://payout-router.dev/problems/http-${status}`,
+    title: titleFor(status),
+    status,
+    detail,
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 export async function createApp(
   config: AppConfig,
   extra: { clock?: Clock } = {},
@@ -177,6 +206,8 @@ export async function createApp(
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // What node's HTTP parser refuses (a NUL byte in a header, a bad request line) is problem+json too.
+    clientErrorHandler: answerClientError,
     // What the router refuses before any handler runs (a malformed percent-escape, say) is problem+json too.
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(reply, error),

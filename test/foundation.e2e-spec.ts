@@ -9,6 +9,8 @@ import {
   unique,
 } from './support/app';
 import { randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { AddressInfo, connect } from 'node:net';
 import { API_KEY_CACHE_TTL_MS, ApiKeyCache } from '../src/partners/api-key-cache';
 import { PartnersService } from '../src/partners/partners.service';
 import { RedisService } from '../src/redis/redis.module';
@@ -526,6 +528,27 @@ describe('a revocation whose epoch bump was lost (e2e)', () => {
       await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
       clock.advance(API_KEY_CACHE_TTL_MS);
       expectProblem(await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)), 401);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('requests node cannot parse (e2e)', () => {
+  it('answers them with problem+json and closes the connection', async () => {
+    const t = await startApp();
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+      await once(socket, 'close');
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+      expect(JSON.parse(body)).toEqual(expect.objectContaining({ status: 400, title: expect.any(String) }));
     } finally {
       await t.close();
     }
