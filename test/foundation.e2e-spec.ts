@@ -92,24 +92,20 @@ describe('foundation (e2e)', () => {
   describe('request bodies', () => {
     it('refuses a body nested deeper than 32 levels with a 400 naming it, before any validator walks it', async () => {
       const partner = await createPartner(t.http);
-      for (const depth of [33, 125_000]) {
-        const body = `{"name":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
-        const res = await t.http
+      const post = (body: string) =>
+        t.http
           .post('/v1/freelancers')
           .set(bearer(partner.apiKey))
           .set('content-type', 'application/json')
           .send(body);
+      for (const depth of [33, 125_000]) {
+        const res = await post(`{"name":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`);
         expectProblem(res, 400);
         expect(res.body.errors).toEqual([{ field: 'body', message: 'must not nest deeper than 32 levels' }]);
       }
-      const shallow = `{"externalRef":"x","name":${'['.repeat(31)}${']'.repeat(31)}}`;
-      const res = await t.http
-        .post('/v1/freelancers')
-        .set(bearer(partner.apiKey))
-        .set('content-type', 'application/json')
-        .send(shallow);
-      expectProblem(res, 400);
-      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain('name');
+      const shallow = await post(`{"externalRef":"x","name":${'['.repeat(31)}${']'.repeat(31)}}`);
+      expectProblem(shallow, 400);
+      expect(shallow.body.errors.map((e: { field: string }) => e.field)).toContain('name');
     });
   });
 
