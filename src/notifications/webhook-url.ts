@@ -1,5 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { ipv6Groups } from '../common/ipv6';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -55,25 +56,6 @@ function isPrivateV4(address: string): boolean {
     (a === 198 && b === 51 && c === 100) ||
     (a === 203 && b === 0 && c === 113) ||
     a >= 224
-  );
-}
-
-/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 part included), or null. */
-function ipv6Groups(address: string): number[] | null {
-  let text = address;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted[1].split('.').map(Number);
-    text = `${text.slice(0, -dotted[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail, extra] = text.split('::');
-  if (extra !== undefined) return null;
-  const front = head ? head.split(':') : [];
-  const back = tail ? tail.split(':') : [];
-  const missing = 8 - front.length - back.length;
-  if (tail === undefined ? missing !== 0 : missing < 1) return null;
-  return [...front, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...back].map((g) =>
-    parseInt(g, 16),
   );
 }
 

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import type { FastifyRequest } from 'fastify';
 import { isIPv6 } from 'node:net';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ipv6Groups } from '../common/ipv6';
 import { RateLimiter } from '../common/rate-limiter';
 
 /**
@@ -26,13 +27,10 @@ export class PublicRateLimitGuard implements CanActivate {
 /** An IPv4 address as it is; an IPv6 address as its first four groups (its /64). */
 export function clientKey(address: string): string {
   const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  if (!isIPv6(plain)) return plain;
-  const [head, tail = ''] = plain.split('::');
-  const front = head ? head.split(':') : [];
-  const back = tail ? tail.split(':') : [];
-  const groups = [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  const groups = isIPv6(plain) ? ipv6Groups(plain) : null;
+  if (!groups) return plain;
   return `${groups
     .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
+    .map((g) => g.toString(16))
     .join(':')}::/64`;
 }
