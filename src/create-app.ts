@@ -11,7 +11,7 @@ import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { Clock } from './common/clock';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
-import { FieldError, Problems, titleFor } from './common/problem';
+import { FieldError, httpProblem, Problems } from './common/problem';
 import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
@@ -177,12 +177,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'The request headers are too large.']
         : [400, 'The request is not valid HTTP.'];
-  const body = JSON.stringify({
-    type: `https://payout-router.dev/problems/http-${status}`,
-    title: titleFor(status),
-    status,
-    detail,
-  });
+  const body = JSON.stringify(httpProblem(status, detail));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +

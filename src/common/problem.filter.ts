@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ProblemDocument, ProblemException, ReplayedResponse, titleFor } from './problem';
+import { httpProblem, ProblemDocument, ProblemException, ReplayedResponse, titleFor } from './problem';
 
 /** Turns any error into an RFC 9457 problem+json answer; the stack stays in the log. */
 export function toProblem(error: unknown): { problem: ProblemDocument; headers: Record<string, string> } {
@@ -12,15 +12,7 @@ export function toProblem(error: unknown): { problem: ProblemDocument; headers: 
       typeof response === 'object' && response && 'message' in response
         ? [(response as { message: unknown }).message].flat().join('; ')
         : error.message;
-    return {
-      problem: {
-        type: `https://payout-router.dev/problems/http-${status}`,
-        title: titleFor(status),
-        status,
-        detail: message,
-      },
-      headers: {},
-    };
+    return { problem: httpProblem(status, message), headers: {} };
   }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (
@@ -39,15 +31,7 @@ export function toProblem(error: unknown): { problem: ProblemDocument; headers: 
             : fastifyError.code === 'FST_ERR_BAD_URL'
               ? 'The request URL is not valid (a malformed percent-escape).'
               : 'The request body is not valid JSON.';
-    return {
-      problem: {
-        type: `https://payout-router.dev/problems/http-${status}`,
-        title: titleFor(status),
-        status,
-        detail,
-      },
-      headers: {},
-    };
+    return { problem: httpProblem(status, detail), headers: {} };
   }
   return {
     problem: {

@@ -33,6 +33,16 @@ export function titleFor(status: number): string {
   return TITLES[status] ?? 'Error';
 }
 
+/** The problem document of a plain HTTP status: no slug of our own, the status's title, and what went wrong. */
+export function httpProblem(status: number, detail: string): ProblemDocument {
+  return {
+    type: `https://payout-router.dev/problems/http-${status}`,
+    title: titleFor(status),
+    status,
+    detail,
+  };
+}
+
 /** An error that already knows the problem document it answers with. */
 export class ProblemException extends HttpException {
   constructor(
