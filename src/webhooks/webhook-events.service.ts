@@ -39,6 +39,28 @@ const MARK_DELAY_MS = 20;
 const MARK_BATCH = 500;
 
 /** The webhook_events table: the durable record of every signed notification, and the route-payout outbox. */
+/**
+ * SQL: why an event disagrees with payout row `p` on who is paid, how much or in what currency, or NULL when it
+ * agrees. The other arguments are the placeholders of the platform payout id and of the event's figures.
+ */
+function disagreement(
+  p: string,
+  platformPayoutId: string,
+  gross: string,
+  currency: string,
+  ref: string,
+): string {
+  return `CASE WHEN ${p}.gross <> ${gross}::numeric OR ${p}.currency <> ${currency}::text OR ${p}.freelancer_ref <> ${ref}::text
+     THEN format('payout %s was received as %s %s for %s; this event says %s %s for %s', ${platformPayoutId},
+                 ${p}.gross, ${p}.currency, ${p}.freelancer_ref, ${gross}::numeric, ${currency}::text, ${ref}::text) END`;
+}
+
+/** SQL: the stored errors of an event rejected for `message`, or NULL when `message` is NULL. */
+function rejectionErrors(message: string): string {
+  return `CASE WHEN ${message} IS NOT NULL
+     THEN jsonb_build_array(jsonb_build_object('field', 'platformPayoutId', 'message', ${message})) END`;
+}
+
 @Injectable()
 export class WebhookEventsService implements OnApplicationShutdown {
   private readonly logger = new Logger(WebhookEventsService.name);
@@ -102,17 +124,12 @@ export class WebhookEventsService implements OnApplicationShutdown {
       const [row] = await tx.query(
         `WITH existing AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
-       conflict AS (
-         SELECT format('payout %s was received as %s %s for %s; this event says %s %s for %s', $9,
-                       x.gross, x.currency, x.freelancer_ref, ${gross}::numeric, ${currency}::text, ${ref}::text) AS message
-         FROM existing x
-         WHERE x.gross <> ${gross}::numeric OR x.currency <> ${currency}::text OR x.freelancer_ref <> ${ref}::text),
+       conflict AS (SELECT ${disagreement('x', '$9', gross, currency, ref)} AS message FROM existing x),
        ev AS (
          INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
                                      errors, payout_id, enqueued_at)
          SELECT $1, $2, $3, $4, $5, CASE WHEN c.message IS NULL THEN 'accepted' ELSE 'rejected' END, $6, $7,
-                CASE WHEN c.message IS NOT NULL
-                     THEN jsonb_build_array(jsonb_build_object('field', 'platformPayoutId', 'message', c.message)) END,
+                ${rejectionErrors('c.message')},
                 CASE WHEN c.message IS NULL THEN coalesce((SELECT id FROM existing), $8::uuid) END,
                 CASE WHEN c.message IS NULL AND EXISTS (SELECT 1 FROM existing) THEN now() END
          FROM (SELECT (SELECT message FROM conflict) AS message) c
@@ -156,16 +173,10 @@ export class WebhookEventsService implements OnApplicationShutdown {
         tx,
         `WITH winner AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $3),
-       verdict AS (
-         SELECT w.id,
-                CASE WHEN w.gross <> $4::numeric OR w.currency <> $5::text OR w.freelancer_ref <> $6::text
-                     THEN format('payout %s was received as %s %s for %s; this event says %s %s for %s', $3,
-                                 w.gross, w.currency, w.freelancer_ref, $4::numeric, $5::text, $6::text) END AS message
-         FROM winner w)
+       verdict AS (SELECT w.id, ${disagreement('w', '$3', '$4', '$5', '$6')} AS message FROM winner w)
        UPDATE webhook_events e
        SET status = CASE WHEN v.message IS NULL THEN 'accepted' ELSE 'rejected' END,
-           errors = CASE WHEN v.message IS NOT NULL
-                         THEN jsonb_build_array(jsonb_build_object('field', 'platformPayoutId', 'message', v.message)) END,
+           errors = ${rejectionErrors('v.message')},
            payout_id = CASE WHEN v.message IS NULL THEN v.id END,
            enqueued_at = CASE WHEN v.message IS NULL THEN now() END
        FROM verdict v WHERE e.id = $1
