@@ -156,11 +156,14 @@ function installBodyParsers(fastify: FastifyInstance): void {
  */
 export function isDashboardRequest(request: Pick<FastifyRequest, 'url' | 'routeOptions'>): boolean {
   const path = request.url.split('?')[0];
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    decoded = path;
+  let decoded = path;
+  // Every request passes here: decode only a path that holds an escape.
+  if (path.includes('%')) {
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      decoded = path;
+    }
   }
   return [request.routeOptions?.url, path, decoded].some((p) => p?.startsWith(QUEUE_DASHBOARD_PATH));
 }
