@@ -13,6 +13,7 @@ import { LedgerPayoutEntriesLocked1763900008000 } from '../../migrations/1763900
 import { IdempotencyReplayVerbatim1763900009000 } from '../../migrations/1763900009000-idempotency-replay-verbatim';
 import { InvoiceCounterIssuedAt1763900010000 } from '../../migrations/1763900010000-invoice-counter-issued-at';
 import { InvoiceFxFilledLater1763900011000 } from '../../migrations/1763900011000-invoice-fx-filled-later';
+import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012000-webhook-event-payout-link';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   IdempotencyReplayVerbatim1763900009000,
   InvoiceCounterIssuedAt1763900010000,
   InvoiceFxFilledLater1763900011000,
+  WebhookEventPayoutLink1763900012000,
 ];

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { pageClause, toPage } from '../common/pagination';
 import { FieldError } from '../common/problem';
-import { updateReturning } from '../database/sql';
 import { PayoutInstruction, payoutRow, PayoutSource } from '../payouts/payout-instruction';
 import { EventQuery, WebhookEventDto, WebhookEventPageDto } from './dto/webhook-event.dto';
 
@@ -38,7 +37,6 @@ interface EventRow {
 const MARK_DELAY_MS = 20;
 const MARK_BATCH = 500;
 
-/** The webhook_events table: the durable record of every signed notification, and the route-payout outbox. */
 /**
  * SQL: why an event disagrees with payout row `p` on who is paid, how much or in what currency, or NULL when it
  * agrees. The other arguments are the placeholders of the platform payout id and of the event's figures.
@@ -61,6 +59,15 @@ function rejectionErrors(message: string): string {
      THEN jsonb_build_array(jsonb_build_object('field', 'platformPayoutId', 'message', ${message})) END`;
 }
 
+/** The key that refuses an event linked to a payout no statement made (see acceptWithPayout). */
+const PAYOUT_LINK = 'webhook_events_payout_fk';
+
+type AcceptOutcome =
+  | { duplicate: true }
+  | { duplicate: false; conflict: string }
+  | { duplicate: false; conflict: null; payoutId: string; created: boolean };
+
+/** The webhook_events table: the durable record of every signed notification, and the route-payout outbox. */
 @Injectable()
 export class WebhookEventsService implements OnApplicationShutdown {
   private readonly logger = new Logger(WebhookEventsService.name);
@@ -99,30 +106,39 @@ export class WebhookEventsService implements OnApplicationShutdown {
   }
 
   /**
-   * Stores an accepted event and creates its payout in one transaction, usually one statement: the event row is
-   * inserted unless (connection, event id) exists; only then is the payout inserted unless the platform payout
-   * exists, with its first timeline row. The event links to the existing payout, or to the new one and owes its
-   * route job; an event that disagrees with the existing payout is kept as rejected. Two different events racing
-   * for one new platform payout: the loser's link is mended by a second statement of the same transaction, whose
-   * fresh snapshot sees the winner's payout, so no crash can leave the event linked to a payout that never was.
+   * Stores an accepted event and creates its payout in one statement: the event row is inserted unless
+   * (connection, event id) exists; only then is the payout inserted unless the platform payout exists, with its
+   * first timeline row. The event links to the existing payout, or to the new one and owes its route job; an event
+   * that disagrees with the existing payout is kept as rejected. When another event creates the same platform
+   * payout between this statement's snapshot and its insert, the event's link names a payout that was never made:
+   * the foreign key refuses the whole statement, and it runs again, now seeing the winner's payout.
    */
   async acceptWithPayout(
     record: EventRecord,
     eventRowId: string,
     source: PayoutSource,
     instruction: PayoutInstruction,
-  ): Promise<
-    | { duplicate: true }
-    | { duplicate: false; conflict: string }
-    | { duplicate: false; conflict: null; payoutId: string; created: boolean }
-  > {
+  ): Promise<AcceptOutcome> {
+    try {
+      return await this.storeAccepted(record, eventRowId, source, instruction);
+    } catch (error) {
+      if ((error as { constraint?: string }).constraint !== PAYOUT_LINK) throw error;
+      return this.storeAccepted(record, eventRowId, source, instruction);
+    }
+  }
+
+  private async storeAccepted(
+    record: EventRecord,
+    eventRowId: string,
+    source: PayoutSource,
+    instruction: PayoutInstruction,
+  ): Promise<AcceptOutcome> {
     const newPayoutId = randomUUID();
     const payout = payoutRow(source, instruction);
     // What must agree between two events about one platform payout: who is paid, how much, in what currency.
     const [gross, currency, ref] = [11, 12, 13].map((n) => `$${n + payout.values.length}`);
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.query(
-        `WITH existing AS (
+    const [row] = await this.db.query(
+      `WITH existing AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
        conflict AS (SELECT ${disagreement('x', '$9', gross, currency, ref)} AS message FROM existing x),
        ev AS (
@@ -144,55 +160,26 @@ export class WebhookEventsService implements OnApplicationShutdown {
          INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'received', $10 FROM po)
        SELECT (SELECT id FROM ev) AS event_row, (SELECT payout_id FROM ev) AS linked, (SELECT id FROM po) AS created,
               (SELECT errors->0->>'message' FROM ev) AS conflict`,
-        [
-          eventRowId,
-          record.connectionId,
-          record.partnerId,
-          record.eventId,
-          record.type,
-          record.rawBody,
-          JSON.stringify(record.headers),
-          newPayoutId,
-          instruction.platformPayoutId,
-          payout.receivedDetail,
-          ...payout.values,
-          instruction.gross.toFixed(2),
-          instruction.currency,
-          instruction.freelancerRef,
-        ],
-      );
-      if (!row.event_row) return { duplicate: true };
-      if (row.conflict) return { duplicate: false, conflict: row.conflict };
-      if (row.created) return { duplicate: false, conflict: null, payoutId: row.created, created: true };
-      if (row.linked !== newPayoutId) {
-        return { duplicate: false, conflict: null, payoutId: row.linked, created: false };
-      }
-      // Another event made the payout between this statement's snapshot and its insert: link to that payout, or
-      // keep this event as rejected when the two disagree.
-      const [mended] = await updateReturning<{ payout_id: string | null; conflict: string | null }>(
-        tx,
-        `WITH winner AS (
-         SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $3),
-       verdict AS (SELECT w.id, ${disagreement('w', '$3', '$4', '$5', '$6')} AS message FROM winner w)
-       UPDATE webhook_events e
-       SET status = CASE WHEN v.message IS NULL THEN 'accepted' ELSE 'rejected' END,
-           errors = ${rejectionErrors('v.message')},
-           payout_id = CASE WHEN v.message IS NULL THEN v.id END,
-           enqueued_at = CASE WHEN v.message IS NULL THEN now() END
-       FROM verdict v WHERE e.id = $1
-       RETURNING e.payout_id, v.message AS conflict`,
-        [
-          eventRowId,
-          record.connectionId,
-          instruction.platformPayoutId,
-          instruction.gross.toFixed(2),
-          instruction.currency,
-          instruction.freelancerRef,
-        ],
-      );
-      if (mended.conflict) return { duplicate: false, conflict: mended.conflict };
-      return { duplicate: false, conflict: null, payoutId: mended.payout_id!, created: false };
-    });
+      [
+        eventRowId,
+        record.connectionId,
+        record.partnerId,
+        record.eventId,
+        record.type,
+        record.rawBody,
+        JSON.stringify(record.headers),
+        newPayoutId,
+        instruction.platformPayoutId,
+        payout.receivedDetail,
+        ...payout.values,
+        instruction.gross.toFixed(2),
+        instruction.currency,
+        instruction.freelancerRef,
+      ],
+    );
+    if (!row.event_row) return { duplicate: true };
+    if (row.conflict) return { duplicate: false, conflict: row.conflict };
+    return { duplicate: false, conflict: null, payoutId: row.linked, created: row.created !== null };
   }
 
   /**

@@ -5,6 +5,12 @@ import { AppConfig, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds, QUEUES } from '../queues/queues';
+import {
+  insertConnection,
+  insertFreelancer,
+  insertPartner,
+  insertPayout,
+} from '../../test/support/payout-rows';
 import { WebhookEventsService } from './webhook-events.service';
 import { WebhookOutboxSweeper } from './webhook-outbox.sweeper';
 
@@ -15,6 +21,7 @@ describe(WebhookOutboxSweeper.name, () => {
   let payoutQueues: PayoutQueues;
   let connectionId: string;
   let partnerId: string;
+  let freelancerId: string;
 
   beforeAll(async () => {
     config = loadConfig();
@@ -27,12 +34,9 @@ describe(WebhookOutboxSweeper.name, () => {
         new Queue(name, { prefix, connection: { host: url.hostname, port: Number(url.port || 6379) } }),
     );
     payoutQueues = new PayoutQueues(queues[0], queues[1], queues[2]);
-    [{ id: partnerId }] = await db.query(`INSERT INTO partners (name) VALUES ('outbox') RETURNING id`);
-    [{ id: connectionId }] = await db.query(
-      `INSERT INTO platform_connections (partner_id, platform, scheme, secret_ciphertext)
-       VALUES ($1, 'upwork', 'standard-webhooks', '\\x00') RETURNING id`,
-      [partnerId],
-    );
+    partnerId = await insertPartner(db, 'outbox');
+    connectionId = await insertConnection(db, partnerId);
+    freelancerId = await insertFreelancer(db, partnerId);
   });
 
   afterAll(async () => {
@@ -49,7 +53,8 @@ describe(WebhookOutboxSweeper.name, () => {
     status: 'accepted' | 'rejected' | 'ignored',
     options: { ageMs?: number; enqueued?: boolean } = {},
   ): Promise<{ id: string; payoutId: string | null }> {
-    const payoutId = status === 'accepted' ? randomUUID() : null;
+    const payoutId =
+      status === 'accepted' ? await insertPayout(db, { partnerId, freelancerId, connectionId }) : null;
     const [row] = await db.query(
       `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, errors,
                                    payout_id, enqueued_at, created_at)
