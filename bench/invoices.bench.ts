@@ -11,7 +11,6 @@ import { Clock } from '../src/common/clock';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { dropDatabase } from '../src/database/prepare-database';
-import { FxRatesService } from '../src/invoices/fx-rates.service';
 import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
 import { renderInvoicePdf } from '../src/invoices/invoice-pdf';
 import { sha256Hex } from '../src/invoices/invoice-signature';
@@ -94,7 +93,7 @@ export async function run(args: string[]): Promise<void> {
     const config = { ...loadConfig({ DATABASE_URL: databaseUrl }), invoiceSigningKeyPem: pem };
     const signer = new InvoiceSigner(config);
     const documents = new InvoiceDocumentsService(db, signer, config);
-    const invoices = new InvoicesService(db, signer, new FxRatesService(db), documents, new Clock());
+    const invoices = new InvoicesService(db, signer, documents, new Clock());
 
     const f = await fixture(db, 200);
     const many = (i: number) => f.freelancerIds[i % f.freelancerIds.length];

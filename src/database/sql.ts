@@ -21,3 +21,8 @@ export async function updateReturning<T = Record<string, unknown>>(
   }
   return result as T[];
 }
+
+/** `$from, $from+1, …`: `count` query placeholders. */
+export function placeholders(from: number, count: number): string {
+  return Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
+}

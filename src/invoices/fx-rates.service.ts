@@ -1,11 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import Decimal from 'decimal.js';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { formatExact, parseDecimal } from '../money/money';
 import { FxRateDto, PutFxRateDto } from './dto/fx-rate.dto';
 import { PAKISTAN_UTC_OFFSET_HOURS } from './pakistan-export';
 
 export const USD_PKR = 'USD-PKR';
+
+/** SQL: the latest rate of `pair` at or before `day` (SQL expressions), as one row of rate and as_of, or none. */
+export function latestRateSql(pair: string, day: string): string {
+  return `SELECT rate, as_of FROM fx_rates WHERE pair = ${pair} AND as_of <= ${day} ORDER BY as_of DESC LIMIT 1`;
+}
 
 @Injectable()
 export class FxRatesService {
@@ -31,10 +36,10 @@ export class FxRatesService {
         `WITH due AS (
            SELECT i.id, r.rate, r.as_of, round(i.net_realized * r.rate, 2) AS pkr
            FROM invoices i
-           CROSS JOIN LATERAL (
-             SELECT rate, as_of FROM fx_rates
-             WHERE pair = $1 AND as_of <= (i.realized_at AT TIME ZONE 'UTC' + interval '${PAKISTAN_UTC_OFFSET_HOURS} hours')::date
-             ORDER BY as_of DESC LIMIT 1) r
+           CROSS JOIN LATERAL (${latestRateSql(
+             '$1',
+             `(i.realized_at AT TIME ZONE 'UTC' + interval '${PAKISTAN_UTC_OFFSET_HOURS} hours')::date`,
+           )}) r
            WHERE i.net_realized IS NOT NULL AND i.fx_rate IS NULL
            FOR UPDATE OF i)
          UPDATE invoices SET fx_rate = due.rate, fx_as_of = due.as_of, pkr_equivalent = due.pkr
@@ -49,16 +54,6 @@ export class FxRatesService {
       }
       return { pair: USD_PKR, rate: formatRate(parseDecimal(row.rate)), asOf: row.as_of };
     });
-  }
-
-  /** The latest USD-PKR rate at or before a date (YYYY-MM-DD), or null when none is on record. */
-  async rateAt(manager: EntityManager, date: string): Promise<{ rate: Decimal; asOf: string } | null> {
-    const rows = await manager.query(
-      `SELECT rate::text AS rate, as_of::text AS as_of FROM fx_rates
-       WHERE pair = $1 AND as_of <= $2::date ORDER BY as_of DESC LIMIT 1`,
-      [USD_PKR, date],
-    );
-    return rows.length ? { rate: parseDecimal(rows[0].rate), asOf: rows[0].as_of } : null;
   }
 }
 

@@ -36,7 +36,7 @@ describe(InvoicesService.name, () => {
     publicKeyPem = signer.publicKeyPem;
     fxRates = new FxRatesService(db);
     documents = new InvoiceDocumentsService(db, signer, config);
-    sut = new InvoicesService(db, signer, fxRates, documents, new Clock());
+    sut = new InvoicesService(db, signer, documents, new Clock());
   });
 
   afterAll(async () => {

@@ -2,11 +2,12 @@ import { Injectable } from '@nestjs/common';
 import Decimal from 'decimal.js';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { placeholders } from '../database/sql';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
-import { formatAmount, parseAmount } from '../money/money';
+import { formatAmount, parseAmount, parseDecimal } from '../money/money';
 import { InvoiceDto, RecordPrcDto } from './dto/invoice.dto';
-import { FxRatesService } from './fx-rates.service';
+import { latestRateSql, USD_PKR } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
 import { formatInvoiceNumber } from './invoice-number';
 import { InvoiceSigner } from './invoice-signer.service';
@@ -52,7 +53,6 @@ export class InvoicesService {
   constructor(
     private readonly db: DataSource,
     private readonly signer: InvoiceSigner,
-    private readonly fxRates: FxRatesService,
     private readonly documents: InvoiceDocumentsService,
     private readonly clock: Clock,
   ) {}
@@ -66,16 +66,18 @@ export class InvoicesService {
     const gross = parseAmount(p.gross.toFixed());
     if (gross.lte(0)) throw new Error(`Invoice gross must be positive, got ${gross.toFixed()}`);
 
-    // Locking the payout row serializes every issuer of this payout before any number is taken.
-    const payouts = await tx.query(`SELECT partner_id FROM payouts WHERE id = $1 FOR NO KEY UPDATE`, [
-      p.payoutId,
-    ]);
+    // Locking the payout row serializes every issuer of this payout before any number is taken. The row as locked
+    // is its latest version, so an invoice another issuer committed meanwhile shows in its invoice_id.
+    const payouts = await tx.query(
+      `SELECT partner_id, coalesce(invoice_id, (SELECT i.id FROM invoices i WHERE i.payout_id = p.id)) AS invoice_id
+       FROM payouts p WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
+      [p.payoutId],
+    );
     if (!payouts.length) throw new Error(`Payout ${p.payoutId} does not exist`);
     if (payouts[0].partner_id !== p.partnerId) {
       throw new Error(`Payout ${p.payoutId} does not belong to partner ${p.partnerId}`);
     }
-    const existing = await tx.query(`SELECT id FROM invoices WHERE payout_id = $1`, [p.payoutId]);
-    if (existing.length) return { invoiceId: existing[0].id, created: false };
+    if (payouts[0].invoice_id) return { invoiceId: payouts[0].invoice_id, created: false };
 
     // The counter row stays locked until the caller commits; a rollback gives the number back, so no gap. It
     // also holds the latest issue time it numbered: a later number is never issued at an earlier time.
@@ -104,10 +106,22 @@ export class InvoicesService {
       currency: p.currency,
     });
     const sealed = this.signer.seal(issued);
+    const event = this.statusEvent({
+      invoice: { id, partner_id: p.partnerId, number, sha256: sealed.sha256 },
+      status: 'awaiting_proceeds',
+      previousStatus: null,
+      at: issuedAt,
+      detail: 'issued when the payout was routed',
+    });
+    // The invoice, its first status event and the payout's link to it, in one statement.
     await tx.query(
-      `INSERT INTO invoices (id, partner_id, freelancer_id, payout_id, year, seq, number, issued_at, currency, gross,
-                             purpose_code, issued_document, sha256, signature, export_status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'awaiting_proceeds')`,
+      `WITH issued AS (
+         INSERT INTO invoices (id, partner_id, freelancer_id, payout_id, year, seq, number, issued_at, currency, gross,
+                               purpose_code, issued_document, sha256, signature, export_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'awaiting_proceeds')
+         RETURNING id, payout_id),
+       linked AS (UPDATE payouts SET invoice_id = $1 WHERE id = (SELECT payout_id FROM issued))
+       INSERT INTO invoice_status_events (${EVENT_COLUMNS}) SELECT id, ${placeholders(15, event.length)} FROM issued`,
       [
         id,
         p.partnerId,
@@ -123,15 +137,9 @@ export class InvoicesService {
         sealed.canonical,
         sealed.sha256,
         sealed.signature,
+        ...event,
       ],
     );
-    await this.appendEvent(tx, {
-      invoice: { id, partner_id: p.partnerId, number, sha256: sealed.sha256 },
-      status: 'awaiting_proceeds',
-      previousStatus: null,
-      at: issuedAt,
-      detail: 'issued when the payout was routed',
-    });
     return { invoiceId: id, created: true };
   }
 
@@ -141,7 +149,14 @@ export class InvoicesService {
    * then retried by ops can still realize its proceeds.
    */
   async markRealized(tx: EntityManager, p: RealizeInvoiceInput): Promise<void> {
-    const invoice = await this.lockByPayout(tx, p.payoutId);
+    // The invoice, locked, with the rate in force on the day of realization.
+    const [invoice]: Array<LockedInvoice & { fx_rate: string | null; fx_as_of: string | null }> =
+      await tx.query(
+        `SELECT ${LOCKED_COLUMNS}, fx.rate::text AS fx_rate, fx.as_of::text AS fx_as_of
+       FROM invoices LEFT JOIN LATERAL (${latestRateSql('$2', '$3::date')}) fx ON true
+       WHERE payout_id = $1 FOR UPDATE OF invoices`,
+        [p.payoutId, USD_PKR, pakistanDate(p.realizedAt)],
+      );
     if (!invoice) throw new Error(`Payout ${p.payoutId} settled without an invoice`);
     if (invoice.net_realized !== null) return;
     if (invoice.export_status !== 'awaiting_proceeds' && invoice.export_status !== 'proceeds_failed') return;
@@ -154,14 +169,33 @@ export class InvoicesService {
         `Invoice ${invoice.number}: routing fees ${routingFees.toFixed(2)} and net ${netRealized.toFixed(2)} do not add up to gross ${gross}`,
       );
     }
-    const fx = await this.fxRates.rateAt(tx, pakistanDate(p.realizedAt));
+    const fx =
+      invoice.fx_rate === null ? null : { rate: parseDecimal(invoice.fx_rate), asOf: invoice.fx_as_of! };
     const pkr = fx ? pkrEquivalent(netRealized, fx.rate) : null;
     const retained = esfcaRetained(netRealized);
+    const event = this.statusEvent({
+      invoice,
+      status: 'proceeds_realized',
+      previousStatus: invoice.export_status,
+      at: p.realizedAt,
+      detail: `USD ${formatAmount(netRealized)} credited via ${p.route.routeId}`,
+      data: {
+        route: p.route,
+        routingFees: formatAmount(routingFees),
+        netRealized: formatAmount(netRealized),
+        fx: fx ? { pair: USD_PKR, rate: fx.rate.toFixed(), asOf: fx.asOf } : null,
+        pkrEquivalent: pkr ? formatAmount(pkr) : null,
+        esfcaRetained: formatAmount(retained),
+      },
+    });
+    // The realization and its status event, in one statement.
     await tx.query(
-      `UPDATE invoices SET export_status = 'proceeds_realized', realized_at = $2, route_id = $3, provider = $4,
-              rail = $5, routing_fees = $6, net_realized = $7, fx_rate = $8, fx_as_of = $9, pkr_equivalent = $10,
-              esfca_retained = $11
-       WHERE id = $1 AND net_realized IS NULL`,
+      `WITH realized AS (
+         UPDATE invoices SET export_status = 'proceeds_realized', realized_at = $2, route_id = $3, provider = $4,
+                rail = $5, routing_fees = $6, net_realized = $7, fx_rate = $8, fx_as_of = $9, pkr_equivalent = $10,
+                esfca_retained = $11
+         WHERE id = $1 AND net_realized IS NULL RETURNING id)
+       INSERT INTO invoice_status_events (${EVENT_COLUMNS}) SELECT id, ${placeholders(12, event.length)} FROM realized`,
       [
         invoice.id,
         p.realizedAt,
@@ -174,23 +208,9 @@ export class InvoicesService {
         fx ? fx.asOf : null,
         pkr ? formatAmount(pkr) : null,
         formatAmount(retained),
+        ...event,
       ],
     );
-    await this.appendEvent(tx, {
-      invoice,
-      status: 'proceeds_realized',
-      previousStatus: invoice.export_status,
-      at: p.realizedAt,
-      detail: `USD ${formatAmount(netRealized)} credited via ${p.route.routeId}`,
-      data: {
-        route: p.route,
-        routingFees: formatAmount(routingFees),
-        netRealized: formatAmount(netRealized),
-        fx: fx ? { pair: 'USD-PKR', rate: fx.rate.toFixed(), asOf: fx.asOf } : null,
-        pkrEquivalent: pkr ? formatAmount(pkr) : null,
-        esfcaRetained: formatAmount(retained),
-      },
-    });
   }
 
   /** awaiting_proceeds → proceeds_failed when every route failed; a repeat, or no invoice yet, is a no-op. */
@@ -259,14 +279,6 @@ export class InvoicesService {
     });
   }
 
-  private async lockByPayout(tx: EntityManager, payoutId: string): Promise<LockedInvoice | null> {
-    const rows: LockedInvoice[] = await tx.query(
-      `SELECT ${LOCKED_COLUMNS} FROM invoices WHERE payout_id = $1 FOR UPDATE`,
-      [payoutId],
-    );
-    return rows[0] ?? null;
-  }
-
   private async moveByPayout(
     tx: EntityManager,
     payoutId: string,
@@ -287,46 +299,45 @@ export class InvoicesService {
     await this.appendEvent(tx, { invoice: moved[0], status: to, previousStatus: from, at, detail });
   }
 
-  /** Each status change is a signed document of its own, and the row a partner notifier reads. */
+  /**
+   * Each status change is a signed document of its own, and the row a partner notifier reads: its values after
+   * the invoice id, in the order of EVENT_COLUMNS.
+   */
+  private statusEvent(p: {
+    invoice: { id: string; partner_id: string; number: string; sha256: string };
+    status: ExportStatus;
+    previousStatus: ExportStatus | null;
+    at: Date;
+    detail: string;
+    data?: Record<string, unknown>;
+  }): unknown[] {
+    const sealed = this.signer.seal(buildStatusEvent(p));
+    return [
+      p.invoice.partner_id,
+      p.status,
+      p.previousStatus,
+      p.at,
+      p.detail,
+      sealed.canonical,
+      sealed.sha256,
+      sealed.signature,
+    ];
+  }
+
   private async appendEvent(
     tx: EntityManager,
-    p: {
-      invoice: { id: string; partner_id: string; number: string; sha256: string };
-      status: ExportStatus;
-      previousStatus: ExportStatus | null;
-      at: Date;
-      detail: string;
-      data?: Record<string, unknown>;
-    },
+    p: Parameters<InvoicesService['statusEvent']>[0],
   ): Promise<void> {
-    const sealed = this.signer.seal(
-      buildStatusEvent({
-        invoice: p.invoice,
-        status: p.status,
-        previousStatus: p.previousStatus,
-        at: p.at,
-        detail: p.detail,
-        data: p.data,
-      }),
-    );
+    const event = this.statusEvent(p);
     await tx.query(
-      `INSERT INTO invoice_status_events (invoice_id, partner_id, status, previous_status, at, detail, document,
-                                          sha256, signature)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        p.invoice.id,
-        p.invoice.partner_id,
-        p.status,
-        p.previousStatus,
-        p.at,
-        p.detail,
-        sealed.canonical,
-        sealed.sha256,
-        sealed.signature,
-      ],
+      `INSERT INTO invoice_status_events (${EVENT_COLUMNS}) VALUES ($1, ${placeholders(2, event.length)})`,
+      [p.invoice.id, ...event],
     );
   }
 }
+
+const EVENT_COLUMNS =
+  'invoice_id, partner_id, status, previous_status, at, detail, document, sha256, signature';
 
 const LOCKED_COLUMNS = `id, partner_id, number, sha256, export_status, gross::text AS gross,
   net_realized::text AS net_realized, realized_at,

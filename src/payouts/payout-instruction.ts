@@ -1,4 +1,5 @@
 import Decimal from 'decimal.js';
+import { placeholders } from '../database/sql';
 
 export const SERVICE_CATEGORIES = [
   'software_development',
@@ -57,7 +58,7 @@ export function payoutRow(source: PayoutSource, instruction: PayoutInstruction) 
     columns: `partner_id, connection_id, platform, platform_payout_id, source_event_id, freelancer_ref, gross, currency,
               client_name, client_country, description, service_category, status`,
     values,
-    placeholders: (from: number) => values.map((_, i) => `$${from + i}`).join(', '),
+    placeholders: (from: number) => placeholders(from, values.length),
     receivedDetail: `announced by ${source.platform}`,
   };
 }

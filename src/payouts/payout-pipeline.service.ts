@@ -140,7 +140,7 @@ export class PayoutPipelineService {
         platform: payout.platform,
         gross,
       });
-      const invoice = await this.invoices.issueForPayout(tx, {
+      await this.invoices.issueForPayout(tx, {
         payoutId,
         partnerId: payout.partner_id,
         freelancerId: payee.freelancerId,
@@ -160,11 +160,7 @@ export class PayoutPipelineService {
       const created = await this.createAttempt(tx, payoutId, first);
       // On the fast path the send starts right after this commit, so the payout is already on its way.
       if (options.sendInline) {
-        await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`, {
-          invoiceId: invoice.invoiceId,
-        });
-      } else {
-        await tx.query(`UPDATE payouts SET invoice_id = $2 WHERE id = $1`, [payoutId, invoice.invoiceId]);
+        await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`);
       }
       return created;
     });
@@ -501,14 +497,14 @@ export class PayoutPipelineService {
     payoutId: string,
     to: PayoutStatus,
     detail: string,
-    extra: { failureReason?: string; fees?: QuoteView['fees']; net?: string; invoiceId?: string } = {},
+    extra: { failureReason?: string; fees?: QuoteView['fees']; net?: string } = {},
   ): Promise<boolean> {
     // One round trip: the timeline row is written only when the guarded update moved the payout.
     const moved = await tx.query(
       `WITH moved AS (
          UPDATE payouts SET status = $2, failure_reason = coalesce($4, failure_reason),
                 fees = coalesce($6::jsonb, fees), net = coalesce($7::numeric, net),
-                invoice_id = coalesce($8::uuid, invoice_id), updated_at = now()
+                updated_at = now()
          WHERE id = $1 AND status = ANY($3::text[]) RETURNING id)
        INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, $2, $5 FROM moved RETURNING payout_id`,
       [
@@ -519,7 +515,6 @@ export class PayoutPipelineService {
         detail,
         extra.fees ? JSON.stringify(extra.fees) : null,
         extra.net ?? null,
-        extra.invoiceId ?? null,
       ],
     );
     if (!moved.length) return false;
