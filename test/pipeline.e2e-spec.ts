@@ -374,6 +374,17 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(res.text).toMatch(/job_duration_seconds_count\{queue="route-payout"\} [1-9]/);
   });
 
+  it('counts the chosen route once for each payout routed', async () => {
+    const chosen = async (route: string) =>
+      (await t.app.get(MetricsService).routeChosen.get()).values.find((v) => v.labels.route === route)
+        ?.value ?? 0;
+    const before = await chosen('upwork-payoneer-usd');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const payout = await payoutWhen(await announce(freelancer.externalRef, '1250.00'), ['settled']);
+    expect(payout.route?.routeId).toBe('upwork-payoneer-usd');
+    expect((await chosen('upwork-payoneer-usd')) - before).toBe(1);
+  });
+
   it('counts payouts for /metrics at most once a second, however many scrapes arrive', async () => {
     // A reader of its own, so no earlier scrape of this app has a reading to serve.
     const gauges = new StateGauges(t.app.get(DataSource), t.app.get(PayoutQueues), t.app.get(MetricsService));

@@ -102,6 +102,7 @@ export class PayoutPipelineService {
     });
     const first = decision.quotes.find((q) => q.routeId === decision.chosen);
     if (!first) {
+      this.metrics.routeChosen.inc({ route: 'none' });
       await this.db.transaction(async (tx) => {
         await tx.query(
           `UPDATE payouts SET decision = $2 WHERE id = $1 AND status IN ('received', 'unmatched')`,
@@ -115,24 +116,15 @@ export class PayoutPipelineService {
     }
 
     const attempt = await this.db.transaction(async (tx) => {
-      // The guarded move and its timeline row in one round trip, as in transition().
-      const moved = await tx.query(
-        `WITH moved AS (
-           UPDATE payouts SET status = 'routed', freelancer_id = $2, account_id = $3, account_kind = $4,
-                  decision = $5, route_round = route_round + 1, updated_at = now()
-           WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id)
-         INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'routed', $6 FROM moved
-         RETURNING payout_id`,
-        [
-          payoutId,
-          payee.freelancerId,
-          payee.account!.id,
-          payee.account!.kind,
-          decision,
-          `chosen ${first.routeId}`,
-        ],
+      const created = await this.routeAndCreateAttempt(
+        tx,
+        payoutId,
+        payee,
+        decision,
+        first,
+        options.sendInline,
       );
-      if (!moved.length) return null;
+      if (!created) return null;
       this.metrics.routeChosen.inc({ route: first.routeId });
       await this.bookings.bookRouted(tx, {
         payoutId,
@@ -157,11 +149,6 @@ export class PayoutPipelineService {
         currency: 'USD',
         issuedAt: this.clock.now(),
       });
-      const created = await this.createAttempt(tx, payoutId, first);
-      // On the fast path the send starts right after this commit, so the payout is already on its way.
-      if (options.sendInline) {
-        await this.transition(tx, payoutId, 'sending', `attempt 1 via ${first.routeId}`);
-      }
       return created;
     });
     if (!attempt) return;
@@ -433,6 +420,54 @@ export class PayoutPipelineService {
       return (await this.createAttempt(tx, payout.id, candidate))?.id ?? null;
     });
     if (next) await this.queueSend(payout.id, next);
+  }
+
+  /**
+   * The guarded move out of received or unmatched, its timeline and the round's first attempt, in one statement.
+   * On the fast path (`sendInline`) the payout moves on to sending at once, since its send starts right after
+   * this commit. Answers the attempt, or null when the payout was not in a state that may be routed.
+   */
+  private async routeAndCreateAttempt(
+    tx: EntityManager,
+    payoutId: string,
+    payee: PayeeProfile,
+    decision: RoutingDecision,
+    first: QuoteView,
+    sendInline: boolean,
+  ): Promise<AttemptRow | null> {
+    const to: PayoutStatus = sendInline ? 'sending' : 'routed';
+    const rows: AttemptRow[] = await tx.query(
+      `WITH moved AS (
+         UPDATE payouts SET status = $7, freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
+                route_round = route_round + 1, updated_at = now()
+         WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id, route_round),
+       tl AS (
+         INSERT INTO payout_timeline (payout_id, status, detail)
+         SELECT m.id, s.status, s.detail
+         FROM moved m, (VALUES (1, 'routed', $6), (2, 'sending', $8)) AS s(n, status, detail)
+         WHERE s.n = 1 OR $7 = 'sending' ORDER BY s.n)
+       INSERT INTO payout_attempts (payout_id, seq, round, route_id, provider, quote, idempotency_key, status)
+       SELECT m.id, n.seq, m.route_round, $9, $10, $11, m.id::text || ':' || n.seq, 'pending'
+       FROM moved m, (SELECT coalesce(max(seq), 0) + 1 AS seq FROM payout_attempts WHERE payout_id = $1) n
+       RETURNING *`,
+      [
+        payoutId,
+        payee.freelancerId,
+        payee.account!.id,
+        payee.account!.kind,
+        decision,
+        `chosen ${first.routeId}`,
+        to,
+        `attempt 1 via ${first.routeId}`,
+        first.routeId,
+        first.provider,
+        first,
+      ],
+    );
+    if (!rows.length) return null;
+    this.metrics.payoutTransitions.inc({ status: 'routed' });
+    if (sendInline) this.metrics.payoutTransitions.inc({ status: 'sending' });
+    return rows[0];
   }
 
   /** The next attempt of the payout's current routing round, numbered after every earlier attempt. */

@@ -3,7 +3,6 @@ import Decimal from 'decimal.js';
 import { Clock } from '../common/clock';
 import type { AccountKind } from '../freelancers/dto/freelancer.dto';
 import { formatAmount, parseAmount } from '../money/money';
-import { MetricsService } from '../ops/metrics.service';
 import { breakerAllowsTraffic } from './breaker';
 import { CatalogService } from './catalog.service';
 import { QuoteRequestDto, QuoteResponseDto } from './dto/quote.dto';
@@ -42,14 +41,12 @@ export class RoutingService {
   constructor(
     private readonly catalog: CatalogService,
     private readonly health: ProviderHealthService,
-    private readonly metrics: MetricsService,
     private readonly clock: Clock,
   ) {}
 
   /** The route decision for a payout, on the current fees, provider switches and breaker states. */
   async decide(input: RoutingInput): Promise<RoutingDecision> {
     const { version, chosen, quotes, rejected } = await this.rank(input, 0);
-    this.metrics.routeChosen.inc({ route: chosen ?? 'none' });
     return {
       chosen,
       quotes,
