@@ -102,16 +102,16 @@ export class PayoutPipelineService {
     });
     const first = decision.quotes.find((q) => q.routeId === decision.chosen);
     if (!first) {
-      this.metrics.routeChosen.inc({ route: 'none' });
-      await this.db.transaction(async (tx) => {
+      const failed = await this.db.transaction(async (tx) => {
         await tx.query(
           `UPDATE payouts SET decision = $2 WHERE id = $1 AND status IN ('received', 'unmatched')`,
           [payoutId, decision],
         );
-        await this.transition(tx, payoutId, 'failed', 'no eligible route', {
+        return this.transition(tx, payoutId, 'failed', 'no eligible route', {
           failureReason: 'no eligible route',
         });
       });
+      if (failed) this.metrics.routeChosen.inc({ route: 'none' });
       return;
     }
 
@@ -125,7 +125,6 @@ export class PayoutPipelineService {
         options.sendInline,
       );
       if (!created) return null;
-      this.metrics.routeChosen.inc({ route: first.routeId });
       await this.bookings.bookRouted(tx, {
         payoutId,
         freelancerId: payee.freelancerId,
@@ -152,6 +151,10 @@ export class PayoutPipelineService {
       return created;
     });
     if (!attempt) return;
+    // Counted once committed, so a routing transaction that rolls back and runs again counts once.
+    this.metrics.routeChosen.inc({ route: first.routeId });
+    this.metrics.payoutTransitions.inc({ status: 'routed' });
+    if (options.sendInline) this.metrics.payoutTransitions.inc({ status: 'sending' });
     if (!options.sendInline) {
       await this.queueSend(payoutId, attempt.id);
       return;
@@ -424,8 +427,9 @@ export class PayoutPipelineService {
 
   /**
    * The guarded move out of received or unmatched, its timeline and the round's first attempt, in one statement.
-   * On the fast path (`sendInline`) the payout moves on to sending at once, since its send starts right after
-   * this commit. Answers the attempt, or null when the payout was not in a state that may be routed.
+   * On the fast path (`sendInline`) the payout passes through routed to sending within the statement (both
+   * timeline rows are written, in that order), since its send starts right after this commit. Answers the
+   * attempt, or null when the payout was not in a state that may be routed.
    */
   private async routeAndCreateAttempt(
     tx: EntityManager,
@@ -464,10 +468,7 @@ export class PayoutPipelineService {
         first,
       ],
     );
-    if (!rows.length) return null;
-    this.metrics.payoutTransitions.inc({ status: 'routed' });
-    if (sendInline) this.metrics.payoutTransitions.inc({ status: 'sending' });
-    return rows[0];
+    return rows[0] ?? null;
   }
 
   /** The next attempt of the payout's current routing round, numbered after every earlier attempt. */
@@ -562,7 +563,9 @@ export class PayoutPipelineService {
    * ledger does this first, and the statement locks the payout row before the attempt row: two steps on one
    * payout (a settlement and a failover, say) queue on the payout in one order instead of deadlocking on the
    * ledger's own per-payout lock. When the attempt is not in a state that may move, nothing is locked and the
-   * step does nothing.
+   * step does nothing. The lock is FOR NO KEY UPDATE: it excludes the other steps and every update of the payout,
+   * but not the key-share lock of a foreign key check, so intake linking a later event to this payout does not
+   * wait for the step to commit.
    */
   private async moveAttempt(
     tx: EntityManager,
@@ -573,7 +576,7 @@ export class PayoutPipelineService {
     fields: { providerTransferId?: string; error?: string | null } = {},
   ): Promise<boolean> {
     const moved = await tx.query(
-      `WITH payout AS (SELECT id FROM payouts WHERE id = $1 FOR UPDATE),
+      `WITH payout AS (SELECT id FROM payouts WHERE id = $1 FOR NO KEY UPDATE),
             moved AS (
               UPDATE payout_attempts SET status = $3, provider_transfer_id = coalesce($5, provider_transfer_id),
                      error = CASE WHEN $6 THEN $7 ELSE error END, updated_at = clock_timestamp()
