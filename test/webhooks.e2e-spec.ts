@@ -226,6 +226,12 @@ describe('webhooks (e2e)', () => {
       expect(changed.body).toEqual({ eventId: id, duplicate: true });
       const invalid = await deliver(t.http, upwork, payoutEvent({ amount: '0.00' }), { id });
       expect(invalid.status).toBe(200);
+      const notJson = await t.http
+        .post(upwork.webhookUrl)
+        .set(signStandard(upwork.signingSecret, id, 'not json'))
+        .send('not json');
+      expect(notJson.status).toBe(200);
+      expect(notJson.body).toEqual({ eventId: id, duplicate: true });
       expect(await countEvents(upwork)).toBe(before);
       expect(await payoutsOf(upwork, (first.data as { payoutId: string }).payoutId)).toHaveLength(1);
     });
@@ -561,6 +567,13 @@ describe('webhooks (e2e)', () => {
           description: 'Design work, November',
         }),
       );
+    });
+
+    it('accepts a Stripe object without a description, describing the service by its category', async () => {
+      const event = stripeEvent({ description: null });
+      await deliver(t.http, stripe, event).expect(202);
+      const [payout] = await payoutsOf(stripe, (event.data as { object: { id: string } }).object.id);
+      expect(payout.description).toBe('Graphic design services');
     });
 
     it('acts on payout.paid too', async () => {

@@ -77,6 +77,15 @@ export class WebhookEventsService implements OnApplicationShutdown {
 
   constructor(private readonly db: DataSource) {}
 
+  /** Whether (connection, event id) is already stored. */
+  async isStored(connectionId: string, eventId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM webhook_events WHERE connection_id = $1 AND event_id = $2`,
+      [connectionId, eventId],
+    );
+    return rows.length > 0;
+  }
+
   /**
    * Stores a signed event that makes no payout (rejected or ignored) unless (connection, event id) is
    * already stored; answers false for a duplicate.

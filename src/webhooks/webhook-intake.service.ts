@@ -71,6 +71,10 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     }
     await this.limit('webhook-connection', connection.id);
     if (!delivery.json) {
+      // The same event id again is a duplicate whatever its body; only a scheme with the id in a header can tell.
+      if (verification.messageId && (await this.events.isStored(connection.id, verification.messageId))) {
+        return this.duplicate(verification.messageId);
+      }
       this.count('not_json');
       throw new ProblemException(
         HttpStatus.BAD_REQUEST,

@@ -73,7 +73,7 @@ describe(StripePayoutAdapter.name, () => {
       /non-empty/,
     ],
     ['an unknown category', {}, { service_category: 'x' }, 'data.object.metadata.service_category', /one of/],
-    ['no description', { description: null }, {}, 'data.object.description', /non-empty/],
+    ['a description that is not text', { description: 42 }, {}, 'data.object.description', /non-empty/],
     ['no metadata', { metadata: undefined }, {}, 'data.object.metadata', /object/],
   ])('rejects %s naming the field', (_label, object, metadata, field, message) => {
     const result = sut.adapt(event(object, metadata));
@@ -83,6 +83,14 @@ describe(StripePayoutAdapter.name, () => {
       errors: [{ field, message: expect.stringMatching(message) }],
     });
   });
+
+  it.each([null, undefined, '', '  '])(
+    'describes the service by its category when Stripe has no description (%p)',
+    (description) => {
+      const result = sut.adapt(event({ description }));
+      expect(result.kind === 'payout' && result.instruction.description).toBe('Graphic design services');
+    },
+  );
 
   it('accepts the boundaries', () => {
     expect(sut.adapt(event({ amount: 1 })).kind).toBe('payout');

@@ -34,7 +34,12 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
       ? r.gross(fromMinorUnits(object.amount as number), 'data.object.amount', ' (100000000 cents)')
       : r.fail('data.object.amount', 'data.object.amount must be an integer number of cents');
     const currency = r.usd(object.currency, 'data.object.currency', 'usd');
-    const description = r.text(object.description, 'data.object.description', 1000);
+    // Stripe's own field, often null: without one, the invoice names the service category instead.
+    const given = object.description;
+    const description =
+      given === null || given === undefined || (typeof given === 'string' && given.trim() === '')
+        ? null
+        : r.text(given, 'data.object.description', 1000);
     const metadata = r.object(object.metadata, 'data.object.metadata');
     const freelancerRef = metadata
       ? r.text(metadata.freelancer_ref, 'data.object.metadata.freelancer_ref', 100)
@@ -56,8 +61,15 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
       currency,
       clientName,
       clientCountry,
-      description,
+      description: description === null ? serviceDescription(serviceCategory) : description,
       serviceCategory,
     });
   }
+}
+
+/** "software_development" → "Software development services". */
+function serviceDescription(category: string | undefined): string | undefined {
+  if (category === undefined) return undefined;
+  const words = category.replace(/_/g, ' ');
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)} services`;
 }
