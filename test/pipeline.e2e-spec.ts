@@ -315,6 +315,26 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect((await payoutWhen(id, ['settled'])).status).toBe('settled');
   });
 
+  it('fails a matched payout that no route can carry, keeping its freelancer and no route', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey, {}, null);
+    await t.http
+      .post(`/v1/freelancers/${freelancer.id}/accounts`)
+      .set(bearer(partner.apiKey))
+      .send({ kind: 'fintech_usd', institution: 'Zindigi', iban: 'PK36SCBL0000001123456702', title: 'A' })
+      .expect(201);
+    const id = await announce(freelancer.externalRef, '50.00');
+    const payout = await payoutWhen(id, ['failed']);
+    expect(payout).toEqual(
+      expect.objectContaining({ freelancerId: freelancer.id, route: null, fees: null, net: null }),
+    );
+    expect(payout.candidates).toEqual([]);
+    const listed = await t.http
+      .get(`/v1/payouts?freelancerId=${freelancer.id}`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(listed.body.data.map((p: Payout) => p.id)).toEqual([id]);
+  });
+
   it('refuses to retry a payout that is neither unmatched nor failed', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '60.00');

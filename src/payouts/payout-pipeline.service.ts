@@ -103,9 +103,11 @@ export class PayoutPipelineService {
     const first = decision.quotes.find((q) => q.routeId === decision.chosen);
     if (!first) {
       const failed = await this.db.transaction(async (tx) => {
+        // The freelancer was matched; only no route could carry the money.
         await tx.query(
-          `UPDATE payouts SET decision = $2 WHERE id = $1 AND status IN ('received', 'unmatched')`,
-          [payoutId, decision],
+          `UPDATE payouts SET decision = $2, freelancer_id = $3, account_id = $4, account_kind = $5
+           WHERE id = $1 AND status IN ('received', 'unmatched')`,
+          [payoutId, decision, payee.freelancerId, payee.account!.id, payee.account!.kind],
         );
         return this.transition(tx, payoutId, 'failed', 'no eligible route', {
           failureReason: 'no eligible route',

@@ -91,8 +91,10 @@ export class PayoutsService {
     );
     return rows.map((row) => {
       const own = attempts.filter((a) => a.payout_id === row.id);
-      const current = own.length ? own[own.length - 1].quote : null;
-      const route = current ?? null;
+      // The route carrying the money: the latest attempt's, while one is in flight or once it settled. A failed
+      // payout, or one waiting to be routed (again, after an ops retry), has none.
+      const carried = !['received', 'unmatched', 'failed'].includes(row.status);
+      const route = carried && own.length ? own[own.length - 1].quote : null;
       const inFlight = row.status === 'routed' || row.status === 'sending';
       return {
         id: row.id,
