@@ -431,6 +431,43 @@ describe('foundation (e2e)', () => {
       expect(b.body.id).not.toBe(a.body.id);
     });
 
+    it('serves one request per key across endpoints, those that keep a secret included', async () => {
+      const freelancerFirst = unique('key');
+      const post = (path: string, key: string, body: object) =>
+        t.http.post(path).set(bearer(partner.apiKey)).set('Idempotency-Key', key).send(body);
+      await post('/v1/freelancers', freelancerFirst, {
+        externalRef: unique('p'),
+        name: 'A',
+        cnic: '35202-1234567-1',
+      }).expect(201);
+      expectProblem(await post('/v1/platform-connections', freelancerFirst, { platform: 'upwork' }), 422);
+      expectProblem(
+        await post('/v1/webhook-endpoints', freelancerFirst, { url: 'https://partner.example/hooks' }),
+        422,
+      );
+
+      const connectionFirst = unique('key');
+      const connection = await post('/v1/platform-connections', connectionFirst, {
+        platform: 'fiverr',
+      }).expect(201);
+      const again = await post('/v1/platform-connections', connectionFirst, { platform: 'fiverr' }).expect(
+        201,
+      );
+      expect(again.body.id).toBe(connection.body.id);
+      expectProblem(
+        await post('/v1/freelancers', connectionFirst, {
+          externalRef: unique('p'),
+          name: 'B',
+          cnic: '35202-1234567-1',
+        }),
+        422,
+      );
+      expectProblem(
+        await post('/v1/webhook-endpoints', connectionFirst, { url: 'https://partner.example/hooks' }),
+        422,
+      );
+    });
+
     it('refuses an over-long key', async () => {
       const res = await t.http
         .post('/v1/freelancers')

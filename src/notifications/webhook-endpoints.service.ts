@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
+import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import {
@@ -55,6 +56,7 @@ export const MAX_ENDPOINTS_PER_PARTNER = 10;
 export class WebhookEndpointsService {
   constructor(
     private readonly db: DataSource,
+    private readonly idempotency: IdempotencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -77,6 +79,13 @@ export class WebhookEndpointsService {
     const secret = generateEndpointSecret();
     const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
     const sealed = sealSecret(this.config.secretsKey, secret, `webhook-endpoint:${id}`);
+    if (idempotencyKey !== undefined) {
+      await this.idempotency.reserveForOwnReplay(
+        partnerId,
+        idempotencyKey,
+        `webhook-endpoints:${requestHash}`,
+      );
+    }
     const inserted: EndpointRow[] = await this.db.transaction(async (tx) => {
       // One creator per partner at a time, so the count below is exact; NO KEY leaves foreign keys unblocked.
       await tx.query(`SELECT id FROM partners WHERE id = $1 FOR NO KEY UPDATE`, [partnerId]);
@@ -104,10 +113,7 @@ export class WebhookEndpointsService {
       );
     }
     if (first.request_hash !== requestHash) {
-      throw Problems.unprocessable(
-        [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
-        'This Idempotency-Key was used with a different request.',
-      );
+      throw keyUsedElsewhere();
     }
     const opened = openEndpointSecret(this.config.secretsKey, first);
     return { endpoint: { ...toDto(first), secret: opened }, replayed: true };

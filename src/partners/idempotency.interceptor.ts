@@ -8,7 +8,7 @@ import { ProblemException, Problems, ReplayedResponse } from '../common/problem'
 import { toProblem } from '../common/problem.filter';
 import { canonicalJson } from '../common/canonical-json';
 import { AuthenticatedPartner } from './partners.service';
-import { IdempotencyService } from './idempotency.service';
+import { IdempotencyService, keyUsedElsewhere } from './idempotency.service';
 
 const WAIT_FOR_FIRST_MS = 10_000;
 const POLL_MS = 25;
@@ -59,12 +59,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     for (;;) {
       const claim = await this.keys.claim(partnerId, key, hash);
       if (claim.kind === 'claimed') return true;
-      if (claim.kind === 'mismatch') {
-        throw Problems.unprocessable(
-          [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
-          'This Idempotency-Key was used with a different request.',
-        );
-      }
+      if (claim.kind === 'mismatch') throw keyUsedElsewhere();
       if (claim.kind === 'replay') throw new ReplayedResponse(claim.status, claim.body);
       if (Date.now() > deadline) {
         throw Problems.conflict('A request with this Idempotency-Key is still in progress; retry later.');

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Problems } from '../common/problem';
 
 export type IdempotencyClaim =
   | { kind: 'claimed' }
@@ -58,6 +59,36 @@ export class IdempotencyService {
     );
   }
 
+  /**
+   * A POST whose answer holds a secret keeps its own replay (the secret stays encrypted there) but still takes
+   * its key here, under a fingerprint no other request has, so one key never serves two different requests of
+   * a partner. Throws 422 when the key already belongs to another request.
+   */
+  async reserveForOwnReplay(partnerId: string, key: string, fingerprint: string): Promise<void> {
+    const requestHash = `own:${fingerprint}`;
+    for (;;) {
+      const inserted = await this.db.query(
+        `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until)
+         VALUES ($1, $2, $3, 'completed', now())
+         ON CONFLICT (partner_id, key) DO UPDATE
+           SET request_hash = EXCLUDED.request_hash, state = 'completed', response_status = NULL,
+               response_body = NULL, locked_until = now(), created_at = now()
+           WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < now()
+              OR idempotency_keys.created_at < now() - make_interval(hours => $4)
+         RETURNING 1`,
+        [partnerId, key, requestHash, IDEMPOTENCY_RETENTION_HOURS],
+      );
+      if (inserted.length) return;
+      const [row] = await this.db.query(
+        `SELECT request_hash FROM idempotency_keys WHERE partner_id = $1 AND key = $2`,
+        [partnerId, key],
+      );
+      if (!row) continue;
+      if (row.request_hash !== requestHash) throw keyUsedElsewhere();
+      return;
+    }
+  }
+
   /** The request failed in a way a retry may fix (5xx, 429): forget the key so the retry runs. */
   async release(partnerId: string, key: string): Promise<void> {
     await this.db.query(
@@ -73,4 +104,12 @@ export class IdempotencyService {
     );
     return result[1] ?? 0;
   }
+}
+
+/** The answer to a key that was used with a different request. */
+export function keyUsedElsewhere(): Error {
+  return Problems.unprocessable(
+    [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+    'This Idempotency-Key was used with a different request.',
+  );
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { canonicalJson } from '../common/canonical-json';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
+import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import {
@@ -48,6 +49,7 @@ export class PlatformConnectionsService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly idempotency: IdempotencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -71,6 +73,13 @@ export class PlatformConnectionsService {
           .update(canonicalJson({ platform: dto.platform, scheme: dto.scheme ?? null }))
           .digest('hex')
       : null;
+    if (idempotencyKey !== undefined) {
+      await this.idempotency.reserveForOwnReplay(
+        partnerId,
+        idempotencyKey,
+        `platform-connections:${requestHash}`,
+      );
+    }
     const inserted: ConnectionRow[] = await this.db.query(
       `INSERT INTO platform_connections (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -93,10 +102,7 @@ export class PlatformConnectionsService {
       [partnerId, idempotencyKey],
     );
     if (first.request_hash !== requestHash) {
-      throw Problems.unprocessable(
-        [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
-        'This Idempotency-Key was used with a different request.',
-      );
+      throw keyUsedElsewhere();
     }
     return { connection: this.toCreated(first, this.open(first)), replayed: true };
   }
