@@ -374,6 +374,18 @@ describe('foundation (e2e)', () => {
       expect(again.text).toBe(first.text);
     });
 
+    it('keeps no answer for invalid input: the same key with the corrected body runs', async () => {
+      const key = unique('key');
+      const post = (body: object) =>
+        t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).set('Idempotency-Key', key).send(body);
+      const invalid = { externalRef: unique('idem'), name: 'A', cnic: 'not a cnic' };
+      const first = await post(invalid);
+      expectProblem(first, 400);
+      expect((await post(invalid)).text).toBe(first.text);
+      const created = await post({ ...invalid, cnic: '35202-1234567-1' }).expect(201);
+      expect(created.body.externalRef).toBe(invalid.externalRef);
+    });
+
     it('answers 422 to the same key with a different body, and creates nothing', async () => {
       const key = unique('key');
       const ref = unique('idem');

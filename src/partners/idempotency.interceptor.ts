@@ -70,7 +70,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   private async recordFailure(partnerId: string, key: string, error: unknown): Promise<never> {
     const { problem } = toProblem(error);
-    if (problem.status >= 500 || problem.status === 429) {
+    // A request refused before it ran (invalid input, 400) or that a retry may get through (429, 5xx) leaves the
+    // key free: the same body is refused the same way again, and a corrected body runs.
+    if (problem.status >= 500 || problem.status === 429 || problem.status === 400) {
       await this.keys.release(partnerId, key);
     } else {
       const body = error instanceof ProblemException ? error.toProblem() : problem;
