@@ -149,8 +149,18 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     refused.forEach((a) => expectProblem(a, 409));
     // A replay is not a new endpoint: it still answers the first one.
     expect((await register(partner.apiKey, receiver.url('/cap/0'), key)).id).toBe(first.id);
+    // A refused registration leaves its key free, for this url or another.
+    const refusedKey = unique('idem');
+    expectProblem(
+      await t.http
+        .post('/v1/webhook-endpoints')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', refusedKey)
+        .send({ url: receiver.url('/cap/refused') }),
+      409,
+    );
     await t.http.delete(`/v1/webhook-endpoints/${first.id}`).set(bearer(partner.apiKey)).expect(204);
-    await register(partner.apiKey, receiver.url('/cap/after-delete'));
+    await register(partner.apiKey, receiver.url('/cap/after-delete'), refusedKey);
   });
 
   it('replays a registration for the same Idempotency-Key and refuses it for another url', async () => {

@@ -79,17 +79,20 @@ export class WebhookEndpointsService {
     const secret = generateEndpointSecret();
     const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
     const sealed = sealSecret(this.config.secretsKey, secret, `webhook-endpoint:${id}`);
-    if (idempotencyKey !== undefined) {
-      await this.idempotency.reserveForOwnReplay(
-        partnerId,
-        idempotencyKey,
-        `webhook-endpoints:${requestHash}`,
-      );
-    }
-    const inserted: EndpointRow[] = await this.db.transaction(async (tx) => {
+    // The key's reservation commits only with the endpoint, or with the answer replayed: a refusal (409)
+    // rolls it back with everything else.
+    return this.db.transaction(async (tx) => {
+      if (idempotencyKey !== undefined) {
+        await this.idempotency.reserveForOwnReplay(
+          tx,
+          partnerId,
+          idempotencyKey,
+          `webhook-endpoints:${requestHash}`,
+        );
+      }
       // One creator per partner at a time, so the count below is exact; NO KEY leaves foreign keys unblocked.
       await tx.query(`SELECT id FROM partners WHERE id = $1 FOR NO KEY UPDATE`, [partnerId]);
-      return tx.query(
+      const inserted: EndpointRow[] = await tx.query(
         `INSERT INTO webhook_endpoints (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash)
          SELECT $1, $2, $3, $4, $5, $6
          WHERE (SELECT count(*) FROM webhook_endpoints WHERE partner_id = $2 AND deleted_at IS NULL) < $7
@@ -97,26 +100,24 @@ export class WebhookEndpointsService {
          RETURNING *`,
         [id, partnerId, dto.url, sealed, idempotencyKey ?? null, requestHash, MAX_ENDPOINTS_PER_PARTNER],
       );
-    });
-    if (inserted.length) return { endpoint: { ...toDto(inserted[0]), secret }, replayed: false };
+      if (inserted.length) return { endpoint: { ...toDto(inserted[0]), secret }, replayed: false };
 
-    const [first]: (EndpointRow | undefined)[] = idempotencyKey
-      ? await this.db.query(
-          `SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND idempotency_key = $2`,
-          [partnerId, idempotencyKey],
-        )
-      : [];
-    if (!first) {
-      throw Problems.conflict(
-        `A partner may register at most ${MAX_ENDPOINTS_PER_PARTNER} webhook endpoints; delete one first.`,
-        [{ field: 'url', message: `would be endpoint ${MAX_ENDPOINTS_PER_PARTNER + 1}` }],
-      );
-    }
-    if (first.request_hash !== requestHash) {
-      throw keyUsedElsewhere();
-    }
-    const opened = openEndpointSecret(this.config.secretsKey, first);
-    return { endpoint: { ...toDto(first), secret: opened }, replayed: true };
+      const [first]: (EndpointRow | undefined)[] = idempotencyKey
+        ? await tx.query(`SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND idempotency_key = $2`, [
+            partnerId,
+            idempotencyKey,
+          ])
+        : [];
+      if (!first) {
+        throw Problems.conflict(
+          `A partner may register at most ${MAX_ENDPOINTS_PER_PARTNER} webhook endpoints; delete one first.`,
+          [{ field: 'url', message: `would be endpoint ${MAX_ENDPOINTS_PER_PARTNER + 1}` }],
+        );
+      }
+      if (first.request_hash !== requestHash) throw keyUsedElsewhere();
+      const opened = openEndpointSecret(this.config.secretsKey, first);
+      return { endpoint: { ...toDto(first), secret: opened }, replayed: true };
+    });
   }
 
   async list(partnerId: string, query: PageQuery): Promise<WebhookEndpointPageDto> {

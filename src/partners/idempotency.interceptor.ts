@@ -43,11 +43,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
         if (!claimed) return next.handle();
         return next.handle().pipe(
           mergeMap(async (body) => {
-            await this.keys.complete(partnerId, header, status, body);
+            await this.keys.complete(partnerId, header, hash, status, body);
             void reply.header('Idempotency-Key', header);
             return body;
           }),
-          catchError((error) => from(this.recordFailure(partnerId, header, error))),
+          catchError((error) => from(this.recordFailure(partnerId, header, hash, error))),
         );
       }),
     );
@@ -68,15 +68,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private async recordFailure(partnerId: string, key: string, error: unknown): Promise<never> {
+  private async recordFailure(partnerId: string, key: string, hash: string, error: unknown): Promise<never> {
     const { problem } = toProblem(error);
-    // A request refused before it ran (invalid input, 400) or that a retry may get through (429, 5xx) leaves the
-    // key free: the same body is refused the same way again, and a corrected body runs.
-    if (problem.status >= 500 || problem.status === 429 || problem.status === 400) {
-      await this.keys.release(partnerId, key);
+    if (problem.status >= 500 || problem.status === 429) {
+      await this.keys.release(partnerId, key, hash);
     } else {
       const body = error instanceof ProblemException ? error.toProblem() : problem;
-      await this.keys.complete(partnerId, key, problem.status, body);
+      await this.keys.complete(partnerId, key, hash, problem.status, body);
     }
     throw error;
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Problems } from '../common/problem';
 
 export type IdempotencyClaim =
@@ -51,23 +51,39 @@ export class IdempotencyService {
     return { kind: 'in_progress' };
   }
 
-  async complete(partnerId: string, key: string, status: number, body: unknown): Promise<void> {
+  /**
+   * Keeps the answer of the request that holds the key. Only that request's own claim is completed: a claim
+   * whose lock ran out may have passed to another request meanwhile, and its answer must not be overwritten.
+   */
+  async complete(
+    partnerId: string,
+    key: string,
+    requestHash: string,
+    status: number,
+    body: unknown,
+  ): Promise<void> {
     await this.db.query(
-      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4::json
-       WHERE partner_id = $1 AND key = $2`,
-      [partnerId, key, status, JSON.stringify(body ?? null)],
+      `UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5::json
+       WHERE partner_id = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
+      [partnerId, key, requestHash, status, JSON.stringify(body ?? null)],
     );
   }
 
   /**
    * A POST whose answer holds a secret keeps its own replay (the secret stays encrypted there) but still takes
    * its key here, under a fingerprint no other request has, so one key never serves two different requests of
-   * a partner. Throws 422 when the key already belongs to another request.
+   * a partner. Throws 422 when the key already belongs to another request. Runs in the transaction that
+   * creates the resource, so a request that fails (409, 5xx) leaves the key as free as it found it.
    */
-  async reserveForOwnReplay(partnerId: string, key: string, fingerprint: string): Promise<void> {
+  async reserveForOwnReplay(
+    tx: EntityManager,
+    partnerId: string,
+    key: string,
+    fingerprint: string,
+  ): Promise<void> {
     const requestHash = `own:${fingerprint}`;
     for (;;) {
-      const inserted = await this.db.query(
+      const inserted = await tx.query(
         `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until)
          VALUES ($1, $2, $3, 'completed', now())
          ON CONFLICT (partner_id, key) DO UPDATE
@@ -79,7 +95,7 @@ export class IdempotencyService {
         [partnerId, key, requestHash, IDEMPOTENCY_RETENTION_HOURS],
       );
       if (inserted.length) return;
-      const [row] = await this.db.query(
+      const [row] = await tx.query(
         `SELECT request_hash FROM idempotency_keys WHERE partner_id = $1 AND key = $2`,
         [partnerId, key],
       );
@@ -90,10 +106,11 @@ export class IdempotencyService {
   }
 
   /** The request failed in a way a retry may fix (5xx, 429): forget the key so the retry runs. */
-  async release(partnerId: string, key: string): Promise<void> {
+  async release(partnerId: string, key: string, requestHash: string): Promise<void> {
     await this.db.query(
-      `DELETE FROM idempotency_keys WHERE partner_id = $1 AND key = $2 AND state = 'in_progress'`,
-      [partnerId, key],
+      `DELETE FROM idempotency_keys
+       WHERE partner_id = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
+      [partnerId, key, requestHash],
     );
   }
 

@@ -73,38 +73,40 @@ export class PlatformConnectionsService {
           .update(canonicalJson({ platform: dto.platform, scheme: dto.scheme ?? null }))
           .digest('hex')
       : null;
-    if (idempotencyKey !== undefined) {
-      await this.idempotency.reserveForOwnReplay(
-        partnerId,
-        idempotencyKey,
-        `platform-connections:${requestHash}`,
+    // The key's reservation commits only with the connection, or with the answer replayed.
+    return this.db.transaction(async (tx) => {
+      if (idempotencyKey !== undefined) {
+        await this.idempotency.reserveForOwnReplay(
+          tx,
+          partnerId,
+          idempotencyKey,
+          `platform-connections:${requestHash}`,
+        );
+      }
+      const inserted: ConnectionRow[] = await tx.query(
+        `INSERT INTO platform_connections (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING *`,
+        [
+          id,
+          partnerId,
+          dto.platform,
+          scheme,
+          sealSecret(this.config.secretsKey, secret, id),
+          idempotencyKey ?? null,
+          requestHash,
+        ],
       );
-    }
-    const inserted: ConnectionRow[] = await this.db.query(
-      `INSERT INTO platform_connections (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING *`,
-      [
-        id,
-        partnerId,
-        dto.platform,
-        scheme,
-        sealSecret(this.config.secretsKey, secret, id),
-        idempotencyKey ?? null,
-        requestHash,
-      ],
-    );
-    if (inserted.length) return { connection: this.toCreated(inserted[0], secret), replayed: false };
+      if (inserted.length) return { connection: this.toCreated(inserted[0], secret), replayed: false };
 
-    const [first]: ConnectionRow[] = await this.db.query(
-      `SELECT * FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
-      [partnerId, idempotencyKey],
-    );
-    if (first.request_hash !== requestHash) {
-      throw keyUsedElsewhere();
-    }
-    return { connection: this.toCreated(first, this.open(first)), replayed: true };
+      const [first]: ConnectionRow[] = await tx.query(
+        `SELECT * FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
+        [partnerId, idempotencyKey],
+      );
+      if (first.request_hash !== requestHash) throw keyUsedElsewhere();
+      return { connection: this.toCreated(first, this.open(first)), replayed: true };
+    });
   }
 
   async get(partnerId: string, id: string): Promise<PlatformConnectionDto> {

@@ -92,6 +92,11 @@ describe(StripePayoutAdapter.name, () => {
     },
   );
 
+  it('names IT support as such', () => {
+    const result = sut.adapt(event({ description: null }, { service_category: 'it_support' }));
+    expect(result.kind === 'payout' && result.instruction.description).toBe('IT support services');
+  });
+
   it('accepts the boundaries', () => {
     expect(sut.adapt(event({ amount: 1 })).kind).toBe('payout');
     expect(sut.adapt(event({ amount: 100000000 })).kind).toBe('payout');

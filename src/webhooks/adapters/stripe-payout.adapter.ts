@@ -1,4 +1,5 @@
 import { fromMinorUnits } from '../../money/money';
+import { ServiceCategory } from '../../payouts/payout-instruction';
 import { AdaptedEvent, PayoutEventAdapter, payoutOrRejected, rejected } from './payout-event-adapter';
 import { isObject, PayloadReader, storedType } from './payload-reader';
 
@@ -67,9 +68,20 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
   }
 }
 
-/** "software_development" → "Software development services". */
-function serviceDescription(category: string | undefined): string | undefined {
-  if (category === undefined) return undefined;
-  const words = category.replace(/_/g, ' ');
-  return `${words.charAt(0).toUpperCase()}${words.slice(1)} services`;
+/** What an invoice says was exported, by service category, when Stripe gives no description. */
+const SERVICES: Record<ServiceCategory, string> = {
+  software_development: 'Software development services',
+  web_development: 'Web development services',
+  data_analysis: 'Data analysis services',
+  it_support: 'IT support services',
+  graphic_design: 'Graphic design services',
+  digital_marketing: 'Digital marketing services',
+  content_writing: 'Content writing services',
+  virtual_assistance: 'Virtual assistance services',
+  online_teaching: 'Online teaching services',
+  other: 'Freelance services',
+};
+
+function serviceDescription(category: ServiceCategory | undefined): string | undefined {
+  return category === undefined ? undefined : SERVICES[category];
 }
