@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
-import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
+import { assertIdempotencyKey, IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import {
@@ -69,9 +69,7 @@ export class WebhookEndpointsService {
     dto: CreateWebhookEndpointDto,
     idempotencyKey?: string,
   ): Promise<{ endpoint: CreatedWebhookEndpointDto; replayed: boolean }> {
-    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
-      throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
-    }
+    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     const problem = webhookUrlProblem(dto.url, this.config.nodeEnv === 'production');
     if (problem) throw Problems.validation([{ field: 'url', message: `url ${problem}` }]);
 
@@ -82,14 +80,12 @@ export class WebhookEndpointsService {
     // The key's reservation commits only with the endpoint, or with the answer replayed: a refusal (409)
     // rolls it back with everything else.
     return this.db.transaction(async (tx) => {
-      if (idempotencyKey !== undefined) {
-        await this.idempotency.reserveForOwnReplay(
-          tx,
-          partnerId,
-          idempotencyKey,
-          `webhook-endpoints:${requestHash}`,
-        );
-      }
+      await this.idempotency.reserveForOwnReplay(
+        tx,
+        partnerId,
+        idempotencyKey,
+        `webhook-endpoints:${requestHash}`,
+      );
       // One creator per partner at a time, so the count below is exact; NO KEY leaves foreign keys unblocked.
       await tx.query(`SELECT id FROM partners WHERE id = $1 FOR NO KEY UPDATE`, [partnerId]);
       const inserted: EndpointRow[] = await tx.query(

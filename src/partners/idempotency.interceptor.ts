@@ -8,7 +8,7 @@ import { ProblemException, Problems, ReplayedResponse } from '../common/problem'
 import { toProblem } from '../common/problem.filter';
 import { canonicalJson } from '../common/canonical-json';
 import { AuthenticatedPartner } from './partners.service';
-import { IdempotencyService, keyUsedElsewhere } from './idempotency.service';
+import { assertIdempotencyKey, IdempotencyService, keyUsedElsewhere } from './idempotency.service';
 
 const WAIT_FOR_FIRST_MS = 10_000;
 const POLL_MS = 25;
@@ -28,9 +28,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<FastifyRequest & { partner?: AuthenticatedPartner }>();
     const header = request.headers['idempotency-key'];
     if (request.method !== 'POST' || header === undefined || !request.partner) return next.handle();
-    if (typeof header !== 'string' || header.length < 1 || header.length > 255) {
-      throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
-    }
+    assertIdempotencyKey(header);
     const partnerId = request.partner.partnerId;
     const hash = createHash('sha256')
       .update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`)

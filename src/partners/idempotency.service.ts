@@ -72,15 +72,16 @@ export class IdempotencyService {
   /**
    * A POST whose answer holds a secret keeps its own replay (the secret stays encrypted there) but still takes
    * its key here, under a fingerprint no other request has, so one key never serves two different requests of
-   * a partner. Throws 422 when the key already belongs to another request. Runs in the transaction that
+   * a partner (without a key, nothing to take). Throws 422 when the key already belongs to another request. Runs in the transaction that
    * creates the resource, so a request that fails (409, 5xx) leaves the key as free as it found it.
    */
   async reserveForOwnReplay(
     tx: EntityManager,
     partnerId: string,
-    key: string,
+    key: string | undefined,
     fingerprint: string,
   ): Promise<void> {
+    if (key === undefined) return;
     const requestHash = `own:${fingerprint}`;
     for (;;) {
       const inserted = await tx.query(
@@ -120,6 +121,13 @@ export class IdempotencyService {
       [IDEMPOTENCY_RETENTION_HOURS],
     );
     return result[1] ?? 0;
+  }
+}
+
+/** Refuses an Idempotency-Key header that is not one string of 1 to 255 characters. */
+export function assertIdempotencyKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
+    throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
   }
 }
 

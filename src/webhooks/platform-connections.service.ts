@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { canonicalJson } from '../common/canonical-json';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
-import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
+import { assertIdempotencyKey, IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import {
@@ -62,9 +62,7 @@ export class PlatformConnectionsService {
     dto: CreatePlatformConnectionDto,
     idempotencyKey?: string,
   ): Promise<{ connection: CreatedPlatformConnectionDto; replayed: boolean }> {
-    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
-      throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
-    }
+    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     const id = randomUUID();
     const secret = generateSigningSecret();
     const scheme = dto.scheme ?? defaultScheme(dto.platform);
@@ -75,14 +73,12 @@ export class PlatformConnectionsService {
       : null;
     // The key's reservation commits only with the connection, or with the answer replayed.
     return this.db.transaction(async (tx) => {
-      if (idempotencyKey !== undefined) {
-        await this.idempotency.reserveForOwnReplay(
-          tx,
-          partnerId,
-          idempotencyKey,
-          `platform-connections:${requestHash}`,
-        );
-      }
+      await this.idempotency.reserveForOwnReplay(
+        tx,
+        partnerId,
+        idempotencyKey,
+        `platform-connections:${requestHash}`,
+      );
       const inserted: ConnectionRow[] = await tx.query(
         `INSERT INTO platform_connections (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
