@@ -1,6 +1,5 @@
 import { BeforeApplicationShutdown, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { ProblemException, Problems } from '../common/problem';
 import { RateLimiter } from '../common/rate-limiter';
@@ -45,7 +44,6 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
   private readonly handOffs = new Set<Promise<void>>();
 
   constructor(
-    private readonly db: DataSource,
     private readonly connections: PlatformConnectionsService,
     private readonly events: WebhookEventsService,
     private readonly queues: PayoutQueues,
