@@ -327,8 +327,11 @@ describe('invoices (e2e)', () => {
 
     it.each([
       ['prcNumber', { prcNumber: '' }],
+      ['prcNumber', { prcNumber: '  ' }],
       ['issuedAt', { issuedAt: '23/11/2026' }],
+      ['issuedAt', { issuedAt: '2099-01-01' }],
       ['bank', { bank: '' }],
+      ['bank', { bank: '\t ' }],
       ['extra', { extra: 'x' }],
     ])('names the bad e-PRC field %s and changes nothing', async (field, override) => {
       const s = await setup();
@@ -395,6 +398,9 @@ describe('invoices (e2e)', () => {
       ['rate', { rate: '278.4512345' }],
       ['rate', { rate: 278.45 }],
       ['rate', { rate: '1e3' }],
+      ['rate', { rate: '0.278' }],
+      ['rate', { rate: '27845.00' }],
+      ['asOf', { asOf: '2099-01-01' }],
       ['asOf', { asOf: '2026-02-30' }],
       ['asOf', { asOf: '21-11-2026' }],
       ['asOf', { asOf: '2026-11-21T00:00:00Z' }],

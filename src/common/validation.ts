@@ -1,4 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Matches } from 'class-validator';
 import { FieldError, Problems } from './problem';
 
 /** Flattens nested class-validator errors into `{ field: "a.b", message }` pairs. */
@@ -17,4 +18,9 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     exceptionFactory: (errors) => Problems.validation(flattenValidationErrors(errors)),
   });
+}
+
+/** A text that must say something: at least one character that is not white space. */
+export function NotBlank(): PropertyDecorator {
+  return Matches(/\S/, { message: '$property must not be blank' });
 }

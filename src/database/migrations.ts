@@ -14,6 +14,7 @@ import { IdempotencyReplayVerbatim1763900009000 } from '../../migrations/1763900
 import { InvoiceCounterIssuedAt1763900010000 } from '../../migrations/1763900010000-invoice-counter-issued-at';
 import { InvoiceFxFilledLater1763900011000 } from '../../migrations/1763900011000-invoice-fx-filled-later';
 import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012000-webhook-event-payout-link';
+import { InvoiceReturnedAfterPrc1763900013000 } from '../../migrations/1763900013000-invoice-returned-after-prc';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   InvoiceCounterIssuedAt1763900010000,
   InvoiceFxFilledLater1763900011000,
   WebhookEventPayoutLink1763900012000,
+  InvoiceReturnedAfterPrc1763900013000,
 ];

@@ -6,6 +6,7 @@ import {
   insertPartner,
   insertPayout,
 } from '../../test/support/payout-rows';
+import { waitFor } from '../../test/support/app';
 import { issueInput } from '../../test/support/invoice-fixtures';
 import { Clock } from '../common/clock';
 import { canonicalJson } from '../common/canonical-json';
@@ -34,7 +35,7 @@ describe(InvoicesService.name, () => {
     await db.initialize();
     const signer = new InvoiceSigner(config);
     publicKeyPem = signer.publicKeyPem;
-    fxRates = new FxRatesService(db);
+    fxRates = new FxRatesService(db, new Clock());
     documents = new InvoiceDocumentsService(db, signer, config);
     sut = new InvoicesService(db, signer, documents, new Clock());
   });
@@ -366,6 +367,89 @@ describe(InvoicesService.name, () => {
         'proceeds_realized',
         'proceeds_failed',
       ]);
+    });
+
+    it('moves proceeds returned after the e-PRC to failed, keeping the e-PRC on record', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      await realize(payoutId, new Date('2026-11-22T00:00:00Z'));
+      const prc = { prcNumber: 'PRC-RETURNED-1', issuedAt: '2026-11-23', bank: 'Meezan Bank' };
+      await sut.recordPrc(e.partnerId, invoiceId, prc);
+      await db.transaction((tx) =>
+        sut.markReturned(tx, { payoutId, at: new Date('2026-11-25T00:00:00Z'), reason: 'R03' }),
+      );
+      const invoice = await documents.get(e.partnerId, invoiceId);
+      expect(invoice.exportStatus).toBe('proceeds_failed');
+      expect(invoice.prc).toMatchObject({ prcNumber: 'PRC-RETURNED-1', bank: 'Meezan Bank' });
+      expect(invoice.statusHistory.map((s) => s.status)).toEqual([
+        'awaiting_proceeds',
+        'proceeds_realized',
+        'prc_issued',
+        'proceeds_failed',
+      ]);
+      const [last] = await db.query(
+        `SELECT previous_status, document FROM invoice_status_events WHERE invoice_id = $1 ORDER BY id DESC LIMIT 1`,
+        [invoiceId],
+      );
+      expect(last.previous_status).toBe('prc_issued');
+      expect(JSON.parse(last.document)).toMatchObject({
+        previousStatus: 'prc_issued',
+        status: 'proceeds_failed',
+      });
+      await expect(sut.recordPrc(e.partnerId, invoiceId, prc)).rejects.toMatchObject({ status: 409 });
+      await expect(
+        db.query(`UPDATE invoices SET export_status = 'prc_issued', prc_number = NULL WHERE id = $1`, [
+          invoiceId,
+        ]),
+      ).rejects.toThrow();
+    });
+
+    it('refuses an e-PRC issued after today in Pakistan', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      await realize(payoutId, new Date());
+      const tomorrowInPakistan = new Date(Date.now() + 29 * 60 * 60 * 1000).toISOString();
+      await expect(
+        sut.recordPrc(e.partnerId, invoiceId, {
+          prcNumber: 'PRC-LATER',
+          issuedAt: tomorrowInPakistan,
+          bank: 'HBL',
+        }),
+      ).rejects.toMatchObject({ status: 400 });
+      expect((await row(invoiceId)).export_status).toBe('proceeds_realized');
+    });
+
+    it('gives proceeds realized while a rate is being recorded that rate, whichever commits first', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      const realizing = db.createQueryRunner();
+      await realizing.connect();
+      await realizing.startTransaction();
+      try {
+        // 1985: no test records a rate that far back, so this realization finds none.
+        await sut.markRealized(realizing.manager, {
+          payoutId,
+          realizedAt: new Date('1985-03-10T10:00:00Z'),
+          route: { routeId: 'payoneer-usd-bank', provider: 'payoneer', rail: 'payoneer' },
+          routingFees: new MoneyDecimal('51.25'),
+          netRealized: new MoneyDecimal('1198.75'),
+        });
+        const recording = fxRates.put({ rate: '25.0000', asOf: '1985-03-09' });
+        await waitFor(async () => {
+          const [{ n }] = await db.query(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+          );
+          return n > 0;
+        });
+        await realizing.commitTransaction();
+        await recording;
+      } finally {
+        await realizing.release();
+      }
+      expect(await documents.get(e.partnerId, invoiceId)).toMatchObject({
+        fx: { pair: 'USD-PKR', rate: '25.00', asOf: '1985-03-09' },
+        pkrEquivalent: '29968.75',
+      });
     });
 
     it('signs every status change as an event a notifier can read', async () => {

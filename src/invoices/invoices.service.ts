@@ -7,7 +7,7 @@ import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { formatAmount, parseAmount, parseDecimal } from '../money/money';
 import { InvoiceDto, RecordPrcDto } from './dto/invoice.dto';
-import { latestRateSql, USD_PKR } from './fx-rates.service';
+import { holdFxRates, latestRateSql, USD_PKR } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
 import { formatInvoiceNumber } from './invoice-number';
 import { InvoiceSigner } from './invoice-signer.service';
@@ -149,7 +149,8 @@ export class InvoicesService {
    * then retried by ops can still realize its proceeds.
    */
   async markRealized(tx: EntityManager, p: RealizeInvoiceInput): Promise<void> {
-    // The invoice, locked, with the rate in force on the day of realization.
+    // The invoice, locked, with the rate in force on the day of realization; no rate is recorded meanwhile.
+    await holdFxRates(tx, 'shared');
     const [invoice]: Array<LockedInvoice & { fx_rate: string | null; fx_as_of: string | null }> =
       await tx.query(
         `SELECT ${LOCKED_COLUMNS}, fx.rate::text AS fx_rate, fx.as_of::text AS fx_as_of
@@ -215,18 +216,19 @@ export class InvoicesService {
 
   /** awaiting_proceeds → proceeds_failed when every route failed; a repeat, or no invoice yet, is a no-op. */
   async markFailed(tx: EntityManager, p: { payoutId: string; at: Date; reason: string }): Promise<void> {
-    await this.moveByPayout(tx, p.payoutId, 'awaiting_proceeds', 'proceeds_failed', p.at, p.reason);
+    await this.moveByPayout(tx, p.payoutId, ['awaiting_proceeds'], 'proceeds_failed', p.at, p.reason);
   }
 
   /**
-   * proceeds_realized → proceeds_failed when the provider returns a settled payout: the realization stays on
-   * record (it did happen) and the history says why the proceeds are no longer there. A repeat is a no-op.
+   * proceeds_realized (or prc_issued) → proceeds_failed when the provider returns a settled payout: the
+   * realization and any e-PRC stay on record (they did happen) and the history says why the proceeds are no longer
+   * there. A repeat is a no-op.
    */
   async markReturned(tx: EntityManager, p: { payoutId: string; at: Date; reason: string }): Promise<void> {
     await this.moveByPayout(
       tx,
       p.payoutId,
-      'proceeds_realized',
+      ['proceeds_realized', 'prc_issued'],
       'proceeds_failed',
       p.at,
       `returned: ${p.reason}`,
@@ -236,6 +238,11 @@ export class InvoicesService {
   /** Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. */
   async recordPrc(partnerId: string, invoiceId: string, dto: RecordPrcDto): Promise<InvoiceDto> {
     const issuedAt = new Date(dto.issuedAt);
+    if (pakistanDate(issuedAt) > pakistanDate(this.clock.now())) {
+      throw Problems.validation([
+        { field: 'issuedAt', message: 'issuedAt must not be later than today in Pakistan' },
+      ]);
+    }
     return this.db.transaction(async (tx) => {
       const rows: LockedInvoice[] = await tx.query(
         `SELECT ${LOCKED_COLUMNS} FROM invoices WHERE id = $1 AND partner_id = $2 FOR UPDATE`,
@@ -282,21 +289,32 @@ export class InvoicesService {
   private async moveByPayout(
     tx: EntityManager,
     payoutId: string,
-    from: ExportStatus,
+    from: ExportStatus[],
     to: ExportStatus,
     at: Date,
     detail: string,
   ): Promise<void> {
-    const moved: Array<{ id: string; partner_id: string; number: string; sha256: string }> = await tx.query(
-      // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING as [rows, count], not as rows.
-      `WITH moved AS (
-         UPDATE invoices SET export_status = $3 WHERE payout_id = $1 AND export_status = $2
-         RETURNING id, partner_id, number, sha256)
-       SELECT * FROM moved`,
+    const moved: Array<{
+      id: string;
+      partner_id: string;
+      number: string;
+      sha256: string;
+      previous: ExportStatus;
+    }> = await tx.query(
+      // The status it had is read from the locked row, so the event names the one it really moved from.
+      `WITH locked AS (
+           SELECT id, export_status FROM invoices WHERE payout_id = $1 AND export_status = ANY($2::text[])
+           FOR UPDATE),
+         moved AS (
+           UPDATE invoices i SET export_status = $3 FROM locked
+           WHERE i.id = locked.id AND i.export_status = locked.export_status
+           RETURNING i.id, i.partner_id, i.number, i.sha256, locked.export_status AS previous)
+         SELECT * FROM moved`,
       [payoutId, from, to],
     );
     if (!moved.length) return;
-    await this.appendEvent(tx, { invoice: moved[0], status: to, previousStatus: from, at, detail });
+    const [invoice] = moved;
+    await this.appendEvent(tx, { invoice, status: to, previousStatus: invoice.previous, at, detail });
   }
 
   /**

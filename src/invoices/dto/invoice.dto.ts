@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
+import { NotBlank } from '../../common/validation';
 import {
   Exporter,
   EXPORT_STATUSES,
@@ -103,11 +104,12 @@ export class RecordPrcDto {
   @ApiProperty({ example: 'PRC-2026-0001234' })
   @IsString()
   @Length(1, 100)
+  @NotBlank()
   prcNumber: string;
 
   @ApiProperty({
     example: '2026-11-23',
-    description: 'ISO-8601 date or date-time the bank issued the e-PRC.',
+    description: 'ISO-8601 date or date-time the bank issued the e-PRC; not later than today in Pakistan.',
   })
   @IsString()
   @MaxLength(40)
@@ -117,6 +119,7 @@ export class RecordPrcDto {
   @ApiProperty({ example: 'Meezan Bank' })
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   bank: string;
 }
 
