@@ -42,6 +42,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
         SWEEP_STALE_AFTER_MS: '1500',
         RETURN_CHECK_DELAY_MS: '300',
         BREAKER_FAILURE_THRESHOLD: '1000',
+        SEND_TIMEOUT_MS: '2500',
       },
       { role: 'all' },
     );
@@ -298,6 +299,72 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(payout.status).toBe('settled');
     expect(payout.attempts).toHaveLength(1);
     expect(await sandboxTransfers(id)).toBe(1);
+  });
+
+  async function sendingAttempt(id: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT count(*)::int AS n FROM payout_attempts WHERE payout_id = $1 AND last_send_at IS NOT NULL`,
+          [id],
+        );
+        return row.n > 0;
+      },
+      { what: `a send of payout ${id} under way` },
+    );
+  }
+
+  it('never fails over from a send still under way when ops disable its provider: the money moves once', async () => {
+    // Slower than the sweeper's staleness (1.5 s): the sweeper queues the send again while the first is in flight.
+    await sandbox('payoneer', { latencyMs: 2000 });
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    try {
+      const id = await announce(freelancer.externalRef, '1250.00');
+      await sendingAttempt(id);
+      await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts).toEqual([
+        expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
+      ]);
+      const transfers = await t.db.query(`SELECT provider_id FROM sandbox_transfers WHERE payout_id = $1`, [
+        id,
+      ]);
+      expect(transfers).toEqual([{ provider_id: 'payoneer' }]);
+      await trialBalanceIsBalanced();
+    } finally {
+      await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
+      await sandbox('payoneer', { latencyMs: 0 });
+    }
+  });
+
+  it('fails over from a disabled provider once a timed-out send can no longer arrive there', async () => {
+    // Slower than the send timeout (2.5 s): the send is abandoned and never reaches the provider.
+    await sandbox('payoneer', { latencyMs: 4000 });
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    try {
+      const id = await announce(freelancer.externalRef, '1250.00');
+      await sendingAttempt(id);
+      await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts).toEqual([
+        expect.objectContaining({
+          routeId: 'upwork-payoneer-usd',
+          status: 'failed',
+          error: expect.stringContaining('nothing arrived'),
+        }),
+        expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
+      ]);
+      const transfers = await t.db.query(`SELECT provider_id FROM sandbox_transfers WHERE payout_id = $1`, [
+        id,
+      ]);
+      expect(transfers).toEqual([{ provider_id: 'upwork' }]);
+      await trialBalanceIsBalanced();
+    } finally {
+      await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
+      await sandbox('payoneer', { latencyMs: 0 });
+    }
   });
 
   it('keeps an unknown freelancer unmatched until ops retry after the partner registers them', async () => {

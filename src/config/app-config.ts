@@ -34,6 +34,8 @@ export interface AppConfig {
   workerConcurrency: number;
   /** When a settled transfer is checked once more for a late return. */
   returnCheckDelayMs: number;
+  /** How long one send to a provider may take before the pipeline stops waiting (its outcome is then unknown). */
+  sendTimeoutMs: number;
   /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
   sandbox: { seed: string; settleAfterMs: number };
   /**
@@ -93,6 +95,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     },
     workerConcurrency: env.WORKER_CONCURRENCY ?? 16,
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
+    sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
       settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 1_000,

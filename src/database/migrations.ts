@@ -15,6 +15,7 @@ import { InvoiceCounterIssuedAt1763900010000 } from '../../migrations/1763900010
 import { InvoiceFxFilledLater1763900011000 } from '../../migrations/1763900011000-invoice-fx-filled-later';
 import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012000-webhook-event-payout-link';
 import { InvoiceReturnedAfterPrc1763900013000 } from '../../migrations/1763900013000-invoice-returned-after-prc';
+import { AttemptLastSend1763900014000 } from '../../migrations/1763900014000-attempt-last-send';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   InvoiceFxFilledLater1763900011000,
   WebhookEventPayoutLink1763900012000,
   InvoiceReturnedAfterPrc1763900013000,
+  AttemptLastSend1763900014000,
 ];

@@ -12,6 +12,7 @@ import { JobIds } from '../queues/queues';
 import { ProviderHealthService } from '../routing/provider-health.service';
 import { QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
+import { ProviderConnector } from './connectors/provider-connector';
 import { fromStates, nextCandidate, PayoutStatus } from './payout-status';
 
 interface PayoutRow {
@@ -39,6 +40,8 @@ interface AttemptRow {
   quote: QuoteView;
   idempotency_key: string;
   status: string;
+  /** When a send of this attempt last started; null while it was never sent. */
+  last_send_at: Date | null;
 }
 
 /**
@@ -53,6 +56,11 @@ interface Known {
 
 /** The first retry of a send or settlement check handed from the fast path to a queue. */
 const RETRY_DELAY_MS = 500;
+/**
+ * Past the send timeout, how long a send that was already being carried out may still take to be recorded by the
+ * provider (and show in its status) before "no record of the key" means it never will.
+ */
+const LANDING_MARGIN_MS = 5_000;
 
 /** Thrown to make BullMQ retry a job with its backoff. */
 export class RetryLater extends Error {}
@@ -182,28 +190,23 @@ export class PayoutPipelineService {
     }
     const connector = this.connectors.get(attempt.provider);
 
-    if (attempt.status === 'unknown') {
-      const status = await connector.getStatus(attempt.idempotency_key);
-      if (status.state === 'processing' || status.state === 'settled' || status.state === 'returned') {
-        await this.accepted(payout, attempt, status.transferId);
-        return;
-      }
-      if (status.state === 'failed') {
-        await this.failOver(payout, attempt, status.error);
-        return;
-      }
-    }
+    if (attempt.status === 'unknown' && (await this.followProvider(connector, payout, attempt))) return;
 
     if (!(await this.health.acquireSend(attempt.provider))) {
-      await this.failOver(
-        payout,
-        attempt,
-        `nothing sent: ${attempt.provider} is disabled or its circuit is open`,
-      );
+      await this.refused(connector, payout, attempt);
       return;
+    }
+    // Recorded before the call: from here on the money may move, so failing over first asks the provider. The
+    // fast path's first send was recorded with its attempt.
+    if (!known || attempt.last_send_at === null) {
+      await this.db.query(`UPDATE payout_attempts SET last_send_at = $2 WHERE id = $1`, [
+        attemptId,
+        this.clock.now(),
+      ]);
     }
     const payee = known?.payee ?? (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!));
     const result = await connector.send({
+      signal: AbortSignal.timeout(this.config.sendTimeoutMs),
       idempotencyKey: attempt.idempotency_key,
       payoutId,
       attemptId,
@@ -244,6 +247,46 @@ export class PayoutPipelineService {
         // Never fail over from an unknown outcome: the money may be on its way. The retry asks the provider first.
         throw new RetryLater(`outcome unknown at ${attempt.provider}: ${result.error}`);
     }
+  }
+
+  /**
+   * Follows what the provider says of the attempt's key: accepted, or failed for good. Answers false when the
+   * provider has no record of it.
+   */
+  private async followProvider(
+    connector: ProviderConnector,
+    payout: PayoutRow,
+    attempt: AttemptRow,
+  ): Promise<boolean> {
+    const status = await connector.getStatus(attempt.idempotency_key);
+    if (status.state === 'processing' || status.state === 'settled' || status.state === 'returned') {
+      await this.accepted(payout, attempt, status.transferId);
+      return true;
+    }
+    if (status.state === 'failed') {
+      await this.failOver(payout, attempt, status.error);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The provider may not be sent to now (disabled by ops, or its circuit open). An attempt never sent fails over
+   * at once. One sent before may still be carried out: it follows the provider's record of its key, and fails
+   * over only once a send begun last can no longer land; until then the job is retried.
+   */
+  private async refused(connector: ProviderConnector, payout: PayoutRow, attempt: AttemptRow): Promise<void> {
+    const why = `${attempt.provider} is disabled or its circuit is open`;
+    if (attempt.last_send_at === null) {
+      await this.failOver(payout, attempt, `nothing sent: ${why}`);
+      return;
+    }
+    if (await this.followProvider(connector, payout, attempt)) return;
+    const landsUntil = attempt.last_send_at.getTime() + this.config.sendTimeoutMs + LANDING_MARGIN_MS;
+    if (this.clock.now().getTime() < landsUntil) {
+      throw new RetryLater(`${why}; attempt ${attempt.seq}'s last send may still reach it`);
+    }
+    await this.failOver(payout, attempt, `nothing arrived: ${why}`);
   }
 
   /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
@@ -452,8 +495,9 @@ export class PayoutPipelineService {
          SELECT m.id, s.status, s.detail
          FROM moved m, (VALUES (1, 'routed', $6), (2, 'sending', $8)) AS s(n, status, detail)
          WHERE s.n = 1 OR $7 = 'sending' ORDER BY s.n)
-       INSERT INTO payout_attempts (payout_id, seq, round, route_id, provider, quote, idempotency_key, status)
-       SELECT m.id, n.seq, m.route_round, $9, $10, $11, m.id::text || ':' || n.seq, 'pending'
+       INSERT INTO payout_attempts (payout_id, seq, round, route_id, provider, quote, idempotency_key, status,
+                                    last_send_at)
+       SELECT m.id, n.seq, m.route_round, $9, $10, $11, m.id::text || ':' || n.seq, 'pending', $12
        FROM moved m, (SELECT coalesce(max(seq), 0) + 1 AS seq FROM payout_attempts WHERE payout_id = $1) n
        RETURNING *`,
       [
@@ -468,6 +512,8 @@ export class PayoutPipelineService {
         first.routeId,
         first.provider,
         first,
+        // The fast path sends right after this commits: the send counts as begun from here.
+        sendInline ? this.clock.now() : null,
       ],
     );
     return rows[0] ?? null;

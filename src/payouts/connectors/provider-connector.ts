@@ -14,6 +14,11 @@ export interface SendRequest {
     institution: string;
     accountKind: 'bank_fcy' | 'fintech_usd';
   };
+  /**
+   * Aborted when the caller stops waiting. A connector gives up the call and answers `unknown`; a request the
+   * provider had already received shows in `getStatus`, one it had not must then never be carried out.
+   */
+  signal?: AbortSignal;
 }
 
 export type SendResult =

@@ -9,9 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class SandboxDelay implements OnModuleDestroy {
   private readonly stop = new AbortController();
 
-  async wait(ms: number): Promise<void> {
-    if (ms <= 0 || this.stop.signal.aborted) return;
-    await sleep(ms, undefined, { signal: this.stop.signal }).catch(() => undefined);
+  /** Waits `ms`, or less when the app stops or the caller's `signal` is aborted. */
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    const until = signal ? AbortSignal.any([this.stop.signal, signal]) : this.stop.signal;
+    if (ms <= 0 || until.aborted) return;
+    await sleep(ms, undefined, { signal: until }).catch(() => undefined);
   }
 
   onModuleDestroy(): void {

@@ -20,7 +20,7 @@ export class IdempotencyKeyReusedError extends Error {}
 /**
  * A provider that behaves like a real one, by ops' settings for that provider:
  *
- * - every call first waits `latencyMs`;
+ * - every call first waits `latencyMs` (a send whose caller stops waiting meanwhile never arrives);
  * - a key the provider already accepted is answered with that transfer, whatever the draw: sends of one key
  *   are serialized and look the key up first, so a repeated send never creates a second transfer;
  * - otherwise one draw for (provider, key, call number) picks the outcome: permanent failure, transient
@@ -45,7 +45,11 @@ export class SandboxConnector implements ProviderConnector {
 
   async send(request: SendRequest): Promise<SendResult> {
     const settings = await this.settings.get(this.providerId);
-    await this.delay.wait(settings.latencyMs);
+    await this.delay.wait(settings.latencyMs, request.signal);
+    // The caller stopped waiting while the request was still on its way: the provider never receives it.
+    if (request.signal?.aborted) {
+      return { kind: 'unknown', error: `${this.providerId} sandbox did not answer before the send timeout` };
+    }
 
     const invalid = invalidRequest(request);
     if (invalid) {
