@@ -104,7 +104,8 @@ function nulParameter(request: FastifyRequest): string | null {
 /**
  * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body is read as
  * JSON whatever its media type, and a body that is not JSON is kept as bytes and flagged, so the signature is
- * checked before the 400.
+ * checked before the 400. An empty body is no body, whatever its media type says: an endpoint that takes none
+ * (an ops switch, a retry) runs, and one that needs one names its missing fields.
  */
 function installBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
@@ -113,7 +114,7 @@ function installBodyParsers(fastify: FastifyInstance): void {
     request.rawBody = body;
     let parsed: unknown;
     try {
-      parsed = body.length === 0 && isWebhookRequest(req) ? undefined : sjson.parse(body.toString('utf8'));
+      parsed = body.length === 0 ? undefined : sjson.parse(body.toString('utf8'));
     } catch (error) {
       if (isWebhookRequest(req)) {
         request.bodyIsNotJson = true;

@@ -109,6 +109,20 @@ describe('foundation (e2e)', () => {
     });
   });
 
+  it('takes an empty body declared as JSON as no body: a switch that needs none runs, a create names its fields', async () => {
+    const partner = await createPartner(t.http);
+    const empty = (path: string, credential: Record<string, string>) =>
+      t.http.post(path).set(credential).set('content-type', 'application/json').send('');
+    const disabled = await empty('/v1/ops/providers/wise/disable', ops).expect(200);
+    expect(disabled.body).toMatchObject({ id: 'wise', enabled: false });
+    await empty('/v1/ops/providers/wise/enable', ops).expect(200);
+    const created = await empty('/v1/freelancers', bearer(partner.apiKey));
+    expectProblem(created, 400);
+    expect(created.body.errors.map((e: { field: string }) => e.field)).toEqual(
+      expect.arrayContaining(['externalRef', 'name', 'cnic']),
+    );
+  });
+
   it('answers with X-Request-Id: the caller’s when it is a plain token, a fresh UUID otherwise', async () => {
     const given = await t.http.get('/health/live').set('X-Request-Id', 'trace-42_a').expect(200);
     expect(given.headers['x-request-id']).toBe('trace-42_a');
@@ -201,6 +215,7 @@ describe('foundation (e2e)', () => {
     it.each([
       ['externalRef', { externalRef: '' }],
       ['name', { name: '' }],
+      ['name', { name: '   ' }],
       ['cnic', { cnic: '3520212345671' }],
       ['ntn', { ntn: '12345678' }],
       ['psebRegistrationNo', { psebRegistrationNo: '' }],
@@ -269,6 +284,25 @@ describe('foundation (e2e)', () => {
         [fl.id],
       );
       expect(n).toBe(0);
+    });
+
+    it.each([
+      ['institution', { institution: ' ' }],
+      ['title', { title: '\t' }],
+    ])('refuses a blank %s on an account', async (field, override) => {
+      const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+      const res = await t.http
+        .post(`/v1/freelancers/${fl.id}/accounts`)
+        .set(bearer(partner.apiKey))
+        .send({
+          kind: 'bank_fcy',
+          institution: 'X',
+          iban: 'PK36SCBL0000001123456702',
+          title: 'A',
+          ...override,
+        });
+      expectProblem(res, 400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
     });
 
     it('names a bad account kind', async () => {

@@ -26,11 +26,9 @@ export function toProblem(error: unknown): { problem: ProblemDocument; headers: 
         ? 'The request body is larger than the limit.'
         : fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
           ? 'The request body must be application/json.'
-          : fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-            ? 'The request body is empty but declared as JSON.'
-            : fastifyError.code === 'FST_ERR_BAD_URL'
-              ? 'The request URL is not valid (a malformed percent-escape).'
-              : 'The request body is not valid JSON.';
+          : fastifyError.code === 'FST_ERR_BAD_URL'
+            ? 'The request URL is not valid (a malformed percent-escape).'
+            : 'The request body is not valid JSON.';
     return { problem: httpProblem(status, detail), headers: {} };
   }
   return {

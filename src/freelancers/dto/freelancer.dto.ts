@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
+import { NotBlank } from '../../common/validation';
 import { CNIC_PATTERN, NTN_PATTERN } from '../identifiers';
 
 export class CreateFreelancerDto {
@@ -13,6 +14,7 @@ export class CreateFreelancerDto {
   @ApiProperty({ example: 'Ayesha Khan' })
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name: string;
 
   @ApiProperty({ example: '35202-1234567-1' })
@@ -50,6 +52,7 @@ export class CreateAccountDto {
   @ApiProperty({ example: 'Meezan Bank' })
   @IsString()
   @Length(1, 120)
+  @NotBlank()
   institution: string;
 
   @ApiProperty({ example: 'PK36SCBL0000001123456702' })
@@ -60,6 +63,7 @@ export class CreateAccountDto {
   @ApiProperty({ example: 'Ayesha Khan' })
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   title: string;
 }
 
