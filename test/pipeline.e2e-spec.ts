@@ -430,6 +430,16 @@ describe('payout pipeline (e2e, workers in process)', () => {
         .expect(200);
       expect(balance.body.settled).toBe('0.00');
       await trialBalanceIsBalanced();
+      const events: { type: string; payload: Record<string, unknown> }[] = await t.db.query(
+        `SELECT type, payload FROM partner_events WHERE payload->>'payoutId' = $1 AND type LIKE 'payout.%' ORDER BY source_id`,
+        [id],
+      );
+      expect(events.map((e) => e.type)).toEqual(['payout.settled', 'payout.returned']);
+      expect(events[1].payload).toMatchObject({
+        payoutId: id,
+        status: 'returned',
+        failureReason: expect.stringMatching(/^returned: /),
+      });
     } finally {
       await sandbox('payoneer', { returnRate: 0 });
     }

@@ -16,6 +16,7 @@ import { InvoiceFxFilledLater1763900011000 } from '../../migrations/176390001100
 import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012000-webhook-event-payout-link';
 import { InvoiceReturnedAfterPrc1763900013000 } from '../../migrations/1763900013000-invoice-returned-after-prc';
 import { AttemptLastSend1763900014000 } from '../../migrations/1763900014000-attempt-last-send';
+import { PayoutReturnedEvent1763900015000 } from '../../migrations/1763900015000-payout-returned-event';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   WebhookEventPayoutLink1763900012000,
   InvoiceReturnedAfterPrc1763900013000,
   AttemptLastSend1763900014000,
+  PayoutReturnedEvent1763900015000,
 ];

@@ -1,7 +1,8 @@
-/** The events partners receive (CONTRACT.md §5). */
+/** The events partners receive (CONTRACT.md §5, and `payout.returned` for money sent back after it settled). */
 export const PARTNER_EVENT_TYPES = [
   'payout.settled',
   'payout.failed',
+  'payout.returned',
   'invoice.issued',
   'invoice.export_status_changed',
 ] as const;

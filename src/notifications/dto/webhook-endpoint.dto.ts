@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
+import { PARTNER_EVENT_TYPES } from '../partner-events';
 
 export class CreateWebhookEndpointDto {
   @ApiProperty({
@@ -40,9 +41,7 @@ export class WebhookDeliveryAttemptDto {
 export class WebhookDeliveryDto {
   @ApiProperty() id: string;
   @ApiProperty({ description: 'The event id, sent as webhook-id.' }) eventId: string;
-  @ApiProperty({
-    enum: ['payout.settled', 'payout.failed', 'invoice.issued', 'invoice.export_status_changed'],
-  })
+  @ApiProperty({ enum: PARTNER_EVENT_TYPES })
   type: string;
   @ApiProperty({ enum: ['pending', 'delivered', 'failed', 'cancelled'] }) status: string;
   @ApiProperty() attempts: number;
