@@ -10,6 +10,7 @@ import { MetricsService } from '../ops/metrics.service';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
 import { ProviderHealthService } from '../routing/provider-health.service';
+import { ProviderAvailability } from '../routing/ranking';
 import { QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
 import { ProviderConnector } from './connectors/provider-connector';
@@ -109,6 +110,18 @@ export class PayoutPipelineService {
       accountKind: payee.account.kind,
     });
     const first = decision.quotes.find((q) => q.routeId === decision.chosen);
+    if (!first && (await this.routing.routableOnceHealthy(decision))) {
+      // Only open breakers stand in the way; they close again, so the payout waits in received.
+      await this.queues.enqueueRoute(
+        { payoutId, cause: 'waiting for a provider circuit breaker' },
+        JobIds.routeAfterCooldown(payoutId, this.clock.now().getTime(), this.config.breaker.cooldownMs),
+        this.config.breaker.cooldownMs,
+      );
+      this.logger.warn(
+        `Payout ${payoutId} waits: every route that could carry it has its provider's circuit open.`,
+      );
+      return;
+    }
     if (!first) {
       const failed = await this.db.transaction(async (tx) => {
         // The freelancer was matched; only no route could carry the money.
@@ -198,11 +211,10 @@ export class PayoutPipelineService {
     }
     // Recorded before the call: from here on the money may move, so failing over first asks the provider. The
     // fast path's first send was recorded with its attempt.
-    if (!known || attempt.last_send_at === null) {
-      await this.db.query(`UPDATE payout_attempts SET last_send_at = $2 WHERE id = $1`, [
-        attemptId,
-        this.clock.now(),
-      ]);
+    let sentAt = attempt.last_send_at;
+    if (!known || sentAt === null) {
+      sentAt = this.clock.now();
+      await this.db.query(`UPDATE payout_attempts SET last_send_at = $2 WHERE id = $1`, [attemptId, sentAt]);
     }
     const payee = known?.payee ?? (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!));
     const result = await connector.send({
@@ -233,6 +245,12 @@ export class PayoutPipelineService {
         return;
       case 'transient':
         await this.health.recordFailure(attempt.provider);
+        // A definite "nothing was created": this send can no longer land, so it holds back no failover (unless a
+        // later send of the attempt has begun meanwhile).
+        await this.db.query(
+          `UPDATE payout_attempts SET last_send_at = NULL WHERE id = $1 AND last_send_at = $2`,
+          [attemptId, sentAt],
+        );
         if (finalTry) {
           await this.failOver(payout, attempt, `retries exhausted: ${result.error}`);
           return;
@@ -272,12 +290,21 @@ export class PayoutPipelineService {
 
   /**
    * The provider may not be sent to now (disabled by ops, or its circuit open). An attempt never sent fails over
-   * at once. One sent before may still be carried out: it follows the provider's record of its key, and fails
-   * over only once a send begun last can no longer land; until then the job is retried.
+   * at once, unless only its breaker stops it and no other route can be sent to: then it waits for the cool-down
+   * (a payout never fails for open breakers alone). One sent before may still be carried out: it follows the
+   * provider's record of its key, and fails over only once a send begun last can no longer land; until then the
+   * job is retried.
    */
   private async refused(connector: ProviderConnector, payout: PayoutRow, attempt: AttemptRow): Promise<void> {
     const why = `${attempt.provider} is disabled or its circuit is open`;
     if (attempt.last_send_at === null) {
+      // An open breaker closes again: with no other route to take meanwhile, the payout waits for it.
+      if (
+        (await this.health.availability(attempt.provider)) === 'unhealthy' &&
+        !(await this.nextRoutes(this.db.manager, payout)).available
+      ) {
+        throw new RetryLater(`${attempt.provider}'s circuit is open and no other route can be sent to now`);
+      }
       await this.failOver(payout, attempt, `nothing sent: ${why}`);
       return;
     }
@@ -432,21 +459,9 @@ export class PayoutPipelineService {
         provider: attempt.provider,
         gross,
       });
-      const tried: { route_id: string }[] = await tx.query(
-        // Only this routing round's attempts: after an ops retry every route may be tried again.
-        `SELECT a.route_id FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
-         WHERE a.payout_id = $1 AND a.round = p.route_round`,
-        [payout.id],
-      );
-      const disabled = new Set<string>();
-      for (const quote of payout.decision?.quotes ?? []) {
-        if (await this.health.isDisabled(quote.provider)) disabled.add(quote.provider);
-      }
-      const candidate = nextCandidate(
-        payout.decision?.quotes ?? [],
-        new Set(tried.map((t) => t.route_id)),
-        (provider) => !disabled.has(provider),
-      );
+      const next = await this.nextRoutes(tx, payout);
+      // A route whose provider's breaker is open is only waited for when nothing else is left.
+      const candidate = next.available ?? next.waiting;
       if (!candidate) {
         const reasons = `every eligible route failed; last: ${attempt.route_id}: ${error}`;
         await this.transition(tx, payout.id, 'failed', reasons, { failureReason: reasons });
@@ -468,6 +483,33 @@ export class PayoutPipelineService {
       return (await this.createAttempt(tx, payout.id, candidate))?.id ?? null;
     });
     if (next) await this.queueSend(payout.id, next);
+  }
+
+  /**
+   * The best route of the stored decision not yet tried in this routing round whose provider can be sent to now
+   * (`available`), and the best one whose provider only waits for its breaker's cool-down (`waiting`). Routes of
+   * providers ops disabled are neither.
+   */
+  private async nextRoutes(
+    manager: EntityManager,
+    payout: PayoutRow,
+  ): Promise<{ available: QuoteView | null; waiting: QuoteView | null }> {
+    const tried: { route_id: string }[] = await manager.query(
+      // Only this routing round's attempts: after an ops retry every route may be tried again.
+      `SELECT a.route_id FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
+       WHERE a.payout_id = $1 AND a.round = p.route_round`,
+      [payout.id],
+    );
+    const quotes = payout.decision?.quotes ?? [];
+    const availability = new Map<string, ProviderAvailability>();
+    for (const { provider } of quotes) {
+      if (!availability.has(provider)) availability.set(provider, await this.health.availability(provider));
+    }
+    const triedIds = new Set(tried.map((t) => t.route_id));
+    return {
+      available: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'available'),
+      waiting: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'unhealthy'),
+    };
   }
 
   /**

@@ -25,8 +25,12 @@ export class PayoutQueues {
     return [this.route, this.send, this.settle] as Queue[];
   }
 
-  enqueueRoute(data: RoutePayoutJobData, jobId: string): Promise<void> {
-    return this.add(this.route as Queue, 'route', data, { ...DEFAULT_JOB_OPTIONS['route-payout'], jobId });
+  enqueueRoute(data: RoutePayoutJobData, jobId: string, delayMs = 0): Promise<void> {
+    return this.add(this.route as Queue, 'route', data, {
+      ...DEFAULT_JOB_OPTIONS['route-payout'],
+      jobId,
+      delay: delayMs,
+    });
   }
 
   enqueueSend(data: SendPayoutJobData, options: JobsOptions = {}): Promise<void> {

@@ -44,6 +44,9 @@ export const JobIds = {
   routeFromEvent: (eventId: string) => `route-event-${eventId}`,
   routeRetry: (payoutId: string, requestedAtMs: number) => `route-retry-${payoutId}-${requestedAtMs}`,
   routeSweep: (payoutId: string, sweepAtMs: number) => `route-sweep-${payoutId}-${sweepAtMs}`,
+  /** One wait per cool-down period: routing again while a breaker is open queues nothing new. */
+  routeAfterCooldown: (payoutId: string, nowMs: number, cooldownMs: number) =>
+    `route-cooldown-${payoutId}-${Math.floor(nowMs / cooldownMs) * cooldownMs}`,
   send: (attemptId: string) => `send-${attemptId}`,
   settle: (attemptId: string) => `settle-${attemptId}`,
   returnCheck: (attemptId: string) => `return-check-${attemptId}`,

@@ -16,6 +16,7 @@ import {
 } from './breaker';
 import { CatalogService } from './catalog.service';
 import { ProviderDto } from './dto/route.dto';
+import { ProviderAvailability } from './ranking';
 
 /*
  * The breaker lives in Redis so every worker and api replica sees one state, and each change is one Lua
@@ -169,8 +170,13 @@ export class ProviderHealthService {
 
   /** True when the provider must not be used now: switched off by ops, or its breaker refuses sends. */
   async isDisabled(providerId: string): Promise<boolean> {
-    if (!(await this.catalog.isProviderEnabled(providerId))) return true;
-    return !breakerAllowsTraffic(this.phase(await this.breakerOf(providerId)));
+    return (await this.availability(providerId)) !== 'available';
+  }
+
+  /** `disabled` by ops (for good, until enabled), `unhealthy` while its breaker refuses sends, or `available`. */
+  async availability(providerId: string): Promise<ProviderAvailability> {
+    if (!(await this.catalog.isProviderEnabled(providerId))) return 'disabled';
+    return breakerAllowsTraffic(this.phase(await this.breakerOf(providerId))) ? 'available' : 'unhealthy';
   }
 
   phase(record: BreakerRecord): BreakerPhase {

@@ -57,6 +57,28 @@ export class RoutingService {
     };
   }
 
+  /**
+   * Whether a decision that chose no route would choose one were every open circuit breaker closed: then only
+   * provider health stands in the way, which passes, and the payout should wait rather than fail.
+   */
+  async routableOnceHealthy(decision: RoutingDecision): Promise<boolean> {
+    const waiting = new Set(
+      decision.rejected.filter((r) => r.reason === 'provider_unhealthy').map((r) => r.routeId),
+    );
+    if (!waiting.size) return false;
+    const catalog = await this.catalog.snapshot(0);
+    const routes = catalog.routes.filter((r) => waiting.has(r.id));
+    const available = new Map(routes.map((r) => [r.provider, 'available' as ProviderAvailability]));
+    const input = decision.input;
+    return (
+      rankRoutes(routes, available, {
+        platform: input.platform,
+        gross: parseAmount(input.gross),
+        accountKind: input.accountKind,
+      }).quotes.length > 0
+    );
+  }
+
   /** POST /v1/quotes: the same ranking on a catalog at most QUOTE_STALENESS_MS old. */
   async quote(request: QuoteRequestDto): Promise<QuoteResponseDto> {
     const { chosen, quotes, rejected } = await this.rank(
