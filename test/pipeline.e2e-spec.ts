@@ -445,6 +445,27 @@ describe('payout pipeline (e2e, workers in process)', () => {
     }
   });
 
+  it('keeps checking a settled payout for a return, further apart each time, and books one that comes late', async () => {
+    // Settles 1.2 s after acceptance and comes back 1.2 s later: after the first two checks (0.3 s and 0.9 s).
+    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 1200 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '300.00');
+      await payoutWhen(id, ['settled']);
+      const payout = await payoutWhen(id, ['returned']);
+      expect(payout.timeline.map((s) => s.status)).toEqual([
+        'received',
+        'routed',
+        'sending',
+        'settled',
+        'returned',
+      ]);
+      await trialBalanceIsBalanced();
+    } finally {
+      await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
+    }
+  });
+
   it('lists payouts by status and freelancer, and hides them from other partners', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '90.00');

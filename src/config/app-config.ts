@@ -32,8 +32,12 @@ export interface AppConfig {
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
   workerConcurrency: number;
-  /** When a settled transfer is checked once more for a late return. */
+  /**
+   * A settled transfer is checked for a late return this long after settling, then after twice as long each time,
+   * for as long as the checks stay within the return window.
+   */
   returnCheckDelayMs: number;
+  returnWindowMs: number;
   /** How long one send to a provider may take before the pipeline stops waiting (its outcome is then unknown). */
   sendTimeoutMs: number;
   /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
@@ -95,6 +99,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     },
     workerConcurrency: env.WORKER_CONCURRENCY ?? 16,
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
+    returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,
     sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),

@@ -317,7 +317,7 @@ export class PayoutPipelineService {
   }
 
   /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
-  async settle(payoutId: string, attemptId: string, known?: Known): Promise<void> {
+  async settle(payoutId: string, attemptId: string, known?: Known, returnCheck = 0): Promise<void> {
     const attempt = known?.attempt ?? (await this.loadAttempt(attemptId));
     if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
     const payout = known?.payout ?? (await this.loadPayout(this.db.manager, payoutId));
@@ -326,6 +326,7 @@ export class PayoutPipelineService {
 
     if (attempt.status === 'settled') {
       if (status.state === 'returned') await this.returned(payout, attempt, status.reason);
+      else if (status.state === 'settled') await this.watchForReturn(payout.id, attempt.id, returnCheck + 1);
       return;
     }
     switch (status.state) {
@@ -402,10 +403,18 @@ export class PayoutPipelineService {
     });
   }
 
-  /** "Paid" is not final: look once more after the provider's return window. */
-  private async watchForReturn(payoutId: string, attemptId: string): Promise<void> {
+  /**
+   * "Paid" is not final: check `check` for a return comes RETURN_CHECK_DELAY_MS × 2^check after the one before
+   * (the first after settling), as long as the checks stay within RETURN_WINDOW_MS of settlement.
+   */
+  private async watchForReturn(payoutId: string, attemptId: string, check = 0): Promise<void> {
+    const base = this.config.returnCheckDelayMs;
+    const delay = base * 2 ** check;
+    // The checks so far and this one add up to base × (2^(check+1) − 1) after settlement; with no delay at all,
+    // the one check right after settling is all there is.
+    if (base * (2 ** (check + 1) - 1) > this.config.returnWindowMs || (base === 0 && check > 0)) return;
     await this.queues
-      .enqueueSettle({ payoutId, attemptId }, this.config.returnCheckDelayMs, JobIds.returnCheck(attemptId))
+      .enqueueSettle({ payoutId, attemptId, returnCheck: check }, delay, JobIds.returnCheck(attemptId, check))
       .catch((error: Error) =>
         this.logger.warn(`Return check for payout ${payoutId} not queued: ${error.message}`),
       );

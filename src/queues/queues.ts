@@ -31,6 +31,8 @@ export interface SendPayoutJobData {
 export interface SettlePayoutJobData {
   payoutId: string;
   attemptId: string;
+  /** Set on the checks of a settled transfer for a later return: which one this is, from 0. */
+  returnCheck?: number;
 }
 
 export interface PartnerWebhookJobData {
@@ -49,7 +51,7 @@ export const JobIds = {
     `route-cooldown-${payoutId}-${Math.floor(nowMs / cooldownMs) * cooldownMs}`,
   send: (attemptId: string) => `send-${attemptId}`,
   settle: (attemptId: string) => `settle-${attemptId}`,
-  returnCheck: (attemptId: string) => `return-check-${attemptId}`,
+  returnCheck: (attemptId: string, check: number) => `return-check-${attemptId}-${check}`,
   sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
   partnerWebhook: (deliveryId: string, attempt: number) => `partner-webhook-${deliveryId}-${attempt}`,
