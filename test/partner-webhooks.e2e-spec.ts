@@ -454,3 +454,97 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     expect(metrics.text).toMatch(/^partner_webhook_attempts_total\{outcome="failed"\} 1$/m);
   });
 });
+
+describe('partner webhooks: one hanging endpoint (e2e)', () => {
+  let t: TestApp;
+  let server: Server;
+  const held: Array<() => void> = [];
+  const arrived: string[] = [];
+
+  beforeAll(async () => {
+    // `/hang/…` answers only when the test lets it; anything else at once.
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        arrived.push(path);
+        if (path.startsWith('/hang')) held.push(() => res.writeHead(200).end());
+        else res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t = await startApp(
+      {
+        PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+        PARTNER_WEBHOOK_TIMEOUT_MS: '20000',
+        PARTNER_WEBHOOK_MAX_IN_FLIGHT: '2',
+        WORKER_CONCURRENCY: '4',
+      },
+      { role: 'all' },
+    );
+  });
+
+  afterAll(async () => {
+    held.splice(0).forEach((answer) => answer());
+    await t.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const url = (path: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+
+  async function endpoint(partner: { apiKey: string }, path: string): Promise<void> {
+    await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: url(path) })
+      .expect(201);
+  }
+
+  async function events(partnerId: string, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      await t.db.query(
+        `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
+         VALUES ($1, 'payout.settled', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}')`,
+        [partnerId],
+      );
+    }
+  }
+
+  it('holds at most its slots, so another partner’s webhooks arrive while it hangs', async () => {
+    const slow = await createPartner(t.http);
+    const prompt = await createPartner(t.http);
+    const slowPath = `/hang/${unique('p')}`;
+    const promptPath = `/ok/${unique('p')}`;
+    await endpoint(slow, slowPath);
+    await endpoint(prompt, promptPath);
+    await events(slow.id, 6);
+    await waitFor(async () => arrived.filter((p) => p === slowPath).length >= 2, {
+      what: 'the hanging endpoint to hold its two slots',
+    });
+    await events(prompt.id, 1);
+
+    await waitFor(async () => arrived.includes(promptPath), { what: 'the other partner’s webhook' });
+    // Four workers, six deliveries due: without the cap the hanging endpoint would hold all four.
+    expect(arrived.filter((p) => p === slowPath)).toHaveLength(2);
+
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+       WHERE w.partner_id = $1 AND d.status = 'pending' AND d.attempts = 0`,
+      [slow.id],
+    );
+    expect(n).toBe(4);
+    held.splice(0).forEach((answer) => answer());
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE partner_id = $1 AND status = 'delivered'`,
+          [slow.id],
+        );
+        if (row.n < 6) held.splice(0).forEach((answer) => answer());
+        return row.n === 6;
+      },
+      { what: 'every delivery of the hanging endpoint once it answers', timeoutMs: 30_000 },
+    );
+    expect(arrived.filter((p) => p === slowPath)).toHaveLength(6);
+  });
+});

@@ -48,6 +48,8 @@ export interface AppConfig {
    */
   partnerWebhooks: {
     timeoutMs: number;
+    /** Attempts one endpoint may have on their way at once, across every worker. */
+    maxInFlightPerEndpoint: number;
     dispatchIntervalMs: number;
     retryBaseMs: number;
     retryCapMs: number;
@@ -107,6 +109,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     },
     partnerWebhooks: {
       timeoutMs: env.PARTNER_WEBHOOK_TIMEOUT_MS ?? 10_000,
+      maxInFlightPerEndpoint: env.PARTNER_WEBHOOK_MAX_IN_FLIGHT ?? 8,
       dispatchIntervalMs: env.PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS ?? 500,
       retryBaseMs: env.PARTNER_WEBHOOK_RETRY_BASE_MS ?? 30_000,
       retryCapMs: env.PARTNER_WEBHOOK_RETRY_CAP_MS ?? 3_600_000,

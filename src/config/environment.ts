@@ -171,6 +171,12 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  PARTNER_WEBHOOK_MAX_IN_FLIGHT?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(50)
   PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS?: number;
 

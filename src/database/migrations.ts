@@ -17,6 +17,7 @@ import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012
 import { InvoiceReturnedAfterPrc1763900013000 } from '../../migrations/1763900013000-invoice-returned-after-prc';
 import { AttemptLastSend1763900014000 } from '../../migrations/1763900014000-attempt-last-send';
 import { PayoutReturnedEvent1763900015000 } from '../../migrations/1763900015000-payout-returned-event';
+import { DeliveryInFlight1763900016000 } from '../../migrations/1763900016000-delivery-in-flight';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   InvoiceReturnedAfterPrc1763900013000,
   AttemptLastSend1763900014000,
   PayoutReturnedEvent1763900015000,
+  DeliveryInFlight1763900016000,
 ];

@@ -26,7 +26,7 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
   async process(job: Job<PartnerWebhookJobData>): Promise<string> {
     const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
     try {
-      const outcome = await this.deliveries.attempt(job.data.deliveryId, job.data.attempt);
+      const outcome = await this.deliveries.attempt(job.data.deliveryId, job.data.attempt, job.data.waits);
       this.metrics.partnerWebhookAttempts.inc({ outcome });
       return outcome;
     } catch (error) {

@@ -26,7 +26,11 @@ interface ClaimedDelivery {
   event_created_at: Date;
 }
 
-export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
+export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped' | 'waiting';
+
+/** How long an attempt whose endpoint has no free slot waits before it asks again: doubling, up to the cap. */
+const SLOT_WAIT_MS = 1_000;
+const SLOT_WAIT_CAP_MS = 30_000;
 
 /**
  * One delivery attempt: claim it in Postgres (attempts = expected count, so a duplicate job does nothing),
@@ -50,21 +54,35 @@ export class WebhookDeliveryService {
     this.attemptLimit = maxAttempts(this.policy);
   }
 
-  async attempt(deliveryId: string, expectedAttempts: number): Promise<AttemptOutcome> {
-    const timeoutMs = this.config.partnerWebhooks.timeoutMs;
-    // An UPDATE … RETURNING answers [rows, affected count] through this driver.
-    const [[claimed]]: [ClaimedDelivery[], number] = await this.db.query(
-      `UPDATE webhook_deliveries d
-       SET attempts = d.attempts + 1, last_attempt_at = now(),
-           next_attempt_at = now() + make_interval(secs => $3 / 1000.0)
-       FROM webhook_endpoints w, partner_events e
-       WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2
-         AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND e.id = d.event_id
-       RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, e.id AS event_id, e.type,
-                 e.payload, e.created_at AS event_created_at`,
-      [deliveryId, expectedAttempts, timeoutMs + IN_FLIGHT_GRACE_MS],
-    );
-    if (!claimed) return 'skipped';
+  async attempt(deliveryId: string, expectedAttempts: number, waits = 0): Promise<AttemptOutcome> {
+    const { timeoutMs, maxInFlightPerEndpoint } = this.config.partnerWebhooks;
+    // Claimed only while its endpoint has a free slot: one slow or hanging endpoint holds at most that many
+    // workers, whatever its backlog, and every other partner's deliveries go on. Claims of one endpoint take
+    // turns on its row, so each counts the slots the ones before it took.
+    const claimed = await this.db.transaction(async (tx) => {
+      await tx.query(
+        `SELECT 1 FROM webhook_endpoints w JOIN webhook_deliveries d ON d.endpoint_id = w.id WHERE d.id = $1
+         FOR NO KEY UPDATE OF w`,
+        [deliveryId],
+      );
+      // An UPDATE … RETURNING answers [rows, affected count] through this driver.
+      const [[row]]: [ClaimedDelivery[], number] = await tx.query(
+        `UPDATE webhook_deliveries d
+         SET attempts = d.attempts + 1, last_attempt_at = now(),
+             next_attempt_at = now() + make_interval(secs => $3 / 1000.0),
+             in_flight_until = now() + make_interval(secs => $3 / 1000.0)
+         FROM webhook_endpoints w, partner_events e
+         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2
+           AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND e.id = d.event_id
+           AND (SELECT count(*) FROM webhook_deliveries busy
+                WHERE busy.endpoint_id = d.endpoint_id AND busy.in_flight_until > now()) < $4
+         RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, e.id AS event_id, e.type,
+                   e.payload, e.created_at AS event_created_at`,
+        [deliveryId, expectedAttempts, timeoutMs + IN_FLIGHT_GRACE_MS, maxInFlightPerEndpoint],
+      );
+      return row as ClaimedDelivery | undefined;
+    });
+    if (!claimed) return this.waitForSlot(deliveryId, expectedAttempts, waits);
 
     const body = eventBody({
       id: claimed.event_id,
@@ -111,7 +129,7 @@ export class WebhookDeliveryService {
          SET status = CASE $3::text WHEN 'retry' THEN 'pending' ELSE $3::text END,
              delivered_at = CASE WHEN $3::text = 'delivered' THEN now() END,
              next_attempt_at = now() + make_interval(secs => $4 / 1000.0),
-             last_status_code = $5, last_error = $6, enqueued_at = now()
+             last_status_code = $5, last_error = $6, enqueued_at = now(), in_flight_until = NULL
          WHERE id = $1 AND status = 'pending' AND attempts = $2`,
         [deliveryId, attempt, outcome, delayMs, statusCode, error],
       );
@@ -128,5 +146,32 @@ export class WebhookDeliveryService {
       );
     }
     return outcome;
+  }
+
+  /**
+   * Not claimed: either the attempt is no longer due (done, or another job's), or its endpoint has no free slot,
+   * and then it asks again shortly, under a job id of its own.
+   */
+  private async waitForSlot(
+    deliveryId: string,
+    expectedAttempts: number,
+    waits: number,
+  ): Promise<AttemptOutcome> {
+    const [due] = await this.db.query(
+      `SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+       WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND w.deleted_at IS NULL`,
+      [deliveryId, expectedAttempts],
+    );
+    if (!due) return 'skipped';
+    await this.queue.add(
+      'deliver',
+      { deliveryId, attempt: expectedAttempts, waits: waits + 1 },
+      {
+        ...DEFAULT_JOB_OPTIONS['partner-webhooks'],
+        jobId: JobIds.partnerWebhook(deliveryId, expectedAttempts, waits + 1),
+        delay: Math.min(SLOT_WAIT_MS * 2 ** Math.min(waits, 5), SLOT_WAIT_CAP_MS),
+      },
+    );
+    return 'waiting';
   }
 }

@@ -39,6 +39,8 @@ export interface PartnerWebhookJobData {
   deliveryId: string;
   /** How many attempts the delivery had when this job was queued; a job for a stale count does nothing. */
   attempt: number;
+  /** How many times this attempt already waited for its endpoint to have a free slot. */
+  waits?: number;
 }
 
 /** Job ids are derived from what the job is about, so a second enqueue of the same work is a no-op. */
@@ -54,7 +56,10 @@ export const JobIds = {
   returnCheck: (attemptId: string, check: number) => `return-check-${attemptId}-${check}`,
   sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
-  partnerWebhook: (deliveryId: string, attempt: number) => `partner-webhook-${deliveryId}-${attempt}`,
+  partnerWebhook: (deliveryId: string, attempt: number, waits = 0) =>
+    waits === 0
+      ? `partner-webhook-${deliveryId}-${attempt}`
+      : `partner-webhook-${deliveryId}-${attempt}-wait-${waits}`,
 };
 
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {

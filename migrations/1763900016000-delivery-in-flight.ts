@@ -1,0 +1,23 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Until when a claimed delivery attempt may still be on its way to the partner's endpoint (cleared when it is
+ * recorded; a worker that died leaves it to expire). Counting these per endpoint caps how many workers one slow
+ * or hanging endpoint can hold, so it cannot delay every other partner's webhooks.
+ */
+export class DeliveryInFlight1763900016000 implements MigrationInterface {
+  name = 'DeliveryInFlight1763900016000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS in_flight_until timestamptz`);
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS webhook_deliveries_in_flight_idx ON webhook_deliveries (endpoint_id, in_flight_until)
+       WHERE in_flight_until IS NOT NULL`,
+    );
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX IF EXISTS webhook_deliveries_in_flight_idx`);
+    await q.query(`ALTER TABLE webhook_deliveries DROP COLUMN IF EXISTS in_flight_until`);
+  }
+}
