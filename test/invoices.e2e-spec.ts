@@ -367,6 +367,7 @@ describe('invoices (e2e)', () => {
         .expect(200);
       expect(replay.body).toEqual(first.body);
       expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect([first.headers['idempotency-key'], replay.headers['idempotency-key']]).toEqual([key, key]);
     });
   });
 

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpProblem, ProblemDocument, ProblemException, ReplayedResponse, titleFor } from './problem';
 
 /** Turns any error into an RFC 9457 problem+json answer; the stack stays in the log. */
@@ -54,6 +54,9 @@ export class ProblemFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (error instanceof ReplayedResponse) {
+      // The first answer named its key; the replay does too.
+      const key = host.switchToHttp().getRequest<FastifyRequest>().headers['idempotency-key'];
+      if (typeof key === 'string') void reply.header('Idempotency-Key', key);
       void reply
         .status(error.replayStatus)
         .header('Idempotent-Replayed', 'true')
