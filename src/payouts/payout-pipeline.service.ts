@@ -205,16 +205,23 @@ export class PayoutPipelineService {
 
     if (attempt.status === 'unknown' && (await this.followProvider(connector, payout, attempt))) return;
 
+    // The fast path's first send was marked with its attempt; any other send marks the attempt here.
+    const marked = known && attempt.last_send_at !== null ? attempt.last_send_at : null;
     if (!(await this.health.acquireSend(attempt.provider))) {
+      // Nothing goes out: the fast path's mark is taken back, so the attempt counts as never sent.
+      if (marked) await this.unmark(attemptId, marked);
       await this.refused(connector, payout, attempt);
       return;
     }
-    // Recorded before the call: from here on the money may move, so failing over first asks the provider. The
-    // fast path's first send was recorded with its attempt.
-    let sentAt = attempt.last_send_at;
-    if (!known || sentAt === null) {
-      sentAt = this.clock.now();
-      await this.db.query(`UPDATE payout_attempts SET last_send_at = $2 WHERE id = $1`, [attemptId, sentAt]);
+    const sentAt = marked ?? (await this.markSend(attemptId, attempt.status === 'unknown'));
+    if (!sentAt) {
+      await this.sendLater(
+        payout.id,
+        attemptId,
+        this.sendWindowMs(),
+        'another send of it may still be on its way',
+      );
+      return;
     }
     const payee = known?.payee ?? (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!));
     const result = await connector.send({
@@ -241,20 +248,16 @@ export class PayoutPipelineService {
         return;
       case 'permanent':
         await this.health.recordFailure(attempt.provider);
-        await this.failOver(payout, attempt, result.error);
+        await this.failOver(payout, attempt, result.error, { ownSend: sentAt });
         return;
       case 'transient':
         await this.health.recordFailure(attempt.provider);
-        // A definite "nothing was created": this send can no longer land, so it holds back no failover (unless a
-        // later send of the attempt has begun meanwhile).
-        await this.db.query(
-          `UPDATE payout_attempts SET last_send_at = NULL WHERE id = $1 AND last_send_at = $2`,
-          [attemptId, sentAt],
-        );
         if (finalTry) {
-          await this.failOver(payout, attempt, `retries exhausted: ${result.error}`);
+          await this.failOver(payout, attempt, `retries exhausted: ${result.error}`, { ownSend: sentAt });
           return;
         }
+        // A definite "nothing was created": this send can no longer land, so it holds back no failover.
+        await this.unmark(attemptId, sentAt);
         throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
       case 'unknown':
         await this.db.query(
@@ -282,38 +285,92 @@ export class PayoutPipelineService {
       return true;
     }
     if (status.state === 'failed') {
-      await this.failOver(payout, attempt, status.error);
+      // The provider's own record of the key: no send of it can land any more.
+      await this.failOver(payout, attempt, status.error, { definite: true });
       return true;
     }
     return false;
   }
 
+  /** The longest a send may take, plus the margin for the provider to record one that was being carried out. */
+  private sendWindowMs(): number {
+    return this.config.sendTimeoutMs + LANDING_MARGIN_MS;
+  }
+
   /**
-   * The provider may not be sent to now (disabled by ops, or its circuit open). An attempt never sent fails over
-   * at once, unless only its breaker stops it and no other route can be sent to: then it waits for the cool-down
-   * (a payout never fails for open breakers alone). One sent before may still be carried out: it follows the
-   * provider's record of its key, and fails over only once a send begun last can no longer land; until then the
-   * job is retried.
+   * Marks a send of the attempt as begun, and answers the mark. One send at a time: refused (null) while an earlier
+   * send may still be on its way (marked, less than the send window ago), unless its outcome came back unknown
+   * (that call is over; sending the same key again is safe and moves the mark on). Null too when the attempt has
+   * moved on.
+   */
+  private async markSend(attemptId: string, afterUnknown: boolean): Promise<Date | null> {
+    const now = this.clock.now();
+    const rows: { id: string }[] = await this.db.query(
+      `WITH marked AS (
+         UPDATE payout_attempts SET last_send_at = $2
+         WHERE id = $1 AND status IN ('pending', 'unknown')
+           AND (last_send_at IS NULL OR last_send_at < $3 OR ($4 AND status = 'unknown'))
+         RETURNING id)
+       SELECT id FROM marked`,
+      [attemptId, now, new Date(now.getTime() - this.sendWindowMs()), afterUnknown],
+    );
+    return rows.length ? now : null;
+  }
+
+  /** Takes back the mark of a send that moved no money (nothing sent, or a definite transient answer). */
+  private async unmark(attemptId: string, mark: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE payout_attempts SET last_send_at = NULL WHERE id = $1 AND last_send_at = $2`,
+      [attemptId, mark],
+    );
+  }
+
+  /** Queues the attempt's send to run again after `delayMs`, under a job id of its own. */
+  private async sendLater(payoutId: string, attemptId: string, delayMs: number, why: string): Promise<void> {
+    const at = this.clock.now().getTime() + delayMs;
+    this.logger.log(`Send of payout ${payoutId} waits ${delayMs} ms: ${why}.`);
+    await this.queues
+      .enqueueSend({ payoutId, attemptId }, { delay: delayMs, jobId: JobIds.sendLater(attemptId, at) })
+      .catch((error: Error) =>
+        this.logger.warn(
+          `Send of payout ${payoutId} not queued again yet (the sweeper will): ${error.message}`,
+        ),
+      );
+  }
+
+  /**
+   * The provider may not be sent to now (disabled by ops, or its circuit open). An attempt that may have reached
+   * the provider follows the provider's record of its key first. Then, when only an open breaker stands in the way
+   * and no other route can be sent to, the attempt waits for the cool-down (open breakers alone never fail a
+   * payout); otherwise it fails over, as soon as no send of it can still land (the failover checks that in the
+   * same statement that fails the attempt, so a send marked meanwhile holds it back).
    */
   private async refused(connector: ProviderConnector, payout: PayoutRow, attempt: AttemptRow): Promise<void> {
-    const why = `${attempt.provider} is disabled or its circuit is open`;
-    if (attempt.last_send_at === null) {
-      // An open breaker closes again: with no other route to take meanwhile, the payout waits for it.
-      if (
-        (await this.health.availability(attempt.provider)) === 'unhealthy' &&
-        !(await this.nextRoutes(this.db.manager, payout)).available
-      ) {
-        throw new RetryLater(`${attempt.provider}'s circuit is open and no other route can be sent to now`);
-      }
-      await this.failOver(payout, attempt, `nothing sent: ${why}`);
+    const current = await this.loadAttempt(attempt.id);
+    if (!current || (current.status !== 'pending' && current.status !== 'unknown')) return;
+    if (current.last_send_at !== null && (await this.followProvider(connector, payout, current))) return;
+    if (
+      (await this.health.availability(current.provider)) === 'unhealthy' &&
+      !(await this.nextRoutes(this.db.manager, payout)).available
+    ) {
+      await this.sendLater(
+        payout.id,
+        current.id,
+        this.config.breaker.cooldownMs,
+        `${current.provider}'s circuit is open and no other route can be sent to now`,
+      );
       return;
     }
-    if (await this.followProvider(connector, payout, attempt)) return;
-    const landsUntil = attempt.last_send_at.getTime() + this.config.sendTimeoutMs + LANDING_MARGIN_MS;
-    if (this.clock.now().getTime() < landsUntil) {
-      throw new RetryLater(`${why}; attempt ${attempt.seq}'s last send may still reach it`);
+    const why = `${current.provider} is disabled or its circuit is open`;
+    const error = current.last_send_at === null ? `nothing sent: ${why}` : `nothing arrived: ${why}`;
+    if (!(await this.failOver(payout, current, error))) {
+      await this.sendLater(
+        payout.id,
+        current.id,
+        this.sendWindowMs(),
+        `a send of it may still reach ${current.provider}`,
+      );
     }
-    await this.failOver(payout, attempt, `nothing arrived: ${why}`);
   }
 
   /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
@@ -446,20 +503,38 @@ export class PayoutPipelineService {
     });
   }
 
-  /** A definite failure of one attempt: try the next-ranked eligible route, or fail the payout. */
-  private async failOver(payout: PayoutRow, attempt: AttemptRow, error: string): Promise<void> {
+  /**
+   * A definite failure of one attempt: try the next-ranked eligible route, or fail the payout. Refused (false) while
+   * a send of the attempt other than `ownSend` may still land: marked less than the send window ago. A `definite`
+   * failure (the provider's own record of the key) is never refused.
+   */
+  private async failOver(
+    payout: PayoutRow,
+    attempt: AttemptRow,
+    error: string,
+    settled: { ownSend?: Date; definite?: boolean } = {},
+  ): Promise<boolean> {
+    let refused = false;
     const next = await this.db.transaction(async (tx) => {
+      const quiet = settled.definite
+        ? undefined
+        : {
+            ownSend: settled.ownSend ?? null,
+            since: new Date(this.clock.now().getTime() - this.sendWindowMs()),
+          };
       const moved = await this.moveAttempt(
         tx,
         payout.id,
         attempt.id,
         'failed',
         ['pending', 'unknown', 'accepted'],
-        {
-          error,
-        },
+        { error },
+        quiet,
       );
-      if (!moved) return null;
+      if (!moved) {
+        refused = quiet !== undefined && (await this.mayStillLand(tx, attempt.id));
+        return null;
+      }
       const gross = new MoneyDecimal(payout.gross);
       await this.bookings.bookAttemptRejected(tx, {
         payoutId: payout.id,
@@ -492,6 +567,16 @@ export class PayoutPipelineService {
       return (await this.createAttempt(tx, payout.id, candidate))?.id ?? null;
     });
     if (next) await this.queueSend(payout.id, next);
+    return !refused;
+  }
+
+  /** Whether the attempt is still open (pending or unknown): a failover that moved nothing was held back. */
+  private async mayStillLand(tx: EntityManager, attemptId: string): Promise<boolean> {
+    const rows = await tx.query(
+      `SELECT 1 FROM payout_attempts WHERE id = $1 AND status IN ('pending', 'unknown')`,
+      [attemptId],
+    );
+    return rows.length > 0;
   }
 
   /**
@@ -673,6 +758,11 @@ export class PayoutPipelineService {
     to: string,
     from: string[],
     fields: { providerTransferId?: string; error?: string | null } = {},
+    /**
+     * Only when no send of the attempt may still land: none marked, the mark older than `since`, or the mark the
+     * caller's own send holds (sends of an attempt are marked one at a time).
+     */
+    quiet?: { ownSend: Date | null; since: Date },
   ): Promise<boolean> {
     const moved = await tx.query(
       `WITH payout AS (SELECT id FROM payouts WHERE id = $1 FOR NO KEY UPDATE),
@@ -680,6 +770,8 @@ export class PayoutPipelineService {
               UPDATE payout_attempts SET status = $3, provider_transfer_id = coalesce($5, provider_transfer_id),
                      error = CASE WHEN $6 THEN $7 ELSE error END, updated_at = clock_timestamp()
               WHERE id = $2 AND status = ANY($4::text[]) AND payout_id = (SELECT id FROM payout)
+                AND (NOT $8 OR status = 'accepted' OR last_send_at IS NULL OR last_send_at < $9
+                     OR last_send_at = $10)
               RETURNING id)
        SELECT id FROM moved`,
       [
@@ -690,6 +782,9 @@ export class PayoutPipelineService {
         fields.providerTransferId ?? null,
         fields.error !== undefined,
         fields.error ?? null,
+        quiet !== undefined,
+        quiet?.since ?? null,
+        quiet?.ownSend ?? null,
       ],
     );
     return moved.length > 0;

@@ -55,6 +55,8 @@ export const JobIds = {
   settle: (attemptId: string) => `settle-${attemptId}`,
   returnCheck: (attemptId: string, check: number) => `return-check-${attemptId}-${check}`,
   sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
+  /** A send that waits (for a breaker's cool-down, or for an earlier send's window) until the given time. */
+  sendLater: (attemptId: string, atMs: number) => `send-${attemptId}-later-${atMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
   partnerWebhook: (deliveryId: string, attempt: number, waits = 0) =>
     waits === 0
