@@ -14,7 +14,7 @@ import { ProviderAvailability } from '../routing/ranking';
 import { QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
 import { ProviderConnector } from './connectors/provider-connector';
-import { fromStates, nextCandidate, PayoutStatus } from './payout-status';
+import { fromStates, nextCandidate, PayoutStatus, returnCheckDelay } from './payout-status';
 
 interface PayoutRow {
   id: string;
@@ -379,13 +379,11 @@ export class PayoutPipelineService {
     if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
     const payout = known?.payout ?? (await this.loadPayout(this.db.manager, payoutId));
     if (!payout) return;
-    const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
-
     if (attempt.status === 'settled') {
-      if (status.state === 'returned') await this.returned(payout, attempt, status.reason);
-      else if (status.state === 'settled') await this.watchForReturn(payout.id, attempt.id, returnCheck + 1);
+      await this.checkForReturn(payout, attempt, returnCheck);
       return;
     }
+    const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
     switch (status.state) {
       case 'processing':
         throw new RetryLater(`transfer at ${attempt.provider} still processing`);
@@ -461,15 +459,29 @@ export class PayoutPipelineService {
   }
 
   /**
+   * One check of a settled transfer for a return. A provider that does not answer costs this check, not the ones
+   * after it: the next is queued all the same.
+   */
+  private async checkForReturn(payout: PayoutRow, attempt: AttemptRow, check: number): Promise<void> {
+    try {
+      const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
+      if (status.state === 'returned') {
+        await this.returned(payout, attempt, status.reason);
+        return;
+      }
+    } catch (error) {
+      this.logger.warn(`Return check ${check} of payout ${payout.id} failed: ${String(error)}`);
+    }
+    await this.watchForReturn(payout.id, attempt.id, check + 1);
+  }
+
+  /**
    * "Paid" is not final: check `check` for a return comes RETURN_CHECK_DELAY_MS × 2^check after the one before
-   * (the first after settling), as long as the checks stay within RETURN_WINDOW_MS of settlement.
+   * (the first after settling), the last one exactly at the end of RETURN_WINDOW_MS after settlement.
    */
   private async watchForReturn(payoutId: string, attemptId: string, check = 0): Promise<void> {
-    const base = this.config.returnCheckDelayMs;
-    const delay = base * 2 ** check;
-    // The checks so far and this one add up to base × (2^(check+1) − 1) after settlement; with no delay at all,
-    // the one check right after settling is all there is.
-    if (base * (2 ** (check + 1) - 1) > this.config.returnWindowMs || (base === 0 && check > 0)) return;
+    const delay = returnCheckDelay(check, this.config.returnCheckDelayMs, this.config.returnWindowMs);
+    if (delay === null) return;
     await this.queues
       .enqueueSettle({ payoutId, attemptId, returnCheck: check }, delay, JobIds.returnCheck(attemptId, check))
       .catch((error: Error) =>

@@ -4,6 +4,7 @@ import {
   fromStates,
   isTerminal,
   nextCandidate,
+  returnCheckDelay,
   PAYOUT_STATUSES,
   PayoutStatus,
 } from './payout-status';
@@ -58,6 +59,37 @@ describe('payout state machine', () => {
       expect(nextCandidate(ranked, new Set(['a']), () => true)?.routeId).toBe('b');
       expect(nextCandidate(ranked, new Set(['a']), (p) => p !== 'p2')?.routeId).toBe('c');
       expect(nextCandidate(ranked, new Set(['a', 'b', 'c']), () => true)).toBeNull();
+    });
+  });
+
+  describe('returnCheckDelay', () => {
+    const schedule = (baseMs: number, windowMs: number) => {
+      const delays: number[] = [];
+      for (let check = 0; ; check++) {
+        const delay = returnCheckDelay(check, baseMs, windowMs);
+        if (delay === null) return delays;
+        delays.push(delay);
+      }
+    };
+
+    it('doubles the gap each time and ends with a check exactly at the end of the window', () => {
+      expect(schedule(60, 1000)).toEqual([60, 120, 240, 480, 100]);
+      expect(schedule(100, 700)).toEqual([100, 200, 400]);
+      expect(schedule(0, 1000)).toEqual([0]);
+    });
+
+    it('covers the whole window for any delay and window', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 100_000 }),
+          fc.integer({ min: 0, max: 10_000_000 }),
+          (base, window) => {
+            const delays = schedule(base, window);
+            expect(delays.reduce((a, b) => a + b, 0)).toBe(window);
+            for (let i = 1; i < delays.length - 1; i++) expect(delays[i]).toBe(delays[i - 1] * 2);
+          },
+        ),
+      );
     });
   });
 });

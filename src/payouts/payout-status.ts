@@ -49,3 +49,15 @@ export function nextCandidate<Q extends { routeId: string; provider: string }>(
 ): Q | null {
   return ranked.find((q) => !triedRouteIds.has(q.routeId) && providerUsable(q.provider)) ?? null;
 }
+
+/**
+ * When check `check` (from 0) of a settled transfer for a return comes, after the one before it (the first after
+ * settling): `baseMs` × 2^check, the last one cut to land exactly at the end of the window; null once the window
+ * is covered. With no delay at all, the one check right after settling is all there is.
+ */
+export function returnCheckDelay(check: number, baseMs: number, windowMs: number): number | null {
+  if (check > 0 && baseMs === 0) return null;
+  const elapsed = baseMs * (2 ** check - 1);
+  if (check > 0 && elapsed >= windowMs) return null;
+  return Math.min(baseMs * 2 ** check, windowMs - elapsed);
+}
