@@ -27,6 +27,7 @@ export class InvoiceReturnedAfterPrc1763900013000 implements MigrationInterface 
     await q.query(`ALTER TABLE invoices VALIDATE CONSTRAINT invoices_prc_status`);
   }
 
+  /** Refused while an invoice with an e-PRC has failed proceeds: the narrower rule cannot hold for it. */
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE invoices DROP CONSTRAINT IF EXISTS invoices_prc_status`);
     await q.query(

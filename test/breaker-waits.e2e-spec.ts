@@ -9,7 +9,7 @@ const PROVIDERS = ['upwork', 'payoneer', 'correspondent', 'wise', 'zindigi', 'sa
 interface Payout {
   status: string;
   attempts: { routeId: string; status: string }[];
-  timeline: { status: string }[];
+  timeline: { status: string; at: string }[];
 }
 
 /** Open circuit breakers pass: a payout they alone stand in the way of waits for the cool-down, it never fails. */
@@ -73,6 +73,9 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     const payout = await payoutWhen(id, ['settled', 'failed']);
     expect(payout.status).toBe('settled');
     expect(payout.timeline.map((s) => s.status)).toEqual(['received', 'routed', 'sending', 'settled']);
+    // It was routed only once the breakers let traffic through again, a cool-down after they opened.
+    const [received, routed] = payout.timeline.map((s) => Date.parse(s.at));
+    expect(routed - received).toBeGreaterThanOrEqual(COOLDOWN_MS / 2);
   });
 
   it('holds a send its breaker refuses when no other route can be sent to, and sends it after the cool-down', async () => {

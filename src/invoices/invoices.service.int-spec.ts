@@ -397,11 +397,12 @@ describe(InvoicesService.name, () => {
         status: 'proceeds_failed',
       });
       await expect(sut.recordPrc(e.partnerId, invoiceId, prc)).rejects.toMatchObject({ status: 409 });
+      // prc_issued still always has its e-PRC: the check refuses the status for realized proceeds without one.
+      const other = await issue(e);
+      await realize(other.payoutId, new Date('2026-11-22T00:00:00Z'));
       await expect(
-        db.query(`UPDATE invoices SET export_status = 'prc_issued', prc_number = NULL WHERE id = $1`, [
-          invoiceId,
-        ]),
-      ).rejects.toThrow();
+        db.query(`UPDATE invoices SET export_status = 'prc_issued' WHERE id = $1`, [other.invoiceId]),
+      ).rejects.toThrow(/invoices_prc_status/);
     });
 
     it('refuses an e-PRC issued after today in Pakistan', async () => {
@@ -449,6 +450,36 @@ describe(InvoicesService.name, () => {
       expect(await documents.get(e.partnerId, invoiceId)).toMatchObject({
         fx: { pair: 'USD-PKR', rate: '25.00', asOf: '1985-03-09' },
         pkrEquivalent: '29968.75',
+      });
+    });
+
+    it('gives proceeds realized while a rate is being recorded that rate when the rate commits first', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      const recording = db.createQueryRunner();
+      await recording.connect();
+      await recording.startTransaction();
+      try {
+        // What FxRatesService.put does first: the lock held alone, then the rate. 1984: no other test goes there.
+        await recording.query(`SELECT pg_advisory_xact_lock(hashtextextended('fx_rates:USD-PKR', 0))`);
+        await recording.query(
+          `INSERT INTO fx_rates (pair, as_of, rate) VALUES ('USD-PKR', '1984-05-01', 12.5)`,
+        );
+        const realizing = realize(payoutId, new Date('1984-05-02T10:00:00Z'));
+        await waitFor(async () => {
+          const [{ n }] = await db.query(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+          );
+          return n > 0;
+        });
+        await recording.commitTransaction();
+        await realizing;
+      } finally {
+        await recording.release();
+      }
+      expect(await documents.get(e.partnerId, invoiceId)).toMatchObject({
+        fx: { pair: 'USD-PKR', rate: '12.50', asOf: '1984-05-01' },
+        pkrEquivalent: '14984.38',
       });
     });
 

@@ -75,8 +75,9 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
    * count, so queueing one that is already waiting is a no-op.
    */
   async enqueueDue(): Promise<number> {
-    const due: { id: string; attempts: number; delay_ms: string }[] = await this.db.query(
-      `SELECT id, attempts, GREATEST(0, (extract(epoch FROM next_attempt_at - now()) * 1000)::bigint) AS delay_ms
+    const due: { id: string; attempts: number; delay_ms: string; overdue: boolean }[] = await this.db.query(
+      `SELECT id, attempts, GREATEST(0, (extract(epoch FROM next_attempt_at - now()) * 1000)::bigint) AS delay_ms,
+              enqueued_at IS NOT NULL AS overdue
        FROM webhook_deliveries
        WHERE status = 'pending'
          AND (enqueued_at IS NULL
@@ -86,13 +87,18 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
       [OVERDUE_SECONDS, BATCH],
     );
     if (!due.length) return 0;
+    const overdueBucket = Math.floor(Date.now() / (OVERDUE_SECONDS * 1000));
     await this.queue.addBulk(
       due.map((d) => ({
         name: 'deliver',
         data: { deliveryId: d.id, attempt: d.attempts },
         opts: {
           ...DEFAULT_JOB_OPTIONS['partner-webhooks'],
-          jobId: JobIds.partnerWebhook(d.id, d.attempts),
+          // Queued again under an id of its own: the lost job's id may still be held by a finished job (a wait
+          // for a free slot ends its job), and adding that id again would do nothing.
+          jobId: d.overdue
+            ? JobIds.partnerWebhookOverdue(d.id, d.attempts, overdueBucket)
+            : JobIds.partnerWebhook(d.id, d.attempts),
           delay: Number(d.delay_ms),
         },
       })),

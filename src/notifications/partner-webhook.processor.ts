@@ -27,7 +27,8 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
     const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
     try {
       const outcome = await this.deliveries.attempt(job.data.deliveryId, job.data.attempt, job.data.waits);
-      this.metrics.partnerWebhookAttempts.inc({ outcome });
+      // A wait for a free slot is no attempt.
+      if (outcome !== 'waiting') this.metrics.partnerWebhookAttempts.inc({ outcome });
       return outcome;
     } catch (error) {
       this.logger.error(`Job ${job.id} of ${job.queueName} failed: ${String(error)}`);

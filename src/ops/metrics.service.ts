@@ -50,7 +50,7 @@ export class MetricsService {
 
   readonly partnerWebhookAttempts = new Counter({
     name: 'partner_webhook_attempts_total',
-    help: 'Delivery attempts of webhooks to partners by outcome (delivered, retry, failed, skipped, waiting for a slot).',
+    help: 'Delivery attempts of webhooks to partners by outcome (delivered, retry, failed, skipped).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -58,6 +58,8 @@ export const JobIds = {
   /** A send that waits (for a breaker's cool-down, or for an earlier send's window) until the given time. */
   sendLater: (attemptId: string, atMs: number) => `send-${attemptId}-later-${atMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
+  partnerWebhookOverdue: (deliveryId: string, attempt: number, bucket: number) =>
+    `partner-webhook-${deliveryId}-${attempt}-overdue-${bucket}`,
   partnerWebhook: (deliveryId: string, attempt: number, waits = 0) =>
     waits === 0
       ? `partner-webhook-${deliveryId}-${attempt}`
