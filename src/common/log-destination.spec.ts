@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -6,7 +6,15 @@ import { waitFor } from '../../test/support/app';
 import { LogDestination } from './log-destination';
 
 describe(LogDestination.name, () => {
-  const file = () => join(mkdtempSync(join(tmpdir(), 'log-destination-')), 'out.log');
+  const dirs: string[] = [];
+  const file = () => {
+    dirs.push(mkdtempSync(join(tmpdir(), 'log-destination-')));
+    return join(dirs[dirs.length - 1], 'out.log');
+  };
+
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
   const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
 
   it('holds short lines back from a write each, and writes them within about a second', async () => {
