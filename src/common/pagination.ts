@@ -72,8 +72,10 @@ export function decodeCursor(cursor: string | undefined): Keyset | null {
 }
 
 /**
- * Appends the keyset condition and limit to a query whose rows carry created_at and id.
- * Fetches one extra row to know whether another page exists.
+ * Appends the keyset condition and limit to a query whose rows carry created_at and id, newest first. Fetches one
+ * extra row to know whether another page exists. The cursor carries created_at as a JavaScript Date, to the
+ * millisecond: every paged table defaults created_at to `date_trunc('milliseconds', now())`, and a row written with
+ * finer precision could be skipped at a page boundary.
  */
 export function pageClause(query: PageQuery, params: unknown[], alias = ''): string {
   const prefix = alias ? `${alias}.` : '';

@@ -59,7 +59,8 @@ describe(WebhookOutboxSweeper.name, () => {
       `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, errors,
                                    payout_id, enqueued_at, created_at)
        VALUES ($1, $2, $3, 'payout.available', $4, '\\x7b7d', $5, $6,
-               CASE WHEN $7::boolean THEN now() END, now() - make_interval(secs => $8 / 1000.0))
+               CASE WHEN $7::boolean THEN now() END,
+               date_trunc('milliseconds', now() - make_interval(secs => $8 / 1000.0)))
        RETURNING id`,
       [
         connectionId,
