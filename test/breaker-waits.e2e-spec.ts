@@ -76,6 +76,8 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     // It was routed only once the breakers let traffic through again, a cool-down after they opened.
     const [received, routed] = payout.timeline.map((s) => Date.parse(s.at));
     expect(routed - received).toBeGreaterThanOrEqual(COOLDOWN_MS / 2);
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^payout_waits_total\{step="route",reason="breaker_open"\} [1-9]/m);
   });
 
   it('holds a send its breaker refuses when no other route can be sent to, and sends it after the cool-down', async () => {
@@ -102,6 +104,8 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(payout.attempts).toEqual([
       expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
     ]);
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^payout_waits_total\{step="send",reason="breaker_open"\} [1-9]/m);
   });
 
   it('still fails a payout whose every route belongs to a provider ops disabled', async () => {

@@ -34,6 +34,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly payoutWaits = new Counter({
+    name: 'payout_waits_total',
+    help: 'Times a payout step was put off: routing or a send waiting for a breaker cool-down, or a send that may still land.',
+    labelNames: ['step', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly routeChosen = new Counter({
     name: 'route_chosen_total',
     help: 'Routing decisions by chosen route.',

@@ -117,6 +117,7 @@ export class PayoutPipelineService {
         JobIds.routeAfterCooldown(payoutId, this.clock.now().getTime(), this.config.breaker.cooldownMs),
         this.config.breaker.cooldownMs,
       );
+      this.metrics.payoutWaits.inc({ step: 'route', reason: 'breaker_open' });
       this.logger.warn(
         `Payout ${payoutId} waits: every route that could carry it has its provider's circuit open.`,
       );
@@ -326,7 +327,14 @@ export class PayoutPipelineService {
   }
 
   /** Queues the attempt's send to run again after `delayMs`, under a job id of its own. */
-  private async sendLater(payoutId: string, attemptId: string, delayMs: number, why: string): Promise<void> {
+  private async sendLater(
+    payoutId: string,
+    attemptId: string,
+    delayMs: number,
+    why: string,
+    reason: 'breaker_open' | 'send_may_land' = 'send_may_land',
+  ): Promise<void> {
+    this.metrics.payoutWaits.inc({ step: 'send', reason });
     const at = this.clock.now().getTime() + delayMs;
     this.logger.log(`Send of payout ${payoutId} waits ${delayMs} ms: ${why}.`);
     await this.queues
@@ -358,6 +366,7 @@ export class PayoutPipelineService {
         current.id,
         this.config.breaker.cooldownMs,
         `${current.provider}'s circuit is open and no other route can be sent to now`,
+        'breaker_open',
       );
       return;
     }
