@@ -25,6 +25,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
         SANDBOX_SETTLE_AFTER_MS: '50',
         BREAKER_FAILURE_THRESHOLD: String(THRESHOLD),
         BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
+        SEND_TIMEOUT_MS: '1000',
       },
       { role: 'all' },
     );
@@ -40,7 +41,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
       await t.http
         .put(`/v1/ops/sandbox/providers/${id}`)
         .set(ops)
-        .send({ transientFailureRate: 0 })
+        .send({ transientFailureRate: 0, latencyMs: 0 })
         .expect(200);
     }
   });
@@ -106,6 +107,24 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     ]);
     const metrics = await t.http.get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^payout_waits_total\{step="send",reason="breaker_open"\} [1-9]/m);
+  });
+
+  it('counts sends that never answer against the provider, and fails over once they can no longer land', async () => {
+    // Slower than the send timeout (1 s): every send to payoneer is given up unanswered and never arrives.
+    await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 3000 }).expect(200);
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'failed' }),
+      expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
+    ]);
+    const transfers = await t.db.query(`SELECT provider_id FROM sandbox_transfers WHERE payout_id = $1`, [
+      id,
+    ]);
+    expect(transfers).toEqual([{ provider_id: 'upwork' }]);
   });
 
   it('still fails a payout whose every route belongs to a provider ops disabled', async () => {

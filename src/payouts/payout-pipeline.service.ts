@@ -204,7 +204,18 @@ export class PayoutPipelineService {
     }
     const connector = this.connectors.get(attempt.provider);
 
-    if (attempt.status === 'unknown' && (await this.followProvider(connector, payout, attempt))) return;
+    if (attempt.status === 'unknown') {
+      if (await this.followProvider(connector, payout, attempt)) return;
+      // The same key goes out again only to a provider in good health, or when no other route is left: one whose
+      // breaker opened may be why no answer came, and the attempt then waits out its sends and fails over.
+      if (
+        !(await this.health.isClosed(attempt.provider)) &&
+        (await this.nextRoutes(this.db.manager, payout)).available
+      ) {
+        await this.refused(connector, payout, attempt);
+        return;
+      }
+    }
 
     // The fast path's first send was marked with its attempt; any other send marks the attempt here.
     const marked = known && attempt.last_send_at !== null ? attempt.last_send_at : null;
@@ -261,6 +272,9 @@ export class PayoutPipelineService {
         await this.unmark(attemptId, sentAt);
         throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
       case 'unknown':
+        // A provider that does not answer is failing too: enough of these open its breaker, and an attempt held
+        // by it then fails over once its sends can no longer land, instead of asking forever.
+        await this.health.recordFailure(attempt.provider);
         await this.db.query(
           `UPDATE payout_attempts SET status = 'unknown', error = $2, updated_at = clock_timestamp()
            WHERE id = $1 AND status IN ('pending', 'unknown')`,
@@ -357,15 +371,15 @@ export class PayoutPipelineService {
     const current = await this.loadAttempt(attempt.id);
     if (!current || (current.status !== 'pending' && current.status !== 'unknown')) return;
     if (current.last_send_at !== null && (await this.followProvider(connector, payout, current))) return;
-    if (
-      (await this.health.availability(current.provider)) === 'unhealthy' &&
-      !(await this.nextRoutes(this.db.manager, payout)).available
-    ) {
+    const availability = await this.health.availability(current.provider);
+    if (availability !== 'disabled' && !(await this.nextRoutes(this.db.manager, payout)).available) {
+      // No other route to take: wait for this provider, briefly when its breaker already lets traffic through
+      // again (the cool-down ended, or a trial succeeded since the refusal), else for a cool-down.
       await this.sendLater(
         payout.id,
         current.id,
-        this.config.breaker.cooldownMs,
-        `${current.provider}'s circuit is open and no other route can be sent to now`,
+        availability === 'available' ? RETRY_DELAY_MS : this.config.breaker.cooldownMs,
+        `${current.provider}'s circuit is not closed and no other route can be sent to now`,
         'breaker_open',
       );
       return;
@@ -373,10 +387,12 @@ export class PayoutPipelineService {
     const why = `${current.provider} is disabled or its circuit is open`;
     const error = current.last_send_at === null ? `nothing sent: ${why}` : `nothing arrived: ${why}`;
     if (!(await this.failOver(payout, current, error))) {
+      // Held back by a send that may still land: ask again once its window has passed.
+      const landsUntil = (current.last_send_at?.getTime() ?? 0) + this.sendWindowMs();
       await this.sendLater(
         payout.id,
         current.id,
-        this.sendWindowMs(),
+        Math.max(RETRY_DELAY_MS, landsUntil - this.clock.now().getTime()),
         `a send of it may still reach ${current.provider}`,
       );
     }

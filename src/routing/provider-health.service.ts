@@ -173,6 +173,12 @@ export class ProviderHealthService {
     return (await this.availability(providerId)) !== 'available';
   }
 
+  /** Enabled, and its breaker closed: in good health, not merely let through for a trial. */
+  async isClosed(providerId: string): Promise<boolean> {
+    if (!(await this.catalog.isProviderEnabled(providerId))) return false;
+    return this.phase(await this.breakerOf(providerId)) === 'closed';
+  }
+
   /** `disabled` by ops (for good, until enabled), `unhealthy` while its breaker refuses sends, or `available`. */
   async availability(providerId: string): Promise<ProviderAvailability> {
     if (!(await this.catalog.isProviderEnabled(providerId))) return 'disabled';
