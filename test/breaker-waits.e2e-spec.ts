@@ -1,16 +1,11 @@
 import { ProviderHealthService } from '../src/routing/provider-health.service';
-import { bearer, createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
+import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
+import { Payout, payoutWhen as payoutAt, transferProviders } from './support/payouts';
 
 const THRESHOLD = 2;
 const COOLDOWN_MS = 4_000;
 const PROVIDERS = ['upwork', 'payoneer', 'correspondent', 'wise', 'zindigi', 'sadapay'];
-
-interface Payout {
-  status: string;
-  attempts: { routeId: string; status: string }[];
-  timeline: { status: string; at: string }[];
-}
 
 /** Open circuit breakers pass: a payout they alone stand in the way of waits for the cool-down, it never fails. */
 describe('payouts and open circuit breakers (e2e, workers in process)', () => {
@@ -55,14 +50,8 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(await health.availability(provider)).toBe('unhealthy');
   }
 
-  async function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
-    return waitFor(
-      async () => {
-        const res = await t.http.get(`/v1/payouts/${id}`).set(bearer(partner.apiKey)).expect(200);
-        return statuses.includes(res.body.status) ? (res.body as Payout) : null;
-      },
-      { what: `payout ${id} to reach ${statuses.join('|')}`, timeoutMs: 20_000 },
-    );
+  function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
+    return payoutAt(t, partner.apiKey, id, statuses, 20_000);
   }
 
   it('keeps a payout received while every route that could carry it has an open breaker, then routes it', async () => {
@@ -121,10 +110,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
       expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'failed' }),
       expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
     ]);
-    const transfers = await t.db.query(`SELECT provider_id FROM sandbox_transfers WHERE payout_id = $1`, [
-      id,
-    ]);
-    expect(transfers).toEqual([{ provider_id: 'upwork' }]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'upwork' }]);
   });
 
   it('still fails a payout whose every route belongs to a provider ops disabled', async () => {

@@ -15,19 +15,7 @@ import { MetricsService } from '../src/ops/metrics.service';
 import { StateGauges } from '../src/ops/state-gauges.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { expectProblem } from './support/problem';
-
-interface Payout {
-  id: string;
-  status: string;
-  route: { routeId: string } | null;
-  attempts: { routeId: string; status: string; error?: string }[];
-  fees: Record<string, string> | null;
-  net: string | null;
-  invoiceId: string | null;
-  timeline: { status: string }[];
-  candidates: { routeId: string }[];
-  rejected: { routeId: string; reason: string }[];
-}
+import { Payout, payoutWhen as payoutAt, transferProviders } from './support/payouts';
 
 describe('payout pipeline (e2e, workers in process)', () => {
   let t: TestApp;
@@ -78,14 +66,8 @@ describe('payout pipeline (e2e, workers in process)', () => {
     return row.n;
   }
 
-  async function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
-    return waitFor(
-      async () => {
-        const res = await t.http.get(`/v1/payouts/${id}`).set(bearer(partner.apiKey)).expect(200);
-        return statuses.includes(res.body.status) ? (res.body as Payout) : null;
-      },
-      { what: `payout ${id} to reach ${statuses.join('|')}`, timeoutMs: 30_000 },
-    );
+  function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
+    return payoutAt(t, partner.apiKey, id, statuses);
   }
 
   async function trialBalanceIsBalanced(): Promise<void> {
@@ -314,57 +296,50 @@ describe('payout pipeline (e2e, workers in process)', () => {
     );
   }
 
-  it('never fails over from a send still under way when ops disable its provider: the money moves once', async () => {
-    // Slower than the sweeper's staleness (1.5 s): the sweeper queues the send again while the first is in flight.
-    await sandbox('payoneer', { latencyMs: 2000 });
+  /**
+   * Announces a payout of 1250.00 with payoneer this slow, disables payoneer once the send is under way, and answers
+   * the finished payout with the providers its money moved through. Payoneer is back on afterwards.
+   */
+  async function disablePayoneerMidSend(latencyMs: number) {
+    await sandbox('payoneer', { latencyMs });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     try {
       const id = await announce(freelancer.externalRef, '1250.00');
       await sendingAttempt(id);
       await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
       const payout = await payoutWhen(id, ['settled', 'failed']);
-      expect(payout.status).toBe('settled');
-      expect(payout.attempts).toEqual([
-        expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
-      ]);
-      const transfers = await t.db.query(`SELECT provider_id FROM sandbox_transfers WHERE payout_id = $1`, [
-        id,
-      ]);
-      expect(transfers).toEqual([{ provider_id: 'payoneer' }]);
-      await trialBalanceIsBalanced();
+      return { payout, transfers: await transferProviders(t, id) };
     } finally {
       await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
       await sandbox('payoneer', { latencyMs: 0 });
     }
+  }
+
+  it('never fails over from a send still under way when ops disable its provider: the money moves once', async () => {
+    // Slower than the sweeper's staleness (1.5 s): the sweeper queues the send again while the first is in flight.
+    const { payout, transfers } = await disablePayoneerMidSend(2000);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
+    ]);
+    expect(transfers).toEqual([{ provider_id: 'payoneer' }]);
+    await trialBalanceIsBalanced();
   });
 
   it('fails over from a disabled provider once a timed-out send can no longer arrive there', async () => {
     // Slower than the send timeout (2.5 s): the send is abandoned and never reaches the provider.
-    await sandbox('payoneer', { latencyMs: 4000 });
-    const freelancer = await createFreelancer(t.http, partner.apiKey);
-    try {
-      const id = await announce(freelancer.externalRef, '1250.00');
-      await sendingAttempt(id);
-      await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
-      const payout = await payoutWhen(id, ['settled', 'failed']);
-      expect(payout.status).toBe('settled');
-      expect(payout.attempts).toEqual([
-        expect.objectContaining({
-          routeId: 'upwork-payoneer-usd',
-          status: 'failed',
-          error: expect.stringContaining('nothing arrived'),
-        }),
-        expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
-      ]);
-      const transfers = await t.db.query(`SELECT provider_id FROM sandbox_transfers WHERE payout_id = $1`, [
-        id,
-      ]);
-      expect(transfers).toEqual([{ provider_id: 'upwork' }]);
-      await trialBalanceIsBalanced();
-    } finally {
-      await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
-      await sandbox('payoneer', { latencyMs: 0 });
-    }
+    const { payout, transfers } = await disablePayoneerMidSend(4000);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({
+        routeId: 'upwork-payoneer-usd',
+        status: 'failed',
+        error: expect.stringContaining('nothing arrived'),
+      }),
+      expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
+    ]);
+    expect(transfers).toEqual([{ provider_id: 'upwork' }]);
+    await trialBalanceIsBalanced();
   });
 
   it('keeps an unknown freelancer unmatched until ops retry after the partner registers them', async () => {
