@@ -168,11 +168,6 @@ export class ProviderHealthService {
     return outcome === undefined || outcome === 'closed' || outcome === 'trial';
   }
 
-  /** True when the provider must not be used now: switched off by ops, or its breaker refuses sends. */
-  async isDisabled(providerId: string): Promise<boolean> {
-    return (await this.availability(providerId)) !== 'available';
-  }
-
   /** Enabled, and its breaker closed: in good health, not merely let through for a trial. */
   async isClosed(providerId: string): Promise<boolean> {
     if (!(await this.catalog.isProviderEnabled(providerId))) return false;

@@ -131,7 +131,7 @@ describe('routing against Postgres and Redis', () => {
 
     it('never chooses a disabled provider, and says so for each of its routes', async () => {
       await health.disable('payoneer');
-      expect(await health.isDisabled('payoneer')).toBe(true);
+      expect(await health.availability('payoneer')).toBe('disabled');
       expect(await health.acquireSend('payoneer')).toBe(false);
       const decision = await sut.decide(upwork('1000.00'));
       expect(decision.chosen).toBe('upwork-wire-usd');
@@ -154,12 +154,12 @@ describe('routing against Postgres and Redis', () => {
 
     it('opens after repeated failures within the window, for every process', async () => {
       for (let i = 1; i < THRESHOLD; i++) await health.recordFailure('upwork');
-      expect(await health.isDisabled('upwork')).toBe(false);
+      expect(await health.availability('upwork')).toBe('available');
       await health.recordFailure('upwork');
 
       expect(await phaseOf('upwork')).toBe('open');
       expect(await gauge('upwork')).toBe(1);
-      expect(await other.app.get(ProviderHealthService).isDisabled('upwork')).toBe(true);
+      expect(await other.app.get(ProviderHealthService).availability('upwork')).toBe('unhealthy');
       const decision = await other.app.get(RoutingService).decide(upwork());
       expect(decision.rejected).toContainEqual({ routeId: 'upwork-wire-usd', reason: 'provider_unhealthy' });
       expect(decision.quotes.map((q) => q.routeId)).toEqual(['upwork-payoneer-usd']);
@@ -177,7 +177,7 @@ describe('routing against Postgres and Redis', () => {
       expect(await health.acquireSend('wise')).toBe(false);
       clock.advance(COOLDOWN_MS);
       expect(await phaseOf('wise')).toBe('half_open');
-      expect(await health.isDisabled('wise')).toBe(false);
+      expect(await health.availability('wise')).toBe('available');
 
       const contenders = [health, other.app.get(ProviderHealthService)];
       const grants = await Promise.all(
@@ -185,7 +185,7 @@ describe('routing against Postgres and Redis', () => {
       );
       expect(grants.filter(Boolean)).toHaveLength(1);
       expect(await phaseOf('wise')).toBe('trial_in_flight');
-      expect(await health.isDisabled('wise')).toBe(true);
+      expect(await health.availability('wise')).toBe('unhealthy');
 
       await health.recordFailure('wise');
       expect(await phaseOf('wise')).toBe('open');
