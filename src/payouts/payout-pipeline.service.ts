@@ -212,7 +212,7 @@ export class PayoutPipelineService {
         !(await this.health.isClosed(attempt.provider)) &&
         (await this.nextRoutes(this.db.manager, payout)).available
       ) {
-        await this.refused(connector, payout, attempt);
+        await this.refused(connector, payout, attempt, { providerAsked: true });
         return;
       }
     }
@@ -367,10 +367,22 @@ export class PayoutPipelineService {
    * payout); otherwise it fails over, as soon as no send of it can still land (the failover checks that in the
    * same statement that fails the attempt, so a send marked meanwhile holds it back).
    */
-  private async refused(connector: ProviderConnector, payout: PayoutRow, attempt: AttemptRow): Promise<void> {
+  private async refused(
+    connector: ProviderConnector,
+    payout: PayoutRow,
+    attempt: AttemptRow,
+    { providerAsked = false } = {},
+  ): Promise<void> {
     const current = await this.loadAttempt(attempt.id);
     if (!current || (current.status !== 'pending' && current.status !== 'unknown')) return;
-    if (current.last_send_at !== null && (await this.followProvider(connector, payout, current))) return;
+    // The caller may just have asked the provider about this key: no second call for the same answer.
+    if (
+      !providerAsked &&
+      current.last_send_at !== null &&
+      (await this.followProvider(connector, payout, current))
+    ) {
+      return;
+    }
     const availability = await this.health.availability(current.provider);
     if (availability !== 'disabled' && !(await this.nextRoutes(this.db.manager, payout)).available) {
       // No other route to take: wait for this provider, briefly when its breaker already lets traffic through
