@@ -349,15 +349,9 @@ export class PayoutPipelineService {
     reason: 'breaker_open' | 'send_may_land' = 'send_may_land',
   ): Promise<void> {
     this.metrics.payoutWaits.inc({ step: 'send', reason });
-    const at = this.clock.now().getTime() + delayMs;
     this.logger.log(`Send of payout ${payoutId} waits ${delayMs} ms: ${why}.`);
-    await this.queues
-      .enqueueSend({ payoutId, attemptId }, { delay: delayMs, jobId: JobIds.sendLater(attemptId, at) })
-      .catch((error: Error) =>
-        this.logger.warn(
-          `Send of payout ${payoutId} not queued again yet (the sweeper will): ${error.message}`,
-        ),
-      );
+    const at = this.clock.now().getTime() + delayMs;
+    await this.queueSend(payoutId, attemptId, delayMs, JobIds.sendLater(attemptId, at));
   }
 
   /**
@@ -752,9 +746,10 @@ export class PayoutPipelineService {
       );
   }
 
-  private async queueSend(payoutId: string, attemptId: string, delayMs = 0): Promise<void> {
+  /** Queues the attempt's send (under its own job id by default); what Redis refuses, the sweeper queues later. */
+  private async queueSend(payoutId: string, attemptId: string, delayMs = 0, jobId?: string): Promise<void> {
     await this.queues
-      .enqueueSend({ payoutId, attemptId }, { delay: delayMs })
+      .enqueueSend({ payoutId, attemptId }, { delay: delayMs, ...(jobId ? { jobId } : {}) })
       .catch((error: Error) =>
         this.logger.warn(`Send of payout ${payoutId} not queued yet (the sweeper will): ${error.message}`),
       );
