@@ -75,6 +75,16 @@ describe(InvoicesService.name, () => {
     return r;
   }
 
+  /** Until some transaction waits for an advisory lock (the FX rates' lock, in these tests). */
+  function advisoryLockAwaited() {
+    return waitFor(async () => {
+      const [{ n }] = await db.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+      );
+      return n > 0;
+    });
+  }
+
   function realize(payoutId: string, realizedAt: Date, fees = '51.25', net = '1198.75') {
     return db.transaction((tx) =>
       sut.markRealized(tx, {
@@ -436,12 +446,7 @@ describe(InvoicesService.name, () => {
           netRealized: new MoneyDecimal('1198.75'),
         });
         const recording = fxRates.put({ rate: '25.0000', asOf: '1985-03-09' });
-        await waitFor(async () => {
-          const [{ n }] = await db.query(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
-          );
-          return n > 0;
-        });
+        await advisoryLockAwaited();
         await realizing.commitTransaction();
         await recording;
       } finally {
@@ -466,12 +471,7 @@ describe(InvoicesService.name, () => {
           `INSERT INTO fx_rates (pair, as_of, rate) VALUES ('USD-PKR', '1984-05-01', 12.5)`,
         );
         const realizing = realize(payoutId, new Date('1984-05-02T10:00:00Z'));
-        await waitFor(async () => {
-          const [{ n }] = await db.query(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
-          );
-          return n > 0;
-        });
+        await advisoryLockAwaited();
         await recording.commitTransaction();
         await realizing;
       } finally {
