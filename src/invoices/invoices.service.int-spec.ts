@@ -14,7 +14,7 @@ import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { MoneyDecimal } from '../money/money';
 import { SERVICE_CATEGORIES } from '../payouts/payout-instruction';
-import { FxRatesService } from './fx-rates.service';
+import { FxRatesService, holdFxRates } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
 import { sha256Hex, verifyDigest } from './invoice-signature';
 import { InvoiceSigner } from './invoice-signer.service';
@@ -466,7 +466,7 @@ describe(InvoicesService.name, () => {
       await recording.startTransaction();
       try {
         // What FxRatesService.put does first: the lock held alone, then the rate. 1984: no other test goes there.
-        await recording.query(`SELECT pg_advisory_xact_lock(hashtextextended('fx_rates:USD-PKR', 0))`);
+        await holdFxRates(recording.manager, 'exclusive');
         await recording.query(
           `INSERT INTO fx_rates (pair, as_of, rate) VALUES ('USD-PKR', '1984-05-01', 12.5)`,
         );
