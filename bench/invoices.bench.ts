@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { dropDatabase } from '../src/database/prepare-database';
 import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
+import { loadInvoiceFonts } from '../src/invoices/invoice-fonts';
 import { renderInvoicePdf } from '../src/invoices/invoice-pdf';
 import { sha256Hex } from '../src/invoices/invoice-signature';
 import { InvoiceSigner } from '../src/invoices/invoice-signer.service';
@@ -125,12 +126,15 @@ export async function run(args: string[]): Promise<void> {
     const [{ id }] = await db.query(`SELECT id FROM invoices ORDER BY created_at LIMIT 1`);
     const invoice = await documents.get(f.partnerId, id);
     const verifyUrl = documents.verifyUrl(id);
+    const fonts = loadInvoiceFonts(config.invoiceFontDir);
+    await perSecond(20, 1, () => renderInvoicePdf(invoice, verifyUrl, fonts));
     await perSecond(20, 1, () => renderInvoicePdf(invoice, verifyUrl));
     await perSecond(20, 1, minimalPdf);
-    const pdf = await perSecond(pdfs, 1, () => renderInvoicePdf(invoice, verifyUrl));
+    const pdf = await perSecond(pdfs, 1, () => renderInvoicePdf(invoice, verifyUrl, fonts));
+    const standardFontsPdf = await perSecond(pdfs, 1, () => renderInvoicePdf(invoice, verifyUrl));
     const minimal = await perSecond(pdfs, 1, minimalPdf);
     const ubl = await perSecond(5_000, 1, () => renderInvoiceUbl(invoice));
-    const pdfBytes = (await renderInvoicePdf(invoice, verifyUrl)).length;
+    const pdfBytes = (await renderInvoicePdf(invoice, verifyUrl, fonts)).length;
     const [{ gaps }] = await db.query(
       `SELECT count(*)::int AS gaps FROM (
          SELECT seq - lag(seq) OVER (PARTITION BY freelancer_id, year ORDER BY seq) AS step FROM invoices
@@ -146,7 +150,8 @@ export async function run(args: string[]): Promise<void> {
         `  numbering gaps found: ${gaps}`,
         `  baseline: bare Ed25519 signature of a hex digest ${rate(signatures, 7)}; canonical JSON + SHA-256 + Ed25519 ${rate(seals, 7)}`,
         `PDF renders (${(pdfBytes / 1024).toFixed(1)} KiB each, QR code and history included)`,
-        `  invoice PDF                 ${String(pdfs).padStart(6)}  ${rate(pdf, 7)}`,
+        `  invoice PDF, DejaVu Sans    ${String(pdfs).padStart(6)}  ${rate(pdf, 7)}`,
+        `  the same, standard fonts    ${String(pdfs).padStart(6)}  ${rate(standardFontsPdf, 7)}  (Windows-1252 only: the fallback without INVOICE_FONT_DIR)`,
         `  baseline: one-line pdfkit   ${String(pdfs).padStart(6)}  ${rate(minimal, 7)}  (invoice ${(minimal / pdf).toFixed(1)}x slower)`,
         `UBL 2.1 XML renders             5000  ${rate(ubl, 7)}`,
         '',

@@ -418,14 +418,16 @@ describe('invoices (e2e)', () => {
   });
 
   describe('renderings', () => {
-    it('serves a PDF a person can read: number, amounts, status and the verification URL', async () => {
+    it('serves a PDF a person can read: number, parties in their own letters, amounts, status and the verification URL', async () => {
       await t.http
         .put('/v1/ops/fx-rates/USD-PKR')
         .set(ops)
         .send({ rate: '278.45', asOf: '2006-05-01' })
         .expect(200);
       const s = await setup();
-      const { invoiceId, payoutId } = await issue(s);
+      const { invoiceId, payoutId } = await issue(s, {
+        client: { name: 'Łódź Software Sp. z o.o.', country: 'PL' },
+      });
       await realize(payoutId, new Date('2006-05-02T00:00:00Z'));
       const res = await t.http
         .get(`/v1/invoices/${invoiceId}/pdf`)
@@ -438,6 +440,7 @@ describe('invoices (e2e)', () => {
       for (const expected of [
         'INV-2026-000001',
         'Ayesha Khan',
+        'Łódź Software Sp. z o.o.',
         '1,250.00',
         'USD 51.25',
         'USD 1,198.75',

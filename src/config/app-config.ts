@@ -22,6 +22,8 @@ export interface AppConfig {
   secretsKeyIsDevelopmentDefault: boolean;
   invoiceSigningKeyPem: string | undefined;
   invoiceSigningKeyFile: string;
+  /** Where the invoice PDF's Unicode fonts are (DejaVu Sans, regular and bold). */
+  invoiceFontDir: string;
   publicBaseUrl: string;
   /**
    * Which proxies in front of the api may tell it the client's address (X-Forwarded-For): none unless set, so
@@ -83,6 +85,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     secretsKeyIsDevelopmentDefault: env.SECRETS_KEY === undefined,
     invoiceSigningKeyPem: env.INVOICE_SIGNING_KEY_PEM,
     invoiceSigningKeyFile: env.INVOICE_SIGNING_KEY_FILE ?? '.keys/invoice-signing-key.pem',
+    invoiceFontDir: env.INVOICE_FONT_DIR ?? '/usr/share/fonts/truetype/dejavu',
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
     trustProxy: !env.TRUST_PROXY
       ? false

@@ -81,6 +81,10 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @IsString()
+  INVOICE_FONT_DIR?: string;
+
+  @IsOptional()
+  @IsString()
   PUBLIC_BASE_URL?: string;
 
   @IsOptional()

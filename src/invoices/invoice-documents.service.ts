@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
@@ -10,6 +10,7 @@ import {
   InvoiceVerificationDto,
   PublicKeyDto,
 } from './dto/invoice.dto';
+import { InvoiceFonts, loadInvoiceFonts } from './invoice-fonts';
 import { renderInvoicePdf } from './invoice-pdf';
 import { INVOICE_COLUMNS, InvoiceRow, StatusEventRow, toInvoiceView } from './invoice-row';
 import { InvoiceSigner } from './invoice-signer.service';
@@ -23,11 +24,29 @@ export interface RenderedInvoice {
 /** Reads invoices for their partner and renders them (JSON, PDF, UBL), plus the public verification view. */
 @Injectable()
 export class InvoiceDocumentsService {
+  private readonly logger = new Logger(InvoiceDocumentsService.name);
+  private readonly fonts: InvoiceFonts | null;
+
   constructor(
     private readonly db: DataSource,
     private readonly signer: InvoiceSigner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.fonts = this.loadFonts();
+  }
+
+  /** The PDF's Unicode fonts; without them it falls back to the standard fonts, and says so once at start. */
+  private loadFonts(): InvoiceFonts | null {
+    try {
+      return loadInvoiceFonts(this.config.invoiceFontDir);
+    } catch (error) {
+      this.logger.warn(
+        `Invoice PDFs use the standard fonts (Windows-1252 only: other letters print as "?"): ` +
+          `no DejaVu Sans in ${this.config.invoiceFontDir} (${String(error)}). Set INVOICE_FONT_DIR.`,
+      );
+      return null;
+    }
+  }
 
   async get(partnerId: string, id: string, manager: EntityManager = this.db.manager): Promise<InvoiceDto> {
     const rows: InvoiceRow[] = await manager.query(
@@ -65,7 +84,7 @@ export class InvoiceDocumentsService {
 
   async pdf(partnerId: string, id: string): Promise<RenderedInvoice> {
     const invoice = await this.get(partnerId, id);
-    return { number: invoice.number, body: await renderInvoicePdf(invoice, this.verifyUrl(id)) };
+    return { number: invoice.number, body: await renderInvoicePdf(invoice, this.verifyUrl(id), this.fonts) };
   }
 
   async ubl(partnerId: string, id: string): Promise<RenderedInvoice> {

@@ -1,5 +1,7 @@
 import { pendingInvoice, sampleInvoice } from '../../test/support/invoice-fixtures';
 import { pdfText } from '../../test/support/pdf-text';
+import { loadConfig } from '../config/app-config';
+import { loadInvoiceFonts } from './invoice-fonts';
 import { renderInvoicePdf } from './invoice-pdf';
 
 const VERIFY_URL =
@@ -55,5 +57,24 @@ describe(renderInvoicePdf.name, () => {
     const text = await pdfText(await renderInvoicePdf(invoice, VERIFY_URL));
     expect(text).toContain('Stefan Müller GmbH');
     expect(text).toContain('Germany (DE)');
+  });
+
+  it('draws names in other scripts with the Unicode fonts, marking only what they lack', async () => {
+    const fonts = loadInvoiceFonts(loadConfig({}).invoiceFontDir);
+    const invoice = sampleInvoice({
+      exporter: { ...sampleInvoice().exporter, name: 'Łukasz Żółć' },
+      client: { name: 'İstanbul Yazılım Şirketi Дмитрий 北京', country: 'TR' },
+      prc: { prcNumber: 'PRC-77', issuedAt: '2026-11-23T00:00:00.000Z', bank: 'Bank Alfalah — Ștefan' },
+    });
+    const text = await pdfText(await renderInvoicePdf(invoice, VERIFY_URL, fonts));
+    expect(text).toContain('Łukasz Żółć');
+    expect(text).toContain('İstanbul Yazılım Şirketi Дмитрий ??');
+    expect(text).toContain('Bank Alfalah — Ștefan');
+    expect(text).toContain('PKR 333,791.94');
+    expect(text).toContain('Export status: e-PRC issued');
+  });
+
+  it('refuses a font directory without the fonts', () => {
+    expect(() => loadInvoiceFonts('/nonexistent-font-dir')).toThrow(/DejaVuSans\.ttf/);
   });
 });

@@ -1,7 +1,8 @@
 import PDFDocument from 'pdfkit';
 import { MoneyDecimal } from '../money/money';
 import { darkRuns, qrMatrix } from './invoice-qr';
-import { countryName, groupThousands, statusLabel, toWinAnsi, utcMinute } from './invoice-text';
+import { InvoiceFonts } from './invoice-fonts';
+import { countryName, fitText, groupThousands, statusLabel, toWinAnsi, utcMinute } from './invoice-text';
 import { InvoiceView } from './invoice-view';
 import {
   PURPOSE_CODE_DESCRIPTIONS,
@@ -19,33 +20,58 @@ const INK = '#111111';
 const MUTED = '#555555';
 const RULE = '#bbbbbb';
 
+const REGULAR = 'Regular';
+const BOLD = 'Bold';
+
 type Doc = PDFKit.PDFDocument;
+/** Makes a party's text drawable in the document's fonts. */
+type Fit = (text: string) => string;
 
 /**
  * The invoice a freelancer hands to a bank: parties, the service line, amounts, purpose code, export status and
  * its history, and what makes it checkable (SHA-256, signature, QR code of the public verification URL).
  */
-export function renderInvoicePdf(invoice: InvoiceView, verifyUrl: string): Promise<Buffer> {
+export function renderInvoicePdf(
+  invoice: InvoiceView,
+  verifyUrl: string,
+  fonts: InvoiceFonts | null = null,
+): Promise<Buffer> {
   const doc = new PDFDocument({
     size: 'A4',
     margin: MARGIN,
     info: {
       Title: `Export invoice ${invoice.number}`,
-      Author: toWinAnsi(invoice.exporter.name),
-      Subject: `Service export to ${toWinAnsi(invoice.client.name)}`,
+      Author: invoice.exporter.name,
+      Subject: `Service export to ${invoice.client.name}`,
       CreationDate: new Date(invoice.issuedAt),
     },
   });
   const done = collect(doc);
+  const fit = useFonts(doc, fonts);
   header(doc, invoice);
-  parties(doc, invoice);
-  serviceLine(doc, invoice);
-  realization(doc, invoice);
+  parties(doc, invoice, fit);
+  serviceLine(doc, invoice, fit);
+  realization(doc, invoice, fit);
   taxInformation(doc, invoice);
-  history(doc, invoice);
+  history(doc, invoice, fit);
   verification(doc, invoice, verifyUrl);
   doc.end();
   return done;
+}
+
+/**
+ * Registers the document's regular and bold fonts: the Unicode typeface when there is one, else the PDF standard
+ * Helvetica (Windows-1252 only). Answers how a party's text is fitted to them.
+ */
+function useFonts(doc: Doc, fonts: InvoiceFonts | null): Fit {
+  if (!fonts) {
+    doc.registerFont(REGULAR, 'Helvetica');
+    doc.registerFont(BOLD, 'Helvetica-Bold');
+    return toWinAnsi;
+  }
+  doc.registerFont(REGULAR, fonts.regular as unknown as PDFKit.Mixins.PDFFontSource);
+  doc.registerFont(BOLD, fonts.bold as unknown as PDFKit.Mixins.PDFFontSource);
+  return (text) => fitText(text, fonts.covers);
 }
 
 function collect(doc: Doc): Promise<Buffer> {
@@ -59,49 +85,46 @@ function collect(doc: Doc): Promise<Buffer> {
 
 function header(doc: Doc, invoice: InvoiceView): void {
   const top = doc.y;
-  doc.fillColor(INK).font('Helvetica-Bold').fontSize(18).text('Export invoice', MARGIN, top);
-  doc.font('Helvetica').fontSize(9).fillColor(MUTED).text('Export of services from Pakistan', MARGIN, doc.y);
+  doc.fillColor(INK).font(BOLD).fontSize(18).text('Export invoice', MARGIN, top);
+  doc.font(REGULAR).fontSize(9).fillColor(MUTED).text('Export of services from Pakistan', MARGIN, doc.y);
   const right = { width: 250, align: 'right' as const };
-  doc.font('Helvetica-Bold').fontSize(13).fillColor(INK);
+  doc.font(BOLD).fontSize(13).fillColor(INK);
   doc.text(invoice.number, PAGE_WIDTH - MARGIN - 250, top, right);
-  doc.font('Helvetica').fontSize(9);
+  doc.font(REGULAR).fontSize(9);
   doc.text(`Date: ${pakistanDate(new Date(invoice.issuedAt))}`, right);
   doc.text(`Issued at ${utcMinute(invoice.issuedAt)}`, right);
-  doc.font('Helvetica-Bold').text(`Export status: ${statusLabel(invoice.exportStatus)}`, right);
-  doc.font('Helvetica').fillColor(MUTED).text(`(${invoice.exportStatus})`, right);
+  doc.font(BOLD).text(`Export status: ${statusLabel(invoice.exportStatus)}`, right);
+  doc.font(REGULAR).fillColor(MUTED).text(`(${invoice.exportStatus})`, right);
   doc.y = Math.max(doc.y, top + 60);
   rule(doc);
 }
 
-function parties(doc: Doc, invoice: InvoiceView): void {
+function parties(doc: Doc, invoice: InvoiceView, fit: Fit): void {
   const top = doc.y;
   const column = CONTENT_WIDTH / 2 - 10;
   sectionTitle(doc, 'Exporter (service provider)', MARGIN, top, column);
   const e = invoice.exporter;
-  doc.font('Helvetica').fontSize(10).fillColor(INK);
-  doc.text(toWinAnsi(e.name), MARGIN, doc.y, { width: column });
+  doc.font(REGULAR).fontSize(10).fillColor(INK);
+  doc.text(fit(e.name), MARGIN, doc.y, { width: column });
   doc.text(`CNIC: ${e.cnic}`, { width: column });
   doc.text(`NTN: ${e.ntn ?? 'not given'}`, { width: column });
-  doc.text(
-    `PSEB registration: ${e.psebRegistrationNo ? toWinAnsi(e.psebRegistrationNo) : 'not registered'}`,
-    {
-      width: column,
-    },
-  );
+  doc.text(`PSEB registration: ${e.psebRegistrationNo ? fit(e.psebRegistrationNo) : 'not registered'}`, {
+    width: column,
+  });
   doc.text('Country: Pakistan (PK)', { width: column });
   const leftBottom = doc.y;
 
   const x = MARGIN + CONTENT_WIDTH / 2 + 10;
   sectionTitle(doc, 'Foreign client (service recipient)', x, top, column);
-  doc.font('Helvetica').fontSize(10).fillColor(INK);
-  doc.text(toWinAnsi(invoice.client.name), x, doc.y, { width: column });
+  doc.font(REGULAR).fontSize(10).fillColor(INK);
+  doc.text(fit(invoice.client.name), x, doc.y, { width: column });
   doc.text(`Country: ${countryName(invoice.client.country)}`, { width: column });
   doc.y = Math.max(leftBottom, doc.y);
   doc.x = MARGIN;
   rule(doc);
 }
 
-function serviceLine(doc: Doc, invoice: InvoiceView): void {
+function serviceLine(doc: Doc, invoice: InvoiceView, fit: Fit): void {
   sectionTitle(doc, 'Services exported', MARGIN, doc.y, CONTENT_WIDTH);
   const columns = [
     { title: '#', x: MARGIN, width: 20 },
@@ -110,14 +133,14 @@ function serviceLine(doc: Doc, invoice: InvoiceView): void {
     { title: 'Amount (USD)', x: MARGIN + 400, width: CONTENT_WIDTH - 400, align: 'right' as const },
   ];
   let y = doc.y;
-  doc.font('Helvetica-Bold').fontSize(9).fillColor(MUTED);
+  doc.font(BOLD).fontSize(9).fillColor(MUTED);
   for (const c of columns) doc.text(c.title, c.x, y, { width: c.width, align: c.align });
   y = doc.y + 2;
-  doc.font('Helvetica').fontSize(10).fillColor(INK);
+  doc.font(REGULAR).fontSize(10).fillColor(INK);
   invoice.lines.forEach((line, index) => {
     const cells = [
       String(index + 1),
-      toWinAnsi(line.description),
+      fit(line.description),
       line.serviceCategory,
       groupThousands(line.amount),
     ];
@@ -138,10 +161,10 @@ function serviceLine(doc: Doc, invoice: InvoiceView): void {
   rule(doc);
 }
 
-function realization(doc: Doc, invoice: InvoiceView): void {
+function realization(doc: Doc, invoice: InvoiceView, fit: Fit): void {
   sectionTitle(doc, 'Realization of proceeds', MARGIN, doc.y, CONTENT_WIDTH);
   if (invoice.netRealized === null || invoice.routingFees === null || invoice.route === null) {
-    doc.font('Helvetica').fontSize(10).fillColor(MUTED);
+    doc.font(REGULAR).fontSize(10).fillColor(MUTED);
     doc.text(
       'Not realized yet: route, fees, net amount, FX rate and PKR equivalent are filled when the payout settles.',
       MARGIN,
@@ -171,11 +194,11 @@ function realization(doc: Doc, invoice: InvoiceView): void {
     );
   }
   if (invoice.prc) {
-    field(doc, 'e-PRC number', toWinAnsi(invoice.prc.prcNumber), true);
+    field(doc, 'e-PRC number', fit(invoice.prc.prcNumber), true);
     field(
       doc,
       'e-PRC issued by',
-      `${toWinAnsi(invoice.prc.bank)} on ${pakistanDate(new Date(invoice.prc.issuedAt))}`,
+      `${fit(invoice.prc.bank)} on ${pakistanDate(new Date(invoice.prc.issuedAt))}`,
     );
   }
   rule(doc);
@@ -195,16 +218,14 @@ function taxInformation(doc: Doc, invoice: InvoiceView): void {
   rule(doc);
 }
 
-function history(doc: Doc, invoice: InvoiceView): void {
+function history(doc: Doc, invoice: InvoiceView, fit: Fit): void {
   sectionTitle(doc, 'Export status history', MARGIN, doc.y, CONTENT_WIDTH);
-  doc.font('Helvetica').fontSize(9).fillColor(INK);
+  doc.font(REGULAR).fontSize(9).fillColor(INK);
   for (const change of invoice.statusHistory) {
     const y = doc.y;
     doc.text(utcMinute(change.at), MARGIN, y, { width: 110 });
-    doc.font('Helvetica-Bold').text(statusLabel(change.status), MARGIN + 115, y, { width: 110 });
-    doc
-      .font('Helvetica')
-      .text(toWinAnsi(change.detail ?? ''), MARGIN + 230, y, { width: CONTENT_WIDTH - 230 });
+    doc.font(BOLD).text(statusLabel(change.status), MARGIN + 115, y, { width: 110 });
+    doc.font(REGULAR).text(fit(change.detail ?? ''), MARGIN + 230, y, { width: CONTENT_WIDTH - 230 });
     doc.x = MARGIN;
   }
   rule(doc);
@@ -215,16 +236,17 @@ function verification(doc: Doc, invoice: InvoiceView, verifyUrl: string): void {
   const top = doc.y;
   const textWidth = CONTENT_WIDTH - QR_SIZE - 20;
   sectionTitle(doc, 'Verification', MARGIN, top, textWidth);
-  doc.font('Helvetica').fontSize(8).fillColor(MUTED);
+  doc.font(REGULAR).fontSize(8).fillColor(MUTED);
   doc.text('SHA-256 of the RFC 8785 canonical JSON of the issued part:', MARGIN, doc.y, { width: textWidth });
   doc.font('Courier').fontSize(7.5).fillColor(INK).text(invoice.sha256, { width: textWidth });
-  doc.font('Helvetica').fontSize(8).fillColor(MUTED).text('Ed25519 signature of that hex digest (base64):', {
+  doc.font(REGULAR).fontSize(8).fillColor(MUTED).text('Ed25519 signature of that hex digest (base64):', {
     width: textWidth,
   });
   doc.font('Courier').fontSize(7).fillColor(INK).text(invoice.signature, { width: textWidth });
-  doc.font('Helvetica').fontSize(8).fillColor(MUTED).text('Verify this invoice (scan the code or open):', {
+  doc.font(REGULAR).fontSize(8).fillColor(MUTED).text('Verify this invoice (scan the code or open):', {
     width: textWidth,
   });
+  // Helvetica, narrower than DejaVu Sans, keeps the URL on one line; it is ASCII, so any font can draw it.
   doc.font('Helvetica').fontSize(8).fillColor(INK).text(verifyUrl, { width: textWidth, link: verifyUrl });
   const bottom = doc.y;
   drawQr(doc, verifyUrl, PAGE_WIDTH - MARGIN - QR_SIZE, top);
@@ -246,16 +268,16 @@ function drawQr(doc: Doc, text: string, x: number, y: number): void {
 }
 
 function sectionTitle(doc: Doc, title: string, x: number, y: number, width: number): void {
-  doc.font('Helvetica-Bold').fontSize(10).fillColor(MUTED).text(title.toUpperCase(), x, y, { width });
+  doc.font(BOLD).fontSize(10).fillColor(MUTED).text(title.toUpperCase(), x, y, { width });
   doc.moveDown(0.2);
 }
 
 function field(doc: Doc, label: string, value: string, strong = false): void {
   const y = doc.y;
-  doc.font('Helvetica').fontSize(10).fillColor(MUTED).text(label, MARGIN, y, { width: LABEL_WIDTH });
+  doc.font(REGULAR).fontSize(10).fillColor(MUTED).text(label, MARGIN, y, { width: LABEL_WIDTH });
   const labelBottom = doc.y;
   doc
-    .font(strong ? 'Helvetica-Bold' : 'Helvetica')
+    .font(strong ? BOLD : REGULAR)
     .fillColor(INK)
     .text(value, MARGIN + LABEL_WIDTH, y, { width: CONTENT_WIDTH - LABEL_WIDTH });
   doc.y = Math.max(labelBottom, doc.y);
@@ -265,7 +287,7 @@ function field(doc: Doc, label: string, value: string, strong = false): void {
 function amountRow(doc: Doc, label: string, value: string, strong: boolean): void {
   const y = doc.y;
   doc
-    .font(strong ? 'Helvetica-Bold' : 'Helvetica')
+    .font(strong ? BOLD : REGULAR)
     .fontSize(10)
     .fillColor(INK);
   doc.text(label, MARGIN + 280, y, { width: 120 });
@@ -274,7 +296,7 @@ function amountRow(doc: Doc, label: string, value: string, strong: boolean): voi
 }
 
 function note(doc: Doc, text: string): void {
-  doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text(text, MARGIN, doc.y, { width: CONTENT_WIDTH });
+  doc.font(REGULAR).fontSize(8.5).fillColor(MUTED).text(text, MARGIN, doc.y, { width: CONTENT_WIDTH });
   doc.fillColor(INK);
 }
 

@@ -1,4 +1,4 @@
-import { countryName, groupThousands, toWinAnsi, utcMinute } from './invoice-text';
+import { countryName, fitText, groupThousands, toWinAnsi, utcMinute } from './invoice-text';
 
 describe('invoice-text', () => {
   it.each([
@@ -27,5 +27,11 @@ describe('invoice-text', () => {
     expect(toWinAnsi('Zoë Müller — “Café” €5')).toBe('Zoë Müller — “Café” €5');
     expect(toWinAnsi('Ștefan Dvořák')).toBe('Stefan Dvorák');
     expect(toWinAnsi('Ω 😀 عائشہ')).toBe('? ? ?????');
+  });
+
+  it('fits text to any font: what it draws stays, an accent it lacks goes, the rest is marked', () => {
+    const latinAndGreek = (char: string) => /[\p{Script=Latin}\p{Script=Greek} ]/u.test(char);
+    expect(fitText('Ștefan Ωmega', latinAndGreek)).toBe('Ștefan Ωmega');
+    expect(fitText('Ștefan Дима', (char) => /[A-Za-z ]/.test(char))).toBe('Stefan ????');
   });
 });

@@ -45,18 +45,24 @@ function isWinAnsi(char: string): boolean {
 }
 
 /**
- * Text for the PDF's standard fonts, which cover Windows-1252 only: accents that do not fit are dropped
- * ("Ștefan" → "Stefan"), anything else becomes "?". The JSON and UBL keep the exact text.
+ * Text for a font that draws only the characters `covers` accepts: an accent the font lacks is dropped
+ * ("Ștefan" → "Stefan" in Windows-1252), anything else it cannot draw becomes "?". The JSON and UBL keep the
+ * exact text.
  */
-export function toWinAnsi(text: string): string {
+export function fitText(text: string, covers: (char: string) => boolean): string {
   let out = '';
   for (const char of text) {
-    if (isWinAnsi(char)) {
+    if (covers(char)) {
       out += char;
       continue;
     }
     const base = char.normalize('NFKD').replace(/\p{M}/gu, '');
-    out += base.length > 0 && [...base].every(isWinAnsi) ? base : '?';
+    out += base.length > 0 && [...base].every(covers) ? base : '?';
   }
   return out;
+}
+
+/** Text for the PDF's standard fonts, which cover Windows-1252 only. */
+export function toWinAnsi(text: string): string {
+  return fitText(text, isWinAnsi);
 }
