@@ -588,6 +588,18 @@ describe('webhooks (e2e)', () => {
       expect(again.body).toEqual({ eventId: event.id, duplicate: true });
     });
 
+    it("keys a stripe-scheme connection of another platform by the event's own id too", async () => {
+      const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+      const event = { ...payoutEvent(), id: unique('evt_deel') };
+      const first = await deliver(t.http, deel, event, { date: new Date(Date.now() - 60_000) });
+      expect(first.status).toBe(202);
+      expect(first.body).toEqual({ eventId: event.id, duplicate: false });
+      const again = await deliver(t.http, deel, { ...event, timestamp: new Date().toISOString() });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ eventId: event.id, duplicate: true });
+      expect(await countEvents(deel)).toBe(1);
+    });
+
     it('refuses a tampered body, a base64-keyed signature, a stale timestamp and a missing header', async () => {
       const before = await countEvents(stripe);
       const body = JSON.stringify(stripeEvent());

@@ -83,9 +83,12 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     }
 
     const payload = delivery.json.value;
-    const adapter = adapterFor(connection.platform);
-    const eventId = verification.messageId ?? adapter.eventId(payload) ?? bodyDigestId(delivery.rawBody);
-    const adapted = adapter.adapt(payload);
+    // The id comes with the signature scheme, whatever the platform: a header, or (Stripe) the event's own id.
+    const eventId =
+      verification.messageId ??
+      VERIFIERS[connection.scheme].bodyEventId(payload) ??
+      bodyDigestId(delivery.rawBody);
+    const adapted = adapterFor(connection.platform).adapt(payload);
     const record: EventRecord = {
       connectionId: connection.id,
       partnerId: connection.partnerId,

@@ -12,8 +12,6 @@ export type AdaptedEvent =
  * every rule is unit-tested; the intake service decides what to store and answer.
  */
 export interface PayoutEventAdapter {
-  /** The event id the payload carries itself, when the scheme puts it there (Stripe's `id`); else null. */
-  eventId(payload: unknown): string | null;
   adapt(payload: unknown): AdaptedEvent;
 }
 

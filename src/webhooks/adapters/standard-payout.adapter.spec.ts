@@ -39,10 +39,6 @@ describe(StandardPayoutAdapter.name, () => {
     expect(result.instruction.gross.toFixed(2)).toBe('1250.00');
   });
 
-  it('has no event id of its own (the webhook-id header is the id)', () => {
-    expect(sut.eventId()).toBeNull();
-  });
-
   it('ignores types it does not act on', () => {
     expect(sut.adapt({ type: 'payout.cancelled', data: {} })).toEqual({
       kind: 'ignored',

@@ -9,10 +9,6 @@ export const STANDARD_PAYOUT_TYPE = 'payout.available';
  * decimal strings, the freelancer and the foreign client named in `data`.
  */
 export class StandardPayoutAdapter implements PayoutEventAdapter {
-  eventId(): null {
-    return null;
-  }
-
   adapt(payload: unknown): AdaptedEvent {
     if (!isObject(payload) || typeof payload.type !== 'string' || payload.type === '') {
       return rejected(null, [{ field: 'type', message: 'type must be a non-empty string' }]);

@@ -50,13 +50,6 @@ describe(StripePayoutAdapter.name, () => {
     });
   });
 
-  it('takes the event id from the payload', () => {
-    expect(sut.eventId(event())).toBe('evt_1QX');
-    expect(sut.eventId({ ...event(), id: 42 })).toBeNull();
-    expect(sut.eventId({ ...event(), id: '' })).toBeNull();
-    expect(sut.eventId('x')).toBeNull();
-  });
-
   it.each([
     ['zero', { amount: 0 }, {}, 'data.object.amount', /more than zero/],
     ['negative', { amount: -100 }, {}, 'data.object.amount', /more than zero/],

@@ -1,6 +1,7 @@
 import { fromMinorUnits } from '../../money/money';
 import { ServiceCategory } from '../../payouts/payout-instruction';
 import { AdaptedEvent, PayoutEventAdapter, payoutOrRejected, rejected } from './payout-event-adapter';
+import { stripeEventId } from '../signatures/stripe.verifier';
 import { isObject, PayloadReader, storedType } from './payload-reader';
 
 /** The Stripe event types that announce money for a connected account's freelancer. */
@@ -11,11 +12,6 @@ export const STRIPE_PAYOUT_TYPES: readonly string[] = ['transfer.created', 'payo
  * lower-case currency (125000 + "usd" is 1250.00 USD), our fields in `metadata`.
  */
 export class StripePayoutAdapter implements PayoutEventAdapter {
-  eventId(payload: unknown): string | null {
-    if (!isObject(payload) || typeof payload.id !== 'string') return null;
-    return /^[\x21-\x7e]{1,255}$/.test(payload.id) ? payload.id : null;
-  }
-
   adapt(payload: unknown): AdaptedEvent {
     if (!isObject(payload) || typeof payload.type !== 'string' || payload.type === '') {
       return rejected(null, [{ field: 'type', message: 'type must be a non-empty string' }]);
@@ -24,7 +20,7 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
     if (!STRIPE_PAYOUT_TYPES.includes(payload.type)) return { kind: 'ignored', type };
 
     const r = new PayloadReader();
-    if (this.eventId(payload) === null)
+    if (stripeEventId(payload) === null)
       r.fail('id', 'id must be the Stripe event id (1 to 255 printable characters)');
     const data = r.object(payload.data, 'data');
     const object = data ? r.object(data.object, 'data.object') : undefined;

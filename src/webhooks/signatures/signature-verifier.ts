@@ -21,6 +21,8 @@ export type Verification =
 export interface SignatureVerifier {
   readonly scheme: string;
   verify(request: SignedRequest, secret: string, nowSeconds: number): Verification;
+  /** The event id a scheme carries in the parsed body (Stripe's event `id`); null when its id is a header. */
+  bodyEventId(payload: unknown): string | null;
 }
 
 export const invalid = (reason: string): Verification => ({ valid: false, reason });

@@ -112,4 +112,8 @@ describe(StandardWebhooksVerifier.name, () => {
       expect(sut.verify({ rawBody: body, headers: broken }, secret, now).valid).toBe(false);
     }
   });
+
+  it('never takes the event id from the body: it is the signed webhook-id header', () => {
+    expect(sut.bodyEventId()).toBeNull();
+  });
 });

@@ -39,6 +39,11 @@ export class StandardWebhooksVerifier implements SignatureVerifier {
     if (!matchesAny(expected, candidates)) return invalid('no v1 signature matches the body');
     return { valid: true, signedAt: Number(timestamp), messageId: id };
   }
+
+  /** The id is the signed `webhook-id` header, never the body. */
+  bodyEventId(): null {
+    return null;
+  }
 }
 
 /** The base64 HMAC of one message; exported for the verifier's tests. */

@@ -84,4 +84,20 @@ describe(StripeVerifier.name, () => {
       );
     }
   });
+
+  it("takes the event id from the event's own id, whatever the platform's payload", () => {
+    expect(sut.bodyEventId(JSON.parse(payload))).toBe('evt_1');
+    expect(sut.bodyEventId({ id: 'evt_fvr1', type: 'payout.available', data: {} })).toBe('evt_fvr1');
+    for (const bad of [
+      { id: 42 },
+      { id: '' },
+      { id: 'evt 1' },
+      { id: 'e'.repeat(256) },
+      ['evt_1'],
+      'x',
+      null,
+    ]) {
+      expect(sut.bodyEventId(bad)).toBeNull();
+    }
+  });
 });

@@ -39,6 +39,17 @@ export class StripeVerifier implements SignatureVerifier {
     if (!matchesAny(expected, candidates)) return invalid('no v1 signature matches the body');
     return { valid: true, signedAt: Number(timestamps[0]), messageId: null };
   }
+
+  bodyEventId(payload: unknown): string | null {
+    return stripeEventId(payload);
+  }
+}
+
+/** A Stripe event's `id`: 1 to 255 printable ASCII characters, else null. */
+export function stripeEventId(payload: unknown): string | null {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
+  const id = (payload as { id?: unknown }).id;
+  return typeof id === 'string' && /^[\x21-\x7e]{1,255}$/.test(id) ? id : null;
 }
 
 /** The hex HMAC of one payload; exported for the verifier's tests. */
