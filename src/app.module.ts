@@ -1,7 +1,5 @@
-import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { Clock } from './common/clock';
@@ -18,6 +16,7 @@ import { PipelineWorkerModule } from './payouts/pipeline-worker.module';
 import { PartnersModule } from './partners/partners.module';
 import { RedisModule } from './redis/redis.module';
 import { ClockModule } from './common/clock.module';
+import { createRootLogger, ROOT_LOGGER } from './common/app-logger';
 import { LogDestination } from './common/log-destination';
 import { InvoicesModule } from './invoices/invoices.module';
 import { LedgerModule } from './ledger/ledger.module';
@@ -27,14 +26,6 @@ import { QueuesModule } from './queues/queues.module';
 import { RoutingModule } from './routing/routing.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
-/** Headers and fields that must never reach a log line. */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers["webhook-signature"]',
-  'req.headers["stripe-signature"]',
-  'req.headers.cookie',
-];
-
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, extra: { clock?: Clock } = {}): DynamicModule {
@@ -42,27 +33,6 @@ export class AppModule {
     const imports: Array<Type | DynamicModule> = [
       ConfigModule.forRoot(config),
       ClockModule.forRoot(extra.clock ?? new Clock()),
-      LoggerModule.forRoot({
-        // Every route, spelled for Nest 12's router: the library's default pattern matched nothing here, so no
-        // request was logged. The request id is Fastify's own (see createApp), which pino-http reuses.
-        forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-        pinoHttp: [
-          {
-            level: config.logLevel,
-            // A request's completion line is info: when info is not written ("warn", "silent"), it is not built.
-            autoLogging: (pino.levels.values[config.logLevel] ?? Infinity) <= pino.levels.values.info,
-            redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-            serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({
-                id: req.id,
-                method: req.method,
-                url: req.url,
-              }),
-            },
-          },
-          logDestination.stream,
-        ],
-      }),
       TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
       RedisModule,
       MetricsModule,
@@ -84,7 +54,11 @@ export class AppModule {
       module: AppModule,
       imports,
       controllers: [HealthController, MetricsController],
-      providers: [StateGauges, { provide: LogDestination, useValue: logDestination }],
+      providers: [
+        StateGauges,
+        { provide: LogDestination, useValue: logDestination },
+        { provide: ROOT_LOGGER, useValue: createRootLogger(config.logLevel, logDestination.stream) },
+      ],
     };
   }
 }

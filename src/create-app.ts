@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type pino from 'pino';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
+import { AppLogger, logRequests, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
 import { FieldError, httpProblem, Problems } from './common/problem';
@@ -218,8 +219,10 @@ export async function createApp(
     bodyParser: false,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  const rootLogger = app.get<pino.Logger>(ROOT_LOGGER);
+  app.useLogger(new AppLogger(rootLogger));
   const fastify = app.getHttpAdapter().getInstance();
+  logRequests(fastify, rootLogger);
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
