@@ -25,4 +25,19 @@ describe(jsonBodyProblem.name, () => {
   ])('names %s holding U+0000', (_label, body, field) => {
     expect(jsonBodyProblem(body)).toEqual({ field, message: 'must not contain the NUL character' });
   });
+
+  it.each([
+    ['a field', { email: '\ud800' }, 'email'],
+    ['a field with a lone low surrogate', { name: 'N\udc00x' }, 'name'],
+    ['a key', { client: { ['k\ud83d']: 'x' } }, 'client'],
+  ])(
+    'names %s holding a lone surrogate, which the database would silently replace',
+    (_label, body, field) => {
+      expect(jsonBodyProblem(body)).toEqual({ field, message: expect.stringContaining('lone surrogate') });
+    },
+  );
+
+  it('lets characters outside the BMP through (a surrogate pair is a character)', () => {
+    expect(jsonBodyProblem({ name: 'Ayesha \u{1F600} 北京' })).toBeNull();
+  });
 });

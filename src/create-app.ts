@@ -11,6 +11,7 @@ import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { AppLogger, logRequests, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
+import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
 import { FieldError, httpProblem, Problems } from './common/problem';
 import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
@@ -43,8 +44,6 @@ interface Frame {
   key: string;
 }
 
-const NUL_MESSAGE = 'must not contain the NUL character';
-
 /** `body` for the root; otherwise the keys from the root, dotted (`client.name`, `items.0`). */
 function fieldOf(frame: Frame, key: string | null): string {
   const keys = key === null ? [] : [key];
@@ -54,12 +53,14 @@ function fieldOf(frame: Frame, key: string | null): string {
 
 /**
  * What makes a parsed JSON body unusable before any validator sees it: nesting deeper than `MAX_JSON_DEPTH`, or
- * a string holding U+0000, which Postgres text cannot store. Walked without recursion, touching each value once
+ * a key or string Postgres text cannot store (U+0000, a lone surrogate), which no field may silently change. Walked without recursion, touching each value once
  * and building a field name only for a body it refuses: it runs before authentication, so it must stay cheap.
  */
 export function jsonBodyProblem(value: unknown): FieldError | null {
-  if (typeof value === 'string')
-    return value.includes('\u0000') ? { field: 'body', message: NUL_MESSAGE } : null;
+  if (typeof value === 'string') {
+    const message = unstorableText(value);
+    return message ? { field: 'body', message } : null;
+  }
   if (value === null || typeof value !== 'object') return null;
   const stack: Frame[] = [{ node: value, depth: 1, parent: null, key: '' }];
   while (stack.length) {
@@ -72,12 +73,12 @@ export function jsonBodyProblem(value: unknown): FieldError | null {
     const count = array ? array.length : keys!.length;
     for (let i = 0; i < count; i++) {
       const key = array ? null : keys![i];
-      if (key !== null && key.includes('\u0000'))
-        return { field: fieldOf(frame, null), message: NUL_MESSAGE };
+      const keyProblem = key === null ? null : unstorableText(key);
+      if (keyProblem) return { field: fieldOf(frame, null), message: keyProblem };
       const child = array ? array[i] : (frame.node as Record<string, unknown>)[key!];
       if (typeof child === 'string') {
-        if (child.includes('\u0000'))
-          return { field: fieldOf(frame, key ?? String(i)), message: NUL_MESSAGE };
+        const message = unstorableText(child);
+        if (message) return { field: fieldOf(frame, key ?? String(i)), message };
       } else if (child !== null && typeof child === 'object') {
         stack.push({ node: child, depth: frame.depth + 1, parent: frame, key: key ?? String(i) });
       }
@@ -86,8 +87,8 @@ export function jsonBodyProblem(value: unknown): FieldError | null {
   return null;
 }
 
-/** The first query or path parameter holding U+0000, named as `query.<name>` or `<name>`. */
-function nulParameter(request: FastifyRequest): string | null {
+/** The first query or path parameter Postgres text cannot store, named as `query.<name>` or `<name>`. */
+function unstorableParameter(request: FastifyRequest): FieldError | null {
   const sources: Array<[unknown, string]> = [
     [request.query, 'query.'],
     [request.params, ''],
@@ -95,8 +96,10 @@ function nulParameter(request: FastifyRequest): string | null {
   for (const [source, prefix] of sources) {
     if (!source || typeof source !== 'object') continue;
     for (const [name, value] of Object.entries(source)) {
-      if ([value].flat().some((v) => typeof v === 'string' && v.includes('\u0000')))
-        return `${prefix}${name}`;
+      for (const item of [value].flat()) {
+        const message = typeof item === 'string' ? unstorableText(item) : null;
+        if (message) return { field: `${prefix}${name}`, message };
+      }
     }
   }
   return null;
@@ -233,10 +236,10 @@ export async function createApp(
       );
       return reply;
     }
-    // Postgres text cannot hold U+0000: a parameter with it is refused here, not as a 500 from a query.
-    const nul = nulParameter(request);
-    if (nul) {
-      sendProblem(reply, Problems.validation([{ field: nul, message: NUL_MESSAGE }]));
+    // What Postgres text cannot hold is refused here, not as a 500 from a query or silently changed.
+    const unstorable = unstorableParameter(request);
+    if (unstorable) {
+      sendProblem(reply, Problems.validation([unstorable]));
       return reply;
     }
   });

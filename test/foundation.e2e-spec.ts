@@ -164,6 +164,23 @@ describe('foundation (e2e)', () => {
     expect(res.body.errors).toEqual([{ field: 'name', message: 'must not contain the NUL character' }]);
   });
 
+  it('refuses a lone surrogate (the database would store U+FFFD, a validator would throw) naming its field', async () => {
+    const partner = await createPartner(t.http);
+    for (const [field, body] of [
+      ['email', { name: 'N', email: '\ud800' }],
+      ['name', { name: 'N\ud800' }],
+    ] as const) {
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({ externalRef: unique('sur'), cnic: '35202-1234567-1', ...body });
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([{ field, message: expect.stringContaining('lone surrogate') }]);
+    }
+    const listed = await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+    expect(listed.body.data).toEqual([]);
+  });
+
   describe('freelancers', () => {
     let partner: { id: string; apiKey: string };
 

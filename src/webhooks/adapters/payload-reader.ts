@@ -3,6 +3,7 @@ import type { FieldError } from '../../common/problem';
 import { MoneyDecimal } from '../../money/money';
 import { SERVICE_CATEGORIES, ServiceCategory } from '../../payouts/payout-instruction';
 import { ISO_COUNTRY_CODES } from './countries';
+import { storableForDisplay, unstorableText } from '../../common/storable-text';
 
 /** The largest payout one event may announce. */
 export const MAX_GROSS = new MoneyDecimal('1000000.00');
@@ -31,9 +32,8 @@ export class PayloadReader {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(field, `${field} must be a non-empty string`);
     if (value.length > maxLength) return this.fail(field, `${field} must be at most ${maxLength} characters`);
-    // Postgres text cannot hold U+0000.
-    if (value.includes('\u0000')) return this.fail(field, `${field} must not contain the NUL character`);
-    return value;
+    const unstorable = unstorableText(value);
+    return unstorable ? this.fail(field, `${field} ${unstorable}`) : value;
   }
 
   /** A gross amount already parsed as a decimal: more than zero, at most MAX_GROSS, whole cents. */
@@ -71,6 +71,6 @@ export class PayloadReader {
 
 /** Event types are stored for ops; a hostile payload must not make that column huge. */
 export function storedType(type: string): string {
-  const storable = type.replaceAll('\u0000', '\ufffd');
+  const storable = storableForDisplay(type);
   return storable.length > 200 ? `${storable.slice(0, 200)}…` : storable;
 }

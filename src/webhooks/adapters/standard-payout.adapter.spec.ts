@@ -64,6 +64,13 @@ describe(StandardPayoutAdapter.name, () => {
     ['a huge payout id', { payoutId: 'x'.repeat(256) }, 'data.payoutId', /at most 255/],
     ['no freelancer ref', { freelancerRef: undefined }, 'data.freelancerRef', /non-empty/],
     ['no description', { description: '  ' }, 'data.description', /non-empty/],
+    ['a NUL in the description', { description: 'a\u0000b' }, 'data.description', /NUL/],
+    [
+      'a lone surrogate in the client name',
+      { client: { name: 'X\ud800', country: 'US' } },
+      'data.client.name',
+      /lone surrogate/,
+    ],
   ])('rejects %s naming the field', (_label, override, field, message) => {
     const result = sut.adapt(event(override));
     expect(result).toEqual({
