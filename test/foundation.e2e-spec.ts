@@ -140,6 +140,26 @@ describe('foundation (e2e)', () => {
     expect(res.body.detail).toBe('The request URL is not valid (a malformed percent-escape).');
   });
 
+  it('answers a body that is not JSON with a 400 problem that says so', async () => {
+    const partner = await createPartner(t.http);
+    const res = await t.http
+      .post('/v1/freelancers')
+      .set({ ...bearer(partner.apiKey), 'content-type': 'application/json' })
+      .send('{"name": ');
+    expectProblem(res, 400);
+    expect(res.body.detail).toBe('The request body is not valid JSON.');
+  });
+
+  it('answers an over-long path segment with a 414 problem that says so', async () => {
+    const partner = await createPartner(t.http);
+    const res = await t.http.get(`/v1/freelancers/${'a'.repeat(5000)}`).set(bearer(partner.apiKey));
+    expectProblem(res, 414);
+    expect(res.body).toMatchObject({
+      title: 'URI Too Long',
+      detail: 'A path segment is longer than any identifier this API uses.',
+    });
+  });
+
   it('refuses U+0000 in a query or path parameter with a 400 naming it', async () => {
     const partner = await createPartner(t.http);
     const query = await t.http.get('/v1/freelancers?externalRef=%00').set(bearer(partner.apiKey));

@@ -1,6 +1,19 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import { httpProblem, ProblemDocument, ProblemException, ReplayedResponse, titleFor } from './problem';
+
+/** What the web framework refuses before any handler runs, said for the client. */
+const FRAMEWORK_DETAILS: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than the limit.',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'The request body must be application/json.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The Content-Length header does not match the body.',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty.',
+  FST_ERR_BAD_URL: 'The request URL is not valid (a malformed percent-escape).',
+  FST_ERR_INVALID_URL: 'The request URL is not valid.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than any identifier this API uses.',
+};
 
 /** Turns any error into an RFC 9457 problem+json answer; the stack stays in the log. */
 export function toProblem(error: unknown): { problem: ProblemDocument; headers: Record<string, string> } {
@@ -22,13 +35,10 @@ export function toProblem(error: unknown): { problem: ProblemDocument; headers: 
   ) {
     const status = fastifyError.statusCode;
     const detail =
-      fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'The request body is larger than the limit.'
-        : fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'The request body must be application/json.'
-          : fastifyError.code === 'FST_ERR_BAD_URL'
-            ? 'The request URL is not valid (a malformed percent-escape).'
-            : 'The request body is not valid JSON.';
+      error instanceof SyntaxError
+        ? 'The request body is not valid JSON.'
+        : (FRAMEWORK_DETAILS[fastifyError.code ?? ''] ??
+          `The request cannot be handled (${STATUS_CODES[status] ?? status}).`);
     return { problem: httpProblem(status, detail), headers: {} };
   }
   return {
