@@ -19,7 +19,7 @@ export class InvoiceSigner {
     });
     if (key.createdFile) {
       this.logger.warn(
-        `Generated a development invoice signing key in ${key.createdFile}; set INVOICE_SIGNING_KEY_PEM in production.`,
+        `Generated a development invoice signing key in ${key.createdFile}; in production set INVOICE_SIGNING_KEY_PEM, or INVOICE_SIGNING_KEY_FILE to a key kept and backed up.`,
       );
     }
     this.privateKey = key.privateKey;
