@@ -126,7 +126,7 @@ export async function run(args: string[]): Promise<void> {
     const [{ id }] = await db.query(`SELECT id FROM invoices ORDER BY created_at LIMIT 1`);
     const invoice = await documents.get(f.partnerId, id);
     const verifyUrl = documents.verifyUrl(id);
-    const fonts = loadInvoiceFonts(config.invoiceFontDir);
+    const fonts = loadInvoiceFonts(config.invoiceFonts.dir);
     await perSecond(20, 1, () => renderInvoicePdf(invoice, verifyUrl, fonts));
     await perSecond(20, 1, () => renderInvoicePdf(invoice, verifyUrl));
     await perSecond(20, 1, minimalPdf);

@@ -9,8 +9,9 @@ import type { Socket } from 'node:net';
 import type pino from 'pino';
 import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
-import { AppLogger, logRequests, ROOT_LOGGER } from './common/app-logger';
+import { AppLogger, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
+import { logRequests } from './common/request-log';
 import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
 import { FieldError, httpProblem, Problems } from './common/problem';
@@ -105,6 +106,9 @@ function unstorableParameter(request: FastifyRequest): FieldError | null {
   return null;
 }
 
+/** JSON text is UTF-8 (RFC 8259): bytes that are not are refused as not JSON, never read as U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
  * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body is read as
  * JSON whatever its media type, and a body that is not JSON is kept as bytes and flagged, so the signature is
@@ -118,14 +122,17 @@ function installBodyParsers(fastify: FastifyInstance): void {
     request.rawBody = body;
     let parsed: unknown;
     try {
-      parsed = body.length === 0 ? undefined : sjson.parse(body.toString('utf8'));
+      parsed = body.length === 0 ? undefined : sjson.parse(UTF8.decode(body));
     } catch (error) {
       if (isWebhookRequest(req)) {
         request.bodyIsNotJson = true;
         done(null, undefined);
         return;
       }
-      const failure = error as Error & { statusCode?: number };
+      // Not UTF-8 (a TypeError from the decoder) is not JSON either.
+      const failure = (
+        error instanceof SyntaxError ? error : new SyntaxError('The body is not UTF-8.')
+      ) as SyntaxError & { statusCode?: number };
       failure.statusCode = 400;
       done(failure);
       return;

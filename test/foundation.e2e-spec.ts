@@ -150,6 +150,30 @@ describe('foundation (e2e)', () => {
     expect(res.body.detail).toBe('The request body is not valid JSON.');
   });
 
+  it('refuses a body that is not UTF-8 as not JSON, rather than storing U+FFFD', async () => {
+    const partner = await createPartner(t.http);
+    const bytes = Buffer.concat([
+      Buffer.from(`{"externalRef":"${unique('utf8')}","cnic":"35202-1234567-1","name":"A`),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    // Through Fastify's inject: supertest would turn a Buffer into JSON of its own.
+    const res = await t.app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({
+        method: 'POST',
+        url: '/v1/freelancers',
+        headers: { ...bearer(partner.apiKey), 'content-type': 'application/json' },
+        payload: bytes,
+      });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json().detail).toBe('The request body is not valid JSON.');
+    const listed = await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+    expect(listed.body.data).toEqual([]);
+  });
+
   it('answers an over-long path segment with a 414 problem that says so', async () => {
     const partner = await createPartner(t.http);
     const res = await t.http.get(`/v1/freelancers/${'a'.repeat(5000)}`).set(bearer(partner.apiKey));

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { MetricsService } from '../src/ops/metrics.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
@@ -417,6 +417,35 @@ describe('webhooks (e2e)', () => {
       expectProblem(await t.http.post(upwork.webhookUrl).set(formHeaders).send(body), 400);
       const empty = signStandard(upwork.signingSecret, `msg_${randomUUID()}`, '');
       expectProblem(await t.http.post(upwork.webhookUrl).set(empty).send(''), 400);
+      expect(await countEvents(upwork)).toBe(before);
+    });
+
+    it('refuses a signed body that is not UTF-8 as not JSON, rather than reading it as U+FFFD', async () => {
+      const before = await countEvents(upwork);
+      const text = JSON.stringify(payoutEvent({ client: { name: 'CLIENT', country: 'US' } }));
+      const [head, tail] = text.split('CLIENT');
+      const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0x41, 0xff, 0x42]), Buffer.from(tail)]);
+      const id = `msg_${randomUUID()}`;
+      const at = Math.floor(Date.now() / 1000);
+      const key = Buffer.from(upwork.signingSecret.slice('whsec_'.length), 'base64');
+      const mac = createHmac('sha256', key).update(`${id}.${at}.`).update(bytes).digest('base64');
+      // Through Fastify's inject: supertest would turn a Buffer into JSON of its own.
+      const res = await t.app
+        .getHttpAdapter()
+        .getInstance()
+        .inject({
+          method: 'POST',
+          url: upwork.webhookUrl,
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': id,
+            'webhook-timestamp': String(at),
+            'webhook-signature': `v1,${mac}`,
+          },
+          payload: bytes,
+        });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().detail).toBe('The request body is not valid JSON.');
       expect(await countEvents(upwork)).toBe(before);
     });
 

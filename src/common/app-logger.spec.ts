@@ -1,23 +1,9 @@
-import Fastify from 'fastify';
-import pino from 'pino';
-import { Writable } from 'node:stream';
-import { AppLogger, createRootLogger, logRequests } from './app-logger';
-
-/** A pino destination that keeps the parsed lines. */
-function capture(): { stream: Writable; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { stream, lines };
-}
+import { captureLines } from '../../test/support/log-lines';
+import { AppLogger, createRootLogger } from './app-logger';
 
 describe(AppLogger.name, () => {
   it("writes Nest's calls as pino lines with their context", () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = captureLines();
     const logger = new AppLogger(createRootLogger('debug', stream));
     logger.log('started', 'NestFactory');
     logger.warn('slow', 'RateLimiter');
@@ -32,7 +18,7 @@ describe(AppLogger.name, () => {
   });
 
   it('keeps an error, its stack and the fields of an object', () => {
-    const { stream, lines } = capture();
+    const { stream, lines } = captureLines();
     const logger = new AppLogger(createRootLogger('info', stream));
     logger.error('send failed', 'Error: boom\n    at x', 'Pipeline');
     logger.error(new Error('kaput'), 'Pipeline');
@@ -56,47 +42,22 @@ describe(AppLogger.name, () => {
     );
   });
 
-  it('redacts credentials should a line carry request headers', () => {
-    const { stream, lines } = capture();
-    createRootLogger('info', stream).info({ req: { headers: { authorization: 'Bearer pk_secret' } } }, 'x');
-    expect(JSON.stringify(lines)).not.toContain('pk_secret');
-  });
-});
-
-describe(logRequests.name, () => {
-  async function serve(level: string) {
-    const { stream, lines } = capture();
-    const fastify = Fastify({ genReqId: () => 'req-1' });
-    logRequests(fastify, pino({ level }, stream));
-    fastify.get('/ok', async () => ({ ok: true }));
-    fastify.get('/broken', async () => {
-      throw new Error('boom');
-    });
-    await fastify.ready();
-    return { fastify, lines };
-  }
-
-  it('writes one line per answered request: id, method, URL, status and time taken', async () => {
-    const { fastify, lines } = await serve('info');
-    await fastify.inject({ method: 'GET', url: '/ok?x=1' });
-    await fastify.inject({ method: 'GET', url: '/broken' });
-    await fastify.close();
-    expect(lines).toEqual([
-      expect.objectContaining({
-        level: 30,
-        msg: 'request completed',
-        req: { id: 'req-1', method: 'GET', url: '/ok?x=1' },
-        res: { statusCode: 200 },
-        responseTime: expect.any(Number),
-      }),
-      expect.objectContaining({ level: 50, res: { statusCode: 500 } }),
-    ]);
+  it('leaves out what a Logger with a context pads its call with', () => {
+    const { stream, lines } = captureLines();
+    new AppLogger(createRootLogger('info', stream)).error('refused', undefined, 'Errors');
+    expect(lines).toEqual([{ ...lines[0], level: 50, msg: 'refused', context: 'Errors' }]);
+    expect(lines[0]).not.toHaveProperty('params');
+    expect(lines[0]).not.toHaveProperty('stack');
   });
 
-  it('writes nothing, and adds no hook, when info lines are off', async () => {
-    const { fastify, lines } = await serve('warn');
-    await fastify.inject({ method: 'GET', url: '/ok' });
-    await fastify.close();
-    expect(lines).toEqual([]);
+  it('redacts credentials wherever a line carries headers', () => {
+    const { stream, lines } = captureLines();
+    const root = createRootLogger('info', stream);
+    root.info({ req: { headers: { authorization: 'Bearer pk_secret1' } } }, 'x');
+    root.info({ delivery: { headers: { 'stripe-signature': 't=1,v1=sig_secret2' } } }, 'x');
+    new AppLogger(root).warn('x', { headers: { cookie: 'session=secret3' } }, 'Ctx');
+    const written = JSON.stringify(lines);
+    for (const secret of ['pk_secret1', 'sig_secret2', 'secret3']) expect(written).not.toContain(secret);
+    expect(written.match(/\[redacted\]/g)).toHaveLength(3);
   });
 });

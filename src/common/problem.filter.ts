@@ -75,7 +75,13 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     const { problem } = toProblem(error);
-    if (problem.status >= 500) this.logger.error(error instanceof Error ? error.stack : String(error));
+    if (problem.status >= 500) {
+      // The request id ties the stack to the request's log line and to the X-Request-Id the client got.
+      const requestId = host.switchToHttp().getRequest<FastifyRequest>().id;
+      this.logger.error(
+        `Request ${requestId} failed: ${error instanceof Error ? error.stack : String(error)}`,
+      );
+    }
     sendProblem(reply, error);
   }
 }

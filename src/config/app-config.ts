@@ -22,8 +22,11 @@ export interface AppConfig {
   secretsKeyIsDevelopmentDefault: boolean;
   invoiceSigningKeyPem: string | undefined;
   invoiceSigningKeyFile: string;
-  /** Where the invoice PDF's Unicode fonts are (DejaVu Sans, regular and bold). */
-  invoiceFontDir: string;
+  /**
+   * Where the invoice PDF's Unicode fonts are (DejaVu Sans, regular and bold). `required` when INVOICE_FONT_DIR was
+   * set: then missing fonts stop the start; the default directory may be missing (standard fonts instead).
+   */
+  invoiceFonts: { dir: string; required: boolean };
   publicBaseUrl: string;
   /**
    * Which proxies in front of the api may tell it the client's address (X-Forwarded-For): none unless set, so
@@ -85,7 +88,10 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     secretsKeyIsDevelopmentDefault: env.SECRETS_KEY === undefined,
     invoiceSigningKeyPem: env.INVOICE_SIGNING_KEY_PEM,
     invoiceSigningKeyFile: env.INVOICE_SIGNING_KEY_FILE ?? '.keys/invoice-signing-key.pem',
-    invoiceFontDir: env.INVOICE_FONT_DIR ?? '/usr/share/fonts/truetype/dejavu',
+    invoiceFonts: {
+      dir: env.INVOICE_FONT_DIR ?? '/usr/share/fonts/truetype/dejavu',
+      required: env.INVOICE_FONT_DIR !== undefined,
+    },
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
     trustProxy: !env.TRUST_PROXY
       ? false

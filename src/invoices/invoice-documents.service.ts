@@ -38,11 +38,13 @@ export class InvoiceDocumentsService {
   /** The PDF's Unicode fonts; without them it falls back to the standard fonts, and says so once at start. */
   private loadFonts(): InvoiceFonts | null {
     try {
-      return loadInvoiceFonts(this.config.invoiceFontDir);
+      return loadInvoiceFonts(this.config.invoiceFonts.dir);
     } catch (error) {
+      const problem = `no DejaVu Sans in ${this.config.invoiceFonts.dir} (${String(error)})`;
+      if (this.config.invoiceFonts.required) throw new Error(`INVOICE_FONT_DIR: ${problem}`);
       this.logger.warn(
-        `Invoice PDFs use the standard fonts (Windows-1252 only: other letters print as "?"): ` +
-          `no DejaVu Sans in ${this.config.invoiceFontDir} (${String(error)}). Set INVOICE_FONT_DIR.`,
+        `Invoice PDFs use the standard fonts (Windows-1252 only: other letters print as "?"): ${problem}. ` +
+          `Install fonts-dejavu-core or set INVOICE_FONT_DIR.`,
       );
       return null;
     }

@@ -60,7 +60,7 @@ describe(renderInvoicePdf.name, () => {
   });
 
   it('draws names in other scripts with the Unicode fonts, marking only what they lack', async () => {
-    const fonts = loadInvoiceFonts(loadConfig({}).invoiceFontDir);
+    const fonts = loadInvoiceFonts(loadConfig({}).invoiceFonts.dir);
     const invoice = sampleInvoice({
       exporter: { ...sampleInvoice().exporter, name: 'Łukasz Żółć' },
       client: { name: 'İstanbul Yazılım Şirketi Дмитрий 北京', country: 'TR' },

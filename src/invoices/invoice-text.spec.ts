@@ -33,5 +33,7 @@ describe('invoice-text', () => {
     const latinAndGreek = (char: string) => /[\p{Script=Latin}\p{Script=Greek} ]/u.test(char);
     expect(fitText('Ștefan Ωmega', latinAndGreek)).toBe('Ștefan Ωmega');
     expect(fitText('Ștefan Дима', (char) => /[A-Za-z ]/.test(char))).toBe('Stefan ????');
+    expect(toWinAnsi('Mu\u0308ller')).toBe('Müller');
+    expect(toWinAnsi('Line one\nLine two\r\n\tend')).toBe('Line one Line two end');
   });
 });

@@ -51,7 +51,8 @@ function isWinAnsi(char: string): boolean {
  */
 export function fitText(text: string, covers: (char: string) => boolean): string {
   let out = '';
-  for (const char of text) {
+  // Composed first ("u" + combining diaeresis is "ü", which a font may have); a line break or tab is a space.
+  for (const char of text.normalize('NFC').replace(/[\t\n\r]+/g, ' ')) {
     if (covers(char)) {
       out += char;
       continue;

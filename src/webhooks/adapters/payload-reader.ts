@@ -71,6 +71,7 @@ export class PayloadReader {
 
 /** Event types are stored for ops; a hostile payload must not make that column huge. */
 export function storedType(type: string): string {
-  const storable = storableForDisplay(type);
-  return storable.length > 200 ? `${storable.slice(0, 200)}…` : storable;
+  const codePoints = [...type];
+  const kept = codePoints.length > 200 ? `${codePoints.slice(0, 200).join('')}…` : type;
+  return storableForDisplay(kept);
 }

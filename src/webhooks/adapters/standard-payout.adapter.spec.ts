@@ -1,3 +1,4 @@
+import { storedType } from './payload-reader';
 import { StandardPayoutAdapter } from './standard-payout.adapter';
 
 describe(StandardPayoutAdapter.name, () => {
@@ -100,5 +101,16 @@ describe(StandardPayoutAdapter.name, () => {
     expect(fields({ data: {} })).toEqual(['type']);
     expect(fields({ type: 'payout.available' })).toEqual(['data']);
     expect(fields({ type: 'payout.available', data: [1] })).toEqual(['data']);
+  });
+});
+
+describe(storedType.name, () => {
+  it('keeps at most 200 characters, never half of a surrogate pair, and nothing Postgres cannot store', () => {
+    const long = storedType('😀'.repeat(250));
+    expect([...long]).toHaveLength(201);
+    expect(long.endsWith('😀…')).toBe(true);
+    expect(long).not.toMatch(/\p{Cs}/u);
+    expect(storedType('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
+    expect(storedType('payout.available')).toBe('payout.available');
   });
 });

@@ -1,0 +1,77 @@
+import Fastify from 'fastify';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { captureLines } from '../../test/support/log-lines';
+import { waitFor } from '../../test/support/app';
+import { logRequests } from './request-log';
+
+describe(logRequests.name, () => {
+  async function serve(level: string) {
+    const { stream, lines } = captureLines();
+    const fastify = Fastify({ genReqId: () => 'req-1' });
+    logRequests(fastify, pino({ level }, stream));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    fastify.get('/ok', async () => ({ ok: true }));
+    fastify.get('/broken', async () => {
+      throw new Error('boom');
+    });
+    fastify.get('/slow', async () => {
+      holding = true;
+      await held;
+      return { ok: true };
+    });
+    return { fastify, lines, release, isHolding: () => holding };
+  }
+
+  it('writes one line per answered request: id, method, URL, status and time taken', async () => {
+    const { fastify, lines } = await serve('info');
+    await fastify.inject({ method: 'GET', url: '/ok?x=1' });
+    await fastify.inject({ method: 'GET', url: '/broken' });
+    await fastify.inject({ method: 'GET', url: '/nowhere' });
+    await fastify.close();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 30,
+        msg: 'request completed',
+        req: { id: 'req-1', method: 'GET', url: '/ok?x=1' },
+        res: { statusCode: 200 },
+        responseTime: expect.any(Number),
+      }),
+      expect.objectContaining({ level: 50, res: { statusCode: 500 } }),
+      expect.objectContaining({ level: 30, res: { statusCode: 404 } }),
+    ]);
+  });
+
+  it('writes "request aborted" when the client goes away before the answer', async () => {
+    const { fastify, lines, release, isHolding } = await serve('info');
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = fastify.server.address() as AddressInfo;
+    const client = request({ host: '127.0.0.1', port, path: '/slow' });
+    client.on('error', () => undefined);
+    client.end();
+    await waitFor(async () => isHolding(), { timeoutMs: 5000 });
+    client.destroy();
+    await waitFor(async () => lines.length > 0, { timeoutMs: 5000 });
+    release();
+    await fastify.close();
+    expect(lines[0]).toEqual(
+      expect.objectContaining({
+        level: 30,
+        msg: 'request aborted',
+        req: { id: 'req-1', method: 'GET', url: '/slow' },
+        res: { statusCode: null },
+      }),
+    );
+  });
+
+  it('writes nothing when info lines are off', async () => {
+    const { fastify, lines } = await serve('warn');
+    await fastify.inject({ method: 'GET', url: '/ok' });
+    await fastify.inject({ method: 'GET', url: '/broken' });
+    await fastify.close();
+    expect(lines).toEqual([]);
+  });
+});
