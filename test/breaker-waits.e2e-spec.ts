@@ -5,9 +5,13 @@ import { Payout, payoutWhen as payoutAt, transferProviders } from './support/pay
 
 const THRESHOLD = 2;
 const COOLDOWN_MS = 4_000;
+const WAIT_MAX_MS = 12_000;
 const PROVIDERS = ['upwork', 'payoneer', 'correspondent', 'wise', 'zindigi', 'sadapay'];
 
-/** Open circuit breakers pass: a payout they alone stand in the way of waits for the cool-down, it never fails. */
+/**
+ * Open circuit breakers and providers ops disabled pass: a payout they alone stand in the way of waits for them,
+ * up to PROVIDER_WAIT_MAX_MS, and only then fails.
+ */
 describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   let t: TestApp;
   let partner: { id: string; apiKey: string };
@@ -21,6 +25,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
         BREAKER_FAILURE_THRESHOLD: String(THRESHOLD),
         BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
         SEND_TIMEOUT_MS: '1000',
+        PROVIDER_WAIT_MAX_MS: String(WAIT_MAX_MS),
       },
       { role: 'all' },
     );
@@ -113,12 +118,92 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(await transferProviders(t, id)).toEqual([{ provider_id: 'upwork' }]);
   });
 
-  it('still fails a payout whose every route belongs to a provider ops disabled', async () => {
+  const routeWaits = async (reason: string): Promise<number> => {
+    const metrics = await t.http.get('/metrics').expect(200);
+    const line = new RegExp(`^payout_waits_total\\{step="route",reason="${reason}"\\} (\\d+)`, 'm');
+    return Number(metrics.text.match(line)?.[1] ?? 0);
+  };
+
+  it('keeps a payout received while ops have every provider that could carry it disabled, then routes it', async () => {
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
+    const waitsBefore = await routeWaits('provider_disabled');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await waitFor(async () => (await routeWaits('provider_disabled')) > waitsBefore, {
+      what: 'the payout to wait for a disabled provider',
+    });
+    expect((await payoutAt(t, partner.apiKey, id, ['received'], 1000)).attempts).toEqual([]);
+    await t.http.post('/v1/ops/providers/upwork/enable').set(ops).expect(200);
+
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
+    ]);
+    expect(payout.timeline.map((s) => s.status)).toEqual(['received', 'routed', 'sending', 'settled']);
+  });
+
+  it('holds a send whose provider ops disabled while no other route can be sent to, and sends it once enabled', async () => {
+    await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
+    // Slower than the send timeout (1 s): the first send is given up unanswered and never arrives.
+    await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 3000 }).expect(200);
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT count(*)::int AS n FROM payout_attempts WHERE payout_id = $1 AND last_send_at IS NOT NULL`,
+          [id],
+        );
+        return row.n > 0;
+      },
+      { what: 'the first send to payoneer under way' },
+    );
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 0 }).expect(200);
+    await waitFor(
+      async () => {
+        const metrics = await t.http.get('/metrics').expect(200);
+        return /^payout_waits_total\{step="send",reason="provider_disabled"\} [1-9]/m.test(metrics.text);
+      },
+      { what: 'the send to wait for payoneer to be enabled' },
+    );
+    await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
+
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
+    ]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+  });
+
+  it('fails it, saying why, once it has waited PROVIDER_WAIT_MAX_MS for providers that never came back', async () => {
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
-    const payout = await payoutWhen(id, ['settled', 'failed']);
+
+    const payout = await payoutAt(t, partner.apiKey, id, ['settled', 'failed'], WAIT_MAX_MS + 20_000);
     expect(payout.status).toBe('failed');
+    expect(payout.attempts).toEqual([]);
+    const [received, failed] = payout.timeline.map((s) => Date.parse(s.at));
+    expect(failed - received).toBeGreaterThanOrEqual(WAIT_MAX_MS);
+    const [row] = await t.db.query(`SELECT failure_reason FROM payouts WHERE id = $1`, [id]);
+    expect(row.failure_reason).toBe(
+      'no eligible route: the providers that could carry it stayed disabled or unhealthy for 12 s',
+    );
+  });
+
+  it('still fails at once a payout that no route could carry even with every provider back', async () => {
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    // Every upwork route's fees exceed one cent: no provider coming back would carry it.
+    const id = await announcePayout(t, connection, freelancer.externalRef, '0.01');
+    const payout = await payoutAt(t, partner.apiKey, id, ['settled', 'failed'], 10_000);
+    expect(payout.status).toBe('failed');
+    const [row] = await t.db.query(`SELECT failure_reason FROM payouts WHERE id = $1`, [id]);
+    expect(row.failure_reason).toBe('no eligible route');
   });
 });

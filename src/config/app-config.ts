@@ -45,6 +45,11 @@ export interface AppConfig {
   returnWindowMs: number;
   /** How long one send to a provider may take before the pipeline stops waiting (its outcome is then unknown). */
   sendTimeoutMs: number;
+  /**
+   * How long a payout may wait for providers to come back (a breaker to close, ops to enable a provider) when
+   * only they stand between it and a route, counted from when it was received or retried; then it fails.
+   */
+  providerWaitMaxMs: number;
   /** Sandbox connectors: the seed of their outcome draws (random unless set) and default settlement delay. */
   sandbox: { seed: string; settleAfterMs: number };
   /**
@@ -112,6 +117,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
     returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,
     sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
+    providerWaitMaxMs: env.PROVIDER_WAIT_MAX_MS ?? 24 * 60 * 60 * 1000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
       settleAfterMs: env.SANDBOX_SETTLE_AFTER_MS ?? 1_000,

@@ -145,6 +145,12 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  PROVIDER_WAIT_MAX_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RETURN_WINDOW_MS?: number;
 
   @IsOptional()

@@ -36,7 +36,7 @@ export class MetricsService {
 
   readonly payoutWaits = new Counter({
     name: 'payout_waits_total',
-    help: 'Times a payout step was put off: routing or a send waiting for a breaker cool-down, or a send that may still land.',
+    help: 'Times a payout step was put off: routing or a send waiting for providers to come back (breaker_open, provider_disabled), or a send that may still land (send_may_land).',
     labelNames: ['step', 'reason'] as const,
     registers: [this.registry],
   });

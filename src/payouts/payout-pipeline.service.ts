@@ -11,7 +11,7 @@ import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
 import { ProviderHealthService } from '../routing/provider-health.service';
 import { ProviderAvailability } from '../routing/ranking';
-import { QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
+import { ProviderWait, QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
 import { ProviderConnector } from './connectors/provider-connector';
 import { fromStates, nextCandidate, PayoutStatus, returnCheckDelay } from './payout-status';
@@ -110,16 +110,19 @@ export class PayoutPipelineService {
       accountKind: payee.account.kind,
     });
     const first = decision.quotes.find((q) => q.routeId === decision.chosen);
-    if (!first && (await this.routing.routableOnceHealthy(decision))) {
-      // Only open breakers stand in the way; they close again, so the payout waits in received.
+    const waitFor = first ? null : await this.routing.waitsForProviders(decision);
+    if (waitFor && (await this.mayWaitForProviders(payoutId))) {
+      // Only provider state stands in the way (open breakers, providers ops disabled); it passes, so the payout
+      // waits in received, up to PROVIDER_WAIT_MAX_MS.
       await this.queues.enqueueRoute(
-        { payoutId, cause: 'waiting for a provider circuit breaker' },
+        { payoutId, cause: `waiting for providers (${waitFor})` },
         JobIds.routeAfterCooldown(payoutId, this.clock.now().getTime(), this.config.breaker.cooldownMs),
         this.config.breaker.cooldownMs,
       );
-      this.metrics.payoutWaits.inc({ step: 'route', reason: 'breaker_open' });
+      this.metrics.payoutWaits.inc({ step: 'route', reason: waitFor });
       this.logger.warn(
-        `Payout ${payoutId} waits: every route that could carry it has its provider's circuit open.`,
+        `Payout ${payoutId} waits: every route that could carry it has its provider ` +
+          (waitFor === 'breaker_open' ? `disabled or its circuit open.` : `disabled by ops.`),
       );
       return;
     }
@@ -131,9 +134,10 @@ export class PayoutPipelineService {
            WHERE id = $1 AND status IN ('received', 'unmatched')`,
           [payoutId, decision, payee.freelancerId, payee.account!.id, payee.account!.kind],
         );
-        return this.transition(tx, payoutId, 'failed', 'no eligible route', {
-          failureReason: 'no eligible route',
-        });
+        const reason = waitFor
+          ? `no eligible route: the providers that could carry it stayed disabled or unhealthy for ${waitLimit(this.config.providerWaitMaxMs)}`
+          : 'no eligible route';
+        return this.transition(tx, payoutId, 'failed', reason, { failureReason: reason });
       });
       if (failed) this.metrics.routeChosen.inc({ route: 'none' });
       return;
@@ -346,7 +350,7 @@ export class PayoutPipelineService {
     attemptId: string,
     delayMs: number,
     why: string,
-    reason: 'breaker_open' | 'send_may_land' = 'send_may_land',
+    reason: ProviderWait | 'send_may_land' = 'send_may_land',
   ): Promise<void> {
     this.metrics.payoutWaits.inc({ step: 'send', reason });
     this.logger.log(`Send of payout ${payoutId} waits ${delayMs} ms: ${why}.`);
@@ -378,15 +382,18 @@ export class PayoutPipelineService {
       return;
     }
     const availability = await this.health.availability(current.provider);
-    if (availability !== 'disabled' && !(await this.nextRoutes(this.db.manager, payout)).available) {
-      // No other route to take: wait for this provider, briefly when its breaker already lets traffic through
-      // again (the cool-down ended, or a trial succeeded since the refusal), else for a cool-down.
+    if (
+      !(await this.nextRoutes(this.db.manager, payout)).available &&
+      (await this.mayWaitForProviders(payout.id))
+    ) {
+      // No other route to take: wait for this provider, briefly when it already takes traffic again (enabled, its
+      // cool-down ended, or a trial succeeded since the refusal), else for a cool-down's time.
       await this.sendLater(
         payout.id,
         current.id,
         availability === 'available' ? RETRY_DELAY_MS : this.config.breaker.cooldownMs,
-        `${current.provider}'s circuit is not closed and no other route can be sent to now`,
-        'breaker_open',
+        `${current.provider} is ${availability === 'disabled' ? 'disabled' : 'not healthy'} and no other route can be sent to now`,
+        availability === 'disabled' ? 'provider_disabled' : 'breaker_open',
       );
       return;
     }
@@ -587,7 +594,8 @@ export class PayoutPipelineService {
         gross,
       });
       const next = await this.nextRoutes(tx, payout);
-      // A route whose provider's breaker is open is only waited for when nothing else is left.
+      // A route whose provider cannot be sent to now (breaker open, disabled) is waited for only when nothing else
+      // is left; the send then waits for it, up to PROVIDER_WAIT_MAX_MS, before failing over.
       const candidate = next.available ?? next.waiting;
       if (!candidate) {
         const reasons = `every eligible route failed; last: ${attempt.route_id}: ${error}`;
@@ -623,9 +631,23 @@ export class PayoutPipelineService {
   }
 
   /**
+   * Whether the payout may still wait for providers to come back: less than PROVIDER_WAIT_MAX_MS since it was last
+   * received (from its platform, or again by an ops retry). Both times are the database's.
+   */
+  private async mayWaitForProviders(payoutId: string): Promise<boolean> {
+    const [row] = await this.db.query(
+      `SELECT coalesce(max(at), clock_timestamp()) > clock_timestamp() - make_interval(secs => $2::float8 / 1000)
+              AS may
+       FROM payout_timeline WHERE payout_id = $1 AND status = 'received'`,
+      [payoutId, this.config.providerWaitMaxMs],
+    );
+    return row.may === true;
+  }
+
+  /**
    * The best route of the stored decision not yet tried in this routing round whose provider can be sent to now
-   * (`available`), and the best one whose provider only waits for its breaker's cool-down (`waiting`). Routes of
-   * providers ops disabled are neither.
+   * (`available`), and the best one whose provider cannot now (`waiting`: its breaker open, or disabled by ops),
+   * which is only waited for when nothing else is left.
    */
   private async nextRoutes(
     manager: EntityManager,
@@ -645,7 +667,7 @@ export class PayoutPipelineService {
     const triedIds = new Set(tried.map((t) => t.route_id));
     return {
       available: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'available'),
-      waiting: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'unhealthy'),
+      waiting: nextCandidate(quotes, triedIds, (p) => availability.get(p) !== 'available'),
     };
   }
 
@@ -853,4 +875,11 @@ export class PayoutPipelineService {
     ]);
     return rows[0] ?? null;
   }
+}
+
+/** "24 h", "90 s", "1500 ms": how long a wait limit is, for a failure reason. */
+function waitLimit(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
 }

@@ -36,6 +36,9 @@ export interface RoutingInput {
   accountKind: AccountKind;
 }
 
+/** What stands between a payout and every route that could carry it, when only provider state does. */
+export type ProviderWait = 'breaker_open' | 'provider_disabled';
+
 @Injectable()
 export class RoutingService {
   constructor(
@@ -58,25 +61,31 @@ export class RoutingService {
   }
 
   /**
-   * Whether a decision that chose no route would choose one were every open circuit breaker closed: then only
-   * provider health stands in the way, which passes, and the payout should wait rather than fail.
+   * What a decision that chose no route waits for, if anything: were every open circuit breaker closed and every
+   * disabled provider enabled again, would a route carry it? Then only provider state stands in the way, which
+   * passes, and the payout should wait rather than fail: `breaker_open` when a route it waits for has its breaker
+   * open, else `provider_disabled`. Null when no provider coming back would help.
    */
-  async routableOnceHealthy(decision: RoutingDecision): Promise<boolean> {
-    const waiting = new Set(
-      decision.rejected.filter((r) => r.reason === 'provider_unhealthy').map((r) => r.routeId),
+  async waitsForProviders(decision: RoutingDecision): Promise<ProviderWait | null> {
+    const held = new Map(
+      decision.rejected
+        .filter((r) => r.reason === 'provider_unhealthy' || r.reason === 'provider_disabled')
+        .map((r) => [r.routeId, r.reason]),
     );
-    if (!waiting.size) return false;
+    if (!held.size) return null;
     const catalog = await this.catalog.snapshot(0);
-    const routes = catalog.routes.filter((r) => waiting.has(r.id));
+    const routes = catalog.routes.filter((r) => held.has(r.id));
     const available = new Map(routes.map((r) => [r.provider, 'available' as ProviderAvailability]));
     const input = decision.input;
-    return (
-      rankRoutes(routes, available, {
-        platform: input.platform,
-        gross: parseAmount(input.gross),
-        accountKind: input.accountKind,
-      }).quotes.length > 0
-    );
+    const { quotes } = rankRoutes(routes, available, {
+      platform: input.platform,
+      gross: parseAmount(input.gross),
+      accountKind: input.accountKind,
+    });
+    if (!quotes.length) return null;
+    return quotes.some((q) => held.get(q.route.id) === 'provider_unhealthy')
+      ? 'breaker_open'
+      : 'provider_disabled';
   }
 
   /** POST /v1/quotes: the same ranking on a catalog at most QUOTE_STALENESS_MS old. */
