@@ -74,7 +74,7 @@ describe('ledger (e2e)', () => {
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))
         .expect(200);
-      expect(res.body).toEqual({ currency: 'USD', settled: '0.00', inTransit: '0.00' });
+      expect(res.body).toEqual({ currency: 'USD', settled: '0.00', inTransit: '0.00', returned: '0.00' });
     });
 
     it('shows routed money in transit and settled nets', async () => {
@@ -94,7 +94,7 @@ describe('ledger (e2e)', () => {
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))
         .expect(200);
-      expect(res.body).toEqual({ currency: 'USD', settled: '1210.19', inTransit: '99.95' });
+      expect(res.body).toEqual({ currency: 'USD', settled: '1210.19', inTransit: '99.95', returned: '0.00' });
     });
 
     it("answers 404 for another partner's freelancer and for ids that are not ours, 401 without a key", async () => {

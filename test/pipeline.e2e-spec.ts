@@ -103,7 +103,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
       .get(`/v1/freelancers/${freelancer.id}/balance`)
       .set(bearer(partner.apiKey))
       .expect(200);
-    expect(balance.body).toEqual({ currency: 'USD', settled: '1210.50', inTransit: '0.00' });
+    expect(balance.body).toEqual({
+      currency: 'USD',
+      settled: '1210.50',
+      inTransit: '0.00',
+      returned: '0.00',
+    });
     const invoice = await waitFor(async () => {
       const res = await t.http
         .get(`/v1/invoices/${payout.invoiceId}`)
@@ -202,7 +207,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))
         .expect(200);
-      expect(balance.body).toEqual({ currency: 'USD', settled: '0.00', inTransit: '0.00' });
+      expect(balance.body).toEqual({ currency: 'USD', settled: '0.00', inTransit: '0.00', returned: '0.00' });
       const invoice = await t.http
         .get(`/v1/invoices/${payout.invoiceId}`)
         .set(bearer(partner.apiKey))
@@ -241,7 +246,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))
         .expect(200);
-      expect(balance.body).toEqual({ currency: 'USD', settled: '200.00', inTransit: '0.00' });
+      expect(balance.body).toEqual({
+        currency: 'USD',
+        settled: '200.00',
+        inTransit: '0.00',
+        returned: '0.00',
+      });
       const invoice = await waitFor(async () => {
         const res = await t.http
           .get(`/v1/invoices/${payout.invoiceId}`)
@@ -403,7 +413,13 @@ describe('payout pipeline (e2e, workers in process)', () => {
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))
         .expect(200);
-      expect(balance.body.settled).toBe('0.00');
+      // The net is no longer settled: it is held for the freelancer as returned.
+      expect(balance.body).toEqual({
+        currency: 'USD',
+        settled: '0.00',
+        inTransit: '0.00',
+        returned: payout.net,
+      });
       await trialBalanceIsBalanced();
       const events: { type: string; payload: Record<string, unknown> }[] = await t.db.query(
         `SELECT type, payload FROM partner_events WHERE payload->>'payoutId' = $1 AND type LIKE 'payout.%' ORDER BY source_id`,

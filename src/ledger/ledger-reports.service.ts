@@ -27,6 +27,7 @@ export class LedgerReports {
       currency: balance.currency,
       settled: formatAmount(balance.settled),
       inTransit: formatAmount(balance.inTransit),
+      returned: formatAmount(balance.returned),
     };
   }
 

@@ -97,21 +97,30 @@ export class LedgerService {
     });
   }
 
-  /** A freelancer's money: settled (credit balance of freelancer_settled) and in transit. */
+  /**
+   * A freelancer's money: settled (credit balance of freelancer_settled), in transit, and returned after settling
+   * (held in freelancer_returned until ops send it again or give it back).
+   */
   async freelancerBalance(
     freelancerId: string,
-  ): Promise<{ currency: 'USD'; settled: Decimal; inTransit: Decimal }> {
+  ): Promise<{ currency: 'USD'; settled: Decimal; inTransit: Decimal; returned: Decimal }> {
     const settled = Accounts.freelancerSettled(freelancerId);
     const inTransit = Accounts.freelancerInTransit(freelancerId);
+    const returned = Accounts.freelancerReturned(freelancerId);
     const rows: { account: string; balance: string }[] = await this.db.query(
       `SELECT account, sum(CASE WHEN side = 'credit' THEN amount ELSE -amount END)::text AS balance
          FROM ledger_lines WHERE account = ANY($1::text[]) AND currency = 'USD'
         GROUP BY account`,
-      [[settled, inTransit]],
+      [[settled, inTransit, returned]],
     );
     const balance = (account: string) =>
       new MoneyDecimal(rows.find((r) => r.account === account)?.balance ?? '0');
-    return { currency: 'USD', settled: balance(settled), inTransit: balance(inTransit) };
+    return {
+      currency: 'USD',
+      settled: balance(settled),
+      inTransit: balance(inTransit),
+      returned: balance(returned),
+    };
   }
 
   /**

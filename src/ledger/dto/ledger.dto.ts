@@ -41,6 +41,12 @@ export class FreelancerBalanceDto {
   settled: string;
   @ApiProperty({ example: '250.00', description: 'Gross of payouts routed and not yet settled or failed.' })
   inTransit: string;
+  @ApiProperty({
+    example: '0.00',
+    description:
+      'Beyond the contract: nets returned after settling, held for the freelancer until ops send them again or give them back.',
+  })
+  returned: string;
 }
 
 export class TrialBalanceCurrencyDto {
