@@ -583,6 +583,28 @@ describe('foundation (e2e)', () => {
       expectProblem(res, 400);
       expect(res.body.errors[0].field).toBe('Idempotency-Key');
     });
+
+    it('counts a UTF-8 key in characters, not bytes', async () => {
+      // About 170 characters; superagent sends them as UTF-8, about 320 bytes.
+      const key = `${unique('ü')}${'ü'.repeat(150)}`;
+      const body = { externalRef: unique('utf8-key'), name: 'A', cnic: '35202-1234567-1' };
+      const post = () =>
+        t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).set('Idempotency-Key', key).send(body);
+      const first = await post().expect(201);
+      const again = await post().expect(201);
+      expect(again.body).toEqual(first.body);
+    });
+
+    it('refuses the key sent twice, which would otherwise read as one joined key', async () => {
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        // Two header lines: superagent's types take one value, Node's client takes a list.
+        .set('Idempotency-Key', [unique('dupA'), unique('dupB')] as unknown as string)
+        .send({ externalRef: unique('dup'), name: 'A', cnic: '35202-1234567-1' });
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'must be sent once' }]);
+    });
   });
 
   describe('problem+json', () => {

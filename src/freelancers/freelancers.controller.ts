@@ -2,6 +2,8 @@ import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import { ApiTags } from '@nestjs/swagger';
 import { PartnerApi } from '../partners/partner-api.decorator';
+import { HeldIdempotencyKey } from '../partners/idempotency.interceptor';
+import { IdempotencyHold } from '../partners/idempotency.service';
 import { PartnerId } from '../partners/partner.guard';
 import {
   CreateAccountDto,
@@ -20,8 +22,12 @@ export class FreelancersController {
   constructor(private readonly freelancers: FreelancersService) {}
 
   @Post()
-  create(@PartnerId() partnerId: string, @Body() dto: CreateFreelancerDto): Promise<FreelancerDto> {
-    return this.freelancers.create(partnerId, dto);
+  create(
+    @PartnerId() partnerId: string,
+    @Body() dto: CreateFreelancerDto,
+    @HeldIdempotencyKey() hold: IdempotencyHold | null,
+  ): Promise<FreelancerDto> {
+    return this.freelancers.create(partnerId, dto, hold);
   }
 
   @Get()
@@ -39,7 +45,8 @@ export class FreelancersController {
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,
     @Body() dto: CreateAccountDto,
+    @HeldIdempotencyKey() hold: IdempotencyHold | null,
   ): Promise<DollarAccountDto> {
-    return this.freelancers.addAccount(partnerId, id, dto);
+    return this.freelancers.addAccount(partnerId, id, dto, hold);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { pageClause, toPage } from '../common/pagination';
+import { IdempotencyHold, IdempotencyService } from '../partners/idempotency.service';
 import { Problems } from '../common/problem';
 import {
   AccountKind,
@@ -49,10 +50,31 @@ export interface PayeeProfile {
 
 @Injectable()
 export class FreelancersService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: IdempotencyService,
+  ) {}
 
-  async create(partnerId: string, dto: CreateFreelancerDto): Promise<FreelancerDto> {
-    const rows: FreelancerRow[] = await this.db.query(
+  /** With a held Idempotency-Key, the freelancer and the key's answer commit together. */
+  async create(
+    partnerId: string,
+    dto: CreateFreelancerDto,
+    hold: IdempotencyHold | null = null,
+  ): Promise<FreelancerDto> {
+    if (!hold) return this.insertFreelancer(this.db.manager, partnerId, dto);
+    return this.db.transaction(async (tx) => {
+      const created = await this.insertFreelancer(tx, partnerId, dto);
+      await this.keys.completeIn(tx, hold, created);
+      return created;
+    });
+  }
+
+  private async insertFreelancer(
+    manager: EntityManager,
+    partnerId: string,
+    dto: CreateFreelancerDto,
+  ): Promise<FreelancerDto> {
+    const rows: FreelancerRow[] = await manager.query(
       `INSERT INTO freelancers (partner_id, external_ref, name, cnic, ntn, pseb_registration_no, email)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (partner_id, external_ref) DO NOTHING
@@ -109,10 +131,12 @@ export class FreelancersService {
     );
   }
 
+  /** With a held Idempotency-Key, the account and the key's answer commit together. */
   async addAccount(
     partnerId: string,
     freelancerId: string,
     dto: CreateAccountDto,
+    hold: IdempotencyHold | null = null,
   ): Promise<DollarAccountDto> {
     const problem = ibanProblem(dto.iban);
     if (problem) throw Problems.validation([{ field: 'iban', message: `iban ${problem}` }]);
@@ -127,7 +151,9 @@ export class FreelancersService {
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
         [freelancerId, dto.kind, dto.institution, normalizeIban(dto.iban), dto.title, existing.n === 0],
       );
-      return toAccountDto(row);
+      const created = toAccountDto(row);
+      await this.keys.completeIn(tx, hold, created);
+      return created;
     });
   }
 

@@ -1,16 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -23,6 +11,7 @@ import {
   WebhookEndpointPageDto,
 } from './dto/webhook-endpoint.dto';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
+import { IdempotencyKey } from '../partners/idempotency.interceptor';
 
 /**
  * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
@@ -40,11 +29,13 @@ export class WebhookEndpointsController {
   async create(
     @PartnerId() partnerId: string,
     @Body() dto: CreateWebhookEndpointDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedWebhookEndpointDto> {
     const { endpoint, replayed } = await this.endpoints.create(partnerId, dto, idempotencyKey);
-    if (idempotencyKey !== undefined) void reply.header('Idempotency-Key', idempotencyKey);
+    // Echoed back as it came.
+    if (idempotencyKey !== undefined)
+      void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
     if (replayed) void reply.header('Idempotent-Replayed', 'true');
     return endpoint;
   }

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
-import { assertIdempotencyKey, IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
+import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import {
@@ -69,7 +69,6 @@ export class WebhookEndpointsService {
     dto: CreateWebhookEndpointDto,
     idempotencyKey?: string,
   ): Promise<{ endpoint: CreatedWebhookEndpointDto; replayed: boolean }> {
-    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     const problem = webhookUrlProblem(dto.url, this.config.nodeEnv === 'production');
     if (problem) throw Problems.validation([{ field: 'url', message: `url ${problem}` }]);
 

@@ -1,4 +1,10 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import {
+  CallHandler,
+  createParamDecorator,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+} from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,7 +14,28 @@ import { ProblemException, Problems, ReplayedResponse } from '../common/problem'
 import { toProblem } from '../common/problem.filter';
 import { canonicalJson } from '../common/canonical-json';
 import { AuthenticatedPartner } from './partners.service';
-import { assertIdempotencyKey, IdempotencyService, keyUsedElsewhere } from './idempotency.service';
+import {
+  IdempotencyHold,
+  idempotencyKeyOf,
+  IdempotencyService,
+  keyUsedElsewhere,
+} from './idempotency.service';
+
+type PartnerRequest = FastifyRequest & { partner?: AuthenticatedPartner; idempotency?: IdempotencyHold };
+
+/** The request's Idempotency-Key, read and checked as `idempotencyKeyOf` does; undefined without one. */
+export const IdempotencyKey = createParamDecorator(
+  (_: unknown, context: ExecutionContext): string | undefined => {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return idempotencyKeyOf(request.headers, request.raw.rawHeaders);
+  },
+);
+
+/** The Idempotency-Key the request holds, for a handler that completes it with its effect; null without one. */
+export const HeldIdempotencyKey = createParamDecorator(
+  (_: unknown, context: ExecutionContext): IdempotencyHold | null =>
+    context.switchToHttp().getRequest<PartnerRequest>().idempotency ?? null,
+);
 
 const WAIT_FOR_FIRST_MS = 10_000;
 const POLL_MS = 25;
@@ -25,10 +52,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<FastifyRequest & { partner?: AuthenticatedPartner }>();
-    const header = request.headers['idempotency-key'];
-    if (request.method !== 'POST' || header === undefined || !request.partner) return next.handle();
-    assertIdempotencyKey(header);
+    const request = context.switchToHttp().getRequest<PartnerRequest>();
+    if (request.method !== 'POST' || !request.partner) return next.handle();
+    const key = idempotencyKeyOf(request.headers, request.raw.rawHeaders);
+    if (key === undefined) return next.handle();
+    // Echoed back as it came.
+    const header = request.headers['idempotency-key'] as string;
     const partnerId = request.partner.partnerId;
     const hash = createHash('sha256')
       .update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`)
@@ -36,27 +65,29 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const status = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
     const reply = context.switchToHttp().getResponse<FastifyReply>();
 
-    return from(this.awaitClaim(partnerId, header, hash)).pipe(
-      mergeMap((claimed) => {
-        if (!claimed) return next.handle();
+    return from(this.awaitClaim(partnerId, key, hash)).pipe(
+      mergeMap((token) => {
+        const hold: IdempotencyHold = { partnerId, key, requestHash: hash, token, status };
+        request.idempotency = hold;
         return next.handle().pipe(
           mergeMap(async (body) => {
-            await this.keys.complete(partnerId, header, hash, status, body);
+            // A no-op when the handler already completed the key with its effect (completeIn).
+            await this.keys.complete(hold, status, body);
             void reply.header('Idempotency-Key', header);
             return body;
           }),
-          catchError((error) => from(this.recordFailure(partnerId, header, hash, error))),
+          catchError((error) => from(this.recordFailure(hold, error))),
         );
       }),
     );
   }
 
-  /** Answers true when this request holds the key; throws the replay or the conflict otherwise. */
-  private async awaitClaim(partnerId: string, key: string, hash: string): Promise<boolean> {
+  /** Answers the claim's token once this request holds the key; throws the replay or the conflict otherwise. */
+  private async awaitClaim(partnerId: string, key: string, hash: string): Promise<string> {
     const deadline = Date.now() + WAIT_FOR_FIRST_MS;
     for (;;) {
       const claim = await this.keys.claim(partnerId, key, hash);
-      if (claim.kind === 'claimed') return true;
+      if (claim.kind === 'claimed') return claim.token;
       if (claim.kind === 'mismatch') throw keyUsedElsewhere();
       if (claim.kind === 'replay') throw new ReplayedResponse(claim.status, claim.body);
       if (Date.now() > deadline) {
@@ -66,13 +97,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private async recordFailure(partnerId: string, key: string, hash: string, error: unknown): Promise<never> {
+  private async recordFailure(hold: IdempotencyHold, error: unknown): Promise<never> {
     const { problem } = toProblem(error);
     if (problem.status >= 500 || problem.status === 429) {
-      await this.keys.release(partnerId, key, hash);
+      await this.keys.release(hold);
     } else {
       const body = error instanceof ProblemException ? error.toProblem() : problem;
-      await this.keys.complete(partnerId, key, hash, problem.status, body);
+      await this.keys.complete(hold, problem.status, body);
     }
     throw error;
   }

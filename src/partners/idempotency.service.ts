@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
 import { DataSource, EntityManager } from 'typeorm';
 import { Problems } from '../common/problem';
 
 export type IdempotencyClaim =
-  | { kind: 'claimed' }
+  | { kind: 'claimed'; token: string }
   | { kind: 'replay'; status: number; body: unknown }
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
@@ -12,6 +13,20 @@ export type IdempotencyClaim =
 const LOCK_SECONDS = 60;
 /** How long a completed answer is kept: the contract promises at least 24 hours. */
 export const IDEMPOTENCY_RETENTION_HOURS = 48;
+
+/**
+ * A request that holds its Idempotency-Key, as the handler sees it: the handler that makes its effect in a
+ * transaction completes the key in that same transaction (`completeIn`), so no crash between the two can let a
+ * retry run the effect again. `token` fences the claim: a claim whose lock ran out and passed to a retry can no
+ * longer complete the key.
+ */
+export interface IdempotencyHold {
+  partnerId: string;
+  key: string;
+  requestHash: string;
+  token: string;
+  status: number;
+}
 
 /** Idempotency keys in Postgres: the primary key decides which of two concurrent requests runs. */
 @Injectable()
@@ -26,7 +41,7 @@ export class IdempotencyService {
          SET request_hash = EXCLUDED.request_hash, locked_until = EXCLUDED.locked_until, created_at = now()
          WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < now()
             OR idempotency_keys.created_at < now() - make_interval(hours => $5)
-       RETURNING state`,
+       RETURNING state, locked_until::text AS token`,
       [partnerId, key, requestHash, LOCK_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
     );
     if (inserted.length) {
@@ -37,7 +52,7 @@ export class IdempotencyService {
           [partnerId, key],
         );
       }
-      return { kind: 'claimed' };
+      return { kind: 'claimed', token: inserted[0].token };
     }
     const [row] = await this.db.query(
       `SELECT request_hash, state, response_status, response_body FROM idempotency_keys
@@ -52,21 +67,35 @@ export class IdempotencyService {
   }
 
   /**
-   * Keeps the answer of the request that holds the key. Only that request's own claim is completed: a claim
-   * whose lock ran out may have passed to another request meanwhile, and its answer must not be overwritten.
+   * Keeps the answer of the request that holds the key, in `manager`'s transaction when given one. Only that
+   * request's own claim is completed (its token): a claim whose lock ran out may have passed to a retry meanwhile,
+   * and the retry's answer must not be overwritten. Answers whether it completed the key.
    */
   async complete(
-    partnerId: string,
-    key: string,
-    requestHash: string,
+    hold: IdempotencyHold,
     status: number,
     body: unknown,
-  ): Promise<void> {
-    await this.db.query(
-      `UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5::json
-       WHERE partner_id = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
-      [partnerId, key, requestHash, status, JSON.stringify(body ?? null)],
+    manager: EntityManager = this.db.manager,
+  ): Promise<boolean> {
+    // An UPDATE answers [rows, row count] through TypeORM.
+    const [, completed]: [unknown, number] = await manager.query(
+      `UPDATE idempotency_keys SET state = 'completed', response_status = $5, response_body = $6::json
+       WHERE partner_id = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'
+         AND locked_until = $4::timestamptz`,
+      [hold.partnerId, hold.key, hold.requestHash, hold.token, status, JSON.stringify(body ?? null)],
     );
+    return completed > 0;
+  }
+
+  /**
+   * Completes the held key with the answer, in the transaction that makes the request's effect: both commit or
+   * neither does. Throws 409 when the claim is no longer this request's (its lock ran out and a retry took the
+   * key), which rolls the effect back: the retry makes it instead.
+   */
+  async completeIn(tx: EntityManager, hold: IdempotencyHold | null, body: unknown): Promise<void> {
+    if (hold && !(await this.complete(hold, hold.status, body, tx))) {
+      throw Problems.conflict('A retry with this Idempotency-Key took over this request; its answer stands.');
+    }
   }
 
   /**
@@ -107,11 +136,12 @@ export class IdempotencyService {
   }
 
   /** The request failed in a way a retry may fix (5xx, 429): forget the key so the retry runs. */
-  async release(partnerId: string, key: string, requestHash: string): Promise<void> {
+  async release(hold: IdempotencyHold): Promise<void> {
     await this.db.query(
       `DELETE FROM idempotency_keys
-       WHERE partner_id = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
-      [partnerId, key, requestHash],
+       WHERE partner_id = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'
+         AND locked_until = $4::timestamptz`,
+      [hold.partnerId, hold.key, hold.requestHash, hold.token],
     );
   }
 
@@ -124,11 +154,31 @@ export class IdempotencyService {
   }
 }
 
-/** Refuses an Idempotency-Key header that is not one string of 1 to 255 characters. */
-export function assertIdempotencyKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The request's Idempotency-Key, undefined without one. Node reads header bytes as Latin-1: a key sent in UTF-8
+ * is read back as the characters it spells (other bytes stay as they came), and must be 1 to 255 of them. A
+ * repeated header, which Node would join into one value ("a, b"), is refused.
+ */
+export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders: string[]): string | undefined {
+  const header = headers['idempotency-key'];
+  if (header === undefined) return undefined;
+  const lines = rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'idempotency-key');
+  if (lines.length > 1 || typeof header !== 'string') {
+    throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be sent once' }]);
+  }
+  let key = header;
+  try {
+    key = UTF8.decode(Buffer.from(header, 'latin1'));
+  } catch {
+    // Not UTF-8: the bytes as they came.
+  }
+  const characters = [...key].length;
+  if (characters < 1 || characters > 255) {
     throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
   }
+  return key;
 }
 
 /** The answer to a key that was used with a different request. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -11,6 +11,7 @@ import {
   PlatformConnectionPageDto,
 } from './dto/platform-connection.dto';
 import { PlatformConnectionsService } from './platform-connections.service';
+import { IdempotencyKey } from '../partners/idempotency.interceptor';
 
 /**
  * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
@@ -28,11 +29,13 @@ export class PlatformConnectionsController {
   async create(
     @PartnerId() partnerId: string,
     @Body() dto: CreatePlatformConnectionDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedPlatformConnectionDto> {
     const { connection, replayed } = await this.connections.create(partnerId, dto, idempotencyKey);
-    if (idempotencyKey !== undefined) void reply.header('Idempotency-Key', idempotencyKey);
+    // Echoed back as it came.
+    if (idempotencyKey !== undefined)
+      void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
     if (replayed) void reply.header('Idempotent-Replayed', 'true');
     return connection;
   }

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { canonicalJson } from '../common/canonical-json';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
-import { assertIdempotencyKey, IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
+import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import {
@@ -62,7 +62,6 @@ export class PlatformConnectionsService {
     dto: CreatePlatformConnectionDto,
     idempotencyKey?: string,
   ): Promise<{ connection: CreatedPlatformConnectionDto; replayed: boolean }> {
-    if (idempotencyKey !== undefined) assertIdempotencyKey(idempotencyKey);
     const id = randomUUID();
     const secret = generateSigningSecret();
     const scheme = dto.scheme ?? defaultScheme(dto.platform);
