@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   bearer,
   createFreelancer,
@@ -213,6 +214,20 @@ describe('payout pipeline (e2e, workers in process)', () => {
         .set(bearer(partner.apiKey))
         .expect(200);
       expect(invoice.body.exportStatus).toBe('proceeds_failed');
+      // Ops find it among the payouts that need a person, across partners or for this one.
+      for (const query of ['status=failed', `status=failed&partnerId=${partner.id}`]) {
+        const listed = await t.http.get(`/v1/ops/payouts?${query}&limit=100`).set(ops).expect(200);
+        expect(listed.body.data).toContainEqual(
+          expect.objectContaining({ id, status: 'failed', failureReason: expect.any(String) }),
+        );
+      }
+      const otherPartner = await t.http
+        .get(`/v1/ops/payouts?status=failed&partnerId=${randomUUID()}`)
+        .set(ops)
+        .expect(200);
+      expect(otherPartner.body.data).toEqual([]);
+      expectProblem(await t.http.get('/v1/ops/payouts').set(bearer(partner.apiKey)), 401);
+      expectProblem(await t.http.get('/v1/ops/payouts?status=lost').set(ops), 400);
       await trialBalanceIsBalanced();
     } finally {
       await sandbox('payoneer', { permanentFailureRate: 0 });

@@ -18,6 +18,7 @@ import { InvoiceReturnedAfterPrc1763900013000 } from '../../migrations/176390001
 import { AttemptLastSend1763900014000 } from '../../migrations/1763900014000-attempt-last-send';
 import { PayoutReturnedEvent1763900015000 } from '../../migrations/1763900015000-payout-returned-event';
 import { DeliveryInFlight1763900016000 } from '../../migrations/1763900016000-delivery-in-flight';
+import { PayoutsNeedingOps1763900017000 } from '../../migrations/1763900017000-payouts-needing-ops';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   AttemptLastSend1763900014000,
   PayoutReturnedEvent1763900015000,
   DeliveryInFlight1763900016000,
+  PayoutsNeedingOps1763900017000,
 ];

@@ -1,16 +1,26 @@
-import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdPipe } from '../common/id.pipe';
 import { OpsGuard } from '../partners/ops.guard';
-import { PayoutDto } from './dto/payout.dto';
+import { OpsPayoutQuery, PayoutDto, PayoutPageDto } from './dto/payout.dto';
 import { PayoutRetryService } from './payout-retry.service';
+import { PayoutsService } from './payouts.service';
 
 @ApiTags('ops')
 @ApiBearerAuth('ops')
 @UseGuards(OpsGuard)
 @Controller('v1/ops/payouts')
 export class OpsPayoutsController {
-  constructor(private readonly retries: PayoutRetryService) {}
+  constructor(
+    private readonly retries: PayoutRetryService,
+    private readonly payouts: PayoutsService,
+  ) {}
+
+  /** Every partner's payouts, newest first, filtered by status, partner or freelancer: what needs a person. */
+  @Get()
+  list(@Query() query: OpsPayoutQuery): Promise<PayoutPageDto> {
+    return this.payouts.listForOps(query);
+  }
 
   /** Re-runs routing for an unmatched or failed payout (after the partner registered the freelancer, say). */
   @Post(':id/retry')

@@ -4,7 +4,7 @@ import { pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
 import { formatAmount, MoneyDecimal } from '../money/money';
 import type { QuoteView, RoutingDecision } from '../routing/routing.service';
-import { PayoutDto, PayoutPageDto, PayoutQuery } from './dto/payout.dto';
+import { OpsPayoutQuery, PayoutDto, PayoutPageDto, PayoutQuery } from './dto/payout.dto';
 import { PayoutStatus } from './payout-status';
 
 interface PayoutRow {
@@ -57,8 +57,22 @@ export class PayoutsService {
   }
 
   async list(partnerId: string, query: PayoutQuery): Promise<PayoutPageDto> {
-    const params: unknown[] = [partnerId];
-    let where = 'partner_id = $1';
+    return this.page(['partner_id = $1'], [partnerId], query);
+  }
+
+  /** Ops: every partner's payouts, or one partner's, by status (the failed ones an ops retry may fix, say). */
+  async listForOps(query: OpsPayoutQuery): Promise<PayoutPageDto> {
+    const params: unknown[] = [];
+    const conditions: string[] = [];
+    if (query.partnerId) {
+      params.push(query.partnerId);
+      conditions.push(`partner_id = $${params.length}`);
+    }
+    return this.page(conditions, params, query);
+  }
+
+  private async page(conditions: string[], params: unknown[], query: PayoutQuery): Promise<PayoutPageDto> {
+    let where = conditions.length ? conditions.join(' AND ') : 'true';
     if (query.status) {
       params.push(query.status);
       where += ` AND status = $${params.length}`;

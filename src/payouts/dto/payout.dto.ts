@@ -77,3 +77,10 @@ export class PayoutQuery extends PageQuery {
   @IsUUID('all', { message: 'freelancerId must be a UUID' })
   freelancerId?: string;
 }
+
+export class OpsPayoutQuery extends PayoutQuery {
+  @ApiPropertyOptional({ description: "Only this partner's payouts." })
+  @IsOptional()
+  @IsUUID('all', { message: 'partnerId must be a UUID' })
+  partnerId?: string;
+}
