@@ -9,14 +9,25 @@ export const ROOT = join(__dirname, '..', '..', '..');
 export const APP_MAIN = join(ROOT, 'dist', 'src', 'main.js');
 export const OPS_TOKEN = 'bench-ops-token-0123456789';
 
+/**
+ * A port free on every address, below Linux's ephemeral range (32768 and up): a port the kernel hands out for
+ * listening there may be taken as the local end of an outgoing connection (to Postgres, to Redis) before the child
+ * process binds it.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    server.listen(port, '0.0.0.0');
+    const outcome = await Promise.race([
+      once(server, 'listening').then(() => 'free' as const),
+      once(server, 'error').then(() => 'taken' as const),
+    ]);
+    if (outcome === 'taken') continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
 }
 
 /** `node <args>` from the project root with `env` over this process's environment; stderr shows through. */
