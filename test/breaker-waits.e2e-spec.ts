@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
@@ -26,6 +28,9 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
         BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
         SEND_TIMEOUT_MS: '1000',
         PROVIDER_WAIT_MAX_MS: String(WAIT_MAX_MS),
+        // The sweeper looks often, and finds a waiting attempt stale long before its wait is over.
+        SWEEP_INTERVAL_MS: '250',
+        SWEEP_STALE_AFTER_MS: '1000',
       },
       { role: 'all' },
     );
@@ -169,6 +174,23 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
       },
       { what: 'the send to wait for payoneer to be enabled' },
     );
+    // Sweeps of the waiting attempt merge into its wait: the delayed sends never pile up while it lasts.
+    const sendWaits = async () => {
+      const metrics = await t.http.get('/metrics').expect(200);
+      return Number(
+        metrics.text.match(/^payout_waits_total\{step="send",reason="provider_disabled"\} (\d+)/m)?.[1] ?? 0,
+      );
+    };
+    const [{ id: attemptId }] = await t.db.query(`SELECT id FROM payout_attempts WHERE payout_id = $1`, [id]);
+    const waitsBefore = await sendWaits();
+    await waitFor(async () => (await sendWaits()) >= waitsBefore + 3, {
+      what: 'three more waits of the send',
+      timeoutMs: 30_000,
+    });
+    const delayed = await t.app.get(PayoutQueues).send.getDelayed();
+    expect(
+      delayed.filter((job) => job.id?.startsWith(`send-${attemptId}-later-`)).length,
+    ).toBeLessThanOrEqual(2);
     await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
 
     const payout = await payoutWhen(id, ['settled', 'failed']);
@@ -177,6 +199,31 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
       expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
     ]);
     expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+  });
+
+  it('counts the wait from an ops retry, not from when a long-unmatched payout first arrived', async () => {
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
+    const ref = `late-${randomUUID()}`;
+    const id = await announcePayout(t, connection, ref, '1250.00');
+    await payoutAt(t, partner.apiKey, id, ['unmatched'], 10_000);
+    // Unmatched for far longer than PROVIDER_WAIT_MAX_MS.
+    await t.db.query(`UPDATE payout_timeline SET at = at - interval '1 day' WHERE payout_id = $1`, [id]);
+    await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
+
+    const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
+    expect(retried.body.status).toBe('received');
+    await t.http.post('/v1/ops/providers/upwork/enable').set(ops).expect(200);
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.timeline.map((s) => s.status)).toEqual([
+      'received',
+      'unmatched',
+      'received',
+      'routed',
+      'sending',
+      'settled',
+    ]);
   });
 
   it('fails it, saying why, once it has waited PROVIDER_WAIT_MAX_MS for providers that never came back', async () => {

@@ -218,7 +218,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
       for (const query of ['status=failed', `status=failed&partnerId=${partner.id}`]) {
         const listed = await t.http.get(`/v1/ops/payouts?${query}&limit=100`).set(ops).expect(200);
         expect(listed.body.data).toContainEqual(
-          expect.objectContaining({ id, status: 'failed', failureReason: expect.any(String) }),
+          expect.objectContaining({
+            id,
+            partnerId: partner.id,
+            status: 'failed',
+            failureReason: expect.any(String),
+          }),
         );
       }
       const otherPartner = await t.http
@@ -228,6 +233,15 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(otherPartner.body.data).toEqual([]);
       expectProblem(await t.http.get('/v1/ops/payouts').set(bearer(partner.apiKey)), 401);
       expectProblem(await t.http.get('/v1/ops/payouts?status=lost').set(ops), 400);
+      // Across partners only what needs a person: any status would scan every payout on every page.
+      for (const query of ['', '?status=settled']) {
+        const refused = await t.http.get(`/v1/ops/payouts${query}`).set(ops);
+        expectProblem(refused, 400);
+        expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'status' })]);
+      }
+      // One partner's payouts, whatever their status.
+      const own = await t.http.get(`/v1/ops/payouts?partnerId=${partner.id}&limit=100`).set(ops).expect(200);
+      expect(own.body.data.map((p: { id: string }) => p.id)).toContain(id);
       await trialBalanceIsBalanced();
     } finally {
       await sandbox('payoneer', { permanentFailureRate: 0 });

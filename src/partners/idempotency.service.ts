@@ -158,8 +158,9 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The request's Idempotency-Key, undefined without one. Node reads header bytes as Latin-1: a key sent in UTF-8
- * is read back as the characters it spells (other bytes stay as they came), and must be 1 to 255 of them. A
- * repeated header, which Node would join into one value ("a, b"), is refused.
+ * counts the characters it spells, and must be 1 to 255 of them. It is stored as Node read it, as keys always
+ * were (so a retry of a key kept before keeps matching it), unless that reading is longer than 255: then as
+ * the characters. A repeated header, which Node would join into one value ("a, b"), is refused.
  */
 export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders: string[]): string | undefined {
   const header = headers['idempotency-key'];
@@ -168,17 +169,17 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders: strin
   if (lines.length > 1 || typeof header !== 'string') {
     throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be sent once' }]);
   }
-  let key = header;
+  let spelled = header;
   try {
-    key = UTF8.decode(Buffer.from(header, 'latin1'));
+    spelled = UTF8.decode(Buffer.from(header, 'latin1'));
   } catch {
     // Not UTF-8: the bytes as they came.
   }
-  const characters = [...key].length;
+  const characters = [...spelled].length;
   if (characters < 1 || characters > 255) {
     throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
   }
-  return key;
+  return header.length <= 255 ? header : spelled;
 }
 
 /** The answer to a key that was used with a different request. */

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdPipe } from '../common/id.pipe';
 import { OpsGuard } from '../partners/ops.guard';
-import { OpsPayoutQuery, PayoutDto, PayoutPageDto } from './dto/payout.dto';
+import { OpsPayoutPageDto, OpsPayoutQuery, PayoutDto } from './dto/payout.dto';
 import { PayoutRetryService } from './payout-retry.service';
 import { PayoutsService } from './payouts.service';
 
@@ -16,9 +16,9 @@ export class OpsPayoutsController {
     private readonly payouts: PayoutsService,
   ) {}
 
-  /** Every partner's payouts, newest first, filtered by status, partner or freelancer: what needs a person. */
+  /** Payouts that need a person across partners, or one partner's: newest first, filtered by status. */
   @Get()
-  list(@Query() query: OpsPayoutQuery): Promise<PayoutPageDto> {
+  list(@Query() query: OpsPayoutQuery): Promise<OpsPayoutPageDto> {
     return this.payouts.listForOps(query);
   }
 

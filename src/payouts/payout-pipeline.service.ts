@@ -344,7 +344,11 @@ export class PayoutPipelineService {
     );
   }
 
-  /** Queues the attempt's send to run again after `delayMs`, under a job id of its own. */
+  /**
+   * Queues the attempt's send to run again after `delayMs`. The attempt is touched, so the sweeper (which looks
+   * for attempts nobody moved for a while) leaves a waiting one to its delayed job; a sweep that still queues one
+   * merges into the same wait (JobIds.sendLater).
+   */
   private async sendLater(
     payoutId: string,
     attemptId: string,
@@ -354,16 +358,20 @@ export class PayoutPipelineService {
   ): Promise<void> {
     this.metrics.payoutWaits.inc({ step: 'send', reason });
     this.logger.log(`Send of payout ${payoutId} waits ${delayMs} ms: ${why}.`);
+    await this.db.query(
+      `UPDATE payout_attempts SET updated_at = clock_timestamp() WHERE id = $1 AND status IN ('pending', 'unknown')`,
+      [attemptId],
+    );
     const at = this.clock.now().getTime() + delayMs;
-    await this.queueSend(payoutId, attemptId, delayMs, JobIds.sendLater(attemptId, at));
+    await this.queueSend(payoutId, attemptId, delayMs, JobIds.sendLater(attemptId, at, delayMs));
   }
 
   /**
    * The provider may not be sent to now (disabled by ops, or its circuit open). An attempt that may have reached
-   * the provider follows the provider's record of its key first. Then, when only an open breaker stands in the way
-   * and no other route can be sent to, the attempt waits for the cool-down (open breakers alone never fail a
-   * payout); otherwise it fails over, as soon as no send of it can still land (the failover checks that in the
-   * same statement that fails the attempt, so a send marked meanwhile holds it back).
+   * the provider follows the provider's record of its key first. Then, when no other route can be sent to, the
+   * attempt waits for the provider to come back, up to PROVIDER_WAIT_MAX_MS after the payout was received;
+   * otherwise it fails over, as soon as no send of it can still land (the failover checks that in the same
+   * statement that fails the attempt, so a send marked meanwhile holds it back).
    */
   private async refused(
     connector: ProviderConnector,

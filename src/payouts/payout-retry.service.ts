@@ -15,11 +15,12 @@ export class PayoutRetryService {
 
   async retry(payoutId: string): Promise<PayoutDto> {
     const current = await this.payouts.get(null, payoutId);
-    if (current.status === 'failed') {
+    if (current.status === 'failed' || current.status === 'unmatched') {
+      // Received again: a new routing round, and the time any wait for providers is counted from.
       await this.db.transaction((tx) =>
         this.pipeline.transition(tx, payoutId, 'received', 'retry requested by ops'),
       );
-    } else if (current.status !== 'unmatched') {
+    } else {
       throw Problems.conflict(
         `Only unmatched or failed payouts can be retried; this one is ${current.status}.`,
       );

@@ -28,7 +28,7 @@ describe('payout state machine', () => {
   });
 
   it('only ops retry re-opens a failed payout', () => {
-    expect(fromStates('received')).toEqual(['failed']);
+    expect(fromStates('received')).toEqual(['unmatched', 'failed']);
   });
 
   it('no random walk leaves a terminal state except settled → returned', () => {

@@ -15,7 +15,7 @@ export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
  */
 const TRANSITIONS: Record<PayoutStatus, readonly PayoutStatus[]> = {
   received: ['unmatched', 'routed', 'failed'],
-  unmatched: ['routed', 'failed'],
+  unmatched: ['received', 'routed', 'failed'],
   routed: ['sending', 'failed'],
   sending: ['settled', 'failed'],
   settled: ['returned'],

@@ -4,11 +4,12 @@ import { pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
 import { formatAmount, MoneyDecimal } from '../money/money';
 import type { QuoteView, RoutingDecision } from '../routing/routing.service';
-import { OpsPayoutQuery, PayoutDto, PayoutPageDto, PayoutQuery } from './dto/payout.dto';
+import { OpsPayoutPageDto, OpsPayoutQuery, PayoutDto, PayoutPageDto, PayoutQuery } from './dto/payout.dto';
 import { PayoutStatus } from './payout-status';
 
 interface PayoutRow {
   id: string;
+  partner_id: string;
   connection_id: string;
   platform: string;
   platform_payout_id: string;
@@ -42,6 +43,9 @@ interface TimelineRow {
   at: Date;
 }
 
+/** The statuses of payouts that need a person, which ops may list across partners. */
+const NEEDING_OPS: readonly PayoutStatus[] = ['failed', 'unmatched', 'returned'];
+
 @Injectable()
 export class PayoutsService {
   constructor(private readonly db: DataSource) {}
@@ -57,21 +61,42 @@ export class PayoutsService {
   }
 
   async list(partnerId: string, query: PayoutQuery): Promise<PayoutPageDto> {
-    return this.page(['partner_id = $1'], [partnerId], query);
+    const { data, nextCursor } = await this.page(['partner_id = $1'], [partnerId], query);
+    return { data, nextCursor };
   }
 
-  /** Ops: every partner's payouts, or one partner's, by status (the failed ones an ops retry may fix, say). */
-  async listForOps(query: OpsPayoutQuery): Promise<PayoutPageDto> {
+  /**
+   * Ops: the payouts that need a person across partners (failed, which a retry may fix; unmatched; returned), or
+   * one partner's payouts in any status. Each names its partner.
+   */
+  async listForOps(query: OpsPayoutQuery): Promise<OpsPayoutPageDto> {
     const params: unknown[] = [];
     const conditions: string[] = [];
     if (query.partnerId) {
       params.push(query.partnerId);
       conditions.push(`partner_id = $${params.length}`);
+    } else if (!query.status || !NEEDING_OPS.includes(query.status)) {
+      // Every partner's payouts in any status would be a scan of the whole table on every page.
+      throw Problems.validation([
+        {
+          field: 'status',
+          message: `status must be one of ${NEEDING_OPS.join(', ')} unless partnerId is given`,
+        },
+      ]);
     }
-    return this.page(conditions, params, query);
+    const page = await this.page(conditions, params, query);
+    const partners = new Map(page.rows.map((row) => [row.id, row.partner_id]));
+    return {
+      data: page.data.map((payout) => ({ ...payout, partnerId: partners.get(payout.id)! })),
+      nextCursor: page.nextCursor,
+    };
   }
 
-  private async page(conditions: string[], params: unknown[], query: PayoutQuery): Promise<PayoutPageDto> {
+  private async page(
+    conditions: string[],
+    params: unknown[],
+    query: PayoutQuery,
+  ): Promise<PayoutPageDto & { rows: PayoutRow[] }> {
     let where = conditions.length ? conditions.join(' AND ') : 'true';
     if (query.status) {
       params.push(query.status);
@@ -88,7 +113,7 @@ export class PayoutsService {
     const limit = query.limit ?? 20;
     const presented = await this.present(rows.slice(0, limit));
     const byId = new Map(presented.map((p) => [p.id, p]));
-    return toPage(rows, query, (row) => byId.get(row.id)!);
+    return { ...toPage(rows, query, (row) => byId.get(row.id)!), rows };
   }
 
   private async present(rows: PayoutRow[]): Promise<PayoutDto[]> {

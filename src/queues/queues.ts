@@ -55,8 +55,13 @@ export const JobIds = {
   settle: (attemptId: string) => `settle-${attemptId}`,
   returnCheck: (attemptId: string, check: number) => `return-check-${attemptId}-${check}`,
   sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
-  /** A send that waits (for a breaker's cool-down, or for an earlier send's window) until the given time. */
-  sendLater: (attemptId: string, atMs: number) => `send-${attemptId}-later-${atMs}`,
+  /**
+   * A send that waits (for a provider to come back, or for an earlier send's window) until about the given time.
+   * Waits due within one delay of each other share an id, so two chains of waits (one started by the sweeper,
+   * say) merge into one instead of both going on.
+   */
+  sendLater: (attemptId: string, atMs: number, delayMs: number) =>
+    `send-${attemptId}-later-${Math.floor(atMs / delayMs) * delayMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
   partnerWebhookOverdue: (deliveryId: string, attempt: number, bucket: number) =>
     `partner-webhook-${deliveryId}-${attempt}-overdue-${bucket}`,

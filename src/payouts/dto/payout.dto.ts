@@ -78,6 +78,15 @@ export class PayoutQuery extends PageQuery {
   freelancerId?: string;
 }
 
+export class OpsPayoutDto extends PayoutDto {
+  @ApiProperty() partnerId: string;
+}
+
+export class OpsPayoutPageDto {
+  @ApiProperty({ type: [OpsPayoutDto] }) data: OpsPayoutDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
 export class OpsPayoutQuery extends PayoutQuery {
   @ApiPropertyOptional({ description: "Only this partner's payouts." })
   @IsOptional()
