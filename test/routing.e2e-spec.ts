@@ -279,6 +279,18 @@ describe('routing (e2e)', () => {
       );
     });
 
+    it('adds no fee version for a change that leaves the schedule as it is', async () => {
+      const [before] = (await t.http.get('/v1/ops/routes').set(ops).expect(200)).body.data.filter(
+        (r: { id: string }) => r.id === route,
+      );
+      const res = await t.http
+        .patch(`/v1/ops/routes/${route}`)
+        .set(ops)
+        .send({ fixedFee: before.fixedFee, percentMin: before.percentMin, etaHours: before.etaHours })
+        .expect(200);
+      expect(res.body).toEqual(before);
+    });
+
     it('switches a route off and on without a new fee version', async () => {
       const off = await t.http
         .patch(`/v1/ops/routes/upwork-wire-usd`)

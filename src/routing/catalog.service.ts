@@ -257,6 +257,8 @@ export class CatalogService {
     if (errors.length > 0) {
       throw Problems.unprocessable(errors, 'The fee schedule would be inconsistent with this change.');
     }
+    // The schedule as it stands: no new version, so the history shows only real changes.
+    if (sameSchedule(current, merged)) return;
     await tx.query(
       `INSERT INTO route_fee_versions (route_id, version, fixed_fee, percent_fee, percent_min, percent_max,
          fx_spread_bps, intermediary_fee, min_amount, max_amount, eta_hours, valid_from)
@@ -306,4 +308,34 @@ export class CatalogService {
 
 async function bumpCatalogVersion(tx: EntityManager): Promise<void> {
   await tx.query(`UPDATE routing_catalog_state SET version = version + 1`);
+}
+
+/** Whether a merged change leaves every field of the route's current schedule as it is (amounts compared as numbers). */
+function sameSchedule(
+  current: RouteRow,
+  merged: {
+    fixedFee: string;
+    percentFee: string;
+    percentMin: string | null;
+    percentMax: string | null;
+    fxSpreadBps: number;
+    intermediaryFee: string;
+    minAmount: string;
+    maxAmount: string;
+    etaHours: number;
+  },
+): boolean {
+  const sameAmount = (a: string | null, b: string | null) =>
+    a === null || b === null ? a === b : new MoneyDecimal(a).equals(b);
+  return (
+    sameAmount(current.fixed_fee, merged.fixedFee) &&
+    sameAmount(current.percent_fee, merged.percentFee) &&
+    sameAmount(current.percent_min, merged.percentMin) &&
+    sameAmount(current.percent_max, merged.percentMax) &&
+    Number(current.fx_spread_bps) === merged.fxSpreadBps &&
+    sameAmount(current.intermediary_fee, merged.intermediaryFee) &&
+    sameAmount(current.min_amount, merged.minAmount) &&
+    sameAmount(current.max_amount, merged.maxAmount) &&
+    Number(current.eta_hours) === merged.etaHours
+  );
 }
