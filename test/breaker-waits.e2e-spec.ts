@@ -3,7 +3,13 @@ import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
-import { Payout, payoutWhen as payoutAt, transferProviders } from './support/payouts';
+import {
+  Payout,
+  payoutWaits,
+  payoutWhen as payoutAt,
+  sendUnderWay,
+  transferProviders,
+} from './support/payouts';
 
 const THRESHOLD = 2;
 const COOLDOWN_MS = 4_000;
@@ -123,19 +129,13 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(await transferProviders(t, id)).toEqual([{ provider_id: 'upwork' }]);
   });
 
-  const routeWaits = async (reason: string): Promise<number> => {
-    const metrics = await t.http.get('/metrics').expect(200);
-    const line = new RegExp(`^payout_waits_total\\{step="route",reason="${reason}"\\} (\\d+)`, 'm');
-    return Number(metrics.text.match(line)?.[1] ?? 0);
-  };
-
   it('keeps a payout received while ops have every provider that could carry it disabled, then routes it', async () => {
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
-    const waitsBefore = await routeWaits('provider_disabled');
+    const waitsBefore = await payoutWaits(t, 'route', 'provider_disabled');
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
-    await waitFor(async () => (await routeWaits('provider_disabled')) > waitsBefore, {
+    await waitFor(async () => (await payoutWaits(t, 'route', 'provider_disabled')) > waitsBefore, {
       what: 'the payout to wait for a disabled provider',
     });
     expect((await payoutAt(t, partner.apiKey, id, ['received'], 1000)).attempts).toEqual([]);
@@ -155,35 +155,16 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 3000 }).expect(200);
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
-    await waitFor(
-      async () => {
-        const [row] = await t.db.query(
-          `SELECT count(*)::int AS n FROM payout_attempts WHERE payout_id = $1 AND last_send_at IS NOT NULL`,
-          [id],
-        );
-        return row.n > 0;
-      },
-      { what: 'the first send to payoneer under way' },
-    );
+    await sendUnderWay(t, id);
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
     await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 0 }).expect(200);
-    await waitFor(
-      async () => {
-        const metrics = await t.http.get('/metrics').expect(200);
-        return /^payout_waits_total\{step="send",reason="provider_disabled"\} [1-9]/m.test(metrics.text);
-      },
-      { what: 'the send to wait for payoneer to be enabled' },
-    );
+    await waitFor(async () => (await payoutWaits(t, 'send', 'provider_disabled')) > 0, {
+      what: 'the send to wait for payoneer to be enabled',
+    });
     // Sweeps of the waiting attempt merge into its wait: the delayed sends never pile up while it lasts.
-    const sendWaits = async () => {
-      const metrics = await t.http.get('/metrics').expect(200);
-      return Number(
-        metrics.text.match(/^payout_waits_total\{step="send",reason="provider_disabled"\} (\d+)/m)?.[1] ?? 0,
-      );
-    };
     const [{ id: attemptId }] = await t.db.query(`SELECT id FROM payout_attempts WHERE payout_id = $1`, [id]);
-    const waitsBefore = await sendWaits();
-    await waitFor(async () => (await sendWaits()) >= waitsBefore + 3, {
+    const waitsBefore = await payoutWaits(t, 'send', 'provider_disabled');
+    await waitFor(async () => (await payoutWaits(t, 'send', 'provider_disabled')) >= waitsBefore + 3, {
       what: 'three more waits of the send',
       timeoutMs: 30_000,
     });

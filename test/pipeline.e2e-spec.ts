@@ -16,7 +16,7 @@ import { MetricsService } from '../src/ops/metrics.service';
 import { StateGauges } from '../src/ops/state-gauges.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { expectProblem } from './support/problem';
-import { Payout, payoutWhen as payoutAt, transferProviders } from './support/payouts';
+import { Payout, payoutWhen as payoutAt, sendUnderWay, transferProviders } from './support/payouts';
 
 describe('payout pipeline (e2e, workers in process)', () => {
   let t: TestApp;
@@ -322,19 +322,6 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(await sandboxTransfers(id)).toBe(1);
   });
 
-  async function sendingAttempt(id: string): Promise<void> {
-    await waitFor(
-      async () => {
-        const [row] = await t.db.query(
-          `SELECT count(*)::int AS n FROM payout_attempts WHERE payout_id = $1 AND last_send_at IS NOT NULL`,
-          [id],
-        );
-        return row.n > 0;
-      },
-      { what: `a send of payout ${id} under way` },
-    );
-  }
-
   /**
    * Announces a payout of 1250.00 with payoneer this slow, disables payoneer once the send is under way, and answers
    * the finished payout with the providers its money moved through. Payoneer is back on afterwards.
@@ -344,7 +331,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     try {
       const id = await announce(freelancer.externalRef, '1250.00');
-      await sendingAttempt(id);
+      await sendUnderWay(t, id);
       await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
       const payout = await payoutWhen(id, ['settled', 'failed']);
       return { payout, transfers: await transferProviders(t, id) };

@@ -40,3 +40,28 @@ export function transferProviders(
     payoutId,
   ]);
 }
+
+/** Waits, with a timeout, until a send of the payout is under way (one of its attempts marked as sent). */
+export function sendUnderWay(t: Pick<TestApp, 'db'>, payoutId: string): Promise<true> {
+  return waitFor(
+    async () => {
+      const [row] = await t.db.query(
+        `SELECT count(*)::int AS n FROM payout_attempts WHERE payout_id = $1 AND last_send_at IS NOT NULL`,
+        [payoutId],
+      );
+      return row.n > 0 ? true : null;
+    },
+    { what: `a send of payout ${payoutId} under way` },
+  );
+}
+
+/** How often a payout step was put off for `reason`, as `payout_waits_total` in /metrics counts it. */
+export async function payoutWaits(
+  t: Pick<TestApp, 'http'>,
+  step: 'route' | 'send',
+  reason: string,
+): Promise<number> {
+  const metrics = await t.http.get('/metrics').expect(200);
+  const line = new RegExp(`^payout_waits_total\\{step="${step}",reason="${reason}"\\} (\\d+)`, 'm');
+  return Number(metrics.text.match(line)?.[1] ?? 0);
+}
