@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pipeline [--n 5000] [--concurrency 64] [--workers 1] [--profile <dir>]`: payouts per second
+ * `npm run bench -- pipeline [--n 5000] [--concurrency 64] [--workers 1] [--worker-concurrency 32] [--profile <dir>]`: payouts per second
  * end to end, from signed webhook to settled and booked, with the built app as an api process and worker
  * processes on a fresh database. Baseline in the same run: the intake alone (webhooks accepted per second with
  * no worker), the ceiling the pipeline cannot beat; then the workers drain that backlog; then a second batch
@@ -47,6 +47,7 @@ export async function run(args: string[]): Promise<void> {
   const n = positiveIntegerOption(args, 'n', 5000);
   const concurrency = positiveIntegerOption(args, 'concurrency', 64);
   const workerCount = positiveIntegerOption(args, 'workers', 1);
+  const workerConcurrency = positiveIntegerOption(args, 'worker-concurrency', 32);
   const profileDir = optionalTextOption(args, 'profile');
   const scratch = scratchNames();
   const { databaseUrl, queuePrefix } = scratch;
@@ -58,7 +59,7 @@ export async function run(args: string[]): Promise<void> {
     LOG_LEVEL: 'error',
     SANDBOX_SETTLE_AFTER_MS: '0',
     RETURN_CHECK_DELAY_MS: '3600000',
-    WORKER_CONCURRENCY: '32',
+    WORKER_CONCURRENCY: String(workerConcurrency),
     PARTNER_RATE_LIMIT_PER_SECOND: '100000',
     WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
   };
@@ -147,7 +148,7 @@ export async function run(args: string[]): Promise<void> {
     const fmt = (x: number) => x.toFixed(0).padStart(8);
     process.stdout.write(
       [
-        `payouts per batch: ${n}, client concurrency: ${concurrency}, one api and ${workerCount} worker process${workerCount > 1 ? 'es' : ''} (2 cores)`,
+        `payouts per batch: ${n}, client concurrency: ${concurrency}, one api and ${workerCount} worker process${workerCount > 1 ? 'es' : ''} of ${workerConcurrency} jobs at once (2 cores)`,
         `baseline, intake only (no worker):   ${fmt(intakeRate)} webhooks/s accepted (${intakeSeconds.toFixed(1)} s)`,
         `worker draining that backlog:        ${fmt(n / drainSeconds)} payouts/s settled and booked (${drainSeconds.toFixed(1)} s)`,
         `end to end (webhook → settled):      ${fmt(n / e2eSeconds)} payouts/s (${e2eSeconds.toFixed(1)} s; posting took ${postSeconds.toFixed(1)} s, drain after it ${(e2eSeconds - postSeconds).toFixed(1)} s)`,
