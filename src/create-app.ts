@@ -11,7 +11,7 @@ import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { AppLogger, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
-import { logRequests } from './common/request-log';
+import { logRequests, tagRequestLogs } from './common/request-log';
 import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
 import { FieldError, httpProblem, Problems } from './common/problem';
@@ -232,6 +232,7 @@ export async function createApp(
   const rootLogger = app.get<pino.Logger>(ROOT_LOGGER);
   app.useLogger(new AppLogger(rootLogger));
   const fastify = app.getHttpAdapter().getInstance();
+  tagRequestLogs(fastify);
   logRequests(fastify, rootLogger);
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {

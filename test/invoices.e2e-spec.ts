@@ -330,6 +330,10 @@ describe('invoices (e2e)', () => {
       ['prcNumber', { prcNumber: '  ' }],
       ['issuedAt', { issuedAt: '23/11/2026' }],
       ['issuedAt', { issuedAt: '2099-01-01' }],
+      // ISO-8601 forms a JavaScript Date cannot read: refused, not a 500.
+      ['issuedAt', { issuedAt: '2026-W48-1' }],
+      ['issuedAt', { issuedAt: '2026-11-20T10Z' }],
+      ['issuedAt', { issuedAt: '2026-02-30' }],
       ['bank', { bank: '' }],
       ['bank', { bank: '\t ' }],
       ['extra', { extra: 'x' }],

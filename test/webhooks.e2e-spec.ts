@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { AppLogger, createRootLogger, ROOT_LOGGER } from '../src/common/app-logger';
 import { MetricsService } from '../src/ops/metrics.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
@@ -12,6 +13,7 @@ import {
   signStripe,
   stripeEvent,
 } from './support/webhooks';
+import { captureLines } from './support/log-lines';
 import { expectProblem } from './support/problem';
 
 describe('webhooks (e2e)', () => {
@@ -399,6 +401,30 @@ describe('webhooks (e2e)', () => {
         expect(await countEvents(upwork)).toBe(before);
         expect((await outcomes()).bad_signature).toBe(metricBefore + 1);
       });
+    });
+
+    it("names the request on the refusal's log line, so ops can find the line from the platform's request id", async () => {
+      const { stream, lines } = captureLines();
+      t.app.useLogger(new AppLogger(createRootLogger('warn', stream)));
+      try {
+        const body = JSON.stringify(payoutEvent());
+        const forged = signStandard(`whsec_${Buffer.alloc(32, 9).toString('base64')}`, 'm6', body);
+        const res = await t.http
+          .post(upwork.webhookUrl)
+          .set({ ...forged, 'X-Request-Id': 'platform-req-42' })
+          .send(body);
+        expectProblem(res, 401);
+      } finally {
+        t.app.useLogger(new AppLogger(t.app.get(ROOT_LOGGER)));
+      }
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 40,
+          context: 'WebhookIntakeService',
+          msg: expect.stringContaining(`A webhook for connection ${upwork.id} was refused`),
+          reqId: 'platform-req-42',
+        }),
+      ]);
     });
 
     it('checks the signature before saying the body is not JSON', async () => {

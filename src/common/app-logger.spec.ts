@@ -1,5 +1,6 @@
 import { captureLines } from '../../test/support/log-lines';
 import { AppLogger, createRootLogger } from './app-logger';
+import { jobLogContext, withLogContext } from './log-context';
 
 describe(AppLogger.name, () => {
   it("writes Nest's calls as pino lines with their context", () => {
@@ -59,5 +60,33 @@ describe(AppLogger.name, () => {
     const written = JSON.stringify(lines);
     for (const secret of ['pk_secret1', 'sig_secret2', 'secret3']) expect(written).not.toContain(secret);
     expect(written.match(/\[redacted\]/g)).toHaveLength(3);
+  });
+
+  it('names the request or job a line was written for, through every await, and nothing outside of one', async () => {
+    const { stream, lines } = captureLines();
+    const logger = new AppLogger(createRootLogger('info', stream));
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
+    const work = async (name: string) => {
+      logger.log({ payoutId: 'p1', msg: `${name} starts` }, 'Work');
+      await pause();
+      logger.warn(`${name} after a pause`, 'Work');
+    };
+    await Promise.all([
+      withLogContext({ reqId: 'req-7' }, () => work('request')),
+      withLogContext(jobLogContext({ queueName: 'route-payout', id: 'route:p1' }), () => work('job')),
+    ]);
+    logger.log('outside', 'Main');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ msg: 'request after a pause', reqId: 'req-7', context: 'Work' }),
+        expect.objectContaining({ msg: 'job after a pause', queue: 'route-payout', jobId: 'route:p1' }),
+      ]),
+    );
+    // One line's own fields stay on that line.
+    expect(lines.find((line) => line.msg === 'job after a pause')).not.toHaveProperty('payoutId');
+    const outside = lines.find((line) => line.msg === 'outside');
+    expect(outside).toBeDefined();
+    expect(outside).not.toHaveProperty('reqId');
+    expect(outside).not.toHaveProperty('jobId');
   });
 });

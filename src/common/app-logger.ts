@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino from 'pino';
+import { currentLogContext } from './log-context';
 
 /** Headers that must never reach a log line, should a line (or an object logged in it) ever carry headers. */
 const SECRET_HEADERS = ['authorization', '["webhook-signature"]', '["stripe-signature"]', 'cookie'];
@@ -12,9 +13,20 @@ export const REDACTED_PATHS = SECRET_HEADERS.flatMap((header) => [
 /** The provider token of the app's one pino logger. */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
-/** The app's one pino logger: JSON lines to `stream` at `level`. */
+/**
+ * The app's one pino logger: JSON lines to `stream` at `level`. A line written while a request or a job runs
+ * carries its fields (log-context.ts), so a warning deep in a service can be traced to what caused it.
+ */
 export function createRootLogger(level: string, stream: pino.DestinationStream): pino.Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
+  return pino(
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // A fresh object per line: pino merges the line's own fields into what the mixin returns.
+      mixin: () => ({ ...currentLogContext() }),
+    },
+    stream,
+  );
 }
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

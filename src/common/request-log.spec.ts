@@ -3,8 +3,9 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { captureLines } from '../../test/support/log-lines';
+import { createRootLogger } from './app-logger';
 import { waitFor } from '../../test/support/app';
-import { logRequests } from './request-log';
+import { logRequests, tagRequestLogs } from './request-log';
 
 describe(logRequests.name, () => {
   async function serve(level: string) {
@@ -73,5 +74,53 @@ describe(logRequests.name, () => {
     await fastify.inject({ method: 'GET', url: '/broken' });
     await fastify.close();
     expect(lines).toEqual([]);
+  });
+});
+
+describe(tagRequestLogs.name, () => {
+  it('names the request on every line logged while it is handled, also after its body was read', async () => {
+    const { stream, lines } = captureLines();
+    const root = createRootLogger('info', stream);
+    let next = 0;
+    const fastify = Fastify({ genReqId: () => `req-${(next += 1)}` });
+    tagRequestLogs(fastify);
+    // As the app reads bodies: the whole stream as one buffer, parsed once it has ended.
+    fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, JSON.parse(body.toString('utf8'))),
+    );
+    const handle = async (name: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      root.warn(`${name} handled`);
+      return { ok: true };
+    };
+    fastify.get('/read', () => handle('read'));
+    fastify.post('/write', () => handle('write'));
+    // Over a socket: injected requests hand the body over at once, real ones in stream events.
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = fastify.server.address() as AddressInfo;
+    await (await fetch(`http://127.0.0.1:${port}/read`)).text();
+    // The body follows the headers a moment later, so it is read in stream events after the request began.
+    await new Promise<void>((resolve, reject) => {
+      const client = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/write',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => res.resume().on('end', resolve),
+      );
+      client.on('error', reject);
+      client.flushHeaders();
+      setTimeout(() => client.end(JSON.stringify({ amount: '1.00' })), 20);
+    });
+    root.info('between requests');
+    await fastify.close();
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'read handled', reqId: 'req-1' }),
+      expect.objectContaining({ msg: 'write handled', reqId: 'req-2' }),
+      expect.not.objectContaining({ reqId: expect.anything() }),
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pino from 'pino';
+import { withLogContext } from './log-context';
 
 /**
  * One line per request once it is over: its id, method, URL, status and time taken, or "request aborted" when the
@@ -21,4 +22,14 @@ export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
     root.info({ req: req(request), res: { statusCode: null } }, 'request aborted');
     done();
   });
+}
+
+/**
+ * Every line logged while a request is handled carries its id as `reqId`: the context entered when the request
+ * arrives holds through its body's stream events, validation, guards and the handler (tested over a socket).
+ */
+export function tagRequestLogs(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) =>
+    withLogContext({ reqId: String(request.id) }, done),
+  );
 }

@@ -1,6 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { jobLogContext, withLogContext } from '../common/log-context';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { PartnerWebhookJobData, QUEUES, WORKER_OPTIONS } from '../queues/queues';
@@ -23,7 +24,11 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
     this.worker.concurrency = this.config.workerConcurrency;
   }
 
-  async process(job: Job<PartnerWebhookJobData>): Promise<string> {
+  process(job: Job<PartnerWebhookJobData>): Promise<string> {
+    return withLogContext(jobLogContext(job), () => this.attempt(job));
+  }
+
+  private async attempt(job: Job<PartnerWebhookJobData>): Promise<string> {
     const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
     try {
       const outcome = await this.deliveries.attempt(job.data.deliveryId, job.data.attempt, job.data.waits);

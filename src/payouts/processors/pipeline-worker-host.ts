@@ -1,13 +1,14 @@
 import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
+import { jobLogContext, withLogContext } from '../../common/log-context';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../ops/metrics.service';
 import { RetryLater } from '../payout-pipeline.service';
 
 /**
  * What every pipeline processor shares: concurrency and stall detection from config, job timing in metrics,
- * and quiet retries (RetryLater is an expected outcome, not an error worth a stack trace).
+ * the job named on every line it logs, and quiet retries (RetryLater is an expected outcome, not an error worth a stack trace).
  */
 export abstract class PipelineWorkerHost extends WorkerHost implements OnApplicationBootstrap {
   protected readonly logger = new Logger(this.constructor.name);
@@ -20,7 +21,11 @@ export abstract class PipelineWorkerHost extends WorkerHost implements OnApplica
     this.worker.concurrency = this.config.workerConcurrency;
   }
 
-  async process(job: Job): Promise<void> {
+  process(job: Job): Promise<void> {
+    return withLogContext(jobLogContext(job), () => this.timed(job));
+  }
+
+  private async timed(job: Job): Promise<void> {
     const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
     try {
       await this.run(job);
