@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { Matches } from 'class-validator';
+import { Matches, ValidateBy } from 'class-validator';
 import { FieldError, Problems } from './problem';
 
 /** Flattens nested class-validator errors into `{ field: "a.b", message }` pairs. */
@@ -23,4 +23,15 @@ export function createValidationPipe(): ValidationPipe {
 /** A text that must say something: at least one character that is not white space. */
 export function NotBlank(): PropertyDecorator {
   return Matches(/\S/, { message: '$property must not be blank' });
+}
+
+/** A text that `accepts` says yes to, with `message` (`$property` names the field) when it says no. */
+export function Satisfies(accepts: (text: string) => boolean, message: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'satisfies',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && accepts(value),
+      defaultMessage: () => message,
+    },
+  });
 }

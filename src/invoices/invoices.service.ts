@@ -13,7 +13,13 @@ import { formatInvoiceNumber } from './invoice-number';
 import { InvoiceSigner } from './invoice-signer.service';
 import { ExportStatus } from './invoice-view';
 import { buildIssuedPart, InvoiceFacts } from './issued-part';
-import { esfcaRetained, pakistanDate, pakistanYear, pkrEquivalent } from './pakistan-export';
+import {
+  esfcaRetained,
+  pakistanDate,
+  pakistanYear,
+  parsePakistanInstant,
+  pkrEquivalent,
+} from './pakistan-export';
 import { buildStatusEvent } from './status-event';
 
 export interface IssueInvoiceInput extends InvoiceFacts {
@@ -237,7 +243,8 @@ export class InvoicesService {
 
   /** Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. */
   async recordPrc(partnerId: string, invoiceId: string, dto: RecordPrcDto): Promise<InvoiceDto> {
-    const issuedAt = new Date(dto.issuedAt);
+    // The DTO let only a text through that parses.
+    const issuedAt = parsePakistanInstant(dto.issuedAt)!;
     if (pakistanDate(issuedAt) > pakistanDate(this.clock.now())) {
       throw Problems.validation([
         { field: 'issuedAt', message: 'issuedAt must not be later than today in Pakistan' },

@@ -4,6 +4,7 @@ import {
   esfcaRetained,
   pakistanDate,
   pakistanYear,
+  parsePakistanInstant,
   pkrEquivalent,
   purposeCodeFor,
   UnknownServiceCategoryError,
@@ -48,6 +49,47 @@ describe('pakistan-export', () => {
     ])('%s is %s in Pakistan', (iso, date, year) => {
       expect(pakistanDate(new Date(iso))).toBe(date);
       expect(pakistanYear(new Date(iso))).toBe(year);
+    });
+  });
+
+  describe(parsePakistanInstant.name, () => {
+    it.each([
+      ['2026-11-23', '2026-11-23T00:00:00.000Z'],
+      ['2024-02-29', '2024-02-29T00:00:00.000Z'],
+      ['2026-11-23T10:00:00Z', '2026-11-23T10:00:00.000Z'],
+      ['2026-11-23t10:00z', '2026-11-23T10:00:00.000Z'],
+      ['2026-11-23T10:00:00.123456789Z', '2026-11-23T10:00:00.123Z'],
+      ['2026-11-23T10:00:00.5+05:00', '2026-11-23T05:00:00.500Z'],
+      ['2026-11-23T10:00-0430', '2026-11-23T14:30:00.000Z'],
+      // No offset: Pakistan's wall clock, whatever the server's time zone.
+      ['2026-11-23T10:00:00', '2026-11-23T05:00:00.000Z'],
+      ['2026-01-01T03:00', '2025-12-31T22:00:00.000Z'],
+    ])('reads %s as %s', (text, iso) => {
+      expect(parsePakistanInstant(text)?.toISOString()).toBe(iso);
+    });
+
+    it.each([
+      '2026',
+      '2026-11',
+      '20261123',
+      '2026-W48-1',
+      '2026-334',
+      '2026-11-23T1000Z',
+      '2026-11-23T10Z',
+      '2026-11-23T10:00:00,5Z',
+      '2026-11-23 10:00:00',
+      '2026-02-29',
+      '2026-13-01',
+      '2026-11-31',
+      '2026-11-23T24:00:00Z',
+      '2026-11-23T10:60Z',
+      '2026-11-23T23:59:60Z',
+      '2026-11-23T10:00+15:00',
+      '23/11/2026',
+      ' 2026-11-23',
+      '',
+    ])('refuses %j', (text) => {
+      expect(parsePakistanInstant(text)).toBeNull();
     });
   });
 

@@ -49,6 +49,41 @@ export function pakistanYear(at: Date): number {
   return new Date(at.getTime() + PAKISTAN_OFFSET_MS).getUTCFullYear();
 }
 
+const DATE_OR_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+
+/**
+ * The instant a Pakistani bank document names: a date (`2026-11-23`, kept as that day's UTC midnight, which is
+ * the same day in Pakistan) or a date-time with or without an offset; without one it is read as Pakistan's time,
+ * never the server's. Null for anything else, including days a calendar lacks (`2026-02-30`), hour 24 and leap
+ * seconds. Digits past milliseconds are dropped.
+ */
+export function parsePakistanInstant(text: string): Date | null {
+  const m = DATE_OR_DATE_TIME.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetHours = Number(m[10] ?? 0);
+  const offsetMinutes = Number(m[11] ?? 0);
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
+  if (offsetHours > 14 || offsetMinutes > 59) return null;
+  const wallClock = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  const calendar = new Date(wallClock);
+  if (
+    calendar.getUTCFullYear() !== year ||
+    calendar.getUTCMonth() !== month - 1 ||
+    calendar.getUTCDate() !== day
+  )
+    return null;
+  if (m[4] === undefined) return calendar;
+  const offsetMs = m[8]
+    ? 0
+    : m[9]
+      ? (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000
+      : PAKISTAN_OFFSET_MS;
+  return new Date(wallClock - offsetMs);
+}
+
 const ESFCA_FLOOR_USD = new MoneyDecimal(5000);
 
 /**

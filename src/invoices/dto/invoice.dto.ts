@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
-import { NotBlank } from '../../common/validation';
+import { NotBlank, Satisfies } from '../../common/validation';
 import {
   Exporter,
   EXPORT_STATUSES,
@@ -11,7 +11,7 @@ import {
   InvoiceView,
   StatusChange,
 } from '../invoice-view';
-import { PurposeCode } from '../pakistan-export';
+import { parsePakistanInstant, PurposeCode } from '../pakistan-export';
 
 export class ExporterDto implements Exporter {
   @ApiProperty({ example: 'Ayesha Khan' }) name: string;
@@ -109,11 +109,16 @@ export class RecordPrcDto {
 
   @ApiProperty({
     example: '2026-11-23',
-    description: 'ISO-8601 date or date-time the bank issued the e-PRC; not later than today in Pakistan.',
+    description:
+      'When the bank issued the e-PRC: a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]]) with ' +
+      'an offset (Z or ±HH:MM), or without one in Pakistan time; not later than today in Pakistan.',
   })
   @IsString()
   @MaxLength(40)
-  @IsISO8601({ strict: true }, { message: 'issuedAt must be an ISO-8601 date or date-time' })
+  @Satisfies(
+    (text) => parsePakistanInstant(text) !== null,
+    '$property must be a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|±HH:MM])',
+  )
   issuedAt: string;
 
   @ApiProperty({ example: 'Meezan Bank' })
