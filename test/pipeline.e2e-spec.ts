@@ -255,13 +255,23 @@ describe('payout pipeline (e2e, workers in process)', () => {
     await sandbox('upwork', { permanentFailureRate: 1 });
     try {
       const id = await announce(freelancer.externalRef, '250.00');
-      expect((await payoutWhen(id, ['settled', 'failed'])).status).toBe('failed');
+      const failed = await payoutWhen(id, ['settled', 'failed']);
+      expect(failed).toEqual(
+        expect.objectContaining({ status: 'failed', failureReason: expect.stringContaining('every') }),
+      );
+      const invoiceStatus = async () =>
+        (await t.http.get(`/v1/invoices/${failed.invoiceId}`).set(bearer(partner.apiKey)).expect(200)).body;
+      expect((await invoiceStatus()).exportStatus).toBe('proceeds_failed');
 
       await sandbox('upwork', { permanentFailureRate: 0 });
       const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
       expect(['routed', 'sending', 'settled']).toContain(retried.body.status);
+      // What it failed of no longer stands, and the invoice awaits the proceeds again.
+      expect(retried.body.failureReason).toBeNull();
+      expect((await invoiceStatus()).exportStatus).not.toBe('proceeds_failed');
       const payout = await payoutWhen(id, ['settled', 'failed']);
       expect(payout.status).toBe('settled');
+      expect(payout.failureReason).toBeNull();
       expect(payout.attempts.map((a) => [a.routeId, a.status])).toEqual([
         ['upwork-payoneer-usd', 'failed'],
         ['upwork-wire-usd', 'failed'],
@@ -289,6 +299,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
         return res.body.exportStatus === 'proceeds_realized' ? res.body : null;
       });
       expect(invoice.netRealized).toBe('200.00');
+      expect(invoice.statusHistory.map((h: { status: string }) => h.status)).toEqual([
+        'awaiting_proceeds',
+        'proceeds_failed',
+        'awaiting_proceeds',
+        'proceeds_realized',
+      ]);
       await trialBalanceIsBalanced();
     } finally {
       await sandbox('payoneer', { permanentFailureRate: 0 });

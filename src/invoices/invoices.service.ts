@@ -241,6 +241,20 @@ export class InvoicesService {
     );
   }
 
+  /**
+   * proceeds_failed → awaiting_proceeds when ops retry a payout that failed before any proceeds were realized:
+   * the money is on its way again, and a bank checking the invoice meanwhile must not read that it failed. An
+   * invoice whose proceeds were realized and then returned is left as it is.
+   */
+  async markAwaitingAgain(
+    tx: EntityManager,
+    p: { payoutId: string; at: Date; reason: string },
+  ): Promise<void> {
+    await this.moveByPayout(tx, p.payoutId, ['proceeds_failed'], 'awaiting_proceeds', p.at, p.reason, {
+      unrealizedOnly: true,
+    });
+  }
+
   /** Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. */
   async recordPrc(partnerId: string, invoiceId: string, dto: RecordPrcDto): Promise<InvoiceDto> {
     // The DTO let only a text through that parses.
@@ -300,6 +314,7 @@ export class InvoicesService {
     to: ExportStatus,
     at: Date,
     detail: string,
+    options: { unrealizedOnly?: boolean } = {},
   ): Promise<void> {
     const moved: Array<{
       id: string;
@@ -310,14 +325,15 @@ export class InvoicesService {
     }> = await tx.query(
       // The status it had is read from the locked row, so the event names the one it really moved from.
       `WITH locked AS (
-           SELECT id, export_status FROM invoices WHERE payout_id = $1 AND export_status = ANY($2::text[])
+           SELECT id, export_status FROM invoices
+           WHERE payout_id = $1 AND export_status = ANY($2::text[]) AND (NOT $4 OR net_realized IS NULL)
            FOR UPDATE),
          moved AS (
            UPDATE invoices i SET export_status = $3 FROM locked
            WHERE i.id = locked.id AND i.export_status = locked.export_status
            RETURNING i.id, i.partner_id, i.number, i.sha256, locked.export_status AS previous)
          SELECT * FROM moved`,
-      [payoutId, from, to],
+      [payoutId, from, to, options.unrealizedOnly ?? false],
     );
     if (!moved.length) return;
     const [invoice] = moved;

@@ -8,6 +8,7 @@ export interface Payout {
   attempts: { routeId: string; status: string; error?: string }[];
   fees: Record<string, string> | null;
   net: string | null;
+  failureReason: string | null;
   invoiceId: string | null;
   timeline: { status: string; at: string }[];
   candidates: { routeId: string }[];
