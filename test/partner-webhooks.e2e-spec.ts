@@ -455,7 +455,7 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
   });
 });
 
-describe('partner webhooks: one hanging endpoint (e2e)', () => {
+describe('partner webhooks: hanging endpoints (e2e)', () => {
   let t: TestApp;
   let server: Server;
   const held: Array<() => void> = [];
@@ -478,7 +478,8 @@ describe('partner webhooks: one hanging endpoint (e2e)', () => {
         PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
         PARTNER_WEBHOOK_TIMEOUT_MS: '20000',
         PARTNER_WEBHOOK_MAX_IN_FLIGHT: '2',
-        WORKER_CONCURRENCY: '4',
+        PARTNER_WEBHOOK_MAX_IN_FLIGHT_PER_PARTNER: '3',
+        PARTNER_WEBHOOK_CONCURRENCY: '4',
       },
       { role: 'all' },
     );
@@ -546,5 +547,34 @@ describe('partner webhooks: one hanging endpoint (e2e)', () => {
       { what: 'every delivery of the hanging endpoint once it answers', timeoutMs: 30_000 },
     );
     expect(arrived.filter((p) => p === slowPath)).toHaveLength(6);
+  });
+
+  it('holds at most its partner’s slots however many of its endpoints hang', async () => {
+    const slow = await createPartner(t.http);
+    const prompt = await createPartner(t.http);
+    const slowPaths = [`/hang/${unique('a')}`, `/hang/${unique('b')}`];
+    const promptPath = `/ok/${unique('p')}`;
+    for (const path of slowPaths) await endpoint(slow, path);
+    await endpoint(prompt, promptPath);
+    const slowArrived = () => arrived.filter((p) => slowPaths.includes(p)).length;
+    await events(slow.id, 4);
+    await waitFor(async () => slowArrived() >= 3, { what: 'the hanging endpoints to hold three slots' });
+    await events(prompt.id, 1);
+
+    await waitFor(async () => arrived.includes(promptPath), { what: 'the other partner’s webhook' });
+    // Two slots per endpoint would let the two endpoints hold all four workers; the partner's cap is three.
+    expect(slowArrived()).toBe(3);
+    held.splice(0).forEach((answer) => answer());
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE partner_id = $1 AND status = 'delivered'`,
+          [slow.id],
+        );
+        if (row.n < 8) held.splice(0).forEach((answer) => answer());
+        return row.n === 8;
+      },
+      { what: 'every delivery of the hanging endpoints once they answer', timeoutMs: 30_000 },
+    );
   });
 });

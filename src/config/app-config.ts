@@ -60,6 +60,10 @@ export interface AppConfig {
     timeoutMs: number;
     /** Attempts one endpoint may have on their way at once, across every worker. */
     maxInFlightPerEndpoint: number;
+    /** Attempts all of one partner's endpoints may have on their way at once, across every worker. */
+    maxInFlightPerPartner: number;
+    /** Delivery jobs one worker process runs at once: they wait on partners' servers, not on the CPU. */
+    concurrency: number;
     dispatchIntervalMs: number;
     retryBaseMs: number;
     retryCapMs: number;
@@ -125,6 +129,8 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     partnerWebhooks: {
       timeoutMs: env.PARTNER_WEBHOOK_TIMEOUT_MS ?? 10_000,
       maxInFlightPerEndpoint: env.PARTNER_WEBHOOK_MAX_IN_FLIGHT ?? 8,
+      maxInFlightPerPartner: env.PARTNER_WEBHOOK_MAX_IN_FLIGHT_PER_PARTNER ?? 16,
+      concurrency: env.PARTNER_WEBHOOK_CONCURRENCY ?? 64,
       dispatchIntervalMs: env.PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS ?? 500,
       retryBaseMs: env.PARTNER_WEBHOOK_RETRY_BASE_MS ?? 30_000,
       retryCapMs: env.PARTNER_WEBHOOK_RETRY_CAP_MS ?? 3_600_000,

@@ -187,6 +187,19 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  PARTNER_WEBHOOK_MAX_IN_FLIGHT_PER_PARTNER?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PARTNER_WEBHOOK_CONCURRENCY?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(50)
   PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS?: number;
 

@@ -19,6 +19,7 @@ import { AttemptLastSend1763900014000 } from '../../migrations/1763900014000-att
 import { PayoutReturnedEvent1763900015000 } from '../../migrations/1763900015000-payout-returned-event';
 import { DeliveryInFlight1763900016000 } from '../../migrations/1763900016000-delivery-in-flight';
 import { PayoutsNeedingOps1763900017000 } from '../../migrations/1763900017000-payouts-needing-ops';
+import { DeliveryInFlightPerPartner1763900018000 } from '../../migrations/1763900018000-delivery-in-flight-per-partner';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   PayoutReturnedEvent1763900015000,
   DeliveryInFlight1763900016000,
   PayoutsNeedingOps1763900017000,
+  DeliveryInFlightPerPartner1763900018000,
 ];

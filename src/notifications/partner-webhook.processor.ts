@@ -21,7 +21,7 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
   }
 
   onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.workerConcurrency;
+    this.worker.concurrency = this.config.partnerWebhooks.concurrency;
   }
 
   process(job: Job<PartnerWebhookJobData>): Promise<string> {

@@ -55,14 +55,15 @@ export class WebhookDeliveryService {
   }
 
   async attempt(deliveryId: string, expectedAttempts: number, waits = 0): Promise<AttemptOutcome> {
-    const { timeoutMs, maxInFlightPerEndpoint } = this.config.partnerWebhooks;
-    // Claimed only while its endpoint has a free slot: one slow or hanging endpoint holds at most that many
-    // workers, whatever its backlog, and every other partner's deliveries go on. Claims of one endpoint take
-    // turns on its row, so each counts the slots the ones before it took.
+    const { timeoutMs, maxInFlightPerEndpoint, maxInFlightPerPartner } = this.config.partnerWebhooks;
+    // Claimed only while its endpoint and its partner have a free slot: slow or hanging endpoints hold at most
+    // that many workers, whatever their backlog and however many one partner registers, and every other partner's
+    // deliveries go on. Claims of one partner take turns on its row, so each counts the slots the ones before it
+    // took.
     const claimed = await this.db.transaction(async (tx) => {
       await tx.query(
-        `SELECT 1 FROM webhook_endpoints w JOIN webhook_deliveries d ON d.endpoint_id = w.id WHERE d.id = $1
-         FOR NO KEY UPDATE OF w`,
+        `SELECT 1 FROM partners p JOIN webhook_deliveries d ON d.partner_id = p.id WHERE d.id = $1
+         FOR NO KEY UPDATE OF p`,
         [deliveryId],
       );
       // An UPDATE … RETURNING answers [rows, affected count] through this driver.
@@ -76,9 +77,17 @@ export class WebhookDeliveryService {
            AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND e.id = d.event_id
            AND (SELECT count(*) FROM webhook_deliveries busy
                 WHERE busy.endpoint_id = d.endpoint_id AND busy.in_flight_until > now()) < $4
+           AND (SELECT count(*) FROM webhook_deliveries busy
+                WHERE busy.partner_id = d.partner_id AND busy.in_flight_until > now()) < $5
          RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, e.id AS event_id, e.type,
                    e.payload, e.created_at AS event_created_at`,
-        [deliveryId, expectedAttempts, timeoutMs + IN_FLIGHT_GRACE_MS, maxInFlightPerEndpoint],
+        [
+          deliveryId,
+          expectedAttempts,
+          timeoutMs + IN_FLIGHT_GRACE_MS,
+          maxInFlightPerEndpoint,
+          maxInFlightPerPartner,
+        ],
       );
       return row as ClaimedDelivery | undefined;
     });
