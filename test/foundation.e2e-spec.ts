@@ -208,6 +208,25 @@ describe('foundation (e2e)', () => {
     expect(res.body.errors).toEqual([{ field: 'name', message: 'must not contain the NUL character' }]);
   });
 
+  it('refuses a name no invoice could print exactly (a control character, U+FFFF) with a 400 naming it', async () => {
+    const partner = await createPartner(t.http);
+    for (const name of ['Ayesha\u0007Khan', 'Ayesha Khan\u001b[0m', 'Ayesha\uffff']) {
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({ externalRef: unique('ctl'), name, cnic: '35202-1234567-1' });
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual([
+        { field: 'name', message: 'name must not contain control characters other than tab and line breaks' },
+      ]);
+    }
+    await t.http
+      .post('/v1/freelancers')
+      .set(bearer(partner.apiKey))
+      .send({ externalRef: unique('ctl'), name: 'Ayesha\tKhan\r\n', cnic: '35202-1234567-1' })
+      .expect(201);
+  });
+
   it('refuses a lone surrogate (the database would store U+FFFD, a validator would throw) naming its field', async () => {
     const partner = await createPartner(t.http);
     for (const [field, body] of [

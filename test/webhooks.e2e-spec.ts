@@ -508,6 +508,19 @@ describe('webhooks (e2e)', () => {
       expect((await storedEvent(upwork, id)).status).toBe('rejected');
     });
 
+    it('answers a control character in a text an invoice prints with 422 naming the field', async () => {
+      const id = `msg_${randomUUID()}`;
+      const res = await deliver(t.http, upwork, payoutEvent({ description: 'milestone\u001b3' }), { id });
+      expectProblem(res, 422);
+      expect(res.body.errors).toEqual([
+        {
+          field: 'data.description',
+          message: 'data.description must not contain control characters other than tab and line breaks',
+        },
+      ]);
+      expect((await storedEvent(upwork, id)).status).toBe('rejected');
+    });
+
     it('answers U+0000 in a signed payload with 422 or as an ignored type, never a 500', async () => {
       const withNul = payoutEvent({ description: 'milestone\u00003' });
       const id = `msg_${randomUUID()}`;

@@ -13,3 +13,17 @@ export function unstorableText(value: string): string | null {
 export function storableForDisplay(value: string): string {
   return value.replaceAll('\u0000', '\ufffd').replace(/\p{Cs}/gu, '\ufffd');
 }
+
+/**
+ * C0 control characters other than tab, line feed and carriage return, and the non-characters U+FFFE and U+FFFF:
+ * no XML 1.0 document can carry them, even escaped, so the UBL of an invoice could not keep text holding them
+ * exactly as its signed JSON does. Text that may be printed on an invoice refuses them.
+ */
+const UNPRINTABLE = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+export const UNPRINTABLE_MESSAGE = 'must not contain control characters other than tab and line breaks';
+
+/** Why a string cannot be stored or printed on an invoice as it is; null when it can. */
+export function unprintableText(value: string): string | null {
+  return unstorableText(value) ?? (UNPRINTABLE.test(value) ? UNPRINTABLE_MESSAGE : null);
+}

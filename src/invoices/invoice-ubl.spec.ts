@@ -80,4 +80,18 @@ describe(renderInvoiceUbl.name, () => {
   it('escapes markup and drops characters XML cannot carry', () => {
     expect(escapeXml(`a<b>&"c"'\u0001`)).toBe('a&lt;b&gt;&amp;&quot;c&quot;&apos;\ufffd');
   });
+
+  it('keeps carriage returns, line feeds and tabs exactly, in text and in attributes', () => {
+    const text = 'line1\r\nline2\rline3\n\ttab';
+    const invoice = sampleInvoice();
+    invoice.client.name = text;
+    invoice.lines[0].description = text;
+    // A parser turns a raw carriage return into a line feed (XML 1.0, 2.11); a character reference it keeps.
+    const doc = new XMLParser({ htmlEntities: true, trimValues: false, parseTagValue: false }).parse(
+      renderInvoiceUbl(invoice),
+    ).Invoice;
+    expect(doc['cac:AccountingCustomerParty']['cac:Party']['cac:PartyName']['cbc:Name']).toBe(text);
+    expect(doc['cac:InvoiceLine']['cac:Item']['cbc:Description']).toBe(text);
+    expect(escapeXml(text)).toBe('line1&#13;&#10;line2&#13;line3&#10;&#9;tab');
+  });
 });

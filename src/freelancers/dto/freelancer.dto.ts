@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
-import { NotBlank } from '../../common/validation';
+import { unprintableText, UNPRINTABLE_MESSAGE } from '../../common/storable-text';
+import { NotBlank, Satisfies } from '../../common/validation';
 import { CNIC_PATTERN, NTN_PATTERN } from '../identifiers';
 
 export class CreateFreelancerDto {
@@ -11,10 +12,14 @@ export class CreateFreelancerDto {
   @Matches(/^[\x21-\x7e]+$/, { message: 'externalRef must be printable ASCII without spaces' })
   externalRef: string;
 
-  @ApiProperty({ example: 'Ayesha Khan' })
+  @ApiProperty({
+    example: 'Ayesha Khan',
+    description: 'Printed on invoices: no control characters but tab and line breaks.',
+  })
   @IsString()
   @Length(1, 200)
   @NotBlank()
+  @Satisfies((text) => unprintableText(text) === null, `$property ${UNPRINTABLE_MESSAGE}`)
   name: string;
 
   @ApiProperty({ example: '35202-1234567-1' })

@@ -3,7 +3,7 @@ import type { FieldError } from '../../common/problem';
 import { MoneyDecimal } from '../../money/money';
 import { SERVICE_CATEGORIES, ServiceCategory } from '../../payouts/payout-instruction';
 import { ISO_COUNTRY_CODES } from './countries';
-import { storableForDisplay, unstorableText } from '../../common/storable-text';
+import { storableForDisplay, unprintableText } from '../../common/storable-text';
 
 /** The largest payout one event may announce. */
 export const MAX_GROSS = new MoneyDecimal('1000000.00');
@@ -32,8 +32,8 @@ export class PayloadReader {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(field, `${field} must be a non-empty string`);
     if (value.length > maxLength) return this.fail(field, `${field} must be at most ${maxLength} characters`);
-    const unstorable = unstorableText(value);
-    return unstorable ? this.fail(field, `${field} ${unstorable}`) : value;
+    const refused = unprintableText(value);
+    return refused ? this.fail(field, `${field} ${refused}`) : value;
   }
 
   /** A gross amount already parsed as a decimal: more than zero, at most MAX_GROSS, whole cents. */
