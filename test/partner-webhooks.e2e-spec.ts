@@ -187,6 +187,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     [{ url: 'not a url' }, 'url must be an absolute https:// URL'],
     [{ url: 'http://hooks.example.com/x' }, 'url must use https://'],
     [{ url: 'https://user:pw@hooks.example.com/x' }, 'url must not carry a user name or password'],
+    [{ url: 'https://hooks.example.com/x#part' }, 'url must not carry a fragment (#…): it is never sent'],
     [{ url: 42 }, 'url must be a string'],
     [{}, 'url must be a string'],
   ])('refuses %j with a 400 naming url and stores nothing', async (body, message) => {

@@ -32,7 +32,11 @@ describe(webhookUrlProblem.name, () => {
     ['http://example.com/hook', 'must use https://'],
     ['https://user:pw@example.com/hook', 'must not carry a user name or password'],
     [`https://example.com/${'a'.repeat(2048)}`, 'must be at most 2048 characters'],
-  ])('refuses %s', (url, problem) => {
+    ['https://example.com/hook#section', 'must not carry a fragment (#…): it is never sent'],
+    ['https://example.com/hook#', 'must not carry a fragment (#…): it is never sent'],
+    [' https://example.com/hook', 'must not begin or end with white space'],
+    ['https://example.com/hook\n', 'must not begin or end with white space'],
+  ])('refuses %j', (url, problem) => {
     expect(webhookUrlProblem(url, false)).toBe(problem);
   });
 

@@ -12,6 +12,9 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  */
 export function webhookUrlProblem(raw: string, production: boolean): string | null {
   if (raw.length > 2048) return 'must be at most 2048 characters';
+  // The URL is kept and shown as sent: what the parser would quietly strip or never send is refused instead.
+  if (raw.trim() !== raw) return 'must not begin or end with white space';
+  if (raw.includes('#')) return 'must not carry a fragment (#…): it is never sent';
   let url: URL;
   try {
     url = new URL(raw);
