@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexConcurrently } from './concurrent-index';
 
 /**
  * Counting the attempts in flight per partner as well as per endpoint: a partner with several hanging endpoints
@@ -10,17 +11,10 @@ export class DeliveryInFlightPerPartner1763900018000 implements MigrationInterfa
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    // A build cut short leaves an invalid index behind: it is dropped, so running again builds it afresh. Dropped
-    // concurrently too: a plain DROP INDEX would lock the deliveries against every write while it waits.
-    const invalid = await q.query(
-      `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-       WHERE c.relname = 'webhook_deliveries_partner_in_flight_idx' AND NOT i.indisvalid`,
-    );
-    if (invalid.length)
-      await q.query(`DROP INDEX CONCURRENTLY IF EXISTS webhook_deliveries_partner_in_flight_idx`);
-    await q.query(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS webhook_deliveries_partner_in_flight_idx
-       ON webhook_deliveries (partner_id, in_flight_until) WHERE in_flight_until IS NOT NULL`,
+    await createIndexConcurrently(
+      q,
+      'webhook_deliveries_partner_in_flight_idx',
+      'webhook_deliveries (partner_id, in_flight_until) WHERE in_flight_until IS NOT NULL',
     );
   }
 

@@ -375,6 +375,24 @@ describe('invoices (e2e)', () => {
     });
   });
 
+  describe('ESFCA retention', () => {
+    it('counts the month: realizations of one freelancer share its USD 5,000 floor, even at once', async () => {
+      const s = await setup();
+      const issued = [];
+      for (let i = 0; i < 6; i++) issued.push(await issue(s));
+      const november = new Date('2026-11-22T06:30:00Z');
+      // Five at once in November (5 × 1,198.75 = 5,993.75, under twice the floor), one in December.
+      await Promise.all(issued.slice(0, 5).map(({ payoutId }) => realize(payoutId, november)));
+      await realize(issued[5].payoutId, new Date('2026-12-05T06:30:00Z'));
+      const kept = async (invoiceId: string) =>
+        (await t.http.get(`/v1/invoices/${invoiceId}`).set(bearer(s.partner.apiKey)).expect(200)).body
+          .esfcaRetained as string;
+      const inNovember = await Promise.all(issued.slice(0, 5).map(({ invoiceId }) => kept(invoiceId)));
+      expect([...inNovember].sort()).toEqual(['1198.75', '1198.75', '1198.75', '1198.75', '205.00']);
+      expect(await kept(issued[5].invoiceId)).toBe('1198.75');
+    });
+  });
+
   describe('FX rates', () => {
     it('upserts one rate per day for ops only', async () => {
       const put = (body: object) => t.http.put('/v1/ops/fx-rates/USD-PKR').set(ops).send(body);

@@ -20,6 +20,7 @@ import { PayoutReturnedEvent1763900015000 } from '../../migrations/1763900015000
 import { DeliveryInFlight1763900016000 } from '../../migrations/1763900016000-delivery-in-flight';
 import { PayoutsNeedingOps1763900017000 } from '../../migrations/1763900017000-payouts-needing-ops';
 import { DeliveryInFlightPerPartner1763900018000 } from '../../migrations/1763900018000-delivery-in-flight-per-partner';
+import { InvoicesRealizedPerFreelancer1763900019000 } from '../../migrations/1763900019000-invoices-realized-per-freelancer';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   DeliveryInFlight1763900016000,
   PayoutsNeedingOps1763900017000,
   DeliveryInFlightPerPartner1763900018000,
+  InvoicesRealizedPerFreelancer1763900019000,
 ];

@@ -16,6 +16,7 @@ import { buildIssuedPart, InvoiceFacts } from './issued-part';
 import {
   esfcaRetained,
   pakistanDate,
+  pakistanMonth,
   pakistanYear,
   parsePakistanInstant,
   pkrEquivalent,
@@ -157,13 +158,14 @@ export class InvoicesService {
   async markRealized(tx: EntityManager, p: RealizeInvoiceInput): Promise<void> {
     // The invoice, locked, with the rate in force on the day of realization; no rate is recorded meanwhile.
     await holdFxRates(tx, 'shared');
-    const [invoice]: Array<LockedInvoice & { fx_rate: string | null; fx_as_of: string | null }> =
-      await tx.query(
-        `SELECT ${LOCKED_COLUMNS}, fx.rate::text AS fx_rate, fx.as_of::text AS fx_as_of
+    const [invoice]: Array<
+      LockedInvoice & { freelancer_id: string; fx_rate: string | null; fx_as_of: string | null }
+    > = await tx.query(
+      `SELECT ${LOCKED_COLUMNS}, freelancer_id, fx.rate::text AS fx_rate, fx.as_of::text AS fx_as_of
        FROM invoices LEFT JOIN LATERAL (${latestRateSql('$2', '$3::date')}) fx ON true
        WHERE payout_id = $1 FOR UPDATE OF invoices`,
-        [p.payoutId, USD_PKR, pakistanDate(p.realizedAt)],
-      );
+      [p.payoutId, USD_PKR, pakistanDate(p.realizedAt)],
+    );
     if (!invoice) throw new Error(`Payout ${p.payoutId} settled without an invoice`);
     if (invoice.net_realized !== null) return;
     if (invoice.export_status !== 'awaiting_proceeds' && invoice.export_status !== 'proceeds_failed') return;
@@ -179,7 +181,10 @@ export class InvoicesService {
     const fx =
       invoice.fx_rate === null ? null : { rate: parseDecimal(invoice.fx_rate), asOf: invoice.fx_as_of! };
     const pkr = fx ? pkrEquivalent(netRealized, fx.rate) : null;
-    const retained = esfcaRetained(netRealized);
+    const retained = esfcaRetained(
+      netRealized,
+      await this.realizedEarlierThisMonth(tx, invoice.freelancer_id, p.realizedAt),
+    );
     const event = this.statusEvent({
       invoice,
       status: 'proceeds_realized',
@@ -218,6 +223,27 @@ export class InvoicesService {
         ...event,
       ],
     );
+  }
+
+  /**
+   * The net the freelancer realized earlier in the Pakistani month of `at`. Realizations of one freelancer and
+   * month take turns (the lock is held until commit), so each one's ESFCA share counts every share before it.
+   */
+  private async realizedEarlierThisMonth(
+    tx: EntityManager,
+    freelancerId: string,
+    at: Date,
+  ): Promise<Decimal> {
+    const month = pakistanMonth(at);
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+      `esfca:${freelancerId}:${month.start.toISOString()}`,
+    ]);
+    const [row]: Array<{ total: string }> = await tx.query(
+      `SELECT coalesce(sum(net_realized), 0)::text AS total FROM invoices
+       WHERE freelancer_id = $1 AND net_realized IS NOT NULL AND realized_at >= $2 AND realized_at < $3`,
+      [freelancerId, month.start, month.end],
+    );
+    return parseDecimal(row.total);
   }
 
   /** awaiting_proceeds → proceeds_failed when every route failed; a repeat, or no invoice yet, is a no-op. */

@@ -3,6 +3,7 @@ import { MoneyDecimal } from '../money/money';
 import {
   esfcaRetained,
   pakistanDate,
+  pakistanMonth,
   pakistanYear,
   parsePakistanInstant,
   pkrEquivalent,
@@ -104,6 +105,45 @@ describe('pakistan-export', () => {
       ['10000.01', '5000.01'],
     ])('keeps the higher of USD 5,000 or 50%%, at most the net: %s → %s', (net, kept) => {
       expect(esfcaRetained(new MoneyDecimal(net)).toFixed(2)).toBe(kept);
+    });
+
+    it.each([
+      // earlier this month, this payout, its share
+      ['3000.00', '1000.00', '1000.00'],
+      ['4500.00', '1000.00', '500.00'],
+      ['6000.00', '6000.00', '1000.00'],
+      ['10000.00', '2000.00', '1000.00'],
+      ['10000.01', '0.01', '0.00'],
+      ['10000.02', '0.01', '0.01'],
+    ])('counts the month: after %s realized, %s adds %s', (earlier, net, share) => {
+      expect(esfcaRetained(new MoneyDecimal(net), new MoneyDecimal(earlier)).toFixed(2)).toBe(share);
+    });
+
+    it('adds up over a month to the allowance of its total, in any order of payouts', () => {
+      const nets = ['1198.75', '4000.00', '0.05', '7250.33', '2500.10', '999.99'].map(
+        (n) => new MoneyDecimal(n),
+      );
+      for (const order of [nets, [...nets].reverse()]) {
+        let earlier = new MoneyDecimal(0);
+        let kept = new MoneyDecimal(0);
+        for (const net of order) {
+          kept = kept.plus(esfcaRetained(net, earlier));
+          earlier = earlier.plus(net);
+        }
+        // 15,949.22 in the month: half of it (7,974.61) is more than USD 5,000.
+        expect([earlier.toFixed(2), kept.toFixed(2)]).toEqual(['15949.22', '7974.61']);
+      }
+    });
+  });
+
+  describe(pakistanMonth.name, () => {
+    it.each([
+      ['2026-11-30T18:59:59.999Z', '2026-10-31T19:00:00.000Z', '2026-11-30T19:00:00.000Z'],
+      ['2026-11-30T19:00:00.000Z', '2026-11-30T19:00:00.000Z', '2026-12-31T19:00:00.000Z'],
+      ['2026-12-31T20:00:00.000Z', '2026-12-31T19:00:00.000Z', '2027-01-31T19:00:00.000Z'],
+    ])('%s is in the Pakistani month from %s to %s', (at, start, end) => {
+      const month = pakistanMonth(new Date(at));
+      expect([month.start.toISOString(), month.end.toISOString()]).toEqual([start, end]);
     });
   });
 

@@ -86,13 +86,34 @@ export function parsePakistanInstant(text: string): Date | null {
 
 const ESFCA_FLOOR_USD = new MoneyDecimal(5000);
 
+/** What the freelancer framework lets the bank keep of a month's proceeds: the higher of USD 5,000 or 50%, at most the proceeds. */
+function esfcaAllowance(monthProceeds: Decimal): Decimal {
+  const half = roundCents(monthProceeds.times('0.5'));
+  return MoneyDecimal.min(monthProceeds, MoneyDecimal.max(ESFCA_FLOOR_USD, half));
+}
+
 /**
- * What the bank keeps in the Exporters' Special Foreign Currency Account under the freelancer framework: the
- * higher of USD 5,000 or 50% of the proceeds, never more than the proceeds. Shown as information, per payout.
+ * What the bank keeps in the Exporters' Special Foreign Currency Account of one realization: the rule is monthly,
+ * so this payout's share is what it adds to the month's allowance after the proceeds the same freelancer realized
+ * earlier in that Pakistani month. Over a month the shares add up to the month's allowance. Shown as information.
  */
-export function esfcaRetained(netRealized: Decimal): Decimal {
-  const half = roundCents(netRealized.times('0.5'));
-  return MoneyDecimal.min(netRealized, MoneyDecimal.max(ESFCA_FLOOR_USD, half));
+export function esfcaRetained(
+  netRealized: Decimal,
+  realizedEarlierThisMonth: Decimal = new MoneyDecimal(0),
+): Decimal {
+  return esfcaAllowance(realizedEarlierThisMonth.plus(netRealized)).minus(
+    esfcaAllowance(realizedEarlierThisMonth),
+  );
+}
+
+/** The Pakistani calendar month `at` falls in, as the UTC instants it starts and ends at (end excluded). */
+export function pakistanMonth(at: Date): { start: Date; end: Date } {
+  const local = new Date(at.getTime() + PAKISTAN_OFFSET_MS);
+  const [year, month] = [local.getUTCFullYear(), local.getUTCMonth()];
+  return {
+    start: new Date(Date.UTC(year, month, 1) - PAKISTAN_OFFSET_MS),
+    end: new Date(Date.UTC(year, month + 1, 1) - PAKISTAN_OFFSET_MS),
+  };
 }
 
 /** PKR equivalent of the dollars realized, rounded half-up to two decimals as the contract says. */
