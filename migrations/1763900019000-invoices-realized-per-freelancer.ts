@@ -14,7 +14,7 @@ export class InvoicesRealizedPerFreelancer1763900019000 implements MigrationInte
     await createIndexConcurrently(
       q,
       'invoices_realized_per_freelancer_idx',
-      'invoices (freelancer_id, realized_at) INCLUDE (net_realized) WHERE net_realized IS NOT NULL',
+      'invoices (freelancer_id, realized_at) INCLUDE (net_realized, export_status) WHERE net_realized IS NOT NULL',
     );
   }
 

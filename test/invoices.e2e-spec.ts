@@ -390,6 +390,15 @@ describe('invoices (e2e)', () => {
       const inNovember = await Promise.all(issued.slice(0, 5).map(({ invoiceId }) => kept(invoiceId)));
       expect([...inNovember].sort()).toEqual(['1198.75', '1198.75', '1198.75', '1198.75', '205.00']);
       expect(await kept(issued[5].invoiceId)).toBe('1198.75');
+
+      // Proceeds a provider took back no longer count: the next share is figured on the four that stayed.
+      const returned = issued[inNovember.indexOf('205.00')];
+      await t.db.transaction((tx) =>
+        invoices.markReturned(tx, { payoutId: returned.payoutId, at: november, reason: 'account closed' }),
+      );
+      const late = await issue(s);
+      await realize(late.payoutId, new Date('2026-11-28T06:30:00Z'));
+      expect(await kept(late.invoiceId)).toBe('205.00');
     });
   });
 

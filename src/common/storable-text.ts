@@ -27,3 +27,8 @@ export const UNPRINTABLE_MESSAGE = 'must not contain control characters other th
 export function unprintableText(value: string): string | null {
   return unstorableText(value) ?? (UNPRINTABLE.test(value) ? UNPRINTABLE_MESSAGE : null);
 }
+
+/** The string with what no invoice can print replaced by U+FFFD, for text a sender cannot be asked to correct. */
+export function printableText(value: string): string {
+  return value.replace(new RegExp(UNPRINTABLE.source, 'g'), '\ufffd');
+}

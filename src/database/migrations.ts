@@ -21,6 +21,7 @@ import { DeliveryInFlight1763900016000 } from '../../migrations/1763900016000-de
 import { PayoutsNeedingOps1763900017000 } from '../../migrations/1763900017000-payouts-needing-ops';
 import { DeliveryInFlightPerPartner1763900018000 } from '../../migrations/1763900018000-delivery-in-flight-per-partner';
 import { InvoicesRealizedPerFreelancer1763900019000 } from '../../migrations/1763900019000-invoices-realized-per-freelancer';
+import { PartnerEventTime1763900020000 } from '../../migrations/1763900020000-partner-event-time';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   PayoutsNeedingOps1763900017000,
   DeliveryInFlightPerPartner1763900018000,
   InvoicesRealizedPerFreelancer1763900019000,
+  PartnerEventTime1763900020000,
 ];

@@ -226,7 +226,8 @@ export class InvoicesService {
   }
 
   /**
-   * The net the freelancer realized earlier in the Pakistani month of `at`. Realizations of one freelancer and
+   * The net the freelancer realized earlier in the Pakistani month of `at` and still has (a provider's return
+   * took back what a failed status shows). Realizations of one freelancer and
    * month take turns (the lock is held until commit), so each one's ESFCA share counts every share before it.
    */
   private async realizedEarlierThisMonth(
@@ -240,7 +241,8 @@ export class InvoicesService {
     ]);
     const [row]: Array<{ total: string }> = await tx.query(
       `SELECT coalesce(sum(net_realized), 0)::text AS total FROM invoices
-       WHERE freelancer_id = $1 AND net_realized IS NOT NULL AND realized_at >= $2 AND realized_at < $3`,
+       WHERE freelancer_id = $1 AND net_realized IS NOT NULL AND realized_at >= $2 AND realized_at < $3
+         AND export_status <> 'proceeds_failed'`,
       [freelancerId, month.start, month.end],
     );
     return parseDecimal(row.total);
@@ -268,9 +270,9 @@ export class InvoicesService {
   }
 
   /**
-   * proceeds_failed → awaiting_proceeds when ops retry a payout that failed before any proceeds were realized:
-   * the money is on its way again, and a bank checking the invoice meanwhile must not read that it failed. An
-   * invoice whose proceeds were realized and then returned is left as it is.
+   * proceeds_failed → awaiting_proceeds when a payout that failed before any proceeds were realized is routed again
+   * (after an ops retry): the money is on its way again, and a bank checking the invoice meanwhile must not read
+   * that it failed. An invoice whose proceeds were realized and then returned is left as it is; so is any other.
    */
   async markAwaitingAgain(
     tx: EntityManager,

@@ -50,13 +50,13 @@ export function pakistanYear(at: Date): number {
 }
 
 const DATE_OR_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
 
 /**
  * The instant a Pakistani bank document names: a date (`2026-11-23`, kept as that day's UTC midnight, which is
- * the same day in Pakistan) or a date-time with or without an offset; without one it is read as Pakistan's time,
- * never the server's. Null for anything else, including days a calendar lacks (`2026-02-30`), hour 24 and leap
- * seconds. Digits past milliseconds are dropped.
+ * the same day in Pakistan) or a date-time (`T` or a space between) with or without an offset; without one it is
+ * read as Pakistan's time, never the server's. Null for anything else, including days a calendar lacks
+ * (`2026-02-30`), a year or month alone, hour 24 and leap seconds. Digits past milliseconds are dropped.
  */
 export function parsePakistanInstant(text: string): Date | null {
   const m = DATE_OR_DATE_TIME.exec(text);

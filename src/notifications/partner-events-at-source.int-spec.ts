@@ -36,6 +36,27 @@ describe('partner events written with their source row', () => {
       [id],
     );
 
+  it('dates each event when its change was written, so a transaction that waited for the row dates it later', async () => {
+    const [first, second] = await db.transaction(async (tx) => {
+      await tx.query(`UPDATE payouts SET status = 'settled', net = '1200.00' WHERE id = $1`, [payoutId]);
+      await tx.query(`INSERT INTO payout_timeline (payout_id, status, detail) VALUES ($1, 'settled', 'x')`, [
+        payoutId,
+      ]);
+      // As a return that waited for this payout's row would, later in the same transaction's life.
+      await tx.query(`SELECT pg_sleep(0.05)`);
+      await tx.query(`UPDATE payouts SET status = 'returned' WHERE id = $1`, [payoutId]);
+      await tx.query(`INSERT INTO payout_timeline (payout_id, status, detail) VALUES ($1, 'returned', 'y')`, [
+        payoutId,
+      ]);
+      return tx.query(
+        `SELECT e.created_at FROM partner_events e JOIN payout_timeline t ON t.id = e.source_id
+         WHERE e.source = 'payout_timeline' AND t.payout_id = $1 ORDER BY t.id`,
+        [payoutId],
+      );
+    });
+    expect(second.created_at.getTime() - first.created_at.getTime()).toBeGreaterThanOrEqual(50);
+  });
+
   it('writes one payout event per settled or failed timeline row, with the payout as it stands then', async () => {
     await db.transaction(async (tx) => {
       await tx.query(`UPDATE payouts SET status = 'settled', net = '1200.00' WHERE id = $1`, [payoutId]);

@@ -159,7 +159,7 @@ export class PayoutPipelineService {
         platform: payout.platform,
         gross,
       });
-      await this.invoices.issueForPayout(tx, {
+      const invoice = await this.invoices.issueForPayout(tx, {
         payoutId,
         partnerId: payout.partner_id,
         freelancerId: payee.freelancerId,
@@ -176,6 +176,14 @@ export class PayoutPipelineService {
         currency: 'USD',
         issuedAt: this.clock.now(),
       });
+      // A round after one that failed (an ops retry): the money is on its way again, and the invoice says so.
+      if (!invoice.created) {
+        await this.invoices.markAwaitingAgain(tx, {
+          payoutId,
+          at: this.clock.now(),
+          reason: `routed again: attempt ${created.seq} via ${first.routeId}`,
+        });
+      }
       return created;
     });
     if (!attempt) return;

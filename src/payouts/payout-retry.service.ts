@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
-import { InvoicesService } from '../invoices/invoices.service';
 import { PayoutDto } from './dto/payout.dto';
 import { PayoutPipelineService } from './payout-pipeline.service';
 import { PayoutsService } from './payouts.service';
-
-const RETRIED = 'retry requested by ops';
 
 @Injectable()
 export class PayoutRetryService {
@@ -15,19 +11,16 @@ export class PayoutRetryService {
     private readonly db: DataSource,
     private readonly pipeline: PayoutPipelineService,
     private readonly payouts: PayoutsService,
-    private readonly invoices: InvoicesService,
-    private readonly clock: Clock,
   ) {}
 
   async retry(payoutId: string): Promise<PayoutDto> {
     const current = await this.payouts.get(null, payoutId);
     if (current.status === 'failed' || current.status === 'unmatched') {
       // Received again: a new routing round, and the time any wait for providers is counted from. What it failed
-      // of no longer stands, and its invoice awaits the proceeds again.
+      // of no longer stands; its invoice awaits the proceeds again once the new round has an attempt under way.
       await this.db.transaction(async (tx) => {
-        if (!(await this.pipeline.transition(tx, payoutId, 'received', RETRIED))) return;
+        if (!(await this.pipeline.transition(tx, payoutId, 'received', 'retry requested by ops'))) return;
         await tx.query(`UPDATE payouts SET failure_reason = NULL WHERE id = $1`, [payoutId]);
-        await this.invoices.markAwaitingAgain(tx, { payoutId, at: this.clock.now(), reason: RETRIED });
       });
     } else {
       throw Problems.conflict(

@@ -110,7 +110,7 @@ export class RecordPrcDto {
   @ApiProperty({
     example: '2026-11-23',
     description:
-      'When the bank issued the e-PRC: a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]]) with ' +
+      'When the bank issued the e-PRC: a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]], T or a space) with ' +
       'an offset (Z or ±HH:MM), or without one in Pakistan time; not later than today in Pakistan.',
   })
   @IsString()

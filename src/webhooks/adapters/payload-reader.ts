@@ -3,7 +3,7 @@ import type { FieldError } from '../../common/problem';
 import { MoneyDecimal } from '../../money/money';
 import { SERVICE_CATEGORIES, ServiceCategory } from '../../payouts/payout-instruction';
 import { ISO_COUNTRY_CODES } from './countries';
-import { storableForDisplay, unprintableText } from '../../common/storable-text';
+import { printableText, storableForDisplay, unstorableText } from '../../common/storable-text';
 
 /** The largest payout one event may announce. */
 export const MAX_GROSS = new MoneyDecimal('1000000.00');
@@ -32,8 +32,12 @@ export class PayloadReader {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(field, `${field} must be a non-empty string`);
     if (value.length > maxLength) return this.fail(field, `${field} must be at most ${maxLength} characters`);
-    const refused = unprintableText(value);
-    return refused ? this.fail(field, `${field} ${refused}`) : value;
+    const unstorable = unstorableText(value);
+    if (unstorable) return this.fail(field, `${field} ${unstorable}`);
+    // A control character in a platform's text (pasted from a rich-text editor, say) is no reason to lose the
+    // payout: a refused event cannot be sent again under its id. It is printed as U+FFFD on the invoice instead,
+    // the same in its JSON, PDF and UBL; the raw body keeps what the platform sent.
+    return printableText(value);
   }
 
   /** A gross amount already parsed as a decimal: more than zero, at most MAX_GROSS, whole cents. */
