@@ -512,6 +512,22 @@ describe('partner webhooks: hanging endpoints (e2e)', () => {
     }
   }
 
+  /** Lets every held request answer, and those that arrive meanwhile, until the partner's deliveries are all done. */
+  async function answerAll(partnerId: string, deliveries: number): Promise<void> {
+    held.splice(0).forEach((answer) => answer());
+    await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE partner_id = $1 AND status = 'delivered'`,
+          [partnerId],
+        );
+        if (row.n < deliveries) held.splice(0).forEach((answer) => answer());
+        return row.n === deliveries;
+      },
+      { what: `all ${deliveries} deliveries once the hanging endpoints answer`, timeoutMs: 30_000 },
+    );
+  }
+
   it('holds at most its slots, so another partner’s webhooks arrive while it hangs', async () => {
     const slow = await createPartner(t.http);
     const prompt = await createPartner(t.http);
@@ -535,18 +551,7 @@ describe('partner webhooks: hanging endpoints (e2e)', () => {
       [slow.id],
     );
     expect(n).toBe(4);
-    held.splice(0).forEach((answer) => answer());
-    await waitFor(
-      async () => {
-        const [row] = await t.db.query(
-          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE partner_id = $1 AND status = 'delivered'`,
-          [slow.id],
-        );
-        if (row.n < 6) held.splice(0).forEach((answer) => answer());
-        return row.n === 6;
-      },
-      { what: 'every delivery of the hanging endpoint once it answers', timeoutMs: 30_000 },
-    );
+    await answerAll(slow.id, 6);
     expect(arrived.filter((p) => p === slowPath)).toHaveLength(6);
   });
 
@@ -565,17 +570,6 @@ describe('partner webhooks: hanging endpoints (e2e)', () => {
     await waitFor(async () => arrived.includes(promptPath), { what: 'the other partner’s webhook' });
     // Two slots per endpoint would let the two endpoints hold all four workers; the partner's cap is three.
     expect(slowArrived()).toBe(3);
-    held.splice(0).forEach((answer) => answer());
-    await waitFor(
-      async () => {
-        const [row] = await t.db.query(
-          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE partner_id = $1 AND status = 'delivered'`,
-          [slow.id],
-        );
-        if (row.n < 8) held.splice(0).forEach((answer) => answer());
-        return row.n === 8;
-      },
-      { what: 'every delivery of the hanging endpoints once they answer', timeoutMs: 30_000 },
-    );
+    await answerAll(slow.id, 8);
   });
 });
