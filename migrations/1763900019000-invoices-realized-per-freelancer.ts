@@ -1,25 +1,25 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { createIndexConcurrently } from './concurrent-index';
 
 /**
- * A freelancer's proceeds realized in a month, read at every realization: what the bank keeps in the ESFCA is
- * the month's allowance (the higher of USD 5,000 or half), so each realization's share depends on the ones before.
+ * What each freelancer realized in each Pakistani month, kept as a running total: the bank keeps the month's ESFCA
+ * allowance (the higher of USD 5,000 or half), so each realization's share depends on what came before it in its
+ * month. One row per freelancer and month, added to by every realization (its row lock makes the realizations of
+ * one freelancer and month take turns) and taken from by a return.
  */
 export class InvoicesRealizedPerFreelancer1763900019000 implements MigrationInterface {
   name = 'InvoicesRealizedPerFreelancer1763900019000';
-  /** The index is built concurrently, which cannot run in a transaction: invoices go on being written. */
-  transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await createIndexConcurrently(
-      q,
-      'invoices_realized_per_freelancer_idx',
-      'invoices (freelancer_id, realized_at) INCLUDE (net_realized, export_status) WHERE net_realized IS NOT NULL',
-    );
+    await q.query(`
+      CREATE TABLE invoice_realized_months (
+        freelancer_id uuid NOT NULL REFERENCES freelancers(id),
+        month date NOT NULL CHECK (extract(day FROM month) = 1),
+        realized numeric(20,2) NOT NULL CHECK (realized >= 0),
+        PRIMARY KEY (freelancer_id, month)
+      )`);
   }
 
-  /** A revert runs in a transaction (TypeORM's revert always opens one), so the index is dropped plainly. */
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP INDEX IF EXISTS invoices_realized_per_freelancer_idx`);
+    await q.query(`DROP TABLE invoice_realized_months`);
   }
 }

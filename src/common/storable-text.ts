@@ -20,6 +20,7 @@ export function storableForDisplay(value: string): string {
  * exactly as its signed JSON does. Text that may be printed on an invoice refuses them.
  */
 const UNPRINTABLE = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+const EVERY_UNPRINTABLE = new RegExp(UNPRINTABLE.source, 'g');
 
 export const UNPRINTABLE_MESSAGE = 'must not contain control characters other than tab and line breaks';
 
@@ -30,5 +31,5 @@ export function unprintableText(value: string): string | null {
 
 /** The string with what no invoice can print replaced by U+FFFD, for text a sender cannot be asked to correct. */
 export function printableText(value: string): string {
-  return value.replace(new RegExp(UNPRINTABLE.source, 'g'), '\ufffd');
+  return value.replace(EVERY_UNPRINTABLE, '\ufffd');
 }

@@ -16,7 +16,8 @@ import { buildIssuedPart, InvoiceFacts } from './issued-part';
 import {
   esfcaRetained,
   pakistanDate,
-  pakistanMonth,
+  PAKISTAN_UTC_OFFSET_HOURS,
+  pakistanMonthStart,
   pakistanYear,
   parsePakistanInstant,
   pkrEquivalent,
@@ -183,7 +184,7 @@ export class InvoicesService {
     const pkr = fx ? pkrEquivalent(netRealized, fx.rate) : null;
     const retained = esfcaRetained(
       netRealized,
-      await this.realizedEarlierThisMonth(tx, invoice.freelancer_id, p.realizedAt),
+      await this.addRealizedThisMonth(tx, invoice.freelancer_id, p.realizedAt, netRealized),
     );
     const event = this.statusEvent({
       invoice,
@@ -226,26 +227,23 @@ export class InvoicesService {
   }
 
   /**
-   * The net the freelancer realized earlier in the Pakistani month of `at` and still has (a provider's return
-   * took back what a failed status shows). Realizations of one freelancer and
-   * month take turns (the lock is held until commit), so each one's ESFCA share counts every share before it.
+   * Adds `net` to what the freelancer realized in the Pakistani month of `at`, and answers what was realized before
+   * it. The month's row stays locked until commit, so realizations of one freelancer and month take turns and each
+   * ESFCA share counts every share before it.
    */
-  private async realizedEarlierThisMonth(
+  private async addRealizedThisMonth(
     tx: EntityManager,
     freelancerId: string,
     at: Date,
+    net: Decimal,
   ): Promise<Decimal> {
-    const month = pakistanMonth(at);
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-      `esfca:${freelancerId}:${month.start.toISOString()}`,
-    ]);
-    const [row]: Array<{ total: string }> = await tx.query(
-      `SELECT coalesce(sum(net_realized), 0)::text AS total FROM invoices
-       WHERE freelancer_id = $1 AND net_realized IS NOT NULL AND realized_at >= $2 AND realized_at < $3
-         AND export_status <> 'proceeds_failed'`,
-      [freelancerId, month.start, month.end],
+    const [row]: Array<{ earlier: string }> = await tx.query(
+      `INSERT INTO invoice_realized_months AS m (freelancer_id, month, realized) VALUES ($1, $2::date, $3)
+       ON CONFLICT (freelancer_id, month) DO UPDATE SET realized = m.realized + EXCLUDED.realized
+       RETURNING (m.realized - $3)::text AS earlier`,
+      [freelancerId, pakistanMonthStart(at), formatAmount(net)],
     );
-    return parseDecimal(row.total);
+    return parseDecimal(row.earlier);
   }
 
   /** awaiting_proceeds → proceeds_failed when every route failed; a repeat, or no invoice yet, is a no-op. */
@@ -259,13 +257,22 @@ export class InvoicesService {
    * there. A repeat is a no-op.
    */
   async markReturned(tx: EntityManager, p: { payoutId: string; at: Date; reason: string }): Promise<void> {
-    await this.moveByPayout(
+    const moved = await this.moveByPayout(
       tx,
       p.payoutId,
       ['proceeds_realized', 'prc_issued'],
       'proceeds_failed',
       p.at,
       `returned: ${p.reason}`,
+    );
+    if (!moved) return;
+    // What a provider took back is no longer realized: later ESFCA shares of its month are figured without it.
+    await tx.query(
+      `UPDATE invoice_realized_months m SET realized = greatest(m.realized - i.net_realized, 0)
+       FROM invoices i
+       WHERE i.payout_id = $1 AND m.freelancer_id = i.freelancer_id
+         AND m.month = date_trunc('month', (i.realized_at AT TIME ZONE 'UTC') + make_interval(hours => $2))::date`,
+      [p.payoutId, PAKISTAN_UTC_OFFSET_HOURS],
     );
   }
 
@@ -343,7 +350,7 @@ export class InvoicesService {
     at: Date,
     detail: string,
     options: { unrealizedOnly?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     const moved: Array<{
       id: string;
       partner_id: string;
@@ -363,9 +370,10 @@ export class InvoicesService {
          SELECT * FROM moved`,
       [payoutId, from, to, options.unrealizedOnly ?? false],
     );
-    if (!moved.length) return;
+    if (!moved.length) return false;
     const [invoice] = moved;
     await this.appendEvent(tx, { invoice, status: to, previousStatus: invoice.previous, at, detail });
+    return true;
   }
 
   /**

@@ -106,14 +106,9 @@ export function esfcaRetained(
   );
 }
 
-/** The Pakistani calendar month `at` falls in, as the UTC instants it starts and ends at (end excluded). */
-export function pakistanMonth(at: Date): { start: Date; end: Date } {
-  const local = new Date(at.getTime() + PAKISTAN_OFFSET_MS);
-  const [year, month] = [local.getUTCFullYear(), local.getUTCMonth()];
-  return {
-    start: new Date(Date.UTC(year, month, 1) - PAKISTAN_OFFSET_MS),
-    end: new Date(Date.UTC(year, month + 1, 1) - PAKISTAN_OFFSET_MS),
-  };
+/** The first day of the Pakistani calendar month `at` falls in, as `YYYY-MM-01`. */
+export function pakistanMonthStart(at: Date): string {
+  return `${pakistanDate(at).slice(0, 7)}-01`;
 }
 
 /** PKR equivalent of the dollars realized, rounded half-up to two decimals as the contract says. */
