@@ -136,6 +136,21 @@ describe('sandbox providers (e2e)', () => {
       expect(after.body).toEqual(before.body);
     });
 
+    it('refuses a body that names no setting, changing nothing (not even the time of the last change)', async () => {
+      const before = await t.http.get('/v1/ops/sandbox/providers').set(ops).expect(200);
+      for (const body of [{}, null]) {
+        const res = await t.http
+          .put('/v1/ops/sandbox/providers/wise')
+          .set(ops)
+          .set('content-type', 'application/json')
+          .send(JSON.stringify(body));
+        expectProblem(res, 400);
+        expect(res.body.errors).toEqual([{ field: 'body', message: 'name at least one setting to change' }]);
+      }
+      const after = await t.http.get('/v1/ops/sandbox/providers').set(ops).expect(200);
+      expect(after.body).toEqual(before.body);
+    });
+
     it('refuses unknown fields by name', async () => {
       const res = await t.http.put('/v1/ops/sandbox/providers/upwork').set(ops).send({ failureRate: 0.5 });
       expectProblem(res, 400);

@@ -33,10 +33,12 @@ export class CreateFreelancerDto {
   @Matches(NTN_PATTERN, { message: 'ntn must look like 1234567-8' })
   ntn?: string;
 
-  @ApiPropertyOptional({ example: 'PSEB-F-12345' })
+  @ApiPropertyOptional({ example: 'PSEB-F-12345', description: 'Printed on invoices.' })
   @IsOptional()
   @IsString()
   @Length(1, 50)
+  @NotBlank()
+  @Satisfies((text) => unprintableText(text) === null, `$property ${UNPRINTABLE_MESSAGE}`)
   psebRegistrationNo?: string;
 
   @ApiPropertyOptional({ example: 'ayesha@example.com' })

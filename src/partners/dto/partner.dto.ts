@@ -1,10 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
+import { NotBlank } from '../../common/validation';
 
 export class CreatePartnerDto {
   @ApiProperty({ example: 'Acme Fintech' })
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name: string;
 }
 

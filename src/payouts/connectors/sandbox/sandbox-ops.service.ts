@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { maskIban } from '../../../freelancers/identifiers';
 import { Clock } from '../../../common/clock';
+import { Problems } from '../../../common/problem';
+import { maskIban } from '../../../freelancers/identifiers';
 import { formatAmount } from '../../../money/money';
 import {
   SandboxSettingsDto,
@@ -27,7 +28,14 @@ export class SandboxOpsService {
     return { data: (await this.settings.list()).map(toSettingsDto) };
   }
 
-  async updateSettings(providerId: string, dto: UpdateSandboxSettingsDto): Promise<SandboxSettingsDto> {
+  /** Fields left out keep their value; a body that names none changes nothing and is refused as such. */
+  async updateSettings(
+    providerId: string,
+    dto: UpdateSandboxSettingsDto | null,
+  ): Promise<SandboxSettingsDto> {
+    if (!dto || Object.values(dto).every((value) => value === undefined)) {
+      throw Problems.validation([{ field: 'body', message: 'name at least one setting to change' }]);
+    }
     return toSettingsDto(await this.settings.update(providerId, dto));
   }
 
