@@ -2,6 +2,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { PartnerEventsDispatcher } from '../src/notifications/partner-events.dispatcher';
+import { WebhookDeliveryService } from '../src/notifications/webhook-delivery.service';
 import { MAX_ENDPOINTS_PER_PARTNER } from '../src/notifications/webhook-endpoints.service';
 import {
   bearer,
@@ -260,6 +261,34 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
           .expect(200);
       }
     }
+  });
+
+  it('logs an attempt cut off with its worker as such when the delivery is sent again', async () => {
+    const partner = await createPartner(t.http);
+    const endpoint = await register(partner.apiKey, receiver.url(`/ok/${unique('cut')}`));
+    // As a worker killed mid-send leaves it: attempt 1 claimed, its window over, no outcome recorded.
+    const [event] = await t.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload, fanned_out_at)
+       VALUES ($1, 'payout.settled', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}', now())
+       RETURNING id`,
+      [partner.id],
+    );
+    const [delivery] = await t.db.query(
+      `INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id, attempts, last_attempt_at, in_flight_until,
+                                       next_attempt_at, enqueued_at)
+       VALUES ($1, $2, $3, 1, now() - interval '1 minute', now() - interval '1 second', now(), now())
+       RETURNING id`,
+      [event.id, endpoint.id, partner.id],
+    );
+    expect(await t.app.get(WebhookDeliveryService).attempt(delivery.id, 1)).toBe('delivered');
+    const history = await t.http
+      .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(history.body.data[0].attemptLog).toEqual([
+      expect.objectContaining({ attempt: 1, statusCode: null, error: expect.stringContaining('cut off') }),
+      expect.objectContaining({ attempt: 2, statusCode: 200, error: null }),
+    ]);
   });
 
   it('answers 404 for another partner’s endpoint and 204 when the owner deletes it', async () => {

@@ -28,6 +28,9 @@ interface ClaimedDelivery {
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped' | 'waiting';
 
+/** What the delivery log says of an attempt whose worker stopped before it recorded an outcome. */
+const CUT_OFF = 'no outcome recorded: the attempt was cut off when its worker stopped; sent again';
+
 /** How long an attempt whose endpoint has no free slot waits before it asks again: doubling, up to the cap. */
 const SLOT_WAIT_MS = 1_000;
 const SLOT_WAIT_CAP_MS = 30_000;
@@ -65,6 +68,16 @@ export class WebhookDeliveryService {
         `SELECT 1 FROM partners p JOIN webhook_deliveries d ON d.partner_id = p.id WHERE d.id = $1
          FOR NO KEY UPDATE OF p`,
         [deliveryId],
+      );
+      // An attempt claimed before and never recorded was cut off with its worker (its outcome is unknown): the
+      // log says so instead of skipping its number. The in-flight window had passed before this claim could run.
+      await tx.query(
+        `INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
+         SELECT d.id, d.attempts, d.last_attempt_at, NULL, $3, 0 FROM webhook_deliveries d
+         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND d.attempts > 0
+           AND d.last_attempt_at IS NOT NULL AND d.in_flight_until IS NOT NULL AND d.in_flight_until <= now()
+         ON CONFLICT DO NOTHING`,
+        [deliveryId, expectedAttempts, CUT_OFF],
       );
       // An UPDATE … RETURNING answers [rows, affected count] through this driver.
       const [[row]]: [ClaimedDelivery[], number] = await tx.query(
