@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexConcurrently } from './concurrent-index';
 
 /**
  * Ops list the payouts that need a person (`GET /v1/ops/payouts?status=failed`, unmatched, returned) across
@@ -10,16 +11,10 @@ export class PayoutsNeedingOps1763900017000 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    // A build cut short leaves an invalid index behind: it is dropped, so running again builds it afresh. Dropped
-    // concurrently too: a plain DROP INDEX would lock payouts against every write while it waits.
-    const invalid = await q.query(
-      `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-       WHERE c.relname = 'payouts_needing_ops_idx' AND NOT i.indisvalid`,
-    );
-    if (invalid.length) await q.query(`DROP INDEX CONCURRENTLY IF EXISTS payouts_needing_ops_idx`);
-    await q.query(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS payouts_needing_ops_idx
-       ON payouts (status, created_at, id) WHERE status IN ('failed', 'unmatched', 'returned')`,
+    await createIndexConcurrently(
+      q,
+      'payouts_needing_ops_idx',
+      "payouts (status, created_at, id) WHERE status IN ('failed', 'unmatched', 'returned')",
     );
   }
 

@@ -1,6 +1,7 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { Matches, ValidateBy } from 'class-validator';
 import { FieldError, Problems } from './problem';
+import { unprintableText, UNPRINTABLE_MESSAGE } from './storable-text';
 
 /** Flattens nested class-validator errors into `{ field: "a.b", message }` pairs. */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
@@ -34,4 +35,9 @@ export function Satisfies(accepts: (text: string) => boolean, message: string): 
       defaultMessage: () => message,
     },
   });
+}
+
+/** Text printed on invoices: no control character but tab and line breaks, and not U+FFFE or U+FFFF. */
+export function Printable(): PropertyDecorator {
+  return Satisfies((text) => unprintableText(text) === null, `$property ${UNPRINTABLE_MESSAGE}`);
 }

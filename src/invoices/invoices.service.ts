@@ -16,7 +16,6 @@ import { buildIssuedPart, InvoiceFacts } from './issued-part';
 import {
   esfcaRetained,
   pakistanDate,
-  PAKISTAN_UTC_OFFSET_HOURS,
   pakistanMonthStart,
   pakistanYear,
   parsePakistanInstant,
@@ -35,6 +34,18 @@ export interface RealizeInvoiceInput {
   route: { routeId: string; provider: string; rail: string };
   routingFees: Decimal;
   netRealized: Decimal;
+}
+
+/** An invoice as a status change left it. */
+interface MovedInvoice {
+  id: string;
+  partner_id: string;
+  number: string;
+  sha256: string;
+  previous: ExportStatus;
+  freelancer_id: string;
+  net_realized: string | null;
+  realized_at: Date | null;
 }
 
 interface LockedInvoice {
@@ -265,14 +276,12 @@ export class InvoicesService {
       p.at,
       `returned: ${p.reason}`,
     );
-    if (!moved) return;
+    if (!moved?.realized_at) return;
     // What a provider took back is no longer realized: later ESFCA shares of its month are figured without it.
     await tx.query(
-      `UPDATE invoice_realized_months m SET realized = greatest(m.realized - i.net_realized, 0)
-       FROM invoices i
-       WHERE i.payout_id = $1 AND m.freelancer_id = i.freelancer_id
-         AND m.month = date_trunc('month', (i.realized_at AT TIME ZONE 'UTC') + make_interval(hours => $2))::date`,
-      [p.payoutId, PAKISTAN_UTC_OFFSET_HOURS],
+      `UPDATE invoice_realized_months SET realized = greatest(realized - $3, 0)
+       WHERE freelancer_id = $1 AND month = $2::date`,
+      [moved.freelancer_id, pakistanMonthStart(moved.realized_at), moved.net_realized],
     );
   }
 
@@ -350,14 +359,8 @@ export class InvoicesService {
     at: Date,
     detail: string,
     options: { unrealizedOnly?: boolean } = {},
-  ): Promise<boolean> {
-    const moved: Array<{
-      id: string;
-      partner_id: string;
-      number: string;
-      sha256: string;
-      previous: ExportStatus;
-    }> = await tx.query(
+  ): Promise<MovedInvoice | null> {
+    const moved: MovedInvoice[] = await tx.query(
       // The status it had is read from the locked row, so the event names the one it really moved from.
       `WITH locked AS (
            SELECT id, export_status FROM invoices
@@ -366,14 +369,15 @@ export class InvoicesService {
          moved AS (
            UPDATE invoices i SET export_status = $3 FROM locked
            WHERE i.id = locked.id AND i.export_status = locked.export_status
-           RETURNING i.id, i.partner_id, i.number, i.sha256, locked.export_status AS previous)
+           RETURNING i.id, i.partner_id, i.number, i.sha256, locked.export_status AS previous, i.freelancer_id,
+                     i.net_realized::text AS net_realized, i.realized_at)
          SELECT * FROM moved`,
       [payoutId, from, to, options.unrealizedOnly ?? false],
     );
-    if (!moved.length) return false;
+    if (!moved.length) return null;
     const [invoice] = moved;
     await this.appendEvent(tx, { invoice, status: to, previousStatus: invoice.previous, at, detail });
-    return true;
+    return invoice;
   }
 
   /**

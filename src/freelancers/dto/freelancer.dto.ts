@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
-import { unprintableText, UNPRINTABLE_MESSAGE } from '../../common/storable-text';
-import { NotBlank, Satisfies } from '../../common/validation';
+import { NotBlank, Printable } from '../../common/validation';
 import { CNIC_PATTERN, NTN_PATTERN } from '../identifiers';
 
 export class CreateFreelancerDto {
@@ -19,7 +18,7 @@ export class CreateFreelancerDto {
   @IsString()
   @Length(1, 200)
   @NotBlank()
-  @Satisfies((text) => unprintableText(text) === null, `$property ${UNPRINTABLE_MESSAGE}`)
+  @Printable()
   name: string;
 
   @ApiProperty({ example: '35202-1234567-1' })
@@ -38,7 +37,7 @@ export class CreateFreelancerDto {
   @IsString()
   @Length(1, 50)
   @NotBlank()
-  @Satisfies((text) => unprintableText(text) === null, `$property ${UNPRINTABLE_MESSAGE}`)
+  @Printable()
   psebRegistrationNo?: string;
 
   @ApiPropertyOptional({ example: 'ayesha@example.com' })

@@ -7,8 +7,9 @@ import { MetricsService } from '../../ops/metrics.service';
 import { RetryLater } from '../payout-pipeline.service';
 
 /**
- * What every pipeline processor shares: concurrency and stall detection from config, job timing in metrics,
- * the job named on every line it logs, and quiet retries (RetryLater is an expected outcome, not an error worth a stack trace).
+ * What every pipeline processor shares: concurrency and stall detection from config, job timing in metrics, the
+ * job named on every line it logs, and quiet retries (RetryLater is an expected outcome, not an error worth a
+ * stack trace).
  */
 export abstract class PipelineWorkerHost extends WorkerHost implements OnApplicationBootstrap {
   protected readonly logger = new Logger(this.constructor.name);
