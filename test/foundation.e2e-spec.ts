@@ -351,6 +351,95 @@ describe('foundation (e2e)', () => {
       expect(second.body.isDefault).toBe(false);
     });
 
+    describe('the default account', () => {
+      const account = (overrides: Record<string, unknown> = {}) => ({
+        kind: 'bank_fcy',
+        institution: 'Meezan Bank',
+        iban: 'PK36SCBL0000001123456702',
+        title: 'Ayesha Khan',
+        ...overrides,
+      });
+      const addAccount = (freelancerId: string, body: Record<string, unknown>) =>
+        t.http.post(`/v1/freelancers/${freelancerId}/accounts`).set(bearer(partner.apiKey)).send(body);
+      const makeDefault = (freelancerId: string, accountId: string, apiKey = partner.apiKey) =>
+        t.http.post(`/v1/freelancers/${freelancerId}/accounts/${accountId}/default`).set(bearer(apiKey));
+      const defaults = async (freelancerId: string) => {
+        const res = await t.http
+          .get(`/v1/freelancers/${freelancerId}`)
+          .set(bearer(partner.apiKey))
+          .expect(200);
+        return res.body.accounts
+          .filter((a: { isDefault: boolean }) => a.isDefault)
+          .map((a: { id: string }) => a.id);
+      };
+
+      it('is the first account even when the request says isDefault: false', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const first = await addAccount(fl.id, account({ isDefault: false })).expect(201);
+        expect(first.body.isDefault).toBe(true);
+      });
+
+      it('moves to a new account added with isDefault: true, in one step', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const first = await addAccount(fl.id, account()).expect(201);
+        const second = await addAccount(fl.id, account({ kind: 'fintech_usd', isDefault: true })).expect(201);
+        expect(second.body.isDefault).toBe(true);
+        expect(await defaults(fl.id)).toEqual([second.body.id]);
+        const third = await addAccount(fl.id, account({ isDefault: false })).expect(201);
+        expect(third.body.isDefault).toBe(false);
+        expect(await defaults(fl.id)).toEqual([second.body.id]);
+        expect(first.body.id).not.toBe(second.body.id);
+      });
+
+      it('moves to an existing account, and answers the same when it already is the default', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const first = await addAccount(fl.id, account()).expect(201);
+        const second = await addAccount(fl.id, account({ title: 'A. Khan' })).expect(201);
+        const moved = await makeDefault(fl.id, second.body.id).expect(200);
+        expect(moved.body).toEqual({ ...second.body, isDefault: true });
+        expect(await defaults(fl.id)).toEqual([second.body.id]);
+        const again = await makeDefault(fl.id, second.body.id).expect(200);
+        expect(again.body).toEqual(moved.body);
+        await makeDefault(fl.id, first.body.id).expect(200);
+        expect(await defaults(fl.id)).toEqual([first.body.id]);
+      });
+
+      it('ends with exactly one default when two requests move it at once', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        await addAccount(fl.id, account()).expect(201);
+        const others = [
+          (await addAccount(fl.id, account()).expect(201)).body.id,
+          (await addAccount(fl.id, account()).expect(201)).body.id,
+        ];
+        const answers = await Promise.all(others.map((id) => makeDefault(fl.id, id)));
+        expect(answers.map((res) => res.status)).toEqual([200, 200]);
+        const now = await defaults(fl.id);
+        expect(now).toHaveLength(1);
+        expect(others).toContain(now[0]);
+      });
+
+      it('answers 404 for an account of another freelancer, an unknown one, or another partner’s', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const own = await addAccount(fl.id, account()).expect(201);
+        const otherFreelancer = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const foreign = await addAccount(otherFreelancer.id, account()).expect(201);
+        expectProblem(await makeDefault(fl.id, foreign.body.id), 404);
+        expectProblem(await makeDefault(fl.id, '00000000-0000-4000-8000-000000000000'), 404);
+        expectProblem(await makeDefault(fl.id, 'not-a-uuid'), 404);
+        const stranger = await createPartner(t.http);
+        expectProblem(await makeDefault(fl.id, own.body.id, stranger.apiKey), 404);
+        expect(await defaults(otherFreelancer.id)).toEqual([foreign.body.id]);
+      });
+
+      it('names isDefault when it is not a boolean, and adds nothing', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const res = await addAccount(fl.id, account({ isDefault: 'yes' }));
+        expectProblem(res, 400);
+        expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['isDefault']);
+        expect(await defaults(fl.id)).toEqual([]);
+      });
+    });
+
     it.each([
       ['PK37SCBL0000001123456702', 'off-by-one check digits'],
       ['PK36SCBL0000001123456703', 'off-by-one account digit'],

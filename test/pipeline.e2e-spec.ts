@@ -4,6 +4,7 @@ import {
   createFreelancer,
   createPartner,
   ops,
+  pakistaniIban,
   startApp,
   TestApp,
   unique,
@@ -172,6 +173,43 @@ describe('payout pipeline (e2e, workers in process)', () => {
       await trialBalanceIsBalanced();
     } finally {
       await sandbox('payoneer', { permanentFailureRate: 0 });
+    }
+  });
+
+  it('pays a routed payout to the account it was routed for when the default changes before its failover', async () => {
+    // Payoneer takes its time and then rejects: the failover's send is a job of its own, which reads the payee again.
+    await sandbox('payoneer', { permanentFailureRate: 1, latencyMs: 600 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '1250.00');
+      await sendUnderWay(t, id);
+      const newIban = pakistaniIban('7000000000000042', 'MEZN');
+      await t.http
+        .post(`/v1/freelancers/${freelancer.id}/accounts`)
+        .set(bearer(partner.apiKey))
+        .send({
+          kind: 'bank_fcy',
+          institution: 'Bank Alfalah',
+          iban: newIban,
+          title: 'Ayesha Khan',
+          isDefault: true,
+        })
+        .expect(201);
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.attempts.map((a) => [a.routeId, a.status])).toEqual([
+        ['upwork-payoneer-usd', 'failed'],
+        ['upwork-wire-usd', 'settled'],
+      ]);
+      const paidTo = (payoutId: string) =>
+        t.db.query(`SELECT beneficiary_iban AS iban FROM sandbox_transfers WHERE payout_id = $1`, [payoutId]);
+      expect(await paidTo(id)).toEqual([{ iban: 'PK36SCBL0000001123456702' }]);
+
+      await sandbox('payoneer', { permanentFailureRate: 0, latencyMs: 0 });
+      const next = await announce(freelancer.externalRef, '1250.00');
+      expect((await payoutWhen(next, ['settled', 'failed'])).status).toBe('settled');
+      expect(await paidTo(next)).toEqual([{ iban: newIban }]);
+    } finally {
+      await sandbox('payoneer', { permanentFailureRate: 0, latencyMs: 0 });
     }
   });
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import { ApiTags } from '@nestjs/swagger';
 import { PartnerApi } from '../partners/partner-api.decorator';
@@ -48,5 +48,17 @@ export class FreelancersController {
     @HeldIdempotencyKey() hold: IdempotencyHold | null,
   ): Promise<DollarAccountDto> {
     return this.freelancers.addAccount(partnerId, id, dto, hold);
+  }
+
+  /** Makes the account the freelancer's default: payouts routed from now on go to it. */
+  @Post(':id/accounts/:accountId/default')
+  @HttpCode(200)
+  makeDefault(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Param('accountId', IdPipe) accountId: string,
+    @HeldIdempotencyKey() hold: IdempotencyHold | null,
+  ): Promise<DollarAccountDto> {
+    return this.freelancers.makeDefault(partnerId, id, accountId, hold);
   }
 }

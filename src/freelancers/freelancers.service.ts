@@ -131,7 +131,10 @@ export class FreelancersService {
     );
   }
 
-  /** With a held Idempotency-Key, the account and the key's answer commit together. */
+  /**
+   * With a held Idempotency-Key, the account and the key's answer commit together. The first account is the
+   * default; a later one becomes it with `isDefault: true`, in the same transaction as the old one steps down.
+   */
   async addAccount(
     partnerId: string,
     freelancerId: string,
@@ -146,10 +149,12 @@ export class FreelancersService {
         `SELECT count(*)::int AS n FROM dollar_accounts WHERE freelancer_id = $1`,
         [freelancerId],
       );
+      const isDefault = existing.n === 0 || dto.isDefault === true;
+      if (isDefault) await this.stepDownDefault(tx, freelancerId);
       const [row]: AccountRow[] = await tx.query(
         `INSERT INTO dollar_accounts (freelancer_id, kind, institution, iban, title, is_default)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-        [freelancerId, dto.kind, dto.institution, normalizeIban(dto.iban), dto.title, existing.n === 0],
+        [freelancerId, dto.kind, dto.institution, normalizeIban(dto.iban), dto.title, isDefault],
       );
       const created = toAccountDto(row);
       await this.keys.completeIn(tx, hold, created);
@@ -157,28 +162,81 @@ export class FreelancersService {
     });
   }
 
+  /**
+   * Makes one of the freelancer's accounts the default: payouts routed from now on go to it. A payout already
+   * routed keeps the account it was routed for (its route was chosen for that account's kind). Making the
+   * default the default again changes nothing and answers the same.
+   */
+  async makeDefault(
+    partnerId: string,
+    freelancerId: string,
+    accountId: string,
+    hold: IdempotencyHold | null = null,
+  ): Promise<DollarAccountDto> {
+    return this.db.transaction(async (tx) => {
+      await this.findRow(tx, partnerId, freelancerId, true);
+      const [account]: AccountRow[] = await tx.query(
+        `SELECT * FROM dollar_accounts WHERE id = $1 AND freelancer_id = $2`,
+        [accountId, freelancerId],
+      );
+      if (!account) throw Problems.notFound('Dollar account');
+      let row = account;
+      if (!account.is_default) {
+        await this.stepDownDefault(tx, freelancerId);
+        // An UPDATE answers [rows, count] through TypeORM.
+        const [updated]: [AccountRow[], number] = await tx.query(
+          `UPDATE dollar_accounts SET is_default = true WHERE id = $1 RETURNING *`,
+          [accountId],
+        );
+        row = updated[0];
+      }
+      const answer = toAccountDto(row);
+      await this.keys.completeIn(tx, hold, answer);
+      return answer;
+    });
+  }
+
+  /**
+   * A statement of its own before the new default is set: the one-default index is checked row by row, so one
+   * UPDATE that turns one flag off and another on may meet the new default before the old one is gone.
+   */
+  private async stepDownDefault(tx: EntityManager, freelancerId: string): Promise<void> {
+    await tx.query(`UPDATE dollar_accounts SET is_default = false WHERE freelancer_id = $1 AND is_default`, [
+      freelancerId,
+    ]);
+  }
+
   /** Finds a partner's freelancer by its external reference, with the default dollar account. */
   async findPayeeByRef(partnerId: string, externalRef: string): Promise<PayeeProfile | null> {
     return this.findPayee(partnerId, 'external_ref', externalRef);
   }
 
-  async payee(partnerId: string, freelancerId: string): Promise<PayeeProfile> {
-    const payee = await this.findPayee(partnerId, 'id', freelancerId);
+  /**
+   * The freelancer with the account a payout was routed for (`accountId`), which stays its account when the
+   * default changes later.
+   */
+  async payee(partnerId: string, freelancerId: string, accountId: string): Promise<PayeeProfile> {
+    const payee = await this.findPayee(partnerId, 'id', freelancerId, accountId);
     if (!payee) throw Problems.notFound('Freelancer');
     return payee;
   }
 
-  /** A partner's freelancer with the default dollar account, found by id or external reference in one query. */
+  /**
+   * A partner's freelancer found by id or external reference in one query, with one dollar account: the one
+   * given, else the default.
+   */
   private async findPayee(
     partnerId: string,
     by: 'id' | 'external_ref',
     value: string,
+    accountId?: string,
   ): Promise<PayeeProfile | null> {
     const rows = await this.db.query(
       `SELECT f.*, a.id AS account_id, a.kind, a.iban, a.institution, a.title
-       FROM freelancers f LEFT JOIN dollar_accounts a ON a.freelancer_id = f.id AND a.is_default
+       FROM freelancers f LEFT JOIN dollar_accounts a ON a.freelancer_id = f.id
+         AND ${accountId === undefined ? 'a.is_default' : 'a.id = $3'}
        WHERE f.partner_id = $1 AND f.${by} = $2`,
-      [partnerId, value],
+      accountId === undefined ? [partnerId, value] : [partnerId, value, accountId],
     );
     if (!rows.length) return null;
     const r = rows[0];

@@ -22,6 +22,8 @@ interface PayoutRow {
   platform: string;
   freelancer_ref: string;
   freelancer_id: string | null;
+  /** The dollar account the payout was routed for; null until it is routed. */
+  account_id: string | null;
   gross: string;
   currency: 'USD';
   client_name: string;
@@ -247,7 +249,9 @@ export class PayoutPipelineService {
       );
       return;
     }
-    const payee = known?.payee ?? (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!));
+    const payee =
+      known?.payee ??
+      (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!, payout.account_id!));
     const result = await connector.send({
       signal: AbortSignal.timeout(this.config.sendTimeoutMs),
       idempotencyKey: attempt.idempotency_key,

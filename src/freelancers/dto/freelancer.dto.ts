@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { NotBlank, Printable } from '../../common/validation';
 import { CNIC_PATTERN, NTN_PATTERN } from '../identifiers';
@@ -71,6 +71,15 @@ export class CreateAccountDto {
   @Length(1, 200)
   @NotBlank()
   title: string;
+
+  @ApiPropertyOptional({
+    description:
+      'true makes the new account the default at once (payouts routed from then on go to it); false or absent ' +
+      'leaves the current default. A freelancer’s first account is the default either way.',
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'isDefault must be true or false' })
+  isDefault?: boolean;
 }
 
 export class DollarAccountDto {
