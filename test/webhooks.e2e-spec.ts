@@ -82,6 +82,7 @@ describe('webhooks (e2e)', () => {
         scheme: 'standard-webhooks',
         webhookUrl: res.body.webhookUrl,
         createdAt: expect.any(String),
+        previousSecretExpiresAt: null,
       });
     });
 

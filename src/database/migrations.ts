@@ -22,6 +22,7 @@ import { PayoutsNeedingOps1763900017000 } from '../../migrations/1763900017000-p
 import { DeliveryInFlightPerPartner1763900018000 } from '../../migrations/1763900018000-delivery-in-flight-per-partner';
 import { InvoicesRealizedPerFreelancer1763900019000 } from '../../migrations/1763900019000-invoices-realized-per-freelancer';
 import { PartnerEventTime1763900020000 } from '../../migrations/1763900020000-partner-event-time';
+import { ConnectionSecretRotation1763900021000 } from '../../migrations/1763900021000-connection-secret-rotation';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   DeliveryInFlightPerPartner1763900018000,
   InvoicesRealizedPerFreelancer1763900019000,
   PartnerEventTime1763900020000,
+  ConnectionSecretRotation1763900021000,
 ];

@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { RedisEpoch } from '../redis/epoch';
 import { RedisService } from '../redis/redis.module';
 import type { AuthenticatedPartner } from './partners.service';
 
@@ -18,7 +19,6 @@ export const API_KEY_CACHE_TTL_MS = 60_000;
  */
 @Injectable()
 export class ApiKeyCache {
-  private readonly logger = new Logger(ApiKeyCache.name);
   private readonly entries = new Map<
     string,
     { partner: AuthenticatedPartner; epoch: string; cachedAtMs: number }
@@ -27,23 +27,18 @@ export class ApiKeyCache {
   /** The Redis key (under the client's prefix) whose value changes whenever a key is revoked. */
   static readonly EPOCH_KEY = 'auth:api-key-epoch';
 
-  /** The epoch a stored value stands for: never bumped yet reads as "0". */
-  static epochOf(value: string | null): string {
-    return value ?? '0';
-  }
+  private readonly revocations: RedisEpoch;
 
   constructor(
-    private readonly redis: RedisService,
+    redis: RedisService,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.revocations = new RedisEpoch(redis, ApiKeyCache.EPOCH_KEY, 'API key caches');
+  }
 
   /** The current revocation epoch, or null when Redis cannot say. */
-  async epoch(): Promise<string | null> {
-    try {
-      return ApiKeyCache.epochOf(await this.redis.client.get(ApiKeyCache.EPOCH_KEY));
-    } catch {
-      return null;
-    }
+  epoch(): Promise<string | null> {
+    return this.revocations.read();
   }
 
   lookup(keyHash: string): { partner: AuthenticatedPartner; epoch: string } | undefined {
@@ -65,10 +60,6 @@ export class ApiKeyCache {
   /** Called after a key is revoked in Postgres. */
   async invalidate(): Promise<void> {
     this.entries.clear();
-    try {
-      await this.redis.client.incr(ApiKeyCache.EPOCH_KEY);
-    } catch (error) {
-      this.logger.error(`API key caches of other replicas were not told of a revocation: ${String(error)}`);
-    }
+    await this.revocations.bump();
   }
 }

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Problems } from '../common/problem';
 import { RateLimiter } from '../common/rate-limiter';
 import { API_KEY_PATTERN, bearerToken, hashApiKey } from './api-key';
+import { RedisEpoch } from '../redis/epoch';
 import { ApiKeyCache } from './api-key-cache';
 import { AuthenticatedPartner, PartnersService } from './partners.service';
 
@@ -32,7 +33,7 @@ export class PartnerGuard implements CanActivate {
       const counted = await this.limiter.consume('partner-key', cached.partner.apiKeyId, limit, {
         alsoRead: ApiKeyCache.EPOCH_KEY,
       });
-      if (counted && ApiKeyCache.epochOf(counted.read) === cached.epoch) {
+      if (counted && RedisEpoch.of(counted.read) === cached.epoch) {
         request.partner = cached.partner;
         return true;
       }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -9,6 +9,8 @@ import {
   CreatePlatformConnectionDto,
   PlatformConnectionDto,
   PlatformConnectionPageDto,
+  RotatedSigningSecretDto,
+  RotateSigningSecretDto,
 } from './dto/platform-connection.dto';
 import { PlatformConnectionsService } from './platform-connections.service';
 import { IdempotencyKey } from '../partners/idempotency.interceptor';
@@ -33,11 +35,24 @@ export class PlatformConnectionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedPlatformConnectionDto> {
     const { connection, replayed } = await this.connections.create(partnerId, dto, idempotencyKey);
-    // Echoed back as it came.
-    if (idempotencyKey !== undefined)
-      void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
-    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    markReplay(reply, idempotencyKey, replayed);
     return connection;
+  }
+
+  /** A fresh signing secret, shown once; the one it replaces verifies for a while longer (see the body). */
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  async rotateSecret(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Body() dto: RotateSigningSecretDto,
+    @IdempotencyKey() idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RotatedSigningSecretDto> {
+    const { rotated, replayed } = await this.connections.rotateSecret(partnerId, id, dto, idempotencyKey);
+    markReplay(reply, idempotencyKey, replayed);
+    return rotated;
   }
 
   @Get()
@@ -49,4 +64,11 @@ export class PlatformConnectionsController {
   get(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<PlatformConnectionDto> {
     return this.connections.get(partnerId, id);
   }
+}
+
+/** Echoes the Idempotency-Key as it came, and says when the answer is a replay of the first one. */
+function markReplay(reply: FastifyReply, idempotencyKey: string | undefined, replayed: boolean): void {
+  if (idempotencyKey !== undefined)
+    void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
+  if (replayed) void reply.header('Idempotent-Replayed', 'true');
 }

@@ -7,11 +7,18 @@ import { Problems } from '../common/problem';
 import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { Counted } from '../common/rate-limiter';
+import { RedisEpoch } from '../redis/epoch';
+import { RedisService } from '../redis/redis.module';
 import {
   CreatedPlatformConnectionDto,
   CreatePlatformConnectionDto,
+  DEFAULT_PREVIOUS_SECRET_SECONDS,
   PlatformConnectionDto,
   PlatformConnectionPageDto,
+  RotatedSigningSecretDto,
+  RotateSigningSecretDto,
 } from './dto/platform-connection.dto';
 import { defaultScheme, generateSigningSecret, Platform, webhookUrl } from './platforms';
 import { SignatureScheme } from './signatures/signature-schemes';
@@ -22,8 +29,17 @@ interface ConnectionRow {
   platform: Platform;
   scheme: SignatureScheme;
   secret_ciphertext: Buffer;
+  previous_secret_ciphertext: Buffer | null;
+  previous_secret_expires_at: Date | null;
   request_hash: string | null;
   created_at: Date;
+}
+
+interface RotationRow {
+  connection_id: string;
+  previous_secret_expires_at: Date;
+  request_hash: string;
+  secret_ciphertext: Buffer;
 }
 
 /** What webhook intake needs of a connection, with its secret opened. */
@@ -33,12 +49,16 @@ export interface IntakeConnection {
   platform: Platform;
   scheme: SignatureScheme;
   secret: string;
+  /** The secret the last rotation replaced, with the time (ms since the epoch) it stops verifying. */
+  previous: { secret: string; expiresAtMs: number } | null;
+  /** The rotation epoch this copy was read under; null when Redis could not say (the copy is then not kept). */
+  epoch: string | null;
 }
 
 /**
  * Opened connections are kept this long, so intake does not read and decrypt the same row on every delivery.
- * Connections never change once created (a secret rotation would be a new row or must clear this cache);
- * the row in Postgres stays the truth.
+ * A rotation bumps an epoch in Redis that intake reads with its rate-limit count, so every replica reads the
+ * row again at its next delivery; the time bounds a rotation whose bump Redis did not take.
  */
 const INTAKE_CACHE_MS = 30_000;
 const INTAKE_CACHE_MAX = 10_000;
@@ -46,12 +66,24 @@ const INTAKE_CACHE_MAX = 10_000;
 @Injectable()
 export class PlatformConnectionsService {
   private readonly intakeCache = new Map<string, { connection: IntakeConnection; until: number }>();
+  private readonly rotations: RedisEpoch;
+
+  /** The Redis key (under the client's prefix) whose value changes whenever a signing secret is rotated. */
+  static readonly ROTATION_EPOCH_KEY = 'webhooks:secret-rotation-epoch';
 
   constructor(
     private readonly db: DataSource,
     private readonly idempotency: IdempotencyService,
+    private readonly clock: Clock,
+    redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.rotations = new RedisEpoch(
+      redis,
+      PlatformConnectionsService.ROTATION_EPOCH_KEY,
+      'connection caches',
+    );
+  }
 
   /**
    * Creates a connection with a fresh signing secret, stored only encrypted. With an Idempotency-Key the
@@ -93,15 +125,82 @@ export class PlatformConnectionsService {
           requestHash,
         ],
       );
-      if (inserted.length) return { connection: this.toCreated(inserted[0], secret), replayed: false };
+      if (inserted.length) return { connection: toCreated(inserted[0], secret), replayed: false };
 
       const [first]: ConnectionRow[] = await tx.query(
         `SELECT * FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
         [partnerId, idempotencyKey],
       );
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      return { connection: this.toCreated(first, this.open(first)), replayed: true };
+      return { connection: toCreated(first, this.open(first)), replayed: true };
     });
+  }
+
+  /**
+   * Gives the connection a fresh signing secret, shown once. The secret it replaces goes on verifying for
+   * `previousSecretValidForSeconds` (a day unless told), so deliveries signed while the platform moves over are
+   * not refused; a later rotation replaces it in turn. With an Idempotency-Key, a repeat of the request answers
+   * the same new secret again instead of rotating once more (which would drop the secret the platform still uses).
+   */
+  async rotateSecret(
+    partnerId: string,
+    id: string,
+    dto: RotateSigningSecretDto,
+    idempotencyKey?: string,
+  ): Promise<{ rotated: RotatedSigningSecretDto; replayed: boolean }> {
+    const validForSeconds = dto.previousSecretValidForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS;
+    const requestHash = idempotencyKey
+      ? createHash('sha256')
+          .update(canonicalJson({ connectionId: id, previousSecretValidForSeconds: validForSeconds }))
+          .digest('hex')
+      : null;
+    const outcome = await this.db.transaction(async (tx) => {
+      await this.idempotency.reserveForOwnReplay(
+        tx,
+        partnerId,
+        idempotencyKey,
+        `platform-connection-rotation:${requestHash}`,
+      );
+      if (idempotencyKey !== undefined) {
+        const [earlier]: RotationRow[] = await tx.query(
+          `SELECT connection_id, previous_secret_expires_at, request_hash, secret_ciphertext
+           FROM platform_connection_rotations WHERE partner_id = $1 AND idempotency_key = $2`,
+          [partnerId, idempotencyKey],
+        );
+        if (earlier) {
+          if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
+          const [row]: ConnectionRow[] = await tx.query(`SELECT * FROM platform_connections WHERE id = $1`, [
+            earlier.connection_id,
+          ]);
+          const secret = openSecret(this.config.secretsKey, earlier.secret_ciphertext, row.id);
+          return { rotated: toRotated(row, secret, earlier.previous_secret_expires_at), replayed: true };
+        }
+      }
+      const secret = generateSigningSecret();
+      const sealed = sealSecret(this.config.secretsKey, secret, id);
+      const expiresAt = new Date(this.clock.now().getTime() + validForSeconds * 1000);
+      // An UPDATE answers [rows, count] through TypeORM.
+      const [rows]: [ConnectionRow[], number] = await tx.query(
+        `UPDATE platform_connections
+         SET previous_secret_ciphertext = secret_ciphertext, previous_secret_expires_at = $3, secret_ciphertext = $4
+         WHERE id = $1 AND partner_id = $2
+         RETURNING *`,
+        [id, partnerId, expiresAt, sealed],
+      );
+      if (!rows.length) throw Problems.notFound('Platform connection');
+      await tx.query(
+        `INSERT INTO platform_connection_rotations
+           (connection_id, partner_id, previous_secret_expires_at, idempotency_key, request_hash, secret_ciphertext)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [id, partnerId, expiresAt, idempotencyKey ?? null, requestHash, idempotencyKey ? sealed : null],
+      );
+      return { rotated: toRotated(rows[0], secret, expiresAt), replayed: false };
+    });
+    if (!outcome.replayed) {
+      this.intakeCache.delete(id);
+      await this.rotations.bump();
+    }
+    return outcome;
   }
 
   async get(partnerId: string, id: string): Promise<PlatformConnectionDto> {
@@ -122,12 +221,18 @@ export class PlatformConnectionsService {
     return toPage(rows, query, toDto);
   }
 
-  /** The connection a webhook is addressed to, whoever owns it, or null. */
-  async findForIntake(id: string): Promise<IntakeConnection | null> {
-    const cached = this.intakeCache.get(id);
+  /**
+   * The connection a webhook is addressed to, whoever owns it, or null: the copy in memory unless `fresh`, or
+   * the row read again.
+   */
+  async findForIntake(id: string, fresh = false): Promise<IntakeConnection | null> {
+    const cached = fresh ? undefined : this.intakeCache.get(id);
     if (cached && cached.until > Date.now()) return cached.connection;
+    // Read before the row: a rotation in between leaves this copy marked stale, never a stale copy unmarked.
+    const epoch = await this.rotations.read();
     const rows: ConnectionRow[] = await this.db.query(
-      `SELECT id, partner_id, platform, scheme, secret_ciphertext FROM platform_connections WHERE id = $1`,
+      `SELECT id, partner_id, platform, scheme, secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at
+       FROM platform_connections WHERE id = $1`,
       [id],
     );
     if (!rows.length) return null;
@@ -138,24 +243,34 @@ export class PlatformConnectionsService {
       platform: row.platform,
       scheme: row.scheme,
       secret: this.open(row),
+      previous:
+        row.previous_secret_ciphertext && row.previous_secret_expires_at
+          ? {
+              secret: openSecret(this.config.secretsKey, row.previous_secret_ciphertext, row.id),
+              expiresAtMs: row.previous_secret_expires_at.getTime(),
+            }
+          : null,
+      epoch,
     };
+    if (epoch === null) {
+      this.intakeCache.delete(id);
+      return connection;
+    }
     if (this.intakeCache.size >= INTAKE_CACHE_MAX) this.intakeCache.clear();
     this.intakeCache.set(id, { connection, until: Date.now() + INTAKE_CACHE_MS });
     return connection;
   }
 
-  private open(row: ConnectionRow): string {
-    return openSecret(this.config.secretsKey, row.secret_ciphertext, row.id);
+  /**
+   * Whether a secret was rotated since the copy was read, on this replica or another: `counted` carries the
+   * epoch read with intake's rate-limit count (ROTATION_EPOCH_KEY). Without Redis nothing can be told.
+   */
+  isStale(connection: IntakeConnection, counted: Counted): boolean {
+    return counted !== null && connection.epoch !== null && RedisEpoch.of(counted.read) !== connection.epoch;
   }
 
-  private toCreated(row: ConnectionRow, secret: string): CreatedPlatformConnectionDto {
-    return {
-      id: row.id,
-      platform: row.platform,
-      scheme: row.scheme,
-      webhookUrl: webhookUrl(row.id),
-      signingSecret: secret,
-    };
+  private open(row: ConnectionRow): string {
+    return openSecret(this.config.secretsKey, row.secret_ciphertext, row.id);
   }
 }
 
@@ -166,5 +281,21 @@ function toDto(row: ConnectionRow): PlatformConnectionDto {
     scheme: row.scheme,
     webhookUrl: webhookUrl(row.id),
     createdAt: row.created_at.toISOString(),
+    previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null,
+  };
+}
+
+function toRotated(row: ConnectionRow, secret: string, previousExpiresAt: Date): RotatedSigningSecretDto {
+  return { ...toCreated(row, secret), previousSecretExpiresAt: previousExpiresAt.toISOString() };
+}
+
+/** A connection with its secret in clear: the answer that shows it once. */
+function toCreated(row: ConnectionRow, secret: string): CreatedPlatformConnectionDto {
+  return {
+    id: row.id,
+    platform: row.platform,
+    scheme: row.scheme,
+    webhookUrl: webhookUrl(row.id),
+    signingSecret: secret,
   };
 }

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, HttpStatus, Inject, Injectable, Logger } fro
 import { createHash, randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { ProblemException, Problems } from '../common/problem';
-import { RateLimiter } from '../common/rate-limiter';
+import { Counted, RateLimiter } from '../common/rate-limiter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { PayoutInstruction } from '../payouts/payout-instruction';
@@ -11,7 +11,7 @@ import { JobIds } from '../queues/queues';
 import { adapterFor } from './adapters/payout-adapters';
 import { WebhookReceiptDto } from './dto/webhook-event.dto';
 import { IntakeConnection, PlatformConnectionsService } from './platform-connections.service';
-import { RequestHeaders } from './signatures/signature-verifier';
+import { RequestHeaders, Verification } from './signatures/signature-verifier';
 import { VERIFIERS } from './signatures/signature-schemes';
 import { EventRecord, WebhookEventsService } from './webhook-events.service';
 
@@ -54,20 +54,27 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
   ) {}
 
   async receive(connectionId: string, delivery: WebhookDelivery): Promise<WebhookAnswer> {
-    const connection = await this.connections.findForIntake(connectionId);
+    let connection = await this.connections.findForIntake(connectionId);
     if (!connection) throw Problems.notFound('The platform connection');
 
     // Genuine and forged requests count in separate windows: whoever knows a connection id but not its
     // secret can exhaust only the forgeries' window, never throttle the platform's own deliveries.
-    const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
-    const verification = VERIFIERS[connection.scheme].verify(delivery, connection.secret, nowSeconds);
+    const nowMs = this.clock.now().getTime();
+    let verification = verifySignature(connection, delivery, nowMs);
+    const counted = await this.limit(connection.id, verification.valid);
+    if (this.connections.isStale(connection, counted)) {
+      // A secret was rotated since this copy was read (maybe on another replica): the row decides.
+      connection = await this.connections.findForIntake(connectionId, true);
+      if (!connection) throw Problems.notFound('The platform connection');
+      const verifiedBefore = verification.valid;
+      verification = verifySignature(connection, delivery, nowMs);
+      if (verification.valid && !verifiedBefore) await this.limit(connection.id, true);
+    }
     if (!verification.valid) {
-      await this.limit('webhook-connection-unverified', connection.id);
       this.count('bad_signature');
       this.logger.warn(`A webhook for connection ${connection.id} was refused: ${verification.reason}.`);
       throw Problems.unauthorized(`The webhook signature was not accepted: ${verification.reason}.`);
     }
-    await this.limit('webhook-connection', connection.id);
     if (!delivery.json) {
       // The same event id again is a duplicate whatever its body; only a scheme with the id in a header can tell.
       if (verification.messageId && (await this.events.isStored(connection.id, verification.messageId))) {
@@ -170,9 +177,15 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     await Promise.all([...this.handOffs]);
   }
 
-  private async limit(scope: string, connectionId: string): Promise<void> {
+  /** Counts the delivery in its connection's window (genuine or not), reading the rotation epoch on the way. */
+  private async limit(connectionId: string, verified: boolean): Promise<Counted> {
     try {
-      await this.limiter.consume(scope, connectionId, this.config.webhookRateLimitPerSecond);
+      return await this.limiter.consume(
+        verified ? 'webhook-connection' : 'webhook-connection-unverified',
+        connectionId,
+        this.config.webhookRateLimitPerSecond,
+        { alsoRead: PlatformConnectionsService.ROTATION_EPOCH_KEY },
+      );
     } catch (error) {
       this.count('rate_limited');
       throw error;
@@ -187,6 +200,23 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
   private count(outcome: Outcome): void {
     this.metrics.webhooks.inc({ outcome });
   }
+}
+
+/**
+ * The connection's scheme over the delivery with its secret, then with the secret the last rotation replaced
+ * while that still verifies. A refusal gives the current secret's reason.
+ */
+function verifySignature(
+  connection: IntakeConnection,
+  delivery: WebhookDelivery,
+  nowMs: number,
+): Verification {
+  const verifier = VERIFIERS[connection.scheme];
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const current = verifier.verify(delivery, connection.secret, nowSeconds);
+  if (current.valid || !connection.previous || nowMs >= connection.previous.expiresAtMs) return current;
+  const previous = verifier.verify(delivery, connection.previous.secret, nowSeconds);
+  return previous.valid ? previous : current;
 }
 
 /** A signed payload that names no event id of its own is identified by its bytes: the same bytes dedupe. */

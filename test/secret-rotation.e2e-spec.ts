@@ -1,0 +1,173 @@
+import { randomInt } from 'node:crypto';
+import { RedisService } from '../src/redis/redis.module';
+import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
+import { bearer, createPartner, startApp, TestApp } from './support/app';
+import { MovableClock } from './support/movable-clock';
+import { expectProblem } from './support/problem';
+import { Connection, createConnection, deliver, payoutEvent, stripeEvent } from './support/webhooks';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Two api replicas on one database and one Redis, on one movable clock, so a rotation on one is seen by the
+ * other and the old secret's window can run out without waiting.
+ */
+describe('signing secret rotation (e2e)', () => {
+  const clock = new MovableClock();
+  let a: TestApp;
+  let b: TestApp;
+  let partner: { id: string; apiKey: string };
+
+  beforeAll(async () => {
+    a = await startApp({}, { clock });
+    b = await startApp({}, { clock });
+    // An epoch no earlier test left behind, so a broken epoch read cannot pass for a rotation.
+    await a.app
+      .get(RedisService)
+      .client.set(PlatformConnectionsService.ROTATION_EPOCH_KEY, String(randomInt(1e9, 2e9)));
+    partner = await createPartner(a.http);
+  });
+
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  const rotate = (t: TestApp, connection: Connection, body: Record<string, unknown> = {}, key?: string) => {
+    const req = t.http
+      .post(`/v1/platform-connections/${connection.id}/rotate-secret`)
+      .set(bearer(partner.apiKey));
+    return (key ? req.set('Idempotency-Key', key) : req).send(body);
+  };
+  const event = (connection: Connection) => (connection.scheme === 'stripe' ? stripeEvent() : payoutEvent());
+  const signedWith = (t: TestApp, connection: Connection, secret: string) =>
+    deliver(t.http, connection, event(connection), { secret, date: clock.now() });
+
+  it.each(['upwork', 'stripe'])(
+    'verifies %s deliveries with the new secret at once, and with the old one until its window ends',
+    async (platform) => {
+      const connection = await createConnection(a.http, partner.apiKey, platform);
+      await signedWith(b, connection, connection.signingSecret).expect(202);
+
+      const res = await rotate(a, connection).expect(200);
+      expect(res.body).toEqual({
+        id: connection.id,
+        platform,
+        scheme: connection.scheme,
+        webhookUrl: connection.webhookUrl,
+        signingSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+        previousSecretExpiresAt: expect.any(String),
+      });
+      const expiresAt = Date.parse(res.body.previousSecretExpiresAt);
+      expect(Math.abs(expiresAt - (clock.now().getTime() + DAY_MS))).toBeLessThan(60_000);
+      expect(res.body.signingSecret).not.toBe(connection.signingSecret);
+      const got = await b.http
+        .get(`/v1/platform-connections/${connection.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(got.body.previousSecretExpiresAt).toBe(res.body.previousSecretExpiresAt);
+
+      // b read the connection before the rotation and still holds it in memory.
+      await signedWith(b, connection, res.body.signingSecret).expect(202);
+      await signedWith(b, connection, connection.signingSecret).expect(202);
+      clock.advance(expiresAt - clock.now().getTime());
+      expectProblem(await signedWith(b, connection, connection.signingSecret), 401);
+      await signedWith(b, connection, res.body.signingSecret).expect(202);
+    },
+  );
+
+  it('stops the old secret at once on every replica with previousSecretValidForSeconds 0', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    await signedWith(b, connection, connection.signingSecret).expect(202);
+    const rotated = await rotate(a, connection, { previousSecretValidForSeconds: 0 }).expect(200);
+    expectProblem(await signedWith(b, connection, connection.signingSecret), 401);
+    expectProblem(await signedWith(a, connection, connection.signingSecret), 401);
+    await signedWith(b, connection, rotated.body.signingSecret).expect(202);
+  });
+
+  it('keeps only the secret the last rotation replaced', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const first = await rotate(a, connection).expect(200);
+    const second = await rotate(a, connection).expect(200);
+    expectProblem(await signedWith(b, connection, connection.signingSecret), 401);
+    await signedWith(b, connection, first.body.signingSecret).expect(202);
+    await signedWith(b, connection, second.body.signingSecret).expect(202);
+  });
+
+  it('answers a repeated rotation with the same Idempotency-Key with the same secret, rotating once', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const key = `rotate-${connection.id}`;
+    const first = await rotate(a, connection, {}, key).expect(200);
+    const again = await rotate(b, connection, {}, key).expect(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    // The secret the platform signs with until it moves over still verifies: the repeat did not rotate again.
+    await signedWith(b, connection, connection.signingSecret).expect(202);
+    const [{ n }] = await a.db.query(
+      `SELECT count(*)::int AS n FROM platform_connection_rotations WHERE connection_id = $1`,
+      [connection.id],
+    );
+    expect(n).toBe(1);
+    expectProblem(await rotate(a, connection, { previousSecretValidForSeconds: 60 }, key), 422);
+  });
+
+  it('stores the new secret encrypted, never in clear', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const rotated = await rotate(a, connection, {}, `rotate-${connection.id}`).expect(200);
+    const secretBytes = Buffer.from(rotated.body.signingSecret, 'utf8');
+    const [row] = await a.db.query(
+      `SELECT c.secret_ciphertext, c.previous_secret_ciphertext, r.secret_ciphertext AS kept
+       FROM platform_connections c JOIN platform_connection_rotations r ON r.connection_id = c.id
+       WHERE c.id = $1`,
+      [connection.id],
+    );
+    for (const stored of Object.values(row) as Buffer[]) expect(stored.includes(secretBytes)).toBe(false);
+  });
+
+  it('answers 404 for another partner’s connection or an unknown one, and changes nothing', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const stranger = await createPartner(a.http);
+    expectProblem(
+      await a.http
+        .post(`/v1/platform-connections/${connection.id}/rotate-secret`)
+        .set(bearer(stranger.apiKey))
+        .send({}),
+      404,
+    );
+    expectProblem(
+      await a.http
+        .post('/v1/platform-connections/00000000-0000-4000-8000-000000000000/rotate-secret')
+        .set(bearer(partner.apiKey))
+        .send({}),
+      404,
+    );
+    await signedWith(b, connection, connection.signingSecret).expect(202);
+    const [row] = await a.db.query(
+      `SELECT previous_secret_ciphertext FROM platform_connections WHERE id = $1`,
+      [connection.id],
+    );
+    expect(row.previous_secret_ciphertext).toBeNull();
+  });
+
+  it.each([-1, 604_801, 1.5, '60'])(
+    'refuses previousSecretValidForSeconds %p with 400 naming it',
+    async (value) => {
+      const connection = await createConnection(a.http, partner.apiKey);
+      const res = await rotate(a, connection, { previousSecretValidForSeconds: value });
+      expectProblem(res, 400);
+      expect(new Set(res.body.errors.map((e: { field: string }) => e.field))).toEqual(
+        new Set(['previousSecretValidForSeconds']),
+      );
+      await signedWith(b, connection, connection.signingSecret).expect(202);
+    },
+  );
+
+  it('rotates with no body at all', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const res = await a.http
+      .post(`/v1/platform-connections/${connection.id}/rotate-secret`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(res.body.signingSecret).not.toBe(connection.signingSecret);
+  });
+});
