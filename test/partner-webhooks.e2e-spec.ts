@@ -110,11 +110,12 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       url,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
       createdAt: expect.any(String),
+      previousSecretExpiresAt: null,
     });
 
     const list = await t.http.get('/v1/webhook-endpoints').set(bearer(partner.apiKey)).expect(200);
     expect(list.body).toEqual({
-      data: [{ id: created.id, url, createdAt: created.createdAt }],
+      data: [{ id: created.id, url, createdAt: created.createdAt, previousSecretExpiresAt: null }],
       nextCursor: null,
     });
 
@@ -201,6 +202,102 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       [partner.id],
     );
     expect(n).toBe(0);
+  });
+
+  describe('rotating an endpoint secret', () => {
+    const rotate = (apiKey: string, id: string, body: Record<string, unknown> = {}, key?: string) => {
+      const req = t.http.post(`/v1/webhook-endpoints/${id}/rotate-secret`).set(bearer(apiKey));
+      return (key ? req.set('Idempotency-Key', key) : req).send(body);
+    };
+
+    /** The next invoice.issued the endpoint at `path` receives for a new payout of the partner. */
+    async function nextDelivery(connection: Connection, freelancerRef: string, path: string) {
+      const seen = receiver.at(path).length;
+      await announce(connection, freelancerRef, '300.00');
+      return waitFor(
+        async () =>
+          receiver
+            .at(path)
+            .slice(seen)
+            .find((r) => JSON.parse(r.body).type === 'invoice.issued'),
+        { what: `invoice.issued at ${path}` },
+      );
+    }
+    const verifies = (secret: string, receipt: Receipt) => {
+      try {
+        new Webhook(secret).verify(receipt.body, {
+          'webhook-id': String(receipt.headers['webhook-id']),
+          'webhook-timestamp': String(receipt.headers['webhook-timestamp']),
+          'webhook-signature': String(receipt.headers['webhook-signature']),
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    it('signs deliveries with the old and the new secret until the old one ends, then with the new one only', async () => {
+      const partner = await createPartner(t.http);
+      const path = `/ok/${unique('rotated')}`;
+      const endpoint = await register(partner.apiKey, receiver.url(path));
+      const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+
+      const rotated = await rotate(partner.apiKey, endpoint.id).expect(200);
+      expect(rotated.body).toEqual({
+        id: endpoint.id,
+        url: endpoint.url,
+        createdAt: endpoint.createdAt,
+        secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+        previousSecretExpiresAt: expect.any(String),
+      });
+      expect(rotated.body.secret).not.toBe(endpoint.secret);
+      const list = await t.http.get('/v1/webhook-endpoints').set(bearer(partner.apiKey)).expect(200);
+      expect(list.body.data[0].previousSecretExpiresAt).toBe(rotated.body.previousSecretExpiresAt);
+
+      const during = await nextDelivery(connection, freelancer.externalRef, path);
+      expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      expect(verifies(endpoint.secret, during)).toBe(true);
+      expect(verifies(rotated.body.secret, during)).toBe(true);
+
+      // Rotated again, ending the replaced secret at once: only the newest signs.
+      const again = await rotate(partner.apiKey, endpoint.id, { previousSecretValidForSeconds: 0 }).expect(
+        200,
+      );
+      const after = await nextDelivery(connection, freelancer.externalRef, path);
+      expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
+      expect(verifies(again.body.secret, after)).toBe(true);
+      expect(verifies(rotated.body.secret, after)).toBe(false);
+      expect(verifies(endpoint.secret, after)).toBe(false);
+    });
+
+    it('answers a repeat under the same Idempotency-Key with the same secret, rotating once', async () => {
+      const partner = await createPartner(t.http);
+      const endpoint = await register(partner.apiKey, receiver.url(`/ok/${unique('rotate-idem')}`));
+      const key = unique('idem');
+      const first = await rotate(partner.apiKey, endpoint.id, {}, key).expect(200);
+      const again = await rotate(partner.apiKey, endpoint.id, {}, key).expect(200);
+      expect(again.body).toEqual(first.body);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM webhook_endpoint_rotations WHERE endpoint_id = $1`,
+        [endpoint.id],
+      );
+      expect(n).toBe(1);
+      expectProblem(
+        await rotate(partner.apiKey, endpoint.id, { previousSecretValidForSeconds: 5 }, key),
+        422,
+      );
+    });
+
+    it('answers 404 for another partner’s endpoint or a deleted one', async () => {
+      const partner = await createPartner(t.http);
+      const stranger = await createPartner(t.http);
+      const endpoint = await register(partner.apiKey, receiver.url(`/ok/${unique('rotate-404')}`));
+      expectProblem(await rotate(stranger.apiKey, endpoint.id), 404);
+      await t.http.delete(`/v1/webhook-endpoints/${endpoint.id}`).set(bearer(partner.apiKey)).expect(204);
+      expectProblem(await rotate(partner.apiKey, endpoint.id), 404);
+    });
   });
 
   it('delivers payout.failed and the invoice turning proceeds_failed when every route fails', async () => {

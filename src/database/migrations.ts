@@ -23,6 +23,7 @@ import { DeliveryInFlightPerPartner1763900018000 } from '../../migrations/176390
 import { InvoicesRealizedPerFreelancer1763900019000 } from '../../migrations/1763900019000-invoices-realized-per-freelancer';
 import { PartnerEventTime1763900020000 } from '../../migrations/1763900020000-partner-event-time';
 import { ConnectionSecretRotation1763900021000 } from '../../migrations/1763900021000-connection-secret-rotation';
+import { EndpointSecretRotation1763900022000 } from '../../migrations/1763900022000-endpoint-secret-rotation';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   InvoicesRealizedPerFreelancer1763900019000,
   PartnerEventTime1763900020000,
   ConnectionSecretRotation1763900021000,
+  EndpointSecretRotation1763900022000,
 ];

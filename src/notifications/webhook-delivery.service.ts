@@ -20,6 +20,8 @@ interface ClaimedDelivery {
   url: string;
   endpoint_id: string;
   secret_ciphertext: Buffer;
+  /** The secret the endpoint's last rotation replaced, while it still works; null otherwise. */
+  previous_secret_ciphertext: Buffer | null;
   event_id: string;
   type: PartnerEventType;
   payload: Record<string, unknown>;
@@ -92,7 +94,10 @@ export class WebhookDeliveryService {
                 WHERE busy.endpoint_id = d.endpoint_id AND busy.in_flight_until > now()) < $4
            AND (SELECT count(*) FROM webhook_deliveries busy
                 WHERE busy.partner_id = d.partner_id AND busy.in_flight_until > now()) < $5
-         RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, e.id AS event_id, e.type,
+         RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext,
+                   CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret_ciphertext END
+                     AS previous_secret_ciphertext,
+                   e.id AS event_id, e.type,
                    e.payload, e.created_at AS event_created_at`,
         [
           deliveryId,
@@ -112,10 +117,11 @@ export class WebhookDeliveryService {
       createdAt: claimed.event_created_at,
       payload: claimed.payload,
     });
-    const secret = openEndpointSecret(this.config.secretsKey, {
-      id: claimed.endpoint_id,
-      secret_ciphertext: claimed.secret_ciphertext,
-    });
+    const secrets = [claimed.secret_ciphertext, claimed.previous_secret_ciphertext]
+      .filter((sealed): sealed is Buffer => sealed !== null)
+      .map((sealed) =>
+        openEndpointSecret(this.config.secretsKey, { id: claimed.endpoint_id, secret_ciphertext: sealed }),
+      );
     const started = Date.now();
     let statusCode: number | null = null;
     let error: string | null = null;
@@ -123,7 +129,7 @@ export class WebhookDeliveryService {
       const production = this.config.nodeEnv === 'production';
       const refused = production ? privateLiteralProblem(claimed.url) : null;
       if (refused) throw new Error(`refused to send: ${refused}`);
-      const headers = signWebhook(secret, claimed.event_id, Math.floor(Date.now() / 1000), body);
+      const headers = signWebhook(secrets, claimed.event_id, Math.floor(Date.now() / 1000), body);
       statusCode = await postOnce(claimed.url, {
         headers: { 'content-type': 'application/json', 'user-agent': 'payout-router-webhooks/1', ...headers },
         body,

@@ -11,7 +11,8 @@ import {
   WebhookEndpointPageDto,
 } from './dto/webhook-endpoint.dto';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
-import { IdempotencyKey } from '../partners/idempotency.interceptor';
+import { IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
+import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 
 /**
  * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
@@ -33,10 +34,23 @@ export class WebhookEndpointsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedWebhookEndpointDto> {
     const { endpoint, replayed } = await this.endpoints.create(partnerId, dto, idempotencyKey);
-    // Echoed back as it came.
-    if (idempotencyKey !== undefined)
-      void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
-    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    markOwnReplay(reply, idempotencyKey, replayed);
+    return endpoint;
+  }
+
+  /** A fresh signing secret, shown once; deliveries carry a signature with the replaced one too for a while. */
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  async rotateSecret(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Body() dto: RotateSecretDto,
+    @IdempotencyKey() idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CreatedWebhookEndpointDto> {
+    const { endpoint, replayed } = await this.endpoints.rotateSecret(partnerId, id, dto, idempotencyKey);
+    markOwnReplay(reply, idempotencyKey, replayed);
     return endpoint;
   }
 

@@ -6,6 +6,9 @@ import { Problems } from '../common/problem';
 import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
+import { DEFAULT_PREVIOUS_SECRET_SECONDS, rotateSecret, SecretStore } from '../partners/secret-rotation';
 import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
@@ -22,6 +25,7 @@ interface EndpointRow {
   partner_id: string;
   url: string;
   secret_ciphertext: Buffer;
+  previous_secret_expires_at: Date | null;
   request_hash: string | null;
   created_at: Date;
 }
@@ -44,9 +48,20 @@ interface DeliveryRow {
   }[];
 }
 
-/** Where an endpoint's sealed secret is opened: bound to the endpoint id, so it cannot be moved to another row. */
+/** An endpoint's secret is sealed for its id, so it cannot be moved to another row. */
+export const ENDPOINT_SECRETS: SecretStore = {
+  table: 'webhook_endpoints',
+  live: 'deleted_at IS NULL',
+  rotations: 'webhook_endpoint_rotations',
+  ownerColumn: 'endpoint_id',
+  sealedFor: (id) => `webhook-endpoint:${id}`,
+  generate: generateEndpointSecret,
+  noun: 'Webhook endpoint',
+};
+
+/** Where an endpoint's sealed secret is opened. */
 export function openEndpointSecret(key: Buffer, row: { id: string; secret_ciphertext: Buffer }): string {
-  return openSecret(key, row.secret_ciphertext, `webhook-endpoint:${row.id}`);
+  return openSecret(key, row.secret_ciphertext, ENDPOINT_SECRETS.sealedFor(row.id));
 }
 
 /** Every event is sent to every endpoint of its partner: a bound on the fan-out of one partner's events. */
@@ -57,6 +72,7 @@ export class WebhookEndpointsService {
   constructor(
     private readonly db: DataSource,
     private readonly idempotency: IdempotencyService,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -75,7 +91,7 @@ export class WebhookEndpointsService {
     const id = randomUUID();
     const secret = generateEndpointSecret();
     const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
-    const sealed = sealSecret(this.config.secretsKey, secret, `webhook-endpoint:${id}`);
+    const sealed = sealSecret(this.config.secretsKey, secret, ENDPOINT_SECRETS.sealedFor(id));
     // The key's reservation commits only with the endpoint, or with the answer replayed: a refusal (409)
     // rolls it back with everything else.
     return this.db.transaction(async (tx) => {
@@ -115,10 +131,41 @@ export class WebhookEndpointsService {
     });
   }
 
+  /**
+   * Gives the endpoint a fresh secret, shown once. Until the secret it replaces expires (a day unless the body
+   * says otherwise; 0 ends it at once), every delivery carries a signature with each, so the partner's receiver
+   * verifies it whether it holds the old secret or the new one. With an Idempotency-Key, a repeat answers the same
+   * new secret instead of rotating again.
+   */
+  async rotateSecret(
+    partnerId: string,
+    id: string,
+    dto: RotateSecretDto,
+    idempotencyKey?: string,
+  ): Promise<{ endpoint: CreatedWebhookEndpointDto; replayed: boolean }> {
+    const rotation = await this.db.transaction((tx) =>
+      rotateSecret<EndpointRow>(tx, this.idempotency, this.config.secretsKey, ENDPOINT_SECRETS, {
+        partnerId,
+        id,
+        validForSeconds: dto.previousSecretValidForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS,
+        idempotencyKey,
+        now: this.clock.now(),
+      }),
+    );
+    return {
+      endpoint: {
+        ...toDto(rotation.row),
+        previousSecretExpiresAt: rotation.previousExpiresAt.toISOString(),
+        secret: rotation.secret,
+      },
+      replayed: rotation.replayed,
+    };
+  }
+
   async list(partnerId: string, query: PageQuery): Promise<WebhookEndpointPageDto> {
     const params: unknown[] = [partnerId];
     const rows: EndpointRow[] = await this.db.query(
-      `SELECT id, url, created_at FROM webhook_endpoints
+      `SELECT id, url, created_at, previous_secret_expires_at FROM webhook_endpoints
        WHERE partner_id = $1 AND deleted_at IS NULL${pageClause(query, params)}`,
       params,
     );
@@ -161,8 +208,15 @@ export class WebhookEndpointsService {
   }
 }
 
-function toDto(row: Pick<EndpointRow, 'id' | 'url' | 'created_at'>): WebhookEndpointDto {
-  return { id: row.id, url: row.url, createdAt: row.created_at.toISOString() };
+function toDto(
+  row: Pick<EndpointRow, 'id' | 'url' | 'created_at' | 'previous_secret_expires_at'>,
+): WebhookEndpointDto {
+  return {
+    id: row.id,
+    url: row.url,
+    createdAt: row.created_at.toISOString(),
+    previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null,
+  };
 }
 
 function toDeliveryDto(row: DeliveryRow): WebhookDeliveryDto {

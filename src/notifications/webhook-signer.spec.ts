@@ -7,7 +7,7 @@ describe(signWebhook.name, () => {
   it('produces headers the official standardwebhooks library verifies', () => {
     const secret = generateEndpointSecret();
     const now = Math.floor(Date.now() / 1000);
-    const headers = signWebhook(secret, 'evt_1', now, body);
+    const headers = signWebhook([secret], 'evt_1', now, body);
     expect(headers['webhook-id']).toBe('evt_1');
     expect(headers['webhook-timestamp']).toBe(String(now));
     expect(new Webhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
@@ -16,7 +16,7 @@ describe(signWebhook.name, () => {
   it('matches the official signer byte for byte', () => {
     const secret = generateEndpointSecret();
     const at = 1_763_900_000;
-    expect(signWebhook(secret, 'msg_1', at, body)['webhook-signature']).toBe(
+    expect(signWebhook([secret], 'msg_1', at, body)['webhook-signature']).toBe(
       new Webhook(secret).sign('msg_1', new Date(at * 1000), body),
     );
   });
@@ -25,7 +25,7 @@ describe(signWebhook.name, () => {
     // From standard-webhooks/standard-webhooks, libraries/javascript/src/webhook.test.ts ("sign function works").
     expect(
       signWebhook(
-        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
         'msg_p5jXN8AQM9LWM0D4loKWxJek',
         1614265330,
         '{"test": 2432232314}',
@@ -35,9 +35,18 @@ describe(signWebhook.name, () => {
 
   it('fails verification with another secret or a changed body', () => {
     const secret = generateEndpointSecret();
-    const headers = { ...signWebhook(secret, 'evt_1', Math.floor(Date.now() / 1000), body) };
+    const headers = { ...signWebhook([secret], 'evt_1', Math.floor(Date.now() / 1000), body) };
     expect(() => new Webhook(generateEndpointSecret()).verify(body, headers)).toThrow();
     expect(() => new Webhook(secret).verify(`${body} `, headers)).toThrow();
+  });
+
+  it('signs with each secret while a rotated one still works, and either verifies with the official library', () => {
+    const [old, fresh] = [generateEndpointSecret(), generateEndpointSecret()];
+    const headers = { ...signWebhook([fresh, old], 'evt_1', Math.floor(Date.now() / 1000), body) };
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(new Webhook(old).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(new Webhook(fresh).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(() => new Webhook(generateEndpointSecret()).verify(body, headers)).toThrow();
   });
 
   it('generates whsec_ secrets of 32 random bytes', () => {

@@ -15,19 +15,23 @@ export interface StandardWebhookHeaders {
 }
 
 /**
- * Standard Webhooks headers for one message. The HMAC is the same function our intake verifier checks
- * platforms with, so signing and verifying cannot drift apart.
+ * Standard Webhooks headers for one message, with one `v1` signature per secret (several while a rotated secret
+ * still works: a receiver accepts the message when any of them verifies). The HMAC is the same function our
+ * intake verifier checks platforms with, so signing and verifying cannot drift apart.
  */
 export function signWebhook(
-  secret: string,
+  secrets: readonly string[],
   messageId: string,
   timestampSeconds: number,
   body: string,
 ): StandardWebhookHeaders {
-  const signature = standardWebhooksSignature(secret, messageId, timestampSeconds, Buffer.from(body, 'utf8'));
+  const bytes = Buffer.from(body, 'utf8');
+  const signatures = secrets.map(
+    (secret) => `v1,${standardWebhooksSignature(secret, messageId, timestampSeconds, bytes)}`,
+  );
   return {
     'webhook-id': messageId,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': `v1,${signature}`,
+    'webhook-signature': signatures.join(' '),
   };
 }

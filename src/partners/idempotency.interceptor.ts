@@ -31,6 +31,20 @@ export const IdempotencyKey = createParamDecorator(
   },
 );
 
+/**
+ * For a handler that replays its own Idempotency-Key: echoes the key as it came, and says when the answer is a
+ * replay of the first one.
+ */
+export function markOwnReplay(
+  reply: FastifyReply,
+  idempotencyKey: string | undefined,
+  replayed: boolean,
+): void {
+  if (idempotencyKey !== undefined)
+    void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
+  if (replayed) void reply.header('Idempotent-Replayed', 'true');
+}
+
 /** The Idempotency-Key the request holds, for a handler that completes it with its effect; null without one. */
 export const HeldIdempotencyKey = createParamDecorator(
   (_: unknown, context: ExecutionContext): IdempotencyHold | null =>

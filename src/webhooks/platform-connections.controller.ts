@@ -10,10 +10,10 @@ import {
   PlatformConnectionDto,
   PlatformConnectionPageDto,
   RotatedSigningSecretDto,
-  RotateSigningSecretDto,
 } from './dto/platform-connection.dto';
+import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import { PlatformConnectionsService } from './platform-connections.service';
-import { IdempotencyKey } from '../partners/idempotency.interceptor';
+import { IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
 
 /**
  * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
@@ -35,7 +35,7 @@ export class PlatformConnectionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedPlatformConnectionDto> {
     const { connection, replayed } = await this.connections.create(partnerId, dto, idempotencyKey);
-    markReplay(reply, idempotencyKey, replayed);
+    markOwnReplay(reply, idempotencyKey, replayed);
     return connection;
   }
 
@@ -46,12 +46,12 @@ export class PlatformConnectionsController {
   async rotateSecret(
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,
-    @Body() dto: RotateSigningSecretDto,
+    @Body() dto: RotateSecretDto,
     @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RotatedSigningSecretDto> {
     const { rotated, replayed } = await this.connections.rotateSecret(partnerId, id, dto, idempotencyKey);
-    markReplay(reply, idempotencyKey, replayed);
+    markOwnReplay(reply, idempotencyKey, replayed);
     return rotated;
   }
 
@@ -64,11 +64,4 @@ export class PlatformConnectionsController {
   get(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<PlatformConnectionDto> {
     return this.connections.get(partnerId, id);
   }
-}
-
-/** Echoes the Idempotency-Key as it came, and says when the answer is a replay of the first one. */
-function markReplay(reply: FastifyReply, idempotencyKey: string | undefined, replayed: boolean): void {
-  if (idempotencyKey !== undefined)
-    void reply.header('Idempotency-Key', reply.request.headers['idempotency-key']);
-  if (replayed) void reply.header('Idempotent-Replayed', 'true');
 }

@@ -9,16 +9,21 @@ import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { Counted } from '../common/rate-limiter';
+import {
+  DEFAULT_PREVIOUS_SECRET_SECONDS,
+  openPrevious,
+  rotateSecret,
+  SecretStore,
+} from '../partners/secret-rotation';
+import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import { RedisEpoch } from '../redis/epoch';
 import { RedisService } from '../redis/redis.module';
 import {
   CreatedPlatformConnectionDto,
   CreatePlatformConnectionDto,
-  DEFAULT_PREVIOUS_SECRET_SECONDS,
   PlatformConnectionDto,
   PlatformConnectionPageDto,
   RotatedSigningSecretDto,
-  RotateSigningSecretDto,
 } from './dto/platform-connection.dto';
 import { defaultScheme, generateSigningSecret, Platform, webhookUrl } from './platforms';
 import { SignatureScheme } from './signatures/signature-schemes';
@@ -35,12 +40,16 @@ interface ConnectionRow {
   created_at: Date;
 }
 
-interface RotationRow {
-  connection_id: string;
-  previous_secret_expires_at: Date;
-  request_hash: string;
-  secret_ciphertext: Buffer;
-}
+/** A connection's secret is sealed for its id (as since the first connection). */
+const CONNECTION_SECRETS: SecretStore = {
+  table: 'platform_connections',
+  live: 'true',
+  rotations: 'platform_connection_rotations',
+  ownerColumn: 'connection_id',
+  sealedFor: (id) => id,
+  generate: generateSigningSecret,
+  noun: 'Platform connection',
+};
 
 /** What webhook intake needs of a connection, with its secret opened. */
 export interface IntakeConnection {
@@ -145,62 +154,29 @@ export class PlatformConnectionsService {
   async rotateSecret(
     partnerId: string,
     id: string,
-    dto: RotateSigningSecretDto,
+    dto: RotateSecretDto,
     idempotencyKey?: string,
   ): Promise<{ rotated: RotatedSigningSecretDto; replayed: boolean }> {
-    const validForSeconds = dto.previousSecretValidForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS;
-    const requestHash = idempotencyKey
-      ? createHash('sha256')
-          .update(canonicalJson({ connectionId: id, previousSecretValidForSeconds: validForSeconds }))
-          .digest('hex')
-      : null;
-    const outcome = await this.db.transaction(async (tx) => {
-      await this.idempotency.reserveForOwnReplay(
-        tx,
+    const rotation = await this.db.transaction((tx) =>
+      rotateSecret<ConnectionRow>(tx, this.idempotency, this.config.secretsKey, CONNECTION_SECRETS, {
         partnerId,
+        id,
+        validForSeconds: dto.previousSecretValidForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS,
         idempotencyKey,
-        `platform-connection-rotation:${requestHash}`,
-      );
-      if (idempotencyKey !== undefined) {
-        const [earlier]: RotationRow[] = await tx.query(
-          `SELECT connection_id, previous_secret_expires_at, request_hash, secret_ciphertext
-           FROM platform_connection_rotations WHERE partner_id = $1 AND idempotency_key = $2`,
-          [partnerId, idempotencyKey],
-        );
-        if (earlier) {
-          if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
-          const [row]: ConnectionRow[] = await tx.query(`SELECT * FROM platform_connections WHERE id = $1`, [
-            earlier.connection_id,
-          ]);
-          const secret = openSecret(this.config.secretsKey, earlier.secret_ciphertext, row.id);
-          return { rotated: toRotated(row, secret, earlier.previous_secret_expires_at), replayed: true };
-        }
-      }
-      const secret = generateSigningSecret();
-      const sealed = sealSecret(this.config.secretsKey, secret, id);
-      const expiresAt = new Date(this.clock.now().getTime() + validForSeconds * 1000);
-      // An UPDATE answers [rows, count] through TypeORM.
-      const [rows]: [ConnectionRow[], number] = await tx.query(
-        `UPDATE platform_connections
-         SET previous_secret_ciphertext = secret_ciphertext, previous_secret_expires_at = $3, secret_ciphertext = $4
-         WHERE id = $1 AND partner_id = $2
-         RETURNING *`,
-        [id, partnerId, expiresAt, sealed],
-      );
-      if (!rows.length) throw Problems.notFound('Platform connection');
-      await tx.query(
-        `INSERT INTO platform_connection_rotations
-           (connection_id, partner_id, previous_secret_expires_at, idempotency_key, request_hash, secret_ciphertext)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [id, partnerId, expiresAt, idempotencyKey ?? null, requestHash, idempotencyKey ? sealed : null],
-      );
-      return { rotated: toRotated(rows[0], secret, expiresAt), replayed: false };
-    });
-    if (!outcome.replayed) {
+        now: this.clock.now(),
+      }),
+    );
+    if (!rotation.replayed) {
       this.intakeCache.delete(id);
       await this.rotations.bump();
     }
-    return outcome;
+    return {
+      rotated: {
+        ...toCreated(rotation.row, rotation.secret),
+        previousSecretExpiresAt: rotation.previousExpiresAt.toISOString(),
+      },
+      replayed: rotation.replayed,
+    };
   }
 
   async get(partnerId: string, id: string): Promise<PlatformConnectionDto> {
@@ -243,13 +219,7 @@ export class PlatformConnectionsService {
       platform: row.platform,
       scheme: row.scheme,
       secret: this.open(row),
-      previous:
-        row.previous_secret_ciphertext && row.previous_secret_expires_at
-          ? {
-              secret: openSecret(this.config.secretsKey, row.previous_secret_ciphertext, row.id),
-              expiresAtMs: row.previous_secret_expires_at.getTime(),
-            }
-          : null,
+      previous: openPrevious(this.config.secretsKey, row, CONNECTION_SECRETS),
       epoch,
     };
     if (epoch === null) {
@@ -270,7 +240,7 @@ export class PlatformConnectionsService {
   }
 
   private open(row: ConnectionRow): string {
-    return openSecret(this.config.secretsKey, row.secret_ciphertext, row.id);
+    return openSecret(this.config.secretsKey, row.secret_ciphertext, CONNECTION_SECRETS.sealedFor(row.id));
   }
 }
 
@@ -283,10 +253,6 @@ function toDto(row: ConnectionRow): PlatformConnectionDto {
     createdAt: row.created_at.toISOString(),
     previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null,
   };
-}
-
-function toRotated(row: ConnectionRow, secret: string, previousExpiresAt: Date): RotatedSigningSecretDto {
-  return { ...toCreated(row, secret), previousSecretExpiresAt: previousExpiresAt.toISOString() };
 }
 
 /** A connection with its secret in clear: the answer that shows it once. */

@@ -15,6 +15,13 @@ export class WebhookEndpointDto {
   @ApiProperty() id: string;
   @ApiProperty() url: string;
   @ApiProperty() createdAt: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Until when deliveries are signed with the secret the last rotation replaced too; null before any rotation.',
+  })
+  previousSecretExpiresAt: string | null;
 }
 
 export class CreatedWebhookEndpointDto extends WebhookEndpointDto {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { PLATFORMS, Platform } from '../platforms';
 import { SIGNATURE_SCHEMES, SignatureScheme } from '../signatures/signature-schemes';
 
@@ -37,26 +37,6 @@ export class PlatformConnectionDto {
     description: 'Until when the secret replaced by the last rotation still verifies; null when none does.',
   })
   previousSecretExpiresAt: string | null;
-}
-
-/** The most the secret a rotation replaces may go on verifying: a week, as long as a platform may need. */
-export const MAX_PREVIOUS_SECRET_SECONDS = 7 * 24 * 3600;
-export const DEFAULT_PREVIOUS_SECRET_SECONDS = 24 * 3600;
-
-export class RotateSigningSecretDto {
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: MAX_PREVIOUS_SECRET_SECONDS,
-    default: DEFAULT_PREVIOUS_SECRET_SECONDS,
-    description:
-      'How long the secret being replaced still verifies, so the platform can move to the new one; 0 stops it at ' +
-      'once (a leaked secret).',
-  })
-  @IsOptional()
-  @IsInt({ message: 'previousSecretValidForSeconds must be a whole number of seconds' })
-  @Min(0)
-  @Max(MAX_PREVIOUS_SECRET_SECONDS)
-  previousSecretValidForSeconds?: number;
 }
 
 export class RotatedSigningSecretDto extends CreatedPlatformConnectionDto {
