@@ -722,6 +722,52 @@ describe('webhooks (e2e)', () => {
     });
   });
 
+  describe('a connection whose scheme the partner chose', () => {
+    const stripeObjectId = (event: Record<string, unknown>) =>
+      (event.data as { object: { id: string } }).object.id;
+
+    it('takes the stripe payload on a deel connection signed the stripe way, and the standard one still', async () => {
+      const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+      const event = stripeEvent();
+      await deliver(t.http, deel, event).expect(202);
+      expect(await payoutsOf(deel, stripeObjectId(event))).toEqual([
+        expect.objectContaining({ gross: '1250.00', freelancer_ref: 'fl-42' }),
+      ]);
+      // The standard payload, under the stripe scheme, names its event by a top-level id.
+      const standard: Record<string, unknown> = { ...payoutEvent(), id: `evt_${randomUUID()}` };
+      await deliver(t.http, deel, standard).expect(202);
+      expect(await payoutsOf(deel, (standard.data as { payoutId: string }).payoutId)).toHaveLength(1);
+    });
+
+    it('takes the standard payload on a stripe connection signed the standard-webhooks way, and the stripe one still', async () => {
+      const connection = await createConnection(t.http, partner.apiKey, 'stripe', 'standard-webhooks');
+      const standard = payoutEvent();
+      await deliver(t.http, connection, standard).expect(202);
+      expect(await payoutsOf(connection, (standard.data as { payoutId: string }).payoutId)).toHaveLength(1);
+      const event = stripeEvent();
+      await deliver(t.http, connection, event).expect(202);
+      expect(await payoutsOf(connection, stripeObjectId(event))).toHaveLength(1);
+    });
+
+    it('names the fields of the shape that carried a payout type, and ignores a type neither shape acts on', async () => {
+      const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+      const bad = stripeEvent({ amount: 0 });
+      const res = await deliver(t.http, deel, bad);
+      expectProblem(res, 422);
+      expect(res.body.errors).toEqual([{ field: 'data.object.amount', message: expect.any(String) }]);
+      const other = stripeEvent({}, {}, { type: 'charge.succeeded' });
+      expect((await deliver(t.http, deel, other)).status).toBe(200);
+      expect((await storedEvent(deel, other.id as string)).status).toBe('ignored');
+    });
+
+    it('keeps a platform on its own shape when its scheme is the usual one', async () => {
+      const event = stripeEvent();
+      const id = `msg_${randomUUID()}`;
+      expect((await deliver(t.http, upwork, event, { id })).status).toBe(200);
+      expect((await storedEvent(upwork, id)).status).toBe('ignored');
+    });
+  });
+
   it('documents every webhook endpoint in /docs-json', async () => {
     const res = await t.http.get('/docs-json').expect(200);
     expect(Object.keys(res.body.paths)).toEqual(

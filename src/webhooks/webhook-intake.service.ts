@@ -8,7 +8,7 @@ import { MetricsService } from '../ops/metrics.service';
 import { PayoutInstruction } from '../payouts/payout-instruction';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
-import { adapterFor } from './adapters/payout-adapters';
+import { adaptPayload } from './adapters/payout-adapters';
 import { WebhookReceiptDto } from './dto/webhook-event.dto';
 import { IntakeConnection, PlatformConnectionsService } from './platform-connections.service';
 import { RequestHeaders, Verification } from './signatures/signature-verifier';
@@ -95,7 +95,7 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
       verification.messageId ??
       VERIFIERS[connection.scheme].bodyEventId(payload) ??
       bodyDigestId(delivery.rawBody);
-    const adapted = adapterFor(connection.platform).adapt(payload);
+    const adapted = adaptPayload(connection.platform, connection.scheme, payload);
     const record: EventRecord = {
       connectionId: connection.id,
       partnerId: connection.partnerId,
