@@ -8,8 +8,8 @@ const TABLES: RotatedSecretTables = {
 };
 
 /**
- * A platform connection's signing secret can be rotated. The secret it replaces keeps verifying until
- * `previous_secret_expires_at`, so the platform can move to the new one without a window of refused webhooks.
+ * A platform connection's signing secret can be rotated. The secrets it replaces keep verifying until their
+ * expiry (`previous_secrets`), so the platform can move to the new one without a window of refused webhooks.
  * Outside a transaction (see addSecretRotation).
  */
 export class ConnectionSecretRotation1763900021000 implements MigrationInterface {

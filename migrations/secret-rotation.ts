@@ -8,10 +8,14 @@ export interface RotatedSecretTables {
 }
 
 /**
- * Lets the secrets of `table` be rotated: the replaced secret and its expiry on the row, and a log of rotations
- * (one asked with an Idempotency-Key keeps its new secret, sealed, to answer a repeat). For a migration with
- * `transaction = false`: the columns are added without a default (no rewrite), the rule on them unchecked (a
- * short lock), then checked under a lock that lets writes go on. Each step can run again.
+ * Lets the secrets of `table` be rotated:
+ * - `previous_secrets`: the replaced secrets that still work, each sealed for its row and expiry, newest first;
+ * - `created_secret_ciphertext`: a copy of the first secret while a repeat of the request that created the row may
+ *   still come (it had an Idempotency-Key), so the repeat answers it even after a rotation;
+ * - a log of rotations; one asked with an Idempotency-Key keeps its new secret, sealed for that rotation, for as
+ *   long as the key is kept, to answer a repeat.
+ * For a migration with `transaction = false`: columns with a constant default are added without a rewrite; each
+ * step can run again.
  */
 export async function addSecretRotation(
   q: QueryRunner,
@@ -19,20 +23,14 @@ export async function addSecretRotation(
 ) {
   await q.query(`
     ALTER TABLE ${table}
-      ADD COLUMN IF NOT EXISTS previous_secret_ciphertext bytea,
-      ADD COLUMN IF NOT EXISTS previous_secret_expires_at timestamptz`);
-  await q.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${table}_previous_secret`);
-  await q.query(
-    `ALTER TABLE ${table} ADD CONSTRAINT ${table}_previous_secret
-       CHECK ((previous_secret_ciphertext IS NULL) = (previous_secret_expires_at IS NULL)) NOT VALID`,
-  );
-  await q.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${table}_previous_secret`);
+      ADD COLUMN IF NOT EXISTS previous_secrets jsonb NOT NULL DEFAULT '[]',
+      ADD COLUMN IF NOT EXISTS created_secret_ciphertext bytea`);
   await q.query(`
     CREATE TABLE IF NOT EXISTS ${rotations} (
-      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      id uuid PRIMARY KEY,
       ${ownerColumn} uuid NOT NULL REFERENCES ${table}(id),
       partner_id uuid NOT NULL REFERENCES partners(id),
-      previous_secret_expires_at timestamptz NOT NULL,
+      previous_secret_expires_at timestamptz,
       idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 255),
       request_hash text,
       secret_ciphertext bytea,
@@ -53,7 +51,6 @@ export async function dropSecretRotation(q: QueryRunner, { table, rotations }: R
   await q.query(`DROP TABLE IF EXISTS ${rotations}`);
   await q.query(`
     ALTER TABLE ${table}
-      DROP CONSTRAINT IF EXISTS ${table}_previous_secret,
-      DROP COLUMN IF EXISTS previous_secret_ciphertext,
-      DROP COLUMN IF EXISTS previous_secret_expires_at`);
+      DROP COLUMN IF EXISTS previous_secrets,
+      DROP COLUMN IF EXISTS created_secret_ciphertext`);
 }

@@ -290,6 +290,15 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       );
     });
 
+    it('answers a repeated registration with the secret it first answered, even after a rotation', async () => {
+      const partner = await createPartner(t.http);
+      const key = unique('idem');
+      const url = receiver.url(`/ok/${unique('rotate-replay')}`);
+      const first = await register(partner.apiKey, url, key);
+      await rotate(partner.apiKey, first.id).expect(200);
+      expect(await register(partner.apiKey, url, key)).toEqual(first);
+    });
+
     it('answers 404 for another partner’s endpoint or a deleted one', async () => {
       const partner = await createPartner(t.http);
       const stranger = await createPartner(t.http);

@@ -178,7 +178,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
 
   it('pays a routed payout to the account it was routed for when the default changes before its failover', async () => {
     // Payoneer takes its time and then rejects: the failover's send is a job of its own, which reads the payee again.
-    await sandbox('payoneer', { permanentFailureRate: 1, latencyMs: 600 });
+    await sandbox('payoneer', { permanentFailureRate: 1, latencyMs: 1500 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '1250.00');
@@ -195,6 +195,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
           isDefault: true,
         })
         .expect(201);
+      // The default moved while the first send was still on its way, so the failover comes after it.
+      const [first] = await t.db.query(
+        `SELECT status FROM payout_attempts WHERE payout_id = $1 AND seq = 1`,
+        [id],
+      );
+      expect(first.status).toBe('pending');
       const payout = await payoutWhen(id, ['settled', 'failed']);
       expect(payout.attempts.map((a) => [a.routeId, a.status])).toEqual([
         ['upwork-payoneer-usd', 'failed'],

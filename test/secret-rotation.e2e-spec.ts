@@ -1,6 +1,5 @@
-import { randomInt } from 'node:crypto';
-import { RedisService } from '../src/redis/redis.module';
-import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
+import { RetentionSweeper } from '../src/partners/retention.sweeper';
+import { MAX_PREVIOUS_SECRETS } from '../src/partners/secret-rotation';
 import { bearer, createPartner, startApp, TestApp } from './support/app';
 import { MovableClock } from './support/movable-clock';
 import { expectProblem } from './support/problem';
@@ -21,10 +20,6 @@ describe('signing secret rotation (e2e)', () => {
   beforeAll(async () => {
     a = await startApp({}, { clock });
     b = await startApp({}, { clock });
-    // An epoch no earlier test left behind, so a broken epoch read cannot pass for a rotation.
-    await a.app
-      .get(RedisService)
-      .client.set(PlatformConnectionsService.ROTATION_EPOCH_KEY, String(randomInt(1e9, 2e9)));
     partner = await createPartner(a.http);
   });
 
@@ -80,18 +75,43 @@ describe('signing secret rotation (e2e)', () => {
     const connection = await createConnection(a.http, partner.apiKey);
     await signedWith(b, connection, connection.signingSecret).expect(202);
     const rotated = await rotate(a, connection, { previousSecretValidForSeconds: 0 }).expect(200);
+    expect(rotated.body.previousSecretExpiresAt).toBeNull();
     expectProblem(await signedWith(b, connection, connection.signingSecret), 401);
     expectProblem(await signedWith(a, connection, connection.signingSecret), 401);
     await signedWith(b, connection, rotated.body.signingSecret).expect(202);
   });
 
-  it('keeps only the secret the last rotation replaced', async () => {
+  it('keeps the secrets rotations replaced, the newest MAX_PREVIOUS_SECRETS, until a rotation with 0 ends them', async () => {
     const connection = await createConnection(a.http, partner.apiKey);
-    const first = await rotate(a, connection).expect(200);
-    const second = await rotate(a, connection).expect(200);
-    expectProblem(await signedWith(b, connection, connection.signingSecret), 401);
-    await signedWith(b, connection, first.body.signingSecret).expect(202);
-    await signedWith(b, connection, second.body.signingSecret).expect(202);
+    const secrets = [connection.signingSecret];
+    // Repeated without an Idempotency-Key, as a retry after a lost answer would be: the secret in use survives.
+    for (let i = 0; i <= MAX_PREVIOUS_SECRETS; i++) {
+      secrets.push((await rotate(a, connection).expect(200)).body.signingSecret);
+    }
+    expectProblem(await signedWith(b, connection, secrets[0]), 401);
+    for (const secret of secrets.slice(1)) await signedWith(b, connection, secret).expect(202);
+
+    const ended = await rotate(a, connection, { previousSecretValidForSeconds: 0 }).expect(200);
+    for (const secret of secrets) expectProblem(await signedWith(b, connection, secret), 401);
+    await signedWith(b, connection, ended.body.signingSecret).expect(202);
+    const got = await a.http.get(`/v1/platform-connections/${connection.id}`).set(bearer(partner.apiKey));
+    expect(got.body.previousSecretExpiresAt).toBeNull();
+  });
+
+  it('answers a repeated creation with the secret it first answered, even after a rotation', async () => {
+    const key = `create-${Date.now()}-${Math.random()}`;
+    const create = () =>
+      a.http
+        .post('/v1/platform-connections')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ platform: 'upwork' })
+        .expect(201);
+    const first = await create();
+    await rotate(a, first.body).expect(200);
+    const again = await create();
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
   });
 
   it('answers a repeated rotation with the same Idempotency-Key with the same secret, rotating once', async () => {
@@ -111,17 +131,50 @@ describe('signing secret rotation (e2e)', () => {
     expectProblem(await rotate(a, connection, { previousSecretValidForSeconds: 60 }, key), 422);
   });
 
-  it('stores the new secret encrypted, never in clear', async () => {
-    const connection = await createConnection(a.http, partner.apiKey);
-    const rotated = await rotate(a, connection, {}, `rotate-${connection.id}`).expect(200);
-    const secretBytes = Buffer.from(rotated.body.signingSecret, 'utf8');
+  it('stores every secret encrypted, never in clear', async () => {
+    const key = `create-${Date.now()}-${Math.random()}`;
+    const created = await a.http
+      .post('/v1/platform-connections')
+      .set(bearer(partner.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ platform: 'upwork' })
+      .expect(201);
+    const rotated = await rotate(a, created.body, {}, `rotate-${created.body.id}`).expect(200);
     const [row] = await a.db.query(
-      `SELECT c.secret_ciphertext, c.previous_secret_ciphertext, r.secret_ciphertext AS kept
+      `SELECT c.secret_ciphertext, c.previous_secrets::text AS previous, c.created_secret_ciphertext,
+              r.secret_ciphertext AS kept
        FROM platform_connections c JOIN platform_connection_rotations r ON r.connection_id = c.id
        WHERE c.id = $1`,
+      [created.body.id],
+    );
+    const stored = Buffer.concat(Object.values(row).map((v) => Buffer.from(v as Buffer | string)));
+    for (const secret of [created.body.signingSecret, rotated.body.signingSecret]) {
+      expect(stored.includes(Buffer.from(secret, 'utf8'))).toBe(false);
+      expect(stored.includes(Buffer.from(secret.slice('whsec_'.length), 'base64'))).toBe(false);
+    }
+  });
+
+  it('forgets the copies kept for repeats once their keys are past retention, and the key rotates anew', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const key = `rotate-${connection.id}`;
+    const first = await rotate(a, connection, {}, key).expect(200);
+    await a.db.query(
+      `UPDATE platform_connection_rotations SET created_at = now() - interval '49 hours' WHERE connection_id = $1`,
       [connection.id],
     );
-    for (const stored of Object.values(row) as Buffer[]) expect(stored.includes(secretBytes)).toBe(false);
+    await a.db.query(
+      `UPDATE idempotency_keys SET created_at = now() - interval '49 hours' WHERE partner_id = $1 AND key = $2`,
+      [partner.id, key],
+    );
+    expect(await a.app.get(RetentionSweeper).sweep()).toBeGreaterThanOrEqual(2);
+    const [log] = await a.db.query(
+      `SELECT idempotency_key, secret_ciphertext FROM platform_connection_rotations WHERE connection_id = $1`,
+      [connection.id],
+    );
+    expect(log).toEqual({ idempotency_key: null, secret_ciphertext: null });
+    const again = await rotate(a, connection, {}, key).expect(200);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.body.signingSecret).not.toBe(first.body.signingSecret);
   });
 
   it('answers 404 for another partner’s connection or an unknown one, and changes nothing', async () => {
@@ -142,11 +195,10 @@ describe('signing secret rotation (e2e)', () => {
       404,
     );
     await signedWith(b, connection, connection.signingSecret).expect(202);
-    const [row] = await a.db.query(
-      `SELECT previous_secret_ciphertext FROM platform_connections WHERE id = $1`,
-      [connection.id],
-    );
-    expect(row.previous_secret_ciphertext).toBeNull();
+    const [row] = await a.db.query(`SELECT previous_secrets FROM platform_connections WHERE id = $1`, [
+      connection.id,
+    ]);
+    expect(row.previous_secrets).toEqual([]);
   });
 
   it.each([-1, 604_801, 1.5, '60'])(

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
 
@@ -18,8 +19,10 @@ const OVERDUE_SECONDS = 60;
 @Injectable()
 export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PartnerEventsDispatcher.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | null = null;
+  private readonly task = new PeriodicTask(this.logger, 'Partner event dispatch failed', async () => {
+    await this.pass();
+    return null;
+  });
 
   constructor(
     private readonly db: DataSource,
@@ -28,20 +31,11 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .then(() => undefined)
-        .catch((error: Error) => this.logger.warn(`Partner event dispatch failed: ${error.message}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }, this.config.partnerWebhooks.dispatchIntervalMs);
+    this.task.start(this.config.partnerWebhooks.dispatchIntervalMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass: fan new events out to endpoints, queue deliveries. Answers how many jobs it queued. */

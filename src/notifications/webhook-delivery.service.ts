@@ -7,7 +7,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
 import { describeSendError, eventBody, PartnerEventType } from './partner-events';
 import { maxAttempts, retryDelayMs, RetryPolicy } from './retry-schedule';
-import { openEndpointSecret } from './webhook-endpoints.service';
+import { ENDPOINT_SECRETS, openEndpointSecret } from './webhook-endpoints.service';
+import { StoredPrevious, workingPrevious } from '../partners/secret-rotation';
 import { signWebhook } from './webhook-signer';
 import { postOnce } from './post-once';
 import { privateLiteralProblem, publicOnlyLookup } from './webhook-url';
@@ -20,8 +21,8 @@ interface ClaimedDelivery {
   url: string;
   endpoint_id: string;
   secret_ciphertext: Buffer;
-  /** The secret the endpoint's last rotation replaced, while it still works; null otherwise. */
-  previous_secret_ciphertext: Buffer | null;
+  /** The secrets the endpoint's rotations replaced (some may have expired). */
+  previous_secrets: StoredPrevious[];
   event_id: string;
   type: PartnerEventType;
   payload: Record<string, unknown>;
@@ -94,9 +95,7 @@ export class WebhookDeliveryService {
                 WHERE busy.endpoint_id = d.endpoint_id AND busy.in_flight_until > now()) < $4
            AND (SELECT count(*) FROM webhook_deliveries busy
                 WHERE busy.partner_id = d.partner_id AND busy.in_flight_until > now()) < $5
-         RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext,
-                   CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret_ciphertext END
-                     AS previous_secret_ciphertext,
+         RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, w.previous_secrets,
                    e.id AS event_id, e.type,
                    e.payload, e.created_at AS event_created_at`,
         [
@@ -117,11 +116,16 @@ export class WebhookDeliveryService {
       createdAt: claimed.event_created_at,
       payload: claimed.payload,
     });
-    const secrets = [claimed.secret_ciphertext, claimed.previous_secret_ciphertext]
-      .filter((sealed): sealed is Buffer => sealed !== null)
-      .map((sealed) =>
-        openEndpointSecret(this.config.secretsKey, { id: claimed.endpoint_id, secret_ciphertext: sealed }),
-      );
+    // Signed with every secret that works, the current one first, so the receiver verifies with whichever it holds.
+    const endpoint = {
+      id: claimed.endpoint_id,
+      secret_ciphertext: claimed.secret_ciphertext,
+      previous_secrets: claimed.previous_secrets,
+    };
+    const secrets = [
+      openEndpointSecret(this.config.secretsKey, endpoint),
+      ...workingPrevious(this.config.secretsKey, ENDPOINT_SECRETS, endpoint, Date.now()).map((p) => p.secret),
+    ];
     const started = Date.now();
     let statusCode: number | null = null;
     let error: string | null = null;

@@ -8,7 +8,15 @@ import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
-import { DEFAULT_PREVIOUS_SECRET_SECONDS, rotateSecret, SecretStore } from '../partners/secret-rotation';
+import {
+  createdContext,
+  DEFAULT_PREVIOUS_SECRET_SECONDS,
+  previousSecretExpiresAt,
+  ROTATED_SECRET_TABLES,
+  rotateSecret,
+  SecretStore,
+  StoredPrevious,
+} from '../partners/secret-rotation';
 import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
@@ -25,7 +33,8 @@ interface EndpointRow {
   partner_id: string;
   url: string;
   secret_ciphertext: Buffer;
-  previous_secret_expires_at: Date | null;
+  previous_secrets: StoredPrevious[];
+  created_secret_ciphertext: Buffer | null;
   request_hash: string | null;
   created_at: Date;
 }
@@ -50,10 +59,8 @@ interface DeliveryRow {
 
 /** An endpoint's secret is sealed for its id, so it cannot be moved to another row. */
 export const ENDPOINT_SECRETS: SecretStore = {
-  table: 'webhook_endpoints',
+  ...ROTATED_SECRET_TABLES.endpoints,
   live: 'deleted_at IS NULL',
-  rotations: 'webhook_endpoint_rotations',
-  ownerColumn: 'endpoint_id',
   sealedFor: (id) => `webhook-endpoint:${id}`,
   generate: generateEndpointSecret,
   noun: 'Webhook endpoint',
@@ -104,12 +111,24 @@ export class WebhookEndpointsService {
       // One creator per partner at a time, so the count below is exact; NO KEY leaves foreign keys unblocked.
       await tx.query(`SELECT id FROM partners WHERE id = $1 FOR NO KEY UPDATE`, [partnerId]);
       const inserted: EndpointRow[] = await tx.query(
-        `INSERT INTO webhook_endpoints (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash)
-         SELECT $1, $2, $3, $4, $5, $6
+        `INSERT INTO webhook_endpoints
+           (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash, created_secret_ciphertext)
+         SELECT $1, $2, $3, $4, $5, $6, $8
          WHERE (SELECT count(*) FROM webhook_endpoints WHERE partner_id = $2 AND deleted_at IS NULL) < $7
          ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING *`,
-        [id, partnerId, dto.url, sealed, idempotencyKey ?? null, requestHash, MAX_ENDPOINTS_PER_PARTNER],
+        [
+          id,
+          partnerId,
+          dto.url,
+          sealed,
+          idempotencyKey ?? null,
+          requestHash,
+          MAX_ENDPOINTS_PER_PARTNER,
+          idempotencyKey
+            ? sealSecret(this.config.secretsKey, secret, createdContext(ENDPOINT_SECRETS, id))
+            : null,
+        ],
       );
       if (inserted.length) return { endpoint: { ...toDto(inserted[0]), secret }, replayed: false };
 
@@ -126,8 +145,15 @@ export class WebhookEndpointsService {
         );
       }
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      const opened = openEndpointSecret(this.config.secretsKey, first);
-      return { endpoint: { ...toDto(first), secret: opened }, replayed: true };
+      // The first answer again, even after a rotation; once its copy is forgotten, with the current secret.
+      const opened = first.created_secret_ciphertext
+        ? openSecret(
+            this.config.secretsKey,
+            first.created_secret_ciphertext,
+            createdContext(ENDPOINT_SECRETS, first.id),
+          )
+        : openEndpointSecret(this.config.secretsKey, first);
+      return { endpoint: { ...toDto(first), previousSecretExpiresAt: null, secret: opened }, replayed: true };
     });
   }
 
@@ -155,7 +181,7 @@ export class WebhookEndpointsService {
     return {
       endpoint: {
         ...toDto(rotation.row),
-        previousSecretExpiresAt: rotation.previousExpiresAt.toISOString(),
+        previousSecretExpiresAt: rotation.previousExpiresAt?.toISOString() ?? null,
         secret: rotation.secret,
       },
       replayed: rotation.replayed,
@@ -165,7 +191,7 @@ export class WebhookEndpointsService {
   async list(partnerId: string, query: PageQuery): Promise<WebhookEndpointPageDto> {
     const params: unknown[] = [partnerId];
     const rows: EndpointRow[] = await this.db.query(
-      `SELECT id, url, created_at, previous_secret_expires_at FROM webhook_endpoints
+      `SELECT id, url, created_at, previous_secrets FROM webhook_endpoints
        WHERE partner_id = $1 AND deleted_at IS NULL${pageClause(query, params)}`,
       params,
     );
@@ -208,14 +234,12 @@ export class WebhookEndpointsService {
   }
 }
 
-function toDto(
-  row: Pick<EndpointRow, 'id' | 'url' | 'created_at' | 'previous_secret_expires_at'>,
-): WebhookEndpointDto {
+function toDto(row: Pick<EndpointRow, 'id' | 'url' | 'created_at' | 'previous_secrets'>): WebhookEndpointDto {
   return {
     id: row.id,
     url: row.url,
     createdAt: row.created_at.toISOString(),
-    previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null,
+    previousSecretExpiresAt: previousSecretExpiresAt(row),
   };
 }
 

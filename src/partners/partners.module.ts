@@ -8,6 +8,7 @@ import { OpsPartnersController } from './ops-partners.controller';
 import { PartnerGuard } from './partner.guard';
 import { PartnersService } from './partners.service';
 import { PublicRateLimitGuard } from './public-rate-limit.guard';
+import { RetentionSweeper } from './retention.sweeper';
 
 @Global()
 @Module({
@@ -21,6 +22,7 @@ import { PublicRateLimitGuard } from './public-rate-limit.guard';
     RateLimiter,
     IdempotencyService,
     IdempotencyInterceptor,
+    RetentionSweeper,
   ],
   exports: [
     ApiKeyCache,

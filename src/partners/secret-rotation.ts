@@ -1,30 +1,65 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { canonicalJson } from '../common/canonical-json';
 import { Problems } from '../common/problem';
 import { openSecret, sealSecret } from '../common/secret-box';
-import { IdempotencyService, keyUsedElsewhere } from './idempotency.service';
+import { IDEMPOTENCY_RETENTION_HOURS, IdempotencyService, keyUsedElsewhere } from './idempotency.service';
 
 /** The most a replaced secret may go on working: a week, as long as the other side may need to move over. */
 export const MAX_PREVIOUS_SECRET_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_PREVIOUS_SECRET_SECONDS = 24 * 3600;
-
 /**
- * Where one kind of partner-owned signing secret lives. Its table has `id`, `partner_id`, `secret_ciphertext`,
- * `previous_secret_ciphertext` and `previous_secret_expires_at`; its log of rotations has `partner_id`, the
- * owner's id column, `previous_secret_expires_at`, `idempotency_key`, `request_hash` and `secret_ciphertext`.
+ * Replaced secrets kept working at most, newest first: a rotation repeated before the other side moved over
+ * (a retry without an Idempotency-Key, two people at once) must not drop the secret it still uses, and each one
+ * kept costs a signature per delivery or a verification per refused webhook.
  */
-export interface SecretStore {
+export const MAX_PREVIOUS_SECRETS = 3;
+
+/** The tables of one kind of partner-owned signing secret (see migrations/secret-rotation.ts). */
+export interface RotatedSecretTables {
+  /** Rows with `id`, `partner_id`, `secret_ciphertext`, `previous_secrets`, `created_secret_ciphertext`. */
   table: string;
+  /** The log of rotations, one row each. */
+  rotations: string;
+  /** The log's column naming the row. */
+  ownerColumn: string;
+}
+
+export const ROTATED_SECRET_TABLES = {
+  connections: {
+    table: 'platform_connections',
+    rotations: 'platform_connection_rotations',
+    ownerColumn: 'connection_id',
+  },
+  endpoints: {
+    table: 'webhook_endpoints',
+    rotations: 'webhook_endpoint_rotations',
+    ownerColumn: 'endpoint_id',
+  },
+} as const satisfies Record<string, RotatedSecretTables>;
+
+/** Where one kind of secret lives, and how its rows seal it. */
+export interface SecretStore extends RotatedSecretTables {
   /** A condition the owner's row must meet to be rotated (`true`, or for example `deleted_at IS NULL`). */
   live: string;
-  rotations: string;
-  ownerColumn: string;
-  /** The context a row's secret is sealed with, so a sealed secret cannot be moved to another row. */
+  /** The context a row's current secret is sealed with, so a sealed secret cannot be moved to another row. */
   sealedFor(id: string): string;
   generate(): string;
   /** What a missing owner is called in the 404. */
   noun: string;
+}
+
+/** A replaced secret as the row keeps it: sealed for its row and its expiry, so neither can be changed. */
+export interface StoredPrevious {
+  sealed: string;
+  expiresAt: string;
+}
+
+/** Rows as the rotation reads them; the caller's row type has at least these columns. */
+interface RotatedRow {
+  id: string;
+  secret_ciphertext: Buffer;
+  previous_secrets: StoredPrevious[];
 }
 
 export interface SecretRotation<Row> {
@@ -32,17 +67,25 @@ export interface SecretRotation<Row> {
   row: Row;
   /** The new secret in clear: shown once, or again to a repeat under the same Idempotency-Key. */
   secret: string;
-  previousExpiresAt: Date;
+  /** Until when the secret it replaced works; null when it stopped at once. */
+  previousExpiresAt: Date | null;
   replayed: boolean;
 }
 
+const previousContext = (store: SecretStore, id: string, expiresAt: string) =>
+  `${store.sealedFor(id)}:previous:${expiresAt}`;
+const replayContext = (rotationId: string) => `rotation:${rotationId}`;
+/** The context of the copy a row keeps of its first secret, to answer a repeat of the request that created it. */
+export const createdContext = (store: SecretStore, id: string) => `${store.sealedFor(id)}:created`;
+
 /**
- * Gives the owner a fresh secret inside `tx`; the one it replaces stays as the previous secret until
- * `now + validForSeconds`, and the secret before that is dropped. With an Idempotency-Key, a repeat of the same
- * request answers the first rotation's secret again instead of rotating once more, which would drop the secret
- * the other side still uses; the new secret is then kept sealed with the rotation to answer it.
+ * Gives the owner a fresh secret inside `tx`. The one it replaces goes on working until `now + validForSeconds`,
+ * beside those replaced before that still work (at most MAX_PREVIOUS_SECRETS, newest first); `validForSeconds` 0
+ * stops every replaced secret at once, as for a leak. With an Idempotency-Key, a repeat of the same request within
+ * the keys' retention answers the first rotation's secret again instead of rotating once more; that copy is sealed
+ * for its rotation alone and forgotten after the retention (forgetReplayCopies).
  */
-export async function rotateSecret<Row>(
+export async function rotateSecret<Row extends RotatedRow>(
   tx: EntityManager,
   idempotency: IdempotencyService,
   secretsKey: Buffer,
@@ -56,50 +99,116 @@ export async function rotateSecret<Row>(
         .digest('hex')
     : null;
   await idempotency.reserveForOwnReplay(tx, partnerId, idempotencyKey, `${store.rotations}:${requestHash}`);
+  const [row]: Row[] = await tx.query(
+    `SELECT * FROM ${store.table} WHERE id = $1 AND partner_id = $2 AND ${store.live} FOR UPDATE`,
+    [id, partnerId],
+  );
+  if (!row) throw Problems.notFound(store.noun);
+
   if (idempotencyKey !== undefined) {
-    const [earlier]: { owner: string; request_hash: string; secret_ciphertext: Buffer; expires_at: Date }[] =
-      await tx.query(
-        `SELECT ${store.ownerColumn} AS owner, request_hash, secret_ciphertext, previous_secret_expires_at AS expires_at
-         FROM ${store.rotations} WHERE partner_id = $1 AND idempotency_key = $2`,
-        [partnerId, idempotencyKey],
-      );
+    // A key past its retention is free again: its earlier rotation stays in the log without it.
+    await tx.query(
+      `UPDATE ${store.rotations} SET idempotency_key = NULL, request_hash = NULL, secret_ciphertext = NULL
+       WHERE partner_id = $1 AND idempotency_key = $2 AND created_at <= now() - make_interval(hours => $3)`,
+      [partnerId, idempotencyKey, IDEMPOTENCY_RETENTION_HOURS],
+    );
+    const [earlier]: {
+      id: string;
+      request_hash: string;
+      secret_ciphertext: Buffer;
+      expires_at: Date | null;
+    }[] = await tx.query(
+      `SELECT id, request_hash, secret_ciphertext, previous_secret_expires_at AS expires_at FROM ${store.rotations}
+         WHERE partner_id = $1 AND idempotency_key = $2`,
+      [partnerId, idempotencyKey],
+    );
     if (earlier) {
       if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
-      const [row]: Row[] = await tx.query(`SELECT * FROM ${store.table} WHERE id = $1`, [earlier.owner]);
-      const secret = openSecret(secretsKey, earlier.secret_ciphertext, store.sealedFor(earlier.owner));
+      const secret = openSecret(secretsKey, earlier.secret_ciphertext, replayContext(earlier.id));
       return { row, secret, previousExpiresAt: earlier.expires_at, replayed: true };
     }
   }
+
+  const nowMs = request.now.getTime();
+  const still = row.previous_secrets.filter((p) => Date.parse(p.expiresAt) > nowMs);
+  let previous: StoredPrevious[] = [];
+  let previousExpiresAt: Date | null = null;
+  if (request.validForSeconds > 0) {
+    previousExpiresAt = new Date(nowMs + request.validForSeconds * 1000);
+    const expiresAt = previousExpiresAt.toISOString();
+    const replaced = openSecret(secretsKey, row.secret_ciphertext, store.sealedFor(id));
+    const sealed = sealSecret(secretsKey, replaced, previousContext(store, id, expiresAt)).toString('base64');
+    previous = [{ sealed, expiresAt }, ...still].slice(0, MAX_PREVIOUS_SECRETS);
+  }
   const secret = store.generate();
-  const sealed = sealSecret(secretsKey, secret, store.sealedFor(id));
-  const previousExpiresAt = new Date(request.now.getTime() + request.validForSeconds * 1000);
   // An UPDATE answers [rows, count] through TypeORM.
   const [rows]: [Row[], number] = await tx.query(
-    `UPDATE ${store.table}
-     SET previous_secret_ciphertext = secret_ciphertext, previous_secret_expires_at = $3, secret_ciphertext = $4
-     WHERE id = $1 AND partner_id = $2 AND ${store.live}
-     RETURNING *`,
-    [id, partnerId, previousExpiresAt, sealed],
+    `UPDATE ${store.table} SET secret_ciphertext = $2, previous_secrets = $3::jsonb WHERE id = $1 RETURNING *`,
+    [id, sealSecret(secretsKey, secret, store.sealedFor(id)), JSON.stringify(previous)],
   );
-  if (!rows.length) throw Problems.notFound(store.noun);
+  const rotationId = randomUUID();
   await tx.query(
     `INSERT INTO ${store.rotations}
-       (${store.ownerColumn}, partner_id, previous_secret_expires_at, idempotency_key, request_hash, secret_ciphertext)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [id, partnerId, previousExpiresAt, idempotencyKey ?? null, requestHash, idempotencyKey ? sealed : null],
+       (id, ${store.ownerColumn}, partner_id, previous_secret_expires_at, idempotency_key, request_hash, secret_ciphertext)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      rotationId,
+      id,
+      partnerId,
+      previousExpiresAt,
+      idempotencyKey ?? null,
+      requestHash,
+      idempotencyKey ? sealSecret(secretsKey, secret, replayContext(rotationId)) : null,
+    ],
   );
   return { row: rows[0], secret, previousExpiresAt, replayed: false };
 }
 
-/** The previous secret, opened, with the time it stops working; null when there is none. */
-export function openPrevious(
+export interface OpenedPrevious {
+  secret: string;
+  expiresAtMs: number;
+}
+
+/** The replaced secrets of a row that still work at `nowMs`, opened, with their expiry, newest first. */
+export function workingPrevious(
   secretsKey: Buffer,
-  row: { id: string; previous_secret_ciphertext: Buffer | null; previous_secret_expires_at: Date | null },
-  store: Pick<SecretStore, 'sealedFor'>,
-): { secret: string; expiresAtMs: number } | null {
-  if (!row.previous_secret_ciphertext || !row.previous_secret_expires_at) return null;
-  return {
-    secret: openSecret(secretsKey, row.previous_secret_ciphertext, store.sealedFor(row.id)),
-    expiresAtMs: row.previous_secret_expires_at.getTime(),
-  };
+  store: SecretStore,
+  row: { id: string; previous_secrets: StoredPrevious[] },
+  nowMs: number,
+): OpenedPrevious[] {
+  return row.previous_secrets
+    .filter((p) => Date.parse(p.expiresAt) > nowMs)
+    .map((p) => ({
+      secret: openSecret(
+        secretsKey,
+        Buffer.from(p.sealed, 'base64'),
+        previousContext(store, row.id, p.expiresAt),
+      ),
+      expiresAtMs: Date.parse(p.expiresAt),
+    }));
+}
+
+/** The latest time one of the row's replaced secrets works until (maybe past), as an ISO string; null if none. */
+export function previousSecretExpiresAt(row: { previous_secrets: StoredPrevious[] }): string | null {
+  const times = row.previous_secrets.map((p) => Date.parse(p.expiresAt));
+  return times.length ? new Date(Math.max(...times)).toISOString() : null;
+}
+
+/**
+ * Forgets the sealed copies kept only to answer repeats of a request (a rotation's new secret, a row's first
+ * secret) once the Idempotency-Keys they answer are past their retention; a rotation's key is then free again.
+ * Answers how many rows it changed.
+ */
+export async function forgetReplayCopies(tx: EntityManager, tables: RotatedSecretTables): Promise<number> {
+  const [, rotations]: [unknown, number] = await tx.query(
+    `UPDATE ${tables.rotations} SET idempotency_key = NULL, request_hash = NULL, secret_ciphertext = NULL
+     WHERE idempotency_key IS NOT NULL AND created_at <= now() - make_interval(hours => $1)`,
+    [IDEMPOTENCY_RETENTION_HOURS],
+  );
+  const [, created]: [unknown, number] = await tx.query(
+    `UPDATE ${tables.table} SET created_secret_ciphertext = NULL
+     WHERE created_secret_ciphertext IS NOT NULL AND created_at <= now() - make_interval(hours => $1)`,
+    [IDEMPOTENCY_RETENTION_HOURS],
+  );
+  return rotations + created;
 }

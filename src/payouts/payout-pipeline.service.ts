@@ -198,7 +198,13 @@ export class PayoutPipelineService {
       return;
     }
     await this.sendNowOrQueue(payoutId, attempt.id, {
-      payout: { ...payout, status: 'sending', freelancer_id: payee.freelancerId, decision },
+      payout: {
+        ...payout,
+        status: 'sending',
+        freelancer_id: payee.freelancerId,
+        account_id: payee.account!.id,
+        decision,
+      },
       attempt,
       payee,
     });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
@@ -14,8 +15,10 @@ const BATCH = 200;
 @Injectable()
 export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PayoutSweeper.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | null = null;
+  private readonly task = new PeriodicTask(this.logger, 'Sweep failed', async () => {
+    const queued = await this.sweep();
+    return queued > 0 ? `Sweeper queued ${queued} stalled payout steps again.` : null;
+  });
 
   constructor(
     private readonly db: DataSource,
@@ -24,22 +27,11 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then((n) => {
-          if (n > 0) this.logger.log(`Sweeper queued ${n} stalled payout steps again.`);
-        })
-        .catch((error: Error) => this.logger.warn(`Sweep failed: ${error.message}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }, this.config.sweep.intervalMs);
+    this.task.start(this.config.sweep.intervalMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass; answers how many steps it queued. */

@@ -4,15 +4,16 @@ import { RedisService } from './redis.module';
 /**
  * A counter in Redis that tells every replica when copies it keeps in memory went stale: whoever changes the
  * truth in Postgres bumps it, and a replica compares the value its copy was made under with the current one
- * (read on a call it makes anyway, see RateLimiter's `alsoRead`). Keys are under the client's prefix.
+ * (read on a call it makes anyway, see RateLimiter's `alsoRead`). One counter, or one per `id` when copies go
+ * stale one by one. Keys are under the client's prefix.
  */
 export class RedisEpoch {
   private readonly logger = new Logger(RedisEpoch.name);
 
   constructor(
     private readonly redis: RedisService,
-    /** The Redis key, under the client's prefix. */
-    readonly key: string,
+    /** The Redis key, under the client's prefix; with an id, `<key>:<id>`. */
+    private readonly key: string,
     /** What the copies are, for the log line when other replicas could not be told. */
     private readonly what: string,
   ) {}
@@ -22,19 +23,23 @@ export class RedisEpoch {
     return value ?? '0';
   }
 
+  keyOf(id?: string): string {
+    return id === undefined ? this.key : `${this.key}:${id}`;
+  }
+
   /** The current epoch, or null when Redis cannot say (a copy made then must not be trusted later). */
-  async read(): Promise<string | null> {
+  async read(id?: string): Promise<string | null> {
     try {
-      return RedisEpoch.of(await this.redis.client.get(this.key));
+      return RedisEpoch.of(await this.redis.client.get(this.keyOf(id)));
     } catch {
       return null;
     }
   }
 
   /** Tells every replica that its copies are stale; called after the change is committed in Postgres. */
-  async bump(): Promise<void> {
+  async bump(id?: string): Promise<void> {
     try {
-      await this.redis.client.incr(this.key);
+      await this.redis.client.incr(this.keyOf(id));
     } catch (error) {
       this.logger.error(`The ${this.what} of other replicas were not told of a change: ${String(error)}`);
     }

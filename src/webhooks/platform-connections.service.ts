@@ -10,10 +10,15 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { Counted } from '../common/rate-limiter';
 import {
+  createdContext,
   DEFAULT_PREVIOUS_SECRET_SECONDS,
-  openPrevious,
+  OpenedPrevious,
+  previousSecretExpiresAt,
+  ROTATED_SECRET_TABLES,
   rotateSecret,
   SecretStore,
+  StoredPrevious,
+  workingPrevious,
 } from '../partners/secret-rotation';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import { RedisEpoch } from '../redis/epoch';
@@ -34,18 +39,16 @@ interface ConnectionRow {
   platform: Platform;
   scheme: SignatureScheme;
   secret_ciphertext: Buffer;
-  previous_secret_ciphertext: Buffer | null;
-  previous_secret_expires_at: Date | null;
+  previous_secrets: StoredPrevious[];
+  created_secret_ciphertext: Buffer | null;
   request_hash: string | null;
   created_at: Date;
 }
 
 /** A connection's secret is sealed for its id (as since the first connection). */
 const CONNECTION_SECRETS: SecretStore = {
-  table: 'platform_connections',
+  ...ROTATED_SECRET_TABLES.connections,
   live: 'true',
-  rotations: 'platform_connection_rotations',
-  ownerColumn: 'connection_id',
   sealedFor: (id) => id,
   generate: generateSigningSecret,
   noun: 'Platform connection',
@@ -58,9 +61,9 @@ export interface IntakeConnection {
   platform: Platform;
   scheme: SignatureScheme;
   secret: string;
-  /** The secret the last rotation replaced, with the time (ms since the epoch) it stops verifying. */
-  previous: { secret: string; expiresAtMs: number } | null;
-  /** The rotation epoch this copy was read under; null when Redis could not say (the copy is then not kept). */
+  /** The replaced secrets that still verified when the copy was read, with the time each stops, newest first. */
+  previous: OpenedPrevious[];
+  /** The connection's rotation epoch this copy was read under; null when Redis could not say. */
   epoch: string | null;
 }
 
@@ -71,14 +74,17 @@ export interface IntakeConnection {
  */
 const INTAKE_CACHE_MS = 30_000;
 const INTAKE_CACHE_MAX = 10_000;
+const ROTATION_EPOCH_PREFIX = 'webhooks:secret-epoch';
 
 @Injectable()
 export class PlatformConnectionsService {
   private readonly intakeCache = new Map<string, { connection: IntakeConnection; until: number }>();
   private readonly rotations: RedisEpoch;
 
-  /** The Redis key (under the client's prefix) whose value changes whenever a signing secret is rotated. */
-  static readonly ROTATION_EPOCH_KEY = 'webhooks:secret-rotation-epoch';
+  /** The Redis key (under the client's prefix) whose value changes whenever the connection's secret is rotated. */
+  static rotationEpochKey(connectionId: string): string {
+    return `${ROTATION_EPOCH_PREFIX}:${connectionId}`;
+  }
 
   constructor(
     private readonly db: DataSource,
@@ -87,11 +93,7 @@ export class PlatformConnectionsService {
     redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.rotations = new RedisEpoch(
-      redis,
-      PlatformConnectionsService.ROTATION_EPOCH_KEY,
-      'connection caches',
-    );
+    this.rotations = new RedisEpoch(redis, ROTATION_EPOCH_PREFIX, 'connection caches');
   }
 
   /**
@@ -120,8 +122,9 @@ export class PlatformConnectionsService {
         `platform-connections:${requestHash}`,
       );
       const inserted: ConnectionRow[] = await tx.query(
-        `INSERT INTO platform_connections (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO platform_connections
+           (id, partner_id, platform, scheme, secret_ciphertext, idempotency_key, request_hash, created_secret_ciphertext)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING *`,
         [
@@ -129,9 +132,12 @@ export class PlatformConnectionsService {
           partnerId,
           dto.platform,
           scheme,
-          sealSecret(this.config.secretsKey, secret, id),
+          sealSecret(this.config.secretsKey, secret, CONNECTION_SECRETS.sealedFor(id)),
           idempotencyKey ?? null,
           requestHash,
+          idempotencyKey
+            ? sealSecret(this.config.secretsKey, secret, createdContext(CONNECTION_SECRETS, id))
+            : null,
         ],
       );
       if (inserted.length) return { connection: toCreated(inserted[0], secret), replayed: false };
@@ -141,7 +147,15 @@ export class PlatformConnectionsService {
         [partnerId, idempotencyKey],
       );
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      return { connection: toCreated(first, this.open(first)), replayed: true };
+      // The first answer's secret, even after a rotation; once its copy is forgotten, the current one.
+      const firstSecret = first.created_secret_ciphertext
+        ? openSecret(
+            this.config.secretsKey,
+            first.created_secret_ciphertext,
+            createdContext(CONNECTION_SECRETS, first.id),
+          )
+        : this.open(first);
+      return { connection: toCreated(first, firstSecret), replayed: true };
     });
   }
 
@@ -168,12 +182,12 @@ export class PlatformConnectionsService {
     );
     if (!rotation.replayed) {
       this.intakeCache.delete(id);
-      await this.rotations.bump();
+      await this.rotations.bump(id);
     }
     return {
       rotated: {
         ...toCreated(rotation.row, rotation.secret),
-        previousSecretExpiresAt: rotation.previousExpiresAt.toISOString(),
+        previousSecretExpiresAt: rotation.previousExpiresAt?.toISOString() ?? null,
       },
       replayed: rotation.replayed,
     };
@@ -205,9 +219,9 @@ export class PlatformConnectionsService {
     const cached = fresh ? undefined : this.intakeCache.get(id);
     if (cached && cached.until > Date.now()) return cached.connection;
     // Read before the row: a rotation in between leaves this copy marked stale, never a stale copy unmarked.
-    const epoch = await this.rotations.read();
+    const epoch = await this.rotations.read(id);
     const rows: ConnectionRow[] = await this.db.query(
-      `SELECT id, partner_id, platform, scheme, secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at
+      `SELECT id, partner_id, platform, scheme, secret_ciphertext, previous_secrets
        FROM platform_connections WHERE id = $1`,
       [id],
     );
@@ -219,24 +233,24 @@ export class PlatformConnectionsService {
       platform: row.platform,
       scheme: row.scheme,
       secret: this.open(row),
-      previous: openPrevious(this.config.secretsKey, row, CONNECTION_SECRETS),
+      previous: workingPrevious(this.config.secretsKey, CONNECTION_SECRETS, row, this.clock.now().getTime()),
       epoch,
     };
-    if (epoch === null) {
-      this.intakeCache.delete(id);
-      return connection;
-    }
     if (this.intakeCache.size >= INTAKE_CACHE_MAX) this.intakeCache.clear();
     this.intakeCache.set(id, { connection, until: Date.now() + INTAKE_CACHE_MS });
     return connection;
   }
 
   /**
-   * Whether a secret was rotated since the copy was read, on this replica or another: `counted` carries the
-   * epoch read with intake's rate-limit count (ROTATION_EPOCH_KEY). Without Redis nothing can be told.
+   * Whether the secret may have been rotated since the copy was read, on this replica or another: `counted`
+   * carries the connection's epoch, read with intake's rate-limit count (rotationEpochKey). A copy read while
+   * Redis could not say is stale as soon as Redis answers again; while it cannot, nothing can be told, and the
+   * copy lives out its INTAKE_CACHE_MS.
    */
   isStale(connection: IntakeConnection, counted: Counted): boolean {
-    return counted !== null && connection.epoch !== null && RedisEpoch.of(counted.read) !== connection.epoch;
+    return (
+      counted !== null && (connection.epoch === null || RedisEpoch.of(counted.read) !== connection.epoch)
+    );
   }
 
   private open(row: ConnectionRow): string {
@@ -251,7 +265,7 @@ function toDto(row: ConnectionRow): PlatformConnectionDto {
     scheme: row.scheme,
     webhookUrl: webhookUrl(row.id),
     createdAt: row.created_at.toISOString(),
-    previousSecretExpiresAt: row.previous_secret_expires_at?.toISOString() ?? null,
+    previousSecretExpiresAt: previousSecretExpiresAt(row),
   };
 }
 

@@ -184,7 +184,7 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
         verified ? 'webhook-connection' : 'webhook-connection-unverified',
         connectionId,
         this.config.webhookRateLimitPerSecond,
-        { alsoRead: PlatformConnectionsService.ROTATION_EPOCH_KEY },
+        { alsoRead: PlatformConnectionsService.rotationEpochKey(connectionId) },
       );
     } catch (error) {
       this.count('rate_limited');
@@ -203,8 +203,8 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
 }
 
 /**
- * The connection's scheme over the delivery with its secret, then with the secret the last rotation replaced
- * while that still verifies. A refusal gives the current secret's reason.
+ * The connection's scheme over the delivery with its secret, then with each secret a rotation replaced that still
+ * verifies. A refusal gives the current secret's reason.
  */
 function verifySignature(
   connection: IntakeConnection,
@@ -214,9 +214,13 @@ function verifySignature(
   const verifier = VERIFIERS[connection.scheme];
   const nowSeconds = Math.floor(nowMs / 1000);
   const current = verifier.verify(delivery, connection.secret, nowSeconds);
-  if (current.valid || !connection.previous || nowMs >= connection.previous.expiresAtMs) return current;
-  const previous = verifier.verify(delivery, connection.previous.secret, nowSeconds);
-  return previous.valid ? previous : current;
+  if (current.valid) return current;
+  for (const previous of connection.previous) {
+    if (nowMs >= previous.expiresAtMs) continue;
+    const verification = verifier.verify(delivery, previous.secret, nowSeconds);
+    if (verification.valid) return verification;
+  }
+  return current;
 }
 
 /** A signed payload that names no event id of its own is identified by its bytes: the same bytes dedupe. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
@@ -18,8 +19,10 @@ const GRACE_MS = 1000;
 @Injectable()
 export class WebhookOutboxSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookOutboxSweeper.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | null = null;
+  private readonly task = new PeriodicTask(this.logger, 'The outbox sweep failed', async () => {
+    const queued = await this.sweep();
+    return queued > 0 ? `The outbox sweeper queued ${queued} stored webhook events for routing.` : null;
+  });
 
   constructor(
     private readonly db: DataSource,
@@ -29,25 +32,11 @@ export class WebhookOutboxSweeper implements OnApplicationBootstrap, OnApplicati
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.role === 'api') return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then((queued) => {
-          if (queued > 0)
-            this.logger.log(`The outbox sweeper queued ${queued} stored webhook events for routing.`);
-        })
-        .catch((error: Error) => this.logger.warn(`The outbox sweep failed: ${error.message}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }, this.config.sweep.intervalMs);
+    if (this.config.role !== 'api') this.task.start(this.config.sweep.intervalMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass; answers how many events it handed to the queue. Stops at the first enqueue Redis refuses. */

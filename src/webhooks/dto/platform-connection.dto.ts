@@ -34,14 +34,20 @@ export class PlatformConnectionDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'Until when the secret replaced by the last rotation still verifies; null when none does.',
+    description:
+      'The latest time until which a secret replaced by a rotation verifies (it may have passed); null when no ' +
+      'replaced secret is kept.',
   })
   previousSecretExpiresAt: string | null;
 }
 
 export class RotatedSigningSecretDto extends CreatedPlatformConnectionDto {
-  @ApiProperty({ description: 'Until when the replaced secret still verifies.' })
-  previousSecretExpiresAt: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Until when the replaced secret still verifies; null when it stopped at once.',
+  })
+  previousSecretExpiresAt: string | null;
 }
 
 export class PlatformConnectionPageDto {

@@ -1,0 +1,39 @@
+import { Logger } from '@nestjs/common';
+
+/**
+ * A pass run every interval, one at a time: a tick that finds the last pass still running lets it be. A pass
+ * that fails is logged and the next one runs as planned; `stop` waits for the pass under way, so a shutdown
+ * never closes the database under it.
+ */
+export class PeriodicTask {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly logger: Logger,
+    /** How a failed pass is logged: "<failure>: <the error's message>". */
+    private readonly failure: string,
+    /** One pass; answers a line to log about what it did, or null when there is nothing to say. */
+    private readonly pass: () => Promise<string | null>,
+  ) {}
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.pass()
+        .then((line) => {
+          if (line) this.logger.log(line);
+        })
+        .catch((error: Error) => this.logger.warn(`${this.failure}: ${error.message}`))
+        .finally(() => {
+          this.running = null;
+        });
+    }, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
