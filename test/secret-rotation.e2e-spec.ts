@@ -172,6 +172,11 @@ describe('signing secret rotation (e2e)', () => {
       [connection.id],
     );
     expect(log).toEqual({ idempotency_key: null, secret_ciphertext: null });
+    const keys = await a.db.query(`SELECT 1 FROM idempotency_keys WHERE partner_id = $1 AND key = $2`, [
+      partner.id,
+      key,
+    ]);
+    expect(keys).toEqual([]);
     const again = await rotate(a, connection, {}, key).expect(200);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
     expect(again.body.signingSecret).not.toBe(first.body.signingSecret);
