@@ -30,6 +30,8 @@ interface Receipt {
  */
 class Receiver {
   readonly receipts: Receipt[] = [];
+  /** Paths that answer 500 for now, whatever their name says. */
+  readonly refusing = new Set<string>();
   private server: Server;
 
   async start(): Promise<void> {
@@ -40,7 +42,8 @@ class Receiver {
         const path = req.url ?? '/';
         const id = String(req.headers['webhook-id']);
         const seen = this.receipts.some((r) => r.path === path && r.headers['webhook-id'] === id);
-        const refuse = path.startsWith('/refuse') || (path.startsWith('/flaky') && !seen);
+        const refuse =
+          path.startsWith('/refuse') || this.refusing.has(path) || (path.startsWith('/flaky') && !seen);
         const answered = refuse ? 500 : 200;
         this.receipts.push({
           path,
@@ -547,20 +550,31 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     await receiver.close();
   });
 
-  it('marks a delivery failed after every attempt of the schedule was refused', async () => {
+  /** A partner with one endpoint at `path`, and one event of the partner's to deliver to it. */
+  async function endpointWithEvent(path: string) {
     const partner = await createPartner(t.http);
-    const res = await t.http
+    const endpoint = await t.http
       .post('/v1/webhook-endpoints')
       .set(bearer(partner.apiKey))
-      .send({ url: receiver.url(`/refuse/${unique('p')}`) })
+      .send({ url: receiver.url(path) })
       .expect(201);
-    // Delays 100 ms then 200 ms cover the 300 ms window: three attempts in all.
     const [event] = await t.db.query(
       `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
        VALUES ($1, 'payout.failed', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}')
        RETURNING id`,
       [partner.id],
     );
+    return {
+      partner,
+      endpoint: endpoint.body as { id: string; secret: string },
+      eventId: event.id as string,
+    };
+  }
+
+  it('marks a delivery failed after every attempt of the schedule was refused', async () => {
+    // Delays 100 ms then 200 ms cover the 300 ms window: three attempts in all.
+    const { partner, endpoint, eventId } = await endpointWithEvent(`/refuse/${unique('p')}`);
+    const event = { id: eventId };
     const delivery = await waitFor(
       async () => {
         const [row] = await t.db.query(
@@ -576,7 +590,7 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     expect(refused).toHaveLength(3);
     expect(new Set(refused.map((r) => r.headers['webhook-id']))).toEqual(new Set([event.id]));
     const history = await t.http
-      .get(`/v1/webhook-endpoints/${res.body.id}/deliveries`)
+      .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
       .set(bearer(partner.apiKey))
       .expect(200);
     expect(history.body.data[0]).toEqual(
@@ -588,6 +602,93 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     const metrics = await t.http.get('/metrics').expect(200);
     expect(metrics.text).toMatch(/^partner_webhook_attempts_total\{outcome="retry"\} 2$/m);
     expect(metrics.text).toMatch(/^partner_webhook_attempts_total\{outcome="failed"\} 1$/m);
+  });
+
+  describe('redelivery on request', () => {
+    const deliveryOf = async (eventId: string, status: string) =>
+      waitFor(
+        async () => {
+          const [row] = await t.db.query(
+            `SELECT id, status, attempts FROM webhook_deliveries WHERE event_id = $1`,
+            [eventId],
+          );
+          return row?.status === status ? row : null;
+        },
+        { what: `the delivery of ${eventId} to be ${status}` },
+      );
+    const redeliver = (apiKey: string, endpointId: string, deliveryId: string, key?: string) => {
+      const req = t.http
+        .post(`/v1/webhook-endpoints/${endpointId}/deliveries/${deliveryId}/redeliver`)
+        .set(bearer(apiKey));
+      return key ? req.set('Idempotency-Key', key) : req;
+    };
+
+    it('sends a delivery that failed for good once more when asked, after its endpoint is back', async () => {
+      const path = `/back/${unique('p')}`;
+      receiver.refusing.add(path);
+      const { partner, endpoint, eventId } = await endpointWithEvent(path);
+      const failed = await deliveryOf(eventId, 'failed');
+      expect(failed.attempts).toBe(3);
+
+      receiver.refusing.delete(path);
+      const res = await redeliver(partner.apiKey, endpoint.id, failed.id).expect(202);
+      expect(res.body).toEqual(expect.objectContaining({ id: failed.id, status: 'pending', attempts: 3 }));
+      const delivered = await deliveryOf(eventId, 'delivered');
+      expect(delivered.attempts).toBe(4);
+      const receipts = receiver.at(path);
+      expect(receipts.map((r) => r.answered)).toEqual([500, 500, 500, 200]);
+      const last = receipts[3];
+      expect(
+        new Webhook(endpoint.secret).verify(last.body, {
+          'webhook-id': String(last.headers['webhook-id']),
+          'webhook-timestamp': String(last.headers['webhook-timestamp']),
+          'webhook-signature': String(last.headers['webhook-signature']),
+        }),
+      ).toEqual(expect.objectContaining({ id: eventId }));
+    });
+
+    it('gives a redelivery one attempt, not a new round of retries', async () => {
+      const path = `/again/${unique('p')}`;
+      const { partner, endpoint, eventId } = await endpointWithEvent(path);
+      const delivered = await deliveryOf(eventId, 'delivered');
+      receiver.refusing.add(path);
+      await redeliver(partner.apiKey, endpoint.id, delivered.id).expect(202);
+      const failed = await deliveryOf(eventId, 'failed');
+      expect(failed.attempts).toBe(2);
+      expect(receiver.at(path).map((r) => r.answered)).toEqual([200, 500]);
+    });
+
+    it('answers the same to a repeat under one Idempotency-Key, redelivering once', async () => {
+      const path = `/twice/${unique('p')}`;
+      const { partner, endpoint, eventId } = await endpointWithEvent(path);
+      const delivered = await deliveryOf(eventId, 'delivered');
+      const key = unique('idem');
+      const first = await redeliver(partner.apiKey, endpoint.id, delivered.id, key).expect(202);
+      expect(first.body).toEqual(expect.objectContaining({ status: 'pending', attempts: 1 }));
+      expect((await deliveryOf(eventId, 'delivered')).attempts).toBe(2);
+      // Asked again once that redelivery is over: the first answer comes back, and nothing is sent.
+      const again = await redeliver(partner.apiKey, endpoint.id, delivered.id, key).expect(202);
+      expect(again.body).toEqual(first.body);
+      expect(receiver.at(path)).toHaveLength(2);
+    });
+
+    it('answers 404 for another partner, an unknown delivery, or a deleted endpoint, and changes nothing', async () => {
+      const path = `/hidden/${unique('p')}`;
+      const { partner, endpoint, eventId } = await endpointWithEvent(path);
+      const delivered = await deliveryOf(eventId, 'delivered');
+      const stranger = await createPartner(t.http);
+      expectProblem(await redeliver(stranger.apiKey, endpoint.id, delivered.id), 404);
+      expectProblem(
+        await redeliver(partner.apiKey, endpoint.id, '00000000-0000-4000-8000-000000000000'),
+        404,
+      );
+      await t.http.delete(`/v1/webhook-endpoints/${endpoint.id}`).set(bearer(partner.apiKey)).expect(204);
+      expectProblem(await redeliver(partner.apiKey, endpoint.id, delivered.id), 404);
+      const [row] = await t.db.query(`SELECT status, attempt_limit FROM webhook_deliveries WHERE id = $1`, [
+        delivered.id,
+      ]);
+      expect(row).toEqual({ status: 'delivered', attempt_limit: null });
+    });
   });
 });
 

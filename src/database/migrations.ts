@@ -24,6 +24,7 @@ import { InvoicesRealizedPerFreelancer1763900019000 } from '../../migrations/176
 import { PartnerEventTime1763900020000 } from '../../migrations/1763900020000-partner-event-time';
 import { ConnectionSecretRotation1763900021000 } from '../../migrations/1763900021000-connection-secret-rotation';
 import { EndpointSecretRotation1763900022000 } from '../../migrations/1763900022000-endpoint-secret-rotation';
+import { DeliveryRedelivery1763900023000 } from '../../migrations/1763900023000-delivery-redelivery';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   PartnerEventTime1763900020000,
   ConnectionSecretRotation1763900021000,
   EndpointSecretRotation1763900022000,
+  DeliveryRedelivery1763900023000,
 ];

@@ -18,6 +18,8 @@ const IN_FLIGHT_GRACE_MS = 60_000;
 
 interface ClaimedDelivery {
   attempts: number;
+  /** The last attempt this delivery gets; null for the retry policy's limit. */
+  attempt_limit: number | null;
   url: string;
   endpoint_id: string;
   secret_ciphertext: Buffer;
@@ -95,7 +97,7 @@ export class WebhookDeliveryService {
                 WHERE busy.endpoint_id = d.endpoint_id AND busy.in_flight_until > now()) < $4
            AND (SELECT count(*) FROM webhook_deliveries busy
                 WHERE busy.partner_id = d.partner_id AND busy.in_flight_until > now()) < $5
-         RETURNING d.attempts, w.url, w.id AS endpoint_id, w.secret_ciphertext, w.previous_secrets,
+         RETURNING d.attempts, d.attempt_limit, w.url, w.id AS endpoint_id, w.secret_ciphertext, w.previous_secrets,
                    e.id AS event_id, e.type,
                    e.payload, e.created_at AS event_created_at`,
         [
@@ -147,7 +149,11 @@ export class WebhookDeliveryService {
     const durationMs = Date.now() - started;
     const attempt = claimed.attempts;
     const outcome: AttemptOutcome =
-      error === null ? 'delivered' : attempt >= this.attemptLimit ? 'failed' : 'retry';
+      error === null
+        ? 'delivered'
+        : attempt >= (claimed.attempt_limit ?? this.attemptLimit)
+          ? 'failed'
+          : 'retry';
     const delayMs = outcome === 'retry' ? retryDelayMs(this.policy, attempt) : 0;
 
     await this.db.transaction(async (tx) => {

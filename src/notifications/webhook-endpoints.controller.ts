@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -7,11 +19,12 @@ import { PartnerGuard, PartnerId } from '../partners/partner.guard';
 import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
+  WebhookDeliveryDto,
   WebhookDeliveryPageDto,
   WebhookEndpointPageDto,
 } from './dto/webhook-endpoint.dto';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
-import { IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
+import { IdempotencyInterceptor, IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 
 /**
@@ -63,6 +76,19 @@ export class WebhookEndpointsController {
   @HttpCode(204)
   remove(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<void> {
     return this.endpoints.remove(partnerId, id);
+  }
+
+  /** Sends the delivery once more, now; answers it as it then stands (pending). */
+  @Post(':id/deliveries/:deliveryId/redeliver')
+  @HttpCode(202)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  redeliver(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Param('deliveryId', IdPipe) deliveryId: string,
+  ): Promise<WebhookDeliveryDto> {
+    return this.endpoints.redeliver(partnerId, id, deliveryId);
   }
 
   @Get(':id/deliveries')

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
 import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
@@ -214,23 +214,58 @@ export class WebhookEndpointsService {
   }
 
   async deliveries(partnerId: string, endpointId: string, query: PageQuery): Promise<WebhookDeliveryPageDto> {
-    const owned: unknown[] = await this.db.query(
-      `SELECT 1 FROM webhook_endpoints WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL`,
+    await this.requireEndpoint(this.db.manager, partnerId, endpointId);
+    const params: unknown[] = [endpointId];
+    const rows = await this.deliveryRows(`d.endpoint_id = $1${pageClause(query, params, 'd')}`, params);
+    return toPage(rows, query, toDeliveryDto);
+  }
+
+  /**
+   * Sends a delivered or failed delivery once more, at once: one attempt, logged with the others (a partner whose
+   * endpoint was down past the retries, or who lost an event). Its job's id carries the attempt count, which no
+   * job of the delivery used yet. A pending one is on its way already and is answered as it is. The endpoint's
+   * row is held against deletion meanwhile, so no delivery of a deleted endpoint is left pending.
+   */
+  async redeliver(partnerId: string, endpointId: string, deliveryId: string): Promise<WebhookDeliveryDto> {
+    return this.db.transaction(async (tx) => {
+      await this.requireEndpoint(tx, partnerId, endpointId, true);
+      await tx.query(
+        `UPDATE webhook_deliveries
+         SET status = 'pending', next_attempt_at = now(), enqueued_at = NULL, attempt_limit = attempts + 1
+         WHERE id = $1 AND endpoint_id = $2 AND status IN ('delivered', 'failed')`,
+        [deliveryId, endpointId],
+      );
+      const [row] = await this.deliveryRows(`d.id = $1 AND d.endpoint_id = $2`, [deliveryId, endpointId], tx);
+      if (!row) throw Problems.notFound('Webhook delivery');
+      return toDeliveryDto(row);
+    });
+  }
+
+  /** Throws 404 unless the endpoint is the partner's and not deleted; `hold` keeps it so until the commit. */
+  private async requireEndpoint(
+    manager: EntityManager,
+    partnerId: string,
+    endpointId: string,
+    hold = false,
+  ): Promise<void> {
+    const owned: unknown[] = await manager.query(
+      `SELECT 1 FROM webhook_endpoints WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL${hold ? ' FOR SHARE' : ''}`,
       [endpointId, partnerId],
     );
     if (!owned.length) throw Problems.notFound('Webhook endpoint');
-    const params: unknown[] = [endpointId];
-    const rows: DeliveryRow[] = await this.db.query(
+  }
+
+  private deliveryRows(where: string, params: unknown[], manager: EntityManager = this.db.manager) {
+    return manager.query(
       `SELECT d.id, d.event_id, e.type, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at,
               COALESCE((SELECT json_agg(json_build_object(
                   'attempt', a.attempt, 'at', a.at, 'statusCode', a.status_code, 'error', a.error,
                   'durationMs', a.duration_ms) ORDER BY a.attempt)
                 FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS attempt_log
        FROM webhook_deliveries d JOIN partner_events e ON e.id = d.event_id
-       WHERE d.endpoint_id = $1${pageClause(query, params, 'd')}`,
+       WHERE ${where}`,
       params,
-    );
-    return toPage(rows, query, toDeliveryDto);
+    ) as Promise<DeliveryRow[]>;
   }
 }
 
