@@ -1,4 +1,5 @@
 import { QueryRunner } from 'typeorm';
+import { withLockTimeout } from './lock-timeout';
 
 /** A table whose rows hold a sealed signing secret, the log of its rotations, and the log's column naming the row. */
 export interface RotatedSecretTables {
@@ -14,17 +15,18 @@ export interface RotatedSecretTables {
  *   still come (it had an Idempotency-Key), so the repeat answers it even after a rotation;
  * - a log of rotations; one asked with an Idempotency-Key keeps its new secret, sealed for that rotation, for as
  *   long as the key is kept, to answer a repeat.
- * For a migration with `transaction = false`: columns with a constant default are added without a rewrite; each
- * step can run again.
+ * For a migration with `transaction = false`: columns with a constant default are added without a rewrite, under
+ * a lock timeout (withLockTimeout); each step can run again.
  */
 export async function addSecretRotation(
   q: QueryRunner,
   { table, rotations, ownerColumn }: RotatedSecretTables,
 ) {
-  await q.query(`
-    ALTER TABLE ${table}
-      ADD COLUMN IF NOT EXISTS previous_secrets jsonb NOT NULL DEFAULT '[]',
-      ADD COLUMN IF NOT EXISTS created_secret_ciphertext bytea`);
+  await withLockTimeout(q, [
+    `ALTER TABLE ${table}
+       ADD COLUMN IF NOT EXISTS previous_secrets jsonb NOT NULL DEFAULT '[]',
+       ADD COLUMN IF NOT EXISTS created_secret_ciphertext bytea`,
+  ]);
   await q.query(`
     CREATE TABLE IF NOT EXISTS ${rotations} (
       id uuid PRIMARY KEY,

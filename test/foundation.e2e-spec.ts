@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { AddressInfo, connect } from 'node:net';
 import { API_KEY_CACHE_TTL_MS, ApiKeyCache } from '../src/partners/api-key-cache';
+import { IdempotencyService } from '../src/partners/idempotency.service';
 import { PartnersService } from '../src/partners/partners.service';
 import { RedisService } from '../src/redis/redis.module';
 import { MovableClock } from './support/movable-clock';
@@ -744,6 +745,20 @@ describe('foundation (e2e)', () => {
         415,
       );
     });
+  });
+
+  it('purges Idempotency-Keys past their retention a batch at a time, and keeps the younger ones', async () => {
+    const partner = await createPartner(t.http);
+    const keys = Array.from({ length: 5 }, (_, i) => `old-${i}`);
+    await t.db.query(
+      `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until, created_at)
+       SELECT $1::uuid, k, 'h', 'completed', now(), now() - interval '49 hours' FROM unnest($2::text[]) AS k
+       UNION ALL SELECT $1::uuid, 'fresh', 'h', 'completed', now(), now() - interval '47 hours'`,
+      [partner.id, keys],
+    );
+    expect(await t.app.get(IdempotencyService).purgeExpired(2)).toBeGreaterThanOrEqual(5);
+    const left = await t.db.query(`SELECT key FROM idempotency_keys WHERE partner_id = $1`, [partner.id]);
+    expect(left).toEqual([{ key: 'fresh' }]);
   });
 
   describe('health and docs', () => {

@@ -263,15 +263,24 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       expect(verifies(endpoint.secret, during)).toBe(true);
       expect(verifies(rotated.body.secret, during)).toBe(true);
 
-      // Rotated again, ending the replaced secret at once: only the newest signs.
+      // Rotated once more before the receiver moved over: all three secrets sign.
+      const third = await rotate(partner.apiKey, endpoint.id).expect(200);
+      const overlapping = await nextDelivery(connection, freelancer.externalRef, path);
+      expect(String(overlapping.headers['webhook-signature']).split(' ')).toHaveLength(3);
+      for (const secret of [endpoint.secret, rotated.body.secret, third.body.secret]) {
+        expect(verifies(secret, overlapping)).toBe(true);
+      }
+
+      // Rotated again, ending every replaced secret at once: only the newest signs.
       const again = await rotate(partner.apiKey, endpoint.id, { previousSecretValidForSeconds: 0 }).expect(
         200,
       );
       const after = await nextDelivery(connection, freelancer.externalRef, path);
       expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
       expect(verifies(again.body.secret, after)).toBe(true);
-      expect(verifies(rotated.body.secret, after)).toBe(false);
-      expect(verifies(endpoint.secret, after)).toBe(false);
+      for (const secret of [endpoint.secret, rotated.body.secret, third.body.secret]) {
+        expect(verifies(secret, after)).toBe(false);
+      }
     });
 
     it('answers a repeat under the same Idempotency-Key with the same secret, rotating once', async () => {
@@ -655,6 +664,14 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
       const failed = await deliveryOf(eventId, 'failed');
       expect(failed.attempts).toBe(2);
       expect(receiver.at(path).map((r) => r.answered)).toEqual([200, 500]);
+      // The partner did receive it once: that stays on record beside the failed resend.
+      const list = await t.http
+        .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(list.body.data[0]).toEqual(
+        expect.objectContaining({ status: 'failed', deliveredAt: expect.any(String), attempts: 2 }),
+      );
     });
 
     it('answers the same to a repeat under one Idempotency-Key, redelivering once', async () => {

@@ -131,6 +131,26 @@ describe('signing secret rotation (e2e)', () => {
     expectProblem(await rotate(a, connection, { previousSecretValidForSeconds: 60 }, key), 422);
   });
 
+  it('hands out no ended secret again once a rotation ends them at once, not even to a repeat', async () => {
+    const key = `create-${Date.now()}-${Math.random()}`;
+    const create = () =>
+      a.http
+        .post('/v1/platform-connections')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ platform: 'upwork' })
+        .expect(201);
+    const created = await create();
+    const rotateKey = `rotate-${created.body.id}`;
+    const rotated = await rotate(a, created.body, {}, rotateKey).expect(200);
+    const ended = await rotate(a, created.body, { previousSecretValidForSeconds: 0 }).expect(200);
+
+    expect((await create()).body.signingSecret).toBe(ended.body.signingSecret);
+    const repeat = await rotate(a, created.body, {}, rotateKey).expect(200);
+    expect(repeat.headers['idempotent-replayed']).toBeUndefined();
+    expect([created.body.signingSecret, rotated.body.signingSecret]).not.toContain(repeat.body.signingSecret);
+  });
+
   it('stores every secret encrypted, never in clear', async () => {
     const key = `create-${Date.now()}-${Math.random()}`;
     const created = await a.http
@@ -180,6 +200,23 @@ describe('signing secret rotation (e2e)', () => {
     const again = await rotate(a, connection, {}, key).expect(200);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
     expect(again.body.signingSecret).not.toBe(first.body.signingSecret);
+  });
+
+  it('forgets the copy of a first secret once the creation’s key is past retention', async () => {
+    const created = await a.http
+      .post('/v1/platform-connections')
+      .set(bearer(partner.apiKey))
+      .set('Idempotency-Key', `create-${Date.now()}-${Math.random()}`)
+      .send({ platform: 'upwork' })
+      .expect(201);
+    const copy = `SELECT created_secret_ciphertext IS NOT NULL AS kept FROM platform_connections WHERE id = $1`;
+    expect((await a.db.query(copy, [created.body.id]))[0].kept).toBe(true);
+    await a.db.query(
+      `UPDATE platform_connections SET created_at = now() - interval '49 hours' WHERE id = $1`,
+      [created.body.id],
+    );
+    await a.app.get(RetentionSweeper).sweep();
+    expect((await a.db.query(copy, [created.body.id]))[0].kept).toBe(false);
   });
 
   it('answers 404 for another partner’s connection or an unknown one, and changes nothing', async () => {

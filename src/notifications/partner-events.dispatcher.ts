@@ -97,9 +97,14 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
         },
       })),
     );
-    await this.db.query(`UPDATE webhook_deliveries SET enqueued_at = now() WHERE id = ANY($1::uuid[])`, [
-      due.map((d) => d.id),
-    ]);
+    // Only where the attempt count is still the one queued: a delivery that moved on meanwhile (an attempt recorded,
+    // then a redelivery asked for) is not marked queued by a job meant for its earlier count.
+    await this.db.query(
+      `UPDATE webhook_deliveries d SET enqueued_at = now()
+       FROM unnest($1::uuid[], $2::int[]) AS q(id, attempts)
+       WHERE d.id = q.id AND d.attempts = q.attempts`,
+      [due.map((d) => d.id), due.map((d) => d.attempts)],
+    );
     return due.length;
   }
 }

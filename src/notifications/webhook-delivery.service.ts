@@ -165,7 +165,7 @@ export class WebhookDeliveryService {
       await tx.query(
         `UPDATE webhook_deliveries
          SET status = CASE $3::text WHEN 'retry' THEN 'pending' ELSE $3::text END,
-             delivered_at = CASE WHEN $3::text = 'delivered' THEN now() END,
+             delivered_at = CASE WHEN $3::text = 'delivered' THEN now() ELSE delivered_at END,
              next_attempt_at = now() + make_interval(secs => $4 / 1000.0),
              last_status_code = $5, last_error = $6, enqueued_at = now(), in_flight_until = NULL
          WHERE id = $1 AND status = 'pending' AND attempts = $2`,

@@ -24,7 +24,13 @@ import {
   WebhookEndpointPageDto,
 } from './dto/webhook-endpoint.dto';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
-import { IdempotencyInterceptor, IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
+import {
+  HeldIdempotencyKey,
+  IdempotencyInterceptor,
+  IdempotencyKey,
+  markOwnReplay,
+} from '../partners/idempotency.interceptor';
+import { IdempotencyHold } from '../partners/idempotency.service';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 
 /**
@@ -87,8 +93,9 @@ export class WebhookEndpointsController {
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,
     @Param('deliveryId', IdPipe) deliveryId: string,
+    @HeldIdempotencyKey() hold: IdempotencyHold | null,
   ): Promise<WebhookDeliveryDto> {
-    return this.endpoints.redeliver(partnerId, id, deliveryId);
+    return this.endpoints.redeliver(partnerId, id, deliveryId, hold);
   }
 
   @Get(':id/deliveries')

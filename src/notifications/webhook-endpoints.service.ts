@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
-import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
+import { IdempotencyHold, IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
@@ -226,7 +226,12 @@ export class WebhookEndpointsService {
    * job of the delivery used yet. A pending one is on its way already and is answered as it is. The endpoint's
    * row is held against deletion meanwhile, so no delivery of a deleted endpoint is left pending.
    */
-  async redeliver(partnerId: string, endpointId: string, deliveryId: string): Promise<WebhookDeliveryDto> {
+  async redeliver(
+    partnerId: string,
+    endpointId: string,
+    deliveryId: string,
+    hold: IdempotencyHold | null = null,
+  ): Promise<WebhookDeliveryDto> {
     return this.db.transaction(async (tx) => {
       await this.requireEndpoint(tx, partnerId, endpointId, true);
       await tx.query(
@@ -237,7 +242,10 @@ export class WebhookEndpointsService {
       );
       const [row] = await this.deliveryRows(`d.id = $1 AND d.endpoint_id = $2`, [deliveryId, endpointId], tx);
       if (!row) throw Problems.notFound('Webhook delivery');
-      return toDeliveryDto(row);
+      const answer = toDeliveryDto(row);
+      // The key's answer commits with the redelivery: a crash between the two cannot let a retry send it again.
+      await this.idempotency.completeIn(tx, hold, answer);
+      return answer;
     });
   }
 

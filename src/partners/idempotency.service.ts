@@ -13,6 +13,7 @@ export type IdempotencyClaim =
 const LOCK_SECONDS = 60;
 /** How long a completed answer is kept: the contract promises at least 24 hours. */
 export const IDEMPOTENCY_RETENTION_HOURS = 48;
+const PURGE_BATCH = 5000;
 
 /**
  * A request that holds its Idempotency-Key, as the handler sees it: the handler that makes its effect in a
@@ -145,12 +146,22 @@ export class IdempotencyService {
     );
   }
 
-  async purgeExpired(): Promise<number> {
-    const result = await this.db.query(
-      `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)`,
-      [IDEMPOTENCY_RETENTION_HOURS],
-    );
-    return result[1] ?? 0;
+  /**
+   * Deletes the keys past their retention, a batch per statement: a first purge of a long backlog is then many
+   * short transactions rather than one that holds its locks and WAL for the whole of it. Answers how many went.
+   */
+  async purgeExpired(batch = PURGE_BATCH): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const [, deleted]: [unknown, number] = await this.db.query(
+        `DELETE FROM idempotency_keys WHERE ctid IN (
+           SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)
+           ORDER BY created_at LIMIT $2)`,
+        [IDEMPOTENCY_RETENTION_HOURS, batch],
+      );
+      purged += deleted;
+      if (deleted < batch) return purged;
+    }
   }
 }
 

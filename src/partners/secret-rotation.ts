@@ -74,7 +74,8 @@ export interface SecretRotation<Row> {
 
 const previousContext = (store: SecretStore, id: string, expiresAt: string) =>
   `${store.sealedFor(id)}:previous:${expiresAt}`;
-const replayContext = (rotationId: string) => `rotation:${rotationId}`;
+const replayContext = (store: SecretStore, id: string, rotationId: string) =>
+  `${store.sealedFor(id)}:rotation:${rotationId}`;
 /** The context of the copy a row keeps of its first secret, to answer a repeat of the request that created it. */
 export const createdContext = (store: SecretStore, id: string) => `${store.sealedFor(id)}:created`;
 
@@ -100,7 +101,7 @@ export async function rotateSecret<Row extends RotatedRow>(
     : null;
   await idempotency.reserveForOwnReplay(tx, partnerId, idempotencyKey, `${store.rotations}:${requestHash}`);
   const [row]: Row[] = await tx.query(
-    `SELECT * FROM ${store.table} WHERE id = $1 AND partner_id = $2 AND ${store.live} FOR UPDATE`,
+    `SELECT * FROM ${store.table} WHERE id = $1 AND partner_id = $2 AND ${store.live} FOR NO KEY UPDATE`,
     [id, partnerId],
   );
   if (!row) throw Problems.notFound(store.noun);
@@ -124,7 +125,7 @@ export async function rotateSecret<Row extends RotatedRow>(
     );
     if (earlier) {
       if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
-      const secret = openSecret(secretsKey, earlier.secret_ciphertext, replayContext(earlier.id));
+      const secret = openSecret(secretsKey, earlier.secret_ciphertext, replayContext(store, id, earlier.id));
       return { row, secret, previousExpiresAt: earlier.expires_at, replayed: true };
     }
   }
@@ -139,6 +140,16 @@ export async function rotateSecret<Row extends RotatedRow>(
     const replaced = openSecret(secretsKey, row.secret_ciphertext, store.sealedFor(id));
     const sealed = sealSecret(secretsKey, replaced, previousContext(store, id, expiresAt)).toString('base64');
     previous = [{ sealed, expiresAt }, ...still].slice(0, MAX_PREVIOUS_SECRETS);
+  }
+  if (request.validForSeconds === 0) {
+    // Ended at once, as for a leak: no repeat of an earlier request may hand out one of the ended secrets again
+    // (a repeat of an earlier rotation then rotates anew).
+    await tx.query(
+      `UPDATE ${store.rotations} SET idempotency_key = NULL, request_hash = NULL, secret_ciphertext = NULL
+       WHERE ${store.ownerColumn} = $1 AND idempotency_key IS NOT NULL`,
+      [id],
+    );
+    await tx.query(`UPDATE ${store.table} SET created_secret_ciphertext = NULL WHERE id = $1`, [id]);
   }
   const secret = store.generate();
   // An UPDATE answers [rows, count] through TypeORM.
@@ -158,7 +169,7 @@ export async function rotateSecret<Row extends RotatedRow>(
       previousExpiresAt,
       idempotencyKey ?? null,
       requestHash,
-      idempotencyKey ? sealSecret(secretsKey, secret, replayContext(rotationId)) : null,
+      idempotencyKey ? sealSecret(secretsKey, secret, replayContext(store, id, rotationId)) : null,
     ],
   );
   return { row: rows[0], secret, previousExpiresAt, replayed: false };

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { RedisService } from './redis.module';
 
 /**
@@ -36,10 +37,14 @@ export class RedisEpoch {
     }
   }
 
-  /** Tells every replica that its copies are stale; called after the change is committed in Postgres. */
+  /**
+   * Tells every replica that its copies are stale; called after the change is committed in Postgres. A random
+   * value rather than a count: after a Redis that lost its keys, a count could come back to a value a replica
+   * still holds.
+   */
   async bump(id?: string): Promise<void> {
     try {
-      await this.redis.client.incr(this.keyOf(id));
+      await this.redis.client.set(this.keyOf(id), randomUUID());
     } catch (error) {
       this.logger.error(`The ${this.what} of other replicas were not told of a change: ${String(error)}`);
     }

@@ -1,0 +1,15 @@
+import { QueryRunner } from 'typeorm';
+
+/**
+ * Runs `statements` with a lock timeout of a few seconds: an ALTER TABLE on a table the app writes waits for
+ * the transactions before it and makes every one after it wait in turn, so rather than stall intake or
+ * deliveries behind a long transaction it gives up, the migration fails, and it runs again later.
+ */
+export async function withLockTimeout(q: QueryRunner, statements: string[]): Promise<void> {
+  await q.query(`SET lock_timeout = '5s'`);
+  try {
+    for (const statement of statements) await q.query(statement);
+  } finally {
+    await q.query(`RESET lock_timeout`);
+  }
+}
