@@ -34,6 +34,15 @@ describe('signing secret rotation (e2e)', () => {
       .set(bearer(partner.apiKey));
     return (key ? req.set('Idempotency-Key', key) : req).send(body);
   };
+  /** POST /v1/platform-connections for upwork under `key`: a first creation, or a repeat of it. */
+  const createUnder = (key: string) =>
+    a.http
+      .post('/v1/platform-connections')
+      .set(bearer(partner.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ platform: 'upwork' })
+      .expect(201);
+  const newKey = () => `create-${Date.now()}-${Math.random()}`;
   const event = (connection: Connection) => (connection.scheme === 'stripe' ? stripeEvent() : payoutEvent());
   const signedWith = (t: TestApp, connection: Connection, secret: string) =>
     deliver(t.http, connection, event(connection), { secret, date: clock.now() });
@@ -99,14 +108,8 @@ describe('signing secret rotation (e2e)', () => {
   });
 
   it('answers a repeated creation with the secret it first answered, even after a rotation', async () => {
-    const key = `create-${Date.now()}-${Math.random()}`;
-    const create = () =>
-      a.http
-        .post('/v1/platform-connections')
-        .set(bearer(partner.apiKey))
-        .set('Idempotency-Key', key)
-        .send({ platform: 'upwork' })
-        .expect(201);
+    const key = newKey();
+    const create = () => createUnder(key);
     const first = await create();
     await rotate(a, first.body).expect(200);
     const again = await create();
@@ -132,14 +135,8 @@ describe('signing secret rotation (e2e)', () => {
   });
 
   it('hands out no ended secret again once a rotation ends them at once, not even to a repeat', async () => {
-    const key = `create-${Date.now()}-${Math.random()}`;
-    const create = () =>
-      a.http
-        .post('/v1/platform-connections')
-        .set(bearer(partner.apiKey))
-        .set('Idempotency-Key', key)
-        .send({ platform: 'upwork' })
-        .expect(201);
+    const key = newKey();
+    const create = () => createUnder(key);
     const created = await create();
     const rotateKey = `rotate-${created.body.id}`;
     const rotated = await rotate(a, created.body, {}, rotateKey).expect(200);
@@ -152,13 +149,7 @@ describe('signing secret rotation (e2e)', () => {
   });
 
   it('stores every secret encrypted, never in clear', async () => {
-    const key = `create-${Date.now()}-${Math.random()}`;
-    const created = await a.http
-      .post('/v1/platform-connections')
-      .set(bearer(partner.apiKey))
-      .set('Idempotency-Key', key)
-      .send({ platform: 'upwork' })
-      .expect(201);
+    const created = await createUnder(newKey());
     const rotated = await rotate(a, created.body, {}, `rotate-${created.body.id}`).expect(200);
     const [row] = await a.db.query(
       `SELECT c.secret_ciphertext, c.previous_secrets::text AS previous, c.created_secret_ciphertext,
@@ -203,12 +194,7 @@ describe('signing secret rotation (e2e)', () => {
   });
 
   it('forgets the copy of a first secret once the creation’s key is past retention', async () => {
-    const created = await a.http
-      .post('/v1/platform-connections')
-      .set(bearer(partner.apiKey))
-      .set('Idempotency-Key', `create-${Date.now()}-${Math.random()}`)
-      .send({ platform: 'upwork' })
-      .expect(201);
+    const created = await createUnder(newKey());
     const copy = `SELECT created_secret_ciphertext IS NOT NULL AS kept FROM platform_connections WHERE id = $1`;
     expect((await a.db.query(copy, [created.body.id]))[0].kept).toBe(true);
     await a.db.query(
