@@ -15,7 +15,7 @@ import { logRequests, tagRequestLogs } from './common/request-log';
 import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
 import { FieldError, httpProblem, Problems } from './common/problem';
-import { QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
+import { dashboardErrorDetail, QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -250,6 +250,13 @@ export async function createApp(
       sendProblem(reply, Problems.validation([unstorable]));
       return reply;
     }
+  });
+  // The dashboard's own API answers errors in a shape of its own: problem+json here too, and no stack trace.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode < 400 || !isDashboardRequest(request)) return payload;
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return payload;
+    void reply.header('content-type', 'application/problem+json; charset=utf-8');
+    return JSON.stringify(httpProblem(reply.statusCode, dashboardErrorDetail(String(payload))));
   });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());

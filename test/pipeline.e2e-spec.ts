@@ -591,6 +591,31 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(res.text).toContain('<');
   });
 
+  it('shows the queues read-only: no job added, retried or paused by hand', async () => {
+    const before = await t.app.get(PayoutQueues).route.getJobCounts();
+    const refused = [
+      await t.http.post('/admin/queues/api/queues/route-payout/add').set(ops).send({ name: 'x', data: {} }),
+      await t.http.put('/admin/queues/api/queues/send-payout/retry/failed').set(ops),
+      await t.http.put('/admin/queues/api/queues/partner-webhooks/pause').set(ops),
+    ];
+    for (const res of refused) {
+      expectProblem(res, 405);
+      expect(res.body.detail).toMatch(/only shows the queues/);
+    }
+    expect(await t.app.get(PayoutQueues).route.getJobCounts()).toEqual(before);
+    const listed = await t.http.get('/admin/queues/api/queues').set(ops).expect(200);
+    expect(new Set(listed.body.queues.map((q: { readOnlyMode: boolean }) => q.readOnlyMode))).toEqual(
+      new Set([true]),
+    );
+  });
+
+  it('answers the dashboard API’s own errors as problem+json, with no stack trace', async () => {
+    const res = await t.http.get('/admin/queues/api/queues/no-such-queue/some-job').set(ops);
+    expectProblem(res, 404);
+    expect(res.body.detail).toBe('The queue dashboard has no queue of that name.');
+    expect(JSON.stringify(res.body)).not.toMatch(/ERRORS\.|\bat \//);
+  });
+
   it.each([
     ['GET', '/admin/queues/api/queues'],
     ['GET', '/%61dmin/queues/api/queues'],
