@@ -106,29 +106,8 @@ export async function rotateSecret<Row extends RotatedRow>(
   );
   if (!row) throw Problems.notFound(store.noun);
 
-  if (idempotencyKey !== undefined) {
-    // A key past its retention is free again: its earlier rotation stays in the log without it.
-    await tx.query(
-      `UPDATE ${store.rotations} SET idempotency_key = NULL, request_hash = NULL, secret_ciphertext = NULL
-       WHERE partner_id = $1 AND idempotency_key = $2 AND created_at <= now() - make_interval(hours => $3)`,
-      [partnerId, idempotencyKey, IDEMPOTENCY_RETENTION_HOURS],
-    );
-    const [earlier]: {
-      id: string;
-      request_hash: string;
-      secret_ciphertext: Buffer;
-      expires_at: Date | null;
-    }[] = await tx.query(
-      `SELECT id, request_hash, secret_ciphertext, previous_secret_expires_at AS expires_at FROM ${store.rotations}
-         WHERE partner_id = $1 AND idempotency_key = $2`,
-      [partnerId, idempotencyKey],
-    );
-    if (earlier) {
-      if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
-      const secret = openSecret(secretsKey, earlier.secret_ciphertext, replayContext(store, id, earlier.id));
-      return { row, secret, previousExpiresAt: earlier.expires_at, replayed: true };
-    }
-  }
+  const earlier = idempotencyKey && (await earlierRotation(tx, secretsKey, store, request, requestHash));
+  if (earlier) return { row, ...earlier, replayed: true };
 
   const nowMs = request.now.getTime();
   const still = row.previous_secrets.filter((p) => Date.parse(p.expiresAt) > nowMs);
@@ -140,8 +119,7 @@ export async function rotateSecret<Row extends RotatedRow>(
     const replaced = openSecret(secretsKey, row.secret_ciphertext, store.sealedFor(id));
     const sealed = sealSecret(secretsKey, replaced, previousContext(store, id, expiresAt)).toString('base64');
     previous = [{ sealed, expiresAt }, ...still].slice(0, MAX_PREVIOUS_SECRETS);
-  }
-  if (request.validForSeconds === 0) {
+  } else {
     // Ended at once, as for a leak: no repeat of an earlier request may hand out one of the ended secrets again
     // (a repeat of an earlier rotation then rotates anew).
     await tx.query(
@@ -173,6 +151,42 @@ export async function rotateSecret<Row extends RotatedRow>(
     ],
   );
   return { row: rows[0], secret, previousExpiresAt, replayed: false };
+}
+
+/**
+ * The secret an earlier rotation under the same Idempotency-Key answered, to answer it again; null when there was
+ * none within the keys' retention (a key past it is freed from its rotation first). Another request under the
+ * key answers 422.
+ */
+async function earlierRotation(
+  tx: EntityManager,
+  secretsKey: Buffer,
+  store: SecretStore,
+  request: { partnerId: string; id: string; idempotencyKey?: string },
+  requestHash: string | null,
+): Promise<{ secret: string; previousExpiresAt: Date | null } | null> {
+  const { partnerId, id, idempotencyKey } = request;
+  await tx.query(
+    `UPDATE ${store.rotations} SET idempotency_key = NULL, request_hash = NULL, secret_ciphertext = NULL
+     WHERE partner_id = $1 AND idempotency_key = $2 AND created_at <= now() - make_interval(hours => $3)`,
+    [partnerId, idempotencyKey, IDEMPOTENCY_RETENTION_HOURS],
+  );
+  const [earlier]: {
+    id: string;
+    request_hash: string;
+    secret_ciphertext: Buffer;
+    expires_at: Date | null;
+  }[] = await tx.query(
+    `SELECT id, request_hash, secret_ciphertext, previous_secret_expires_at AS expires_at FROM ${store.rotations}
+       WHERE partner_id = $1 AND idempotency_key = $2`,
+    [partnerId, idempotencyKey],
+  );
+  if (!earlier) return null;
+  if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
+  return {
+    secret: openSecret(secretsKey, earlier.secret_ciphertext, replayContext(store, id, earlier.id)),
+    previousExpiresAt: earlier.expires_at,
+  };
 }
 
 export interface OpenedPrevious {
@@ -210,13 +224,16 @@ export function previousSecretExpiresAt(row: { previous_secrets: StoredPrevious[
  * secret) once the Idempotency-Keys they answer are past their retention; a rotation's key is then free again.
  * Answers how many rows it changed.
  */
-export async function forgetReplayCopies(tx: EntityManager, tables: RotatedSecretTables): Promise<number> {
-  const [, rotations]: [unknown, number] = await tx.query(
+export async function forgetReplayCopies(
+  manager: EntityManager,
+  tables: RotatedSecretTables,
+): Promise<number> {
+  const [, rotations]: [unknown, number] = await manager.query(
     `UPDATE ${tables.rotations} SET idempotency_key = NULL, request_hash = NULL, secret_ciphertext = NULL
      WHERE idempotency_key IS NOT NULL AND created_at <= now() - make_interval(hours => $1)`,
     [IDEMPOTENCY_RETENTION_HOURS],
   );
-  const [, created]: [unknown, number] = await tx.query(
+  const [, created]: [unknown, number] = await manager.query(
     `UPDATE ${tables.table} SET created_secret_ciphertext = NULL
      WHERE created_secret_ciphertext IS NOT NULL AND created_at <= now() - make_interval(hours => $1)`,
     [IDEMPOTENCY_RETENTION_HOURS],
