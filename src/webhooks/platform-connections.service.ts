@@ -160,10 +160,9 @@ export class PlatformConnectionsService {
   }
 
   /**
-   * Gives the connection a fresh signing secret, shown once. The secret it replaces goes on verifying for
-   * `previousSecretValidForSeconds` (a day unless told), so deliveries signed while the platform moves over are
-   * not refused; a later rotation replaces it in turn. With an Idempotency-Key, a repeat of the request answers
-   * the same new secret again instead of rotating once more (which would drop the secret the platform still uses).
+   * Gives the connection a fresh signing secret, shown once (rules in secret-rotation.ts). The secrets it replaced
+   * go on verifying until they expire, so deliveries signed while the platform moves over are not refused. Every
+   * replica learns of it at its next delivery for the connection, through the connection's epoch in Redis.
    */
   async rotateSecret(
     partnerId: string,
