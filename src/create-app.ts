@@ -14,8 +14,12 @@ import { Clock } from './common/clock';
 import { logRequests, tagRequestLogs } from './common/request-log';
 import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
-import { FieldError, httpProblem, Problems } from './common/problem';
-import { dashboardErrorDetail, QUEUE_DASHBOARD_PATH } from './ops/queue-dashboard.module';
+import { FieldError, httpProblem, ProblemException, Problems } from './common/problem';
+import {
+  DASHBOARD_READ_ONLY,
+  dashboardErrorDetail,
+  QUEUE_DASHBOARD_PATH,
+} from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -237,12 +241,19 @@ export async function createApp(
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
-    if (isDashboardRequest(request) && !isOpsRequest(request.headers.authorization, config.opsToken)) {
-      sendProblem(
-        reply,
-        Problems.unauthorized('The queue dashboard needs the ops token as "Authorization: Bearer …".'),
-      );
-      return reply;
+    if (isDashboardRequest(request)) {
+      if (!isOpsRequest(request.headers.authorization, config.opsToken)) {
+        sendProblem(
+          reply,
+          Problems.unauthorized('The queue dashboard needs the ops token as "Authorization: Bearer …".'),
+        );
+        return reply;
+      }
+      // Read-only, all of it: bull-board itself answers "pause all" and "resume all" with 200 and does nothing.
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        sendProblem(reply, new ProblemException(405, 'http-405', DASHBOARD_READ_ONLY));
+        return reply;
+      }
     }
     // What Postgres text cannot hold is refused here, not as a 500 from a query or silently changed.
     const unstorable = unstorableParameter(request);

@@ -597,6 +597,8 @@ describe('payout pipeline (e2e, workers in process)', () => {
       await t.http.post('/admin/queues/api/queues/route-payout/add').set(ops).send({ name: 'x', data: {} }),
       await t.http.put('/admin/queues/api/queues/send-payout/retry/failed').set(ops),
       await t.http.put('/admin/queues/api/queues/partner-webhooks/pause').set(ops),
+      await t.http.put('/admin/queues/api/queues/pause').set(ops),
+      await t.http.put('/admin/queues/api/queues/resume').set(ops),
     ];
     for (const res of refused) {
       expectProblem(res, 405);

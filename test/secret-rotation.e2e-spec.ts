@@ -77,6 +77,11 @@ describe('signing secret rotation (e2e)', () => {
       clock.advance(expiresAt - clock.now().getTime());
       expectProblem(await signedWith(b, connection, connection.signingSecret), 401);
       await signedWith(b, connection, res.body.signingSecret).expect(202);
+      const after = await b.http
+        .get(`/v1/platform-connections/${connection.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(after.body.previousSecretExpiresAt).toBeNull();
     },
   );
 

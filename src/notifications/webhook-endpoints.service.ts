@@ -130,7 +130,8 @@ export class WebhookEndpointsService {
             : null,
         ],
       );
-      if (inserted.length) return { endpoint: { ...toDto(inserted[0]), secret }, replayed: false };
+      if (inserted.length)
+        return { endpoint: { ...toDto(inserted[0], this.clock.now().getTime()), secret }, replayed: false };
 
       const [first]: (EndpointRow | undefined)[] = idempotencyKey
         ? await tx.query(`SELECT * FROM webhook_endpoints WHERE partner_id = $1 AND idempotency_key = $2`, [
@@ -153,7 +154,15 @@ export class WebhookEndpointsService {
             createdContext(ENDPOINT_SECRETS, first.id),
           )
         : openEndpointSecret(this.config.secretsKey, first);
-      return { endpoint: { ...toDto(first), previousSecretExpiresAt: null, secret: opened }, replayed: true };
+      // As the first answer was: no secret of the endpoint had been replaced then.
+      return {
+        endpoint: {
+          ...toDto(first, this.clock.now().getTime()),
+          previousSecretExpiresAt: null,
+          secret: opened,
+        },
+        replayed: true,
+      };
     });
   }
 
@@ -180,7 +189,7 @@ export class WebhookEndpointsService {
     );
     return {
       endpoint: {
-        ...toDto(rotation.row),
+        ...toDto(rotation.row, this.clock.now().getTime()),
         previousSecretExpiresAt: rotation.previousExpiresAt?.toISOString() ?? null,
         secret: rotation.secret,
       },
@@ -195,7 +204,8 @@ export class WebhookEndpointsService {
        WHERE partner_id = $1 AND deleted_at IS NULL${pageClause(query, params)}`,
       params,
     );
-    return toPage(rows, query, toDto);
+    const nowMs = this.clock.now().getTime();
+    return toPage(rows, query, (row) => toDto(row, nowMs));
   }
 
   /** Stops deliveries to the endpoint: it leaves the list, and what was still pending is cancelled. */
@@ -277,12 +287,16 @@ export class WebhookEndpointsService {
   }
 }
 
-function toDto(row: Pick<EndpointRow, 'id' | 'url' | 'created_at' | 'previous_secrets'>): WebhookEndpointDto {
+/** An endpoint as the API shows it; `previousSecretExpiresAt` as it stands at `nowMs`. */
+function toDto(
+  row: Pick<EndpointRow, 'id' | 'url' | 'created_at' | 'previous_secrets'>,
+  nowMs: number,
+): WebhookEndpointDto {
   return {
     id: row.id,
     url: row.url,
     createdAt: row.created_at.toISOString(),
-    previousSecretExpiresAt: previousSecretExpiresAt(row),
+    previousSecretExpiresAt: previousSecretExpiresAt(row, nowMs),
   };
 }
 

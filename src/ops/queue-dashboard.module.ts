@@ -26,12 +26,14 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 })
 export class QueueDashboardModule {}
 
+export const DASHBOARD_READ_ONLY =
+  'The queue dashboard only shows the queues: retry a payout with POST /v1/ops/payouts/{id}/retry, and have a ' +
+  'partner redeliver a webhook with POST /v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver.';
+
 /** The dashboard's API names its errors by translation key; what each means to whoever called it. */
 const DASHBOARD_ERRORS: Record<string, string> = {
   'ERRORS.QUEUE_NOT_FOUND': 'The queue dashboard has no queue of that name.',
-  'ERRORS.QUEUE_READ_ONLY':
-    'The queue dashboard only shows the queues: retry a payout with POST /v1/ops/payouts/{id}/retry, and have a ' +
-    'partner redeliver a webhook with POST /v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver.',
+  'ERRORS.QUEUE_READ_ONLY': DASHBOARD_READ_ONLY,
   'ERRORS.INTERNAL_SERVER_ERROR': 'The queue dashboard could not answer.',
 };
 

@@ -213,9 +213,12 @@ export function workingPrevious(
     }));
 }
 
-/** The latest time one of the row's replaced secrets works until (maybe past), as an ISO string; null if none. */
-export function previousSecretExpiresAt(row: { previous_secrets: StoredPrevious[] }): string | null {
-  const times = row.previous_secrets.map((p) => Date.parse(p.expiresAt));
+/** Until when the last of the row's replaced secrets works, as an ISO string; null when none works at `nowMs`. */
+export function previousSecretExpiresAt(
+  row: { previous_secrets: StoredPrevious[] },
+  nowMs: number,
+): string | null {
+  const times = row.previous_secrets.map((p) => Date.parse(p.expiresAt)).filter((t) => t > nowMs);
   return times.length ? new Date(Math.max(...times)).toISOString() : null;
 }
 

@@ -198,7 +198,7 @@ export class PlatformConnectionsService {
       [id, partnerId],
     );
     if (!rows.length) throw Problems.notFound('Platform connection');
-    return toDto(rows[0]);
+    return toDto(rows[0], this.clock.now().getTime());
   }
 
   async list(partnerId: string, query: PageQuery): Promise<PlatformConnectionPageDto> {
@@ -207,7 +207,8 @@ export class PlatformConnectionsService {
       `SELECT * FROM platform_connections WHERE partner_id = $1${pageClause(query, params)}`,
       params,
     );
-    return toPage(rows, query, toDto);
+    const nowMs = this.clock.now().getTime();
+    return toPage(rows, query, (row) => toDto(row, nowMs));
   }
 
   /**
@@ -257,14 +258,14 @@ export class PlatformConnectionsService {
   }
 }
 
-function toDto(row: ConnectionRow): PlatformConnectionDto {
+function toDto(row: ConnectionRow, nowMs: number): PlatformConnectionDto {
   return {
     id: row.id,
     platform: row.platform,
     scheme: row.scheme,
     webhookUrl: webhookUrl(row.id),
     createdAt: row.created_at.toISOString(),
-    previousSecretExpiresAt: previousSecretExpiresAt(row),
+    previousSecretExpiresAt: previousSecretExpiresAt(row, nowMs),
   };
 }
 

@@ -19,7 +19,7 @@ export class WebhookEndpointDto {
     type: String,
     nullable: true,
     description:
-      'Until when deliveries are signed with the secret the last rotation replaced too; null before any rotation.',
+      'Until when deliveries are signed with a secret a rotation replaced too; null when no replaced secret works.',
   })
   previousSecretExpiresAt: string | null;
 }

@@ -34,9 +34,7 @@ export class PlatformConnectionDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    description:
-      'The latest time until which a secret replaced by a rotation verifies (it may have passed); null when no ' +
-      'replaced secret is kept.',
+    description: 'Until when a secret a rotation replaced still verifies; null when none does.',
   })
   previousSecretExpiresAt: string | null;
 }
