@@ -352,6 +352,65 @@ describe('foundation (e2e)', () => {
       expect(second.body.isDefault).toBe(false);
     });
 
+    describe('changing a freelancer', () => {
+      const patch = (id: string, body: unknown, apiKey = partner.apiKey) =>
+        t.http
+          .patch(`/v1/freelancers/${id}`)
+          .set(bearer(apiKey))
+          .send(body as object);
+
+      it('changes the fields the body names and keeps the others', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {
+          ntn: '1234567-8',
+          email: 'a@example.com',
+        });
+        const res = await patch(fl.id, { name: 'Ayesha Khan Malik', psebRegistrationNo: 'PSEB-F-99' }).expect(
+          200,
+        );
+        expect(res.body).toEqual(
+          expect.objectContaining({
+            id: fl.id,
+            externalRef: fl.externalRef,
+            name: 'Ayesha Khan Malik',
+            cnic: '35202-1234567-1',
+            ntn: '1234567-8',
+            psebRegistrationNo: 'PSEB-F-99',
+            email: 'a@example.com',
+            accounts: [expect.objectContaining({ isDefault: true })],
+          }),
+        );
+        const got = await t.http.get(`/v1/freelancers/${fl.id}`).set(bearer(partner.apiKey)).expect(200);
+        expect(got.body).toEqual(res.body);
+      });
+
+      it.each([
+        ['name', { name: '   ' }],
+        ['name', { name: 'A\u0007B' }],
+        ['ntn', { ntn: '12' }],
+        ['email', { email: 'not-an-email' }],
+        ['cnic', { cnic: '35202-7654321-1' }],
+        ['externalRef', { externalRef: 'other' }],
+        ['body', {}],
+      ])('refuses a change of %s with 400 naming it, and changes nothing', async (field, body) => {
+        const fl = await createFreelancer(t.http, partner.apiKey);
+        const res = await patch(fl.id, body);
+        expectProblem(res, 400);
+        expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+        const got = await t.http.get(`/v1/freelancers/${fl.id}`).set(bearer(partner.apiKey)).expect(200);
+        expect(got.body).toEqual(
+          expect.objectContaining({ name: 'Ayesha Khan', externalRef: fl.externalRef }),
+        );
+      });
+
+      it('answers 404 for another partner’s freelancer and changes nothing', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey);
+        const stranger = await createPartner(t.http);
+        expectProblem(await patch(fl.id, { name: 'Someone Else' }, stranger.apiKey), 404);
+        const got = await t.http.get(`/v1/freelancers/${fl.id}`).set(bearer(partner.apiKey)).expect(200);
+        expect(got.body.name).toBe('Ayesha Khan');
+      });
+    });
+
     describe('the default account', () => {
       const account = (overrides: Record<string, unknown> = {}) => ({
         kind: 'bank_fcy',

@@ -219,6 +219,28 @@ describe('payout pipeline (e2e, workers in process)', () => {
     }
   });
 
+  it('prints a freelancer’s changed name on the invoices of payouts routed after the change only', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const exporterName = async (payoutId: string) => {
+      const payout = await payoutWhen(payoutId, ['settled', 'failed']);
+      const res = await t.http
+        .get(`/v1/invoices/${payout.invoiceId}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      return res.body.exporter.name;
+    };
+    const before = await announce(freelancer.externalRef, '300.00');
+    expect(await exporterName(before)).toBe('Ayesha Khan');
+    await t.http
+      .patch(`/v1/freelancers/${freelancer.id}`)
+      .set(bearer(partner.apiKey))
+      .send({ name: 'Ayesha Khan Malik' })
+      .expect(200);
+    const after = await announce(freelancer.externalRef, '300.00');
+    expect(await exporterName(after)).toBe('Ayesha Khan Malik');
+    expect(await exporterName(before)).toBe('Ayesha Khan');
+  });
+
   it('never routes to or pays through a provider that ops disabled', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);

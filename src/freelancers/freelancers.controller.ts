@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import { ApiTags } from '@nestjs/swagger';
 import { PartnerApi } from '../partners/partner-api.decorator';
@@ -12,6 +12,7 @@ import {
   FreelancerDto,
   FreelancerPageDto,
   FreelancerQuery,
+  UpdateFreelancerDto,
 } from './dto/freelancer.dto';
 import { FreelancersService } from './freelancers.service';
 
@@ -38,6 +39,16 @@ export class FreelancersController {
   @Get(':id')
   get(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<FreelancerDto> {
     return this.freelancers.get(partnerId, id);
+  }
+
+  /** Changes the freelancer's printed details or email; the fields not named stay as they are. */
+  @Patch(':id')
+  update(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Body() dto: UpdateFreelancerDto,
+  ): Promise<FreelancerDto> {
+    return this.freelancers.update(partnerId, id, dto);
   }
 
   @Post(':id/accounts')

@@ -11,6 +11,7 @@ import {
   FreelancerDto,
   FreelancerPageDto,
   FreelancerQuery,
+  UpdateFreelancerDto,
 } from './dto/freelancer.dto';
 import { ibanProblem, normalizeIban } from './identifiers';
 
@@ -25,6 +26,14 @@ interface FreelancerRow {
   email: string | null;
   created_at: Date;
 }
+
+/** The fields PATCH may change, with their columns. */
+const UPDATABLE: [keyof UpdateFreelancerDto, string][] = [
+  ['name', 'name'],
+  ['ntn', 'ntn'],
+  ['psebRegistrationNo', 'pseb_registration_no'],
+  ['email', 'email'],
+];
 
 interface AccountRow {
   id: string;
@@ -95,6 +104,34 @@ export class FreelancersService {
       ]);
     }
     return toFreelancerDto(rows[0], []);
+  }
+
+  /**
+   * Changes the fields the body names and keeps the others; a body that names none answers 400. Payouts routed
+   * from now on print the new details on their invoices.
+   */
+  async update(partnerId: string, id: string, dto: UpdateFreelancerDto): Promise<FreelancerDto> {
+    const changes = UPDATABLE.filter(([field]) => dto[field] !== undefined && dto[field] !== null);
+    if (!changes.length) {
+      throw Problems.validation([
+        {
+          field: 'body',
+          message: `name at least one field to change (${UPDATABLE.map(([f]) => f).join(', ')})`,
+        },
+      ]);
+    }
+    const params: unknown[] = [id, partnerId];
+    const sets = changes.map(([field, column]) => {
+      params.push(dto[field]);
+      return `${column} = $${params.length}`;
+    });
+    // An UPDATE answers [rows, count] through TypeORM.
+    const [rows]: [FreelancerRow[], number] = await this.db.query(
+      `UPDATE freelancers SET ${sets.join(', ')} WHERE id = $1 AND partner_id = $2 RETURNING *`,
+      params,
+    );
+    if (!rows.length) throw Problems.notFound('Freelancer');
+    return this.get(partnerId, id);
   }
 
   async get(partnerId: string, id: string): Promise<FreelancerDto> {

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { NotBlank, Printable } from '../../common/validation';
@@ -46,6 +46,15 @@ export class CreateFreelancerDto {
   @MaxLength(254)
   email?: string;
 }
+
+/**
+ * What may change of a freelancer once registered (PATCH): the printed details and the email. The external
+ * reference and the CNIC identify the freelancer and stay as registered. Invoices already issued keep what they
+ * printed (they are signed); those issued later print the new details.
+ */
+export class UpdateFreelancerDto extends PartialType(
+  PickType(CreateFreelancerDto, ['name', 'ntn', 'psebRegistrationNo', 'email'] as const),
+) {}
 
 export const ACCOUNT_KINDS = ['bank_fcy', 'fintech_usd'] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
