@@ -32,6 +32,7 @@ import {
 } from '../partners/idempotency.interceptor';
 import { IdempotencyHold } from '../partners/idempotency.service';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
+import { RotateSecretRoute } from '../partners/rotate-secret.route';
 
 /**
  * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
@@ -58,9 +59,7 @@ export class WebhookEndpointsController {
   }
 
   /** A fresh signing secret, shown once; deliveries carry a signature with the replaced one too for a while. */
-  @Post(':id/rotate-secret')
-  @HttpCode(200)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  @RotateSecretRoute()
   async rotateSecret(
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,

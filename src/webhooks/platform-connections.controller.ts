@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -12,6 +12,7 @@ import {
   RotatedSigningSecretDto,
 } from './dto/platform-connection.dto';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
+import { RotateSecretRoute } from '../partners/rotate-secret.route';
 import { PlatformConnectionsService } from './platform-connections.service';
 import { IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
 
@@ -40,9 +41,7 @@ export class PlatformConnectionsController {
   }
 
   /** A fresh signing secret, shown once; the one it replaces verifies for a while longer (see the body). */
-  @Post(':id/rotate-secret')
-  @HttpCode(200)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  @RotateSecretRoute()
   async rotateSecret(
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,

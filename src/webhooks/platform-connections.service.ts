@@ -258,12 +258,14 @@ export class PlatformConnectionsService {
   }
 }
 
+/** What every answer about a connection says of it. */
+function identity(row: ConnectionRow) {
+  return { id: row.id, platform: row.platform, scheme: row.scheme, webhookUrl: webhookUrl(row.id) };
+}
+
 function toDto(row: ConnectionRow, nowMs: number): PlatformConnectionDto {
   return {
-    id: row.id,
-    platform: row.platform,
-    scheme: row.scheme,
-    webhookUrl: webhookUrl(row.id),
+    ...identity(row),
     createdAt: row.created_at.toISOString(),
     previousSecretExpiresAt: previousSecretExpiresAt(row, nowMs),
   };
@@ -271,11 +273,5 @@ function toDto(row: ConnectionRow, nowMs: number): PlatformConnectionDto {
 
 /** A connection with its secret in clear: the answer that shows it once. */
 function toCreated(row: ConnectionRow, secret: string): CreatedPlatformConnectionDto {
-  return {
-    id: row.id,
-    platform: row.platform,
-    scheme: row.scheme,
-    webhookUrl: webhookUrl(row.id),
-    signingSecret: secret,
-  };
+  return { ...identity(row), signingSecret: secret };
 }

@@ -1,0 +1,15 @@
+import { applyDecorators, HttpCode, Post } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
+
+/**
+ * `POST :id/rotate-secret`, as platform connections and webhook endpoints both answer it: 200 with the new secret,
+ * an Idempotency-Key replayed by the service itself (the answer holds a secret, which the shared store keeps in
+ * clear, so the shared interceptor is not used).
+ */
+export function RotateSecretRoute(): MethodDecorator {
+  return applyDecorators(
+    Post(':id/rotate-secret'),
+    HttpCode(200),
+    ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' }),
+  );
+}
