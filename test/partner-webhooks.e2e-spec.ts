@@ -567,17 +567,22 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
       .set(bearer(partner.apiKey))
       .send({ url: receiver.url(path) })
       .expect(201);
+    return {
+      partner,
+      endpoint: endpoint.body as { id: string; secret: string },
+      eventId: await addEvent(partner.id),
+    };
+  }
+
+  /** A new event of the partner's, as the pipeline would record one; answers its id. */
+  async function addEvent(partnerId: string): Promise<string> {
     const [event] = await t.db.query(
       `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
        VALUES ($1, 'payout.failed', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}')
        RETURNING id`,
-      [partner.id],
+      [partnerId],
     );
-    return {
-      partner,
-      endpoint: endpoint.body as { id: string; secret: string },
-      eventId: event.id as string,
-    };
+    return event.id;
   }
 
   it('marks a delivery failed after every attempt of the schedule was refused', async () => {
@@ -704,6 +709,73 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
         delivered.id,
       ]);
       expect(row).toEqual({ status: 'delivered', attempt_limit: null });
+    });
+
+    it('recovers the failed deliveries made since an instant, once the endpoint is back, and lists them by status', async () => {
+      const path = `/outage/${unique('p')}`;
+      receiver.refusing.add(path);
+      const { partner, endpoint, eventId: early } = await endpointWithEvent(path);
+      await deliveryOf(early, 'failed');
+      const late = await addEvent(partner.id);
+      const lateDelivery = await deliveryOf(late, 'failed');
+      const [{ created_at: since }] = await t.db.query(
+        `SELECT created_at FROM webhook_deliveries WHERE id = $1`,
+        [lateDelivery.id],
+      );
+      const failed = await t.http
+        .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries?status=failed`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(failed.body.data.map((d: { eventId: string }) => d.eventId).sort()).toEqual(
+        [early, late].sort(),
+      );
+
+      receiver.refusing.delete(path);
+      const recover = (from: Date) =>
+        t.http
+          .post(`/v1/webhook-endpoints/${endpoint.id}/recover`)
+          .set(bearer(partner.apiKey))
+          .send({ since: from.toISOString() });
+      expect((await recover(since).expect(202)).body).toEqual({ redelivering: 1 });
+      expect((await deliveryOf(late, 'delivered')).attempts).toBe(4);
+      const [stillFailed] = await t.db.query(`SELECT status FROM webhook_deliveries WHERE event_id = $1`, [
+        early,
+      ]);
+      expect(stillFailed.status).toBe('failed');
+      expect((await recover(new Date(since.getTime() - 3_600_000)).expect(202)).body).toEqual({
+        redelivering: 1,
+      });
+      await deliveryOf(early, 'delivered');
+    });
+
+    it.each([['yesterday'], ['2026-02-30T00:00:00Z'], ['2026-11-29T24:00:00Z'], ['2026-11-29'], [undefined]])(
+      'refuses to recover since %p with 400 naming since',
+      async (since) => {
+        const { partner, endpoint } = await endpointWithEvent(`/bad-since/${unique('p')}`);
+        const res = await t.http
+          .post(`/v1/webhook-endpoints/${endpoint.id}/recover`)
+          .set(bearer(partner.apiKey))
+          .send(since === undefined ? {} : { since });
+        expectProblem(res, 400);
+        expect(new Set(res.body.errors.map((e: { field: string }) => e.field))).toEqual(new Set(['since']));
+      },
+    );
+
+    it('answers 404 to a recovery of another partner’s endpoint, and 400 to a status that is none', async () => {
+      const { partner, endpoint } = await endpointWithEvent(`/foreign/${unique('p')}`);
+      const stranger = await createPartner(t.http);
+      expectProblem(
+        await t.http
+          .post(`/v1/webhook-endpoints/${endpoint.id}/recover`)
+          .set(bearer(stranger.apiKey))
+          .send({ since: new Date().toISOString() }),
+        404,
+      );
+      const res = await t.http
+        .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries?status=lost`)
+        .set(bearer(partner.apiKey));
+      expectProblem(res, 400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['status']);
     });
   });
 });

@@ -19,6 +19,9 @@ import { PartnerGuard, PartnerId } from '../partners/partner.guard';
 import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
+  DeliveryQuery,
+  RecoverDeliveriesDto,
+  RecoveredDeliveriesDto,
   WebhookDeliveryDto,
   WebhookDeliveryPageDto,
   WebhookEndpointPageDto,
@@ -97,11 +100,25 @@ export class WebhookEndpointsController {
     return this.endpoints.redeliver(partnerId, id, deliveryId, hold);
   }
 
+  /** Sends again the failed deliveries made since an instant, once each: for a partner back after an outage. */
+  @Post(':id/recover')
+  @HttpCode(202)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
+  recover(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Body() dto: RecoverDeliveriesDto,
+    @HeldIdempotencyKey() hold: IdempotencyHold | null,
+  ): Promise<RecoveredDeliveriesDto> {
+    return this.endpoints.recover(partnerId, id, dto.since, hold);
+  }
+
   @Get(':id/deliveries')
   deliveries(
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,
-    @Query() query: PageQuery,
+    @Query() query: DeliveryQuery,
   ): Promise<WebhookDeliveryPageDto> {
     return this.endpoints.deliveries(partnerId, id, query);
   }

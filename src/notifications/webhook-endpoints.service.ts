@@ -7,6 +7,7 @@ import { IdempotencyHold, IdempotencyService, keyUsedElsewhere } from '../partne
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { parsePakistanInstant } from '../invoices/pakistan-export';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import {
   createdContext,
@@ -20,6 +21,8 @@ import {
 import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
+  DeliveryQuery,
+  RecoveredDeliveriesDto,
   WebhookDeliveryDto,
   WebhookDeliveryPageDto,
   WebhookEndpointDto,
@@ -70,6 +73,15 @@ export const ENDPOINT_SECRETS: SecretStore = {
 export function openEndpointSecret(key: Buffer, row: { id: string; secret_ciphertext: Buffer }): string {
   return openSecret(key, row.secret_ciphertext, ENDPOINT_SECRETS.sealedFor(row.id));
 }
+
+/**
+ * A delivery made due again, now, for one attempt more: the dispatcher queues it (its job's id carries the attempt
+ * count, which no job of the delivery used yet) and the attempt's outcome is final, not a new round of retries.
+ */
+const SEND_ONCE_MORE = `status = 'pending', next_attempt_at = now(), enqueued_at = NULL, attempt_limit = attempts + 1`;
+
+/** Failed deliveries one recovery sends again at most. */
+export const RECOVER_BATCH = 10_000;
 
 /** Every event is sent to every endpoint of its partner: a bound on the fan-out of one partner's events. */
 export const MAX_ENDPOINTS_PER_PARTNER = 10;
@@ -223,18 +235,54 @@ export class WebhookEndpointsService {
     });
   }
 
-  async deliveries(partnerId: string, endpointId: string, query: PageQuery): Promise<WebhookDeliveryPageDto> {
+  async deliveries(
+    partnerId: string,
+    endpointId: string,
+    query: DeliveryQuery,
+  ): Promise<WebhookDeliveryPageDto> {
     await this.requireEndpoint(this.db.manager, partnerId, endpointId);
     const params: unknown[] = [endpointId];
-    const rows = await this.deliveryRows(`d.endpoint_id = $1${pageClause(query, params, 'd')}`, params);
+    let where = `d.endpoint_id = $1`;
+    if (query.status !== undefined) {
+      params.push(query.status);
+      where += ` AND d.status = $${params.length}`;
+    }
+    const rows = await this.deliveryRows(`${where}${pageClause(query, params, 'd')}`, params);
     return toPage(rows, query, toDeliveryDto);
   }
 
   /**
+   * Sends again, once each, the endpoint's failed deliveries made since `since` (oldest first, at most
+   * RECOVER_BATCH a call: a second call takes the rest, as those sent again are no longer failed): for a partner
+   * back after an outage longer than the retries. The dispatcher queues them, within the endpoint's in-flight cap.
+   */
+  async recover(
+    partnerId: string,
+    endpointId: string,
+    since: string,
+    hold: IdempotencyHold | null = null,
+  ): Promise<RecoveredDeliveriesDto> {
+    return this.db.transaction(async (tx) => {
+      await this.requireEndpoint(tx, partnerId, endpointId, true);
+      const [, count]: [unknown, number] = await tx.query(
+        `UPDATE webhook_deliveries SET ${SEND_ONCE_MORE}
+         WHERE status = 'failed'
+           AND id IN (SELECT id FROM webhook_deliveries
+                      WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2::timestamptz
+                      ORDER BY created_at, id LIMIT $3)`,
+        [endpointId, parsePakistanInstant(since), RECOVER_BATCH],
+      );
+      const answer = { redelivering: count };
+      await this.idempotency.completeIn(tx, hold, answer);
+      return answer;
+    });
+  }
+
+  /**
    * Sends a delivered or failed delivery once more, at once: one attempt, logged with the others (a partner whose
-   * endpoint was down past the retries, or who lost an event). Its job's id carries the attempt count, which no
-   * job of the delivery used yet. A pending one is on its way already and is answered as it is. The endpoint's
-   * row is held against deletion meanwhile, so no delivery of a deleted endpoint is left pending.
+   * endpoint was down past the retries, or who lost an event). A pending one is on its way already and is
+   * answered as it is. The endpoint's row is held against deletion meanwhile, so no delivery of a deleted
+   * endpoint is left pending.
    */
   async redeliver(
     partnerId: string,
@@ -245,8 +293,7 @@ export class WebhookEndpointsService {
     return this.db.transaction(async (tx) => {
       await this.requireEndpoint(tx, partnerId, endpointId, true);
       await tx.query(
-        `UPDATE webhook_deliveries
-         SET status = 'pending', next_attempt_at = now(), enqueued_at = NULL, attempt_limit = attempts + 1
+        `UPDATE webhook_deliveries SET ${SEND_ONCE_MORE}
          WHERE id = $1 AND endpoint_id = $2 AND status IN ('delivered', 'failed')`,
         [deliveryId, endpointId],
       );

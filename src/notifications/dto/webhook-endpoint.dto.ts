@@ -1,5 +1,8 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { PageQuery } from '../../common/pagination';
+import { Satisfies } from '../../common/validation';
+import { parsePakistanInstant } from '../../invoices/pakistan-export';
 import { PARTNER_EVENT_TYPES } from '../partner-events';
 
 export class CreateWebhookEndpointDto {
@@ -37,6 +40,35 @@ export class WebhookEndpointPageDto {
   @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
 }
 
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
+
+export class DeliveryQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES, { message: `status must be one of ${DELIVERY_STATUSES.join(', ')}` })
+  status?: (typeof DELIVERY_STATUSES)[number];
+}
+
+/** An ISO-8601 date-time with its offset (`2026-11-29T00:00:00Z`), naming an instant the calendar has. */
+const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const isInstant = (text: string) =>
+  DATE_TIME_WITH_OFFSET.test(text) && parsePakistanInstant(text) !== null;
+
+export class RecoverDeliveriesDto {
+  @ApiProperty({
+    example: '2026-11-29T00:00:00Z',
+    description: 'The failed deliveries made at or after this instant are sent again.',
+  })
+  @IsString({ message: 'since must be a date-time with an offset, such as 2026-11-29T00:00:00Z' })
+  @Satisfies(isInstant, 'since must be a date-time with an offset, such as 2026-11-29T00:00:00Z')
+  since: string;
+}
+
+export class RecoveredDeliveriesDto {
+  @ApiProperty({ description: 'How many failed deliveries are being sent again (at most 10,000 a call).' })
+  redelivering: number;
+}
+
 export class WebhookDeliveryAttemptDto {
   @ApiProperty() attempt: number;
   @ApiProperty() at: string;
@@ -50,7 +82,7 @@ export class WebhookDeliveryDto {
   @ApiProperty({ description: 'The event id, sent as webhook-id.' }) eventId: string;
   @ApiProperty({ enum: PARTNER_EVENT_TYPES })
   type: string;
-  @ApiProperty({ enum: ['pending', 'delivered', 'failed', 'cancelled'] }) status: string;
+  @ApiProperty({ enum: DELIVERY_STATUSES }) status: string;
   @ApiProperty() attempts: number;
   @ApiProperty({ type: String, nullable: true }) nextAttemptAt: string | null;
   @ApiProperty({ type: String, nullable: true }) deliveredAt: string | null;
