@@ -251,7 +251,10 @@ export async function createApp(
       }
       // Read-only, all of it: bull-board itself answers "pause all" and "resume all" with 200 and does nothing.
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        sendProblem(reply, new ProblemException(405, 'http-405', DASHBOARD_READ_ONLY));
+        sendProblem(
+          reply,
+          new ProblemException(405, 'http-405', DASHBOARD_READ_ONLY, undefined, { Allow: 'GET, HEAD' }),
+        );
         return reply;
       }
     }

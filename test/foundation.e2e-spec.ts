@@ -383,6 +383,26 @@ describe('foundation (e2e)', () => {
         expect(got.body).toEqual(res.body);
       });
 
+      it('clears an optional field sent as null, as a merge patch does, and refuses to clear the name', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {
+          ntn: '1234567-8',
+          psebRegistrationNo: 'PSEB-F-12345',
+          email: 'a@example.com',
+        });
+        const res = await patch(fl.id, { psebRegistrationNo: null, email: null }).expect(200);
+        expect(res.body).toEqual(
+          expect.objectContaining({
+            ntn: '1234567-8',
+            psebRegistrationNo: null,
+            email: null,
+            name: 'Ayesha Khan',
+          }),
+        );
+        const refused = await patch(fl.id, { name: null });
+        expectProblem(refused, 400);
+        expect(refused.body.errors.map((e: { field: string }) => e.field)).toEqual(['name']);
+      });
+
       it.each([
         ['name', { name: '   ' }],
         ['name', { name: 'A\u0007B' }],

@@ -624,6 +624,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
     ];
     for (const res of refused) {
       expectProblem(res, 405);
+      expect(res.headers.allow).toBe('GET, HEAD');
       expect(res.body.detail).toMatch(/only shows the queues/);
     }
     expect(await t.app.get(PayoutQueues).route.getJobCounts()).toEqual(before);

@@ -107,11 +107,19 @@ export class FreelancersService {
   }
 
   /**
-   * Changes the fields the body names and keeps the others; a body that names none answers 400. Payouts routed
-   * from now on print the new details on their invoices.
+   * Changes the fields the body names and keeps the others, as a JSON merge patch: `null` clears an optional
+   * field (a PSEB registration that lapsed must stop printing), and the name, which every invoice prints, cannot
+   * be cleared. A body that names none answers 400. Payouts routed from now on print the new details.
    */
   async update(partnerId: string, id: string, dto: UpdateFreelancerDto): Promise<FreelancerDto> {
-    const changes = UPDATABLE.filter(([field]) => dto[field] !== undefined && dto[field] !== null);
+    // Validation lets null through for an optional field; here it means "clear it".
+    const given = dto as Record<keyof UpdateFreelancerDto, string | null | undefined>;
+    if (given.name === null) {
+      throw Problems.validation([
+        { field: 'name', message: 'name cannot be cleared: every invoice prints it' },
+      ]);
+    }
+    const changes = UPDATABLE.filter(([field]) => given[field] !== undefined);
     if (!changes.length) {
       throw Problems.validation([
         {
@@ -122,7 +130,7 @@ export class FreelancersService {
     }
     const params: unknown[] = [id, partnerId];
     const sets = changes.map(([field, column]) => {
-      params.push(dto[field]);
+      params.push(given[field]);
       return `${column} = $${params.length}`;
     });
     // An UPDATE answers [rows, count] through TypeORM.

@@ -195,9 +195,13 @@ export class WebhookDeliveryService {
     expectedAttempts: number,
     waits: number,
   ): Promise<AttemptOutcome> {
-    const [due] = await this.db.query(
-      `SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-       WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND w.deleted_at IS NULL`,
+    // Still due: marked queued again, so the dispatcher does not take a delivery waiting its turn for one Redis
+    // lost and start a second chain of waits beside this one.
+    const [, due]: [unknown, number] = await this.db.query(
+      `UPDATE webhook_deliveries d SET enqueued_at = now()
+       FROM webhook_endpoints w
+       WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2
+         AND w.id = d.endpoint_id AND w.deleted_at IS NULL`,
       [deliveryId, expectedAttempts],
     );
     if (!due) return 'skipped';

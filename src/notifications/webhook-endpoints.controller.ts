@@ -20,6 +20,7 @@ import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
   DeliveryQuery,
+  RotatedWebhookEndpointDto,
   RecoverDeliveriesDto,
   RecoveredDeliveriesDto,
   WebhookDeliveryDto,
@@ -69,7 +70,7 @@ export class WebhookEndpointsController {
     @Body() dto: RotateSecretDto,
     @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<CreatedWebhookEndpointDto> {
+  ): Promise<RotatedWebhookEndpointDto> {
     const { endpoint, replayed } = await this.endpoints.rotateSecret(partnerId, id, dto, idempotencyKey);
     markOwnReplay(reply, idempotencyKey, replayed);
     return endpoint;

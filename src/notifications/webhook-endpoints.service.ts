@@ -7,7 +7,6 @@ import { IdempotencyHold, IdempotencyService, keyUsedElsewhere } from '../partne
 import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
-import { parsePakistanInstant } from '../invoices/pakistan-export';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import {
   createdContext,
@@ -22,6 +21,7 @@ import {
   CreatedWebhookEndpointDto,
   CreateWebhookEndpointDto,
   DeliveryQuery,
+  RotatedWebhookEndpointDto,
   RecoveredDeliveriesDto,
   WebhookDeliveryDto,
   WebhookDeliveryPageDto,
@@ -81,7 +81,7 @@ export function openEndpointSecret(key: Buffer, row: { id: string; secret_cipher
 const SEND_ONCE_MORE = `status = 'pending', next_attempt_at = now(), enqueued_at = NULL, attempt_limit = attempts + 1`;
 
 /** Failed deliveries one recovery sends again at most. */
-export const RECOVER_BATCH = 10_000;
+export const RECOVER_BATCH = 1_000;
 
 /** Every event is sent to every endpoint of its partner: a bound on the fan-out of one partner's events. */
 export const MAX_ENDPOINTS_PER_PARTNER = 10;
@@ -189,7 +189,7 @@ export class WebhookEndpointsService {
     id: string,
     dto: RotateSecretDto,
     idempotencyKey?: string,
-  ): Promise<{ endpoint: CreatedWebhookEndpointDto; replayed: boolean }> {
+  ): Promise<{ endpoint: RotatedWebhookEndpointDto; replayed: boolean }> {
     const rotation = await this.db.transaction((tx) =>
       rotateSecret<EndpointRow>(tx, this.idempotency, this.config.secretsKey, ENDPOINT_SECRETS, {
         partnerId,
@@ -265,12 +265,15 @@ export class WebhookEndpointsService {
     return this.db.transaction(async (tx) => {
       await this.requireEndpoint(tx, partnerId, endpointId, true);
       const [, count]: [unknown, number] = await tx.query(
-        `UPDATE webhook_deliveries SET ${SEND_ONCE_MORE}
-         WHERE status = 'failed'
-           AND id IN (SELECT id FROM webhook_deliveries
-                      WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2::timestamptz
-                      ORDER BY created_at, id LIMIT $3)`,
-        [endpointId, parsePakistanInstant(since), RECOVER_BATCH],
+        // Claimed in one order, skipping rows another recovery holds: two at once share the work, never deadlock.
+        `WITH batch AS (
+           SELECT id FROM webhook_deliveries
+           WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2::timestamptz
+           ORDER BY created_at, id LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         UPDATE webhook_deliveries d SET ${SEND_ONCE_MORE} FROM batch WHERE d.id = batch.id`,
+        // Postgres reads the instant itself, to the microsecond; the DTO checked it is one.
+        [endpointId, since, RECOVER_BATCH],
       );
       const answer = { redelivering: count };
       await this.idempotency.completeIn(tx, hold, answer);

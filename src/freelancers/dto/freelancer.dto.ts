@@ -48,9 +48,10 @@ export class CreateFreelancerDto {
 }
 
 /**
- * What may change of a freelancer once registered (PATCH): the printed details and the email. The external
- * reference and the CNIC identify the freelancer and stay as registered. Invoices already issued keep what they
- * printed (they are signed); those issued later print the new details.
+ * What may change of a freelancer once registered (PATCH, a JSON merge patch: `null` clears an optional field):
+ * the printed details and the email. The external reference and the CNIC identify the freelancer and stay as
+ * registered. Invoices already issued keep what they printed (they are signed); those issued later print the new
+ * details.
  */
 export class UpdateFreelancerDto extends PartialType(
   PickType(CreateFreelancerDto, ['name', 'ntn', 'psebRegistrationNo', 'email'] as const),

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { Satisfies } from '../../common/validation';
@@ -35,6 +35,18 @@ export class CreatedWebhookEndpointDto extends WebhookEndpointDto {
   secret: string;
 }
 
+export class RotatedWebhookEndpointDto extends OmitType(CreatedWebhookEndpointDto, [
+  'previousSecretExpiresAt',
+] as const) {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Until when the secret this rotation replaced signs deliveries too; null when it stopped at once.',
+  })
+  previousSecretExpiresAt: string | null;
+}
+
 export class WebhookEndpointPageDto {
   @ApiProperty({ type: [WebhookEndpointDto] }) data: WebhookEndpointDto[];
   @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
@@ -65,7 +77,7 @@ export class RecoverDeliveriesDto {
 }
 
 export class RecoveredDeliveriesDto {
-  @ApiProperty({ description: 'How many failed deliveries are being sent again (at most 10,000 a call).' })
+  @ApiProperty({ description: 'How many failed deliveries are being sent again (at most 1,000 a call).' })
   redelivering: number;
 }
 
