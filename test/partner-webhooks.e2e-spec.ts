@@ -882,6 +882,20 @@ describe('partner webhooks: hanging endpoints (e2e)', () => {
       [slow.id],
     );
     expect(n).toBe(4);
+    // Each wait marks its delivery queued again, so the dispatcher never takes one waiting its turn for lost and
+    // starts a second chain of waits beside it.
+    const marks = async () => {
+      const [row] = await t.db.query(
+        `SELECT min(enqueued_at) AS earliest, max(enqueued_at) AS latest FROM webhook_deliveries
+         WHERE partner_id = $1 AND status = 'pending' AND attempts = 0`,
+        [slow.id],
+      );
+      return row as { earliest: Date; latest: Date };
+    };
+    const before = await marks();
+    await waitFor(async () => (await marks()).earliest > before.latest, {
+      what: 'every waiting delivery marked queued again',
+    });
     await answerAll(slow.id, 6);
     expect(arrived.filter((p) => p === slowPath)).toHaveLength(6);
   });
