@@ -7,8 +7,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
 import { describeSendError, eventBody, PartnerEventType } from './partner-events';
 import { maxAttempts, retryDelayMs, RetryPolicy } from './retry-schedule';
-import { ENDPOINT_SECRETS, openEndpointSecret } from './webhook-endpoints.service';
-import { StoredPrevious, workingPrevious } from '../partners/secret-rotation';
+import { ENDPOINT_SECRETS } from './webhook-endpoints.service';
+import { openCurrent, StoredPrevious, workingPrevious } from '../partners/secret-rotation';
 import { signWebhook } from './webhook-signer';
 import { postOnce } from './post-once';
 import { privateLiteralProblem, publicOnlyLookup } from './webhook-url';
@@ -125,7 +125,7 @@ export class WebhookDeliveryService {
       previous_secrets: claimed.previous_secrets,
     };
     const secrets = [
-      openEndpointSecret(this.config.secretsKey, endpoint),
+      openCurrent(this.config.secretsKey, ENDPOINT_SECRETS, endpoint),
       ...workingPrevious(this.config.secretsKey, ENDPOINT_SECRETS, endpoint, Date.now()).map((p) => p.secret),
     ];
     const started = Date.now();

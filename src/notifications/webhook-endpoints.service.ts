@@ -4,16 +4,16 @@ import { DataSource, EntityManager } from 'typeorm';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
 import { IdempotencyHold, IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
-import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import {
-  createdContext,
-  DEFAULT_PREVIOUS_SECRET_SECONDS,
+  openFirstSecret,
   previousSecretExpiresAt,
   ROTATED_SECRET_TABLES,
   rotateSecret,
+  sealCreatedCopy,
+  sealCurrent,
   SecretStore,
   StoredPrevious,
 } from '../partners/secret-rotation';
@@ -69,11 +69,6 @@ export const ENDPOINT_SECRETS: SecretStore = {
   noun: 'Webhook endpoint',
 };
 
-/** Where an endpoint's sealed secret is opened. */
-export function openEndpointSecret(key: Buffer, row: { id: string; secret_ciphertext: Buffer }): string {
-  return openSecret(key, row.secret_ciphertext, ENDPOINT_SECRETS.sealedFor(row.id));
-}
-
 /**
  * A delivery made due again, now, for one attempt more: the dispatcher queues it (its job's id carries the attempt
  * count, which no job of the delivery used yet) and the attempt's outcome is final, not a new round of retries.
@@ -110,7 +105,7 @@ export class WebhookEndpointsService {
     const id = randomUUID();
     const secret = generateEndpointSecret();
     const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
-    const sealed = sealSecret(this.config.secretsKey, secret, ENDPOINT_SECRETS.sealedFor(id));
+    const sealed = sealCurrent(this.config.secretsKey, ENDPOINT_SECRETS, id, secret);
     // The key's reservation commits only with the endpoint, or with the answer replayed: a refusal (409)
     // rolls it back with everything else.
     return this.db.transaction(async (tx) => {
@@ -137,9 +132,7 @@ export class WebhookEndpointsService {
           idempotencyKey ?? null,
           requestHash,
           MAX_ENDPOINTS_PER_PARTNER,
-          idempotencyKey
-            ? sealSecret(this.config.secretsKey, secret, createdContext(ENDPOINT_SECRETS, id))
-            : null,
+          sealCreatedCopy(this.config.secretsKey, ENDPOINT_SECRETS, id, secret, idempotencyKey),
         ],
       );
       if (inserted.length)
@@ -158,14 +151,7 @@ export class WebhookEndpointsService {
         );
       }
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      // The first answer again, even after a rotation; once its copy is forgotten, with the current secret.
-      const opened = first.created_secret_ciphertext
-        ? openSecret(
-            this.config.secretsKey,
-            first.created_secret_ciphertext,
-            createdContext(ENDPOINT_SECRETS, first.id),
-          )
-        : openEndpointSecret(this.config.secretsKey, first);
+      const opened = openFirstSecret(this.config.secretsKey, ENDPOINT_SECRETS, first);
       // As the first answer was: no secret of the endpoint had been replaced then.
       return {
         endpoint: {
@@ -194,7 +180,7 @@ export class WebhookEndpointsService {
       rotateSecret<EndpointRow>(tx, this.idempotency, this.config.secretsKey, ENDPOINT_SECRETS, {
         partnerId,
         id,
-        validForSeconds: dto.previousSecretValidForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS,
+        validForSeconds: dto.previousSecretValidForSeconds,
         idempotencyKey,
         now: this.clock.now(),
       }),

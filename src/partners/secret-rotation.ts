@@ -77,10 +77,50 @@ const previousContext = (store: SecretStore, id: string, expiresAt: string) =>
 const replayContext = (store: SecretStore, id: string, rotationId: string) =>
   `${store.sealedFor(id)}:rotation:${rotationId}`;
 /** The context of the copy a row keeps of its first secret, to answer a repeat of the request that created it. */
-export const createdContext = (store: SecretStore, id: string) => `${store.sealedFor(id)}:created`;
+const createdContext = (store: SecretStore, id: string) => `${store.sealedFor(id)}:created`;
+
+/** A row's current secret, sealed for the row. */
+export function sealCurrent(secretsKey: Buffer, store: SecretStore, id: string, secret: string): Buffer {
+  return sealSecret(secretsKey, secret, store.sealedFor(id));
+}
+
+/** The row's current secret, opened. */
+export function openCurrent(
+  secretsKey: Buffer,
+  store: SecretStore,
+  row: { id: string; secret_ciphertext: Buffer },
+): string {
+  return openSecret(secretsKey, row.secret_ciphertext, store.sealedFor(row.id));
+}
 
 /**
- * Gives the owner a fresh secret inside `tx`. The one it replaces goes on working until `now + validForSeconds`,
+ * The copy a new row keeps of its first secret when its creation had an Idempotency-Key (a repeat then answers
+ * that secret even after a rotation, see openFirstSecret); null without a key.
+ */
+export function sealCreatedCopy(
+  secretsKey: Buffer,
+  store: SecretStore,
+  id: string,
+  secret: string,
+  idempotencyKey: string | undefined,
+): Buffer | null {
+  return idempotencyKey ? sealSecret(secretsKey, secret, createdContext(store, id)) : null;
+}
+
+/** The secret a row's creation answered, for a repeat of it: its kept copy, or once that is forgotten the current one. */
+export function openFirstSecret(
+  secretsKey: Buffer,
+  store: SecretStore,
+  row: { id: string; secret_ciphertext: Buffer; created_secret_ciphertext: Buffer | null },
+): string {
+  return row.created_secret_ciphertext
+    ? openSecret(secretsKey, row.created_secret_ciphertext, createdContext(store, row.id))
+    : openCurrent(secretsKey, store, row);
+}
+
+/**
+ * Gives the owner a fresh secret inside `tx`. The one it replaces goes on working until `now + validForSeconds`
+ * (DEFAULT_PREVIOUS_SECRET_SECONDS unless given),
  * beside those replaced before that still work (at most MAX_PREVIOUS_SECRETS, newest first); `validForSeconds` 0
  * stops every replaced secret at once, as for a leak. With an Idempotency-Key, a repeat of the same request within
  * the keys' retention answers the first rotation's secret again instead of rotating once more; that copy is sealed
@@ -91,8 +131,12 @@ export async function rotateSecret<Row extends RotatedRow>(
   idempotency: IdempotencyService,
   secretsKey: Buffer,
   store: SecretStore,
-  request: { partnerId: string; id: string; validForSeconds: number; idempotencyKey?: string; now: Date },
+  rotation: { partnerId: string; id: string; validForSeconds?: number; idempotencyKey?: string; now: Date },
 ): Promise<SecretRotation<Row>> {
+  const request = {
+    ...rotation,
+    validForSeconds: rotation.validForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS,
+  };
   const { partnerId, id, idempotencyKey } = request;
   const requestHash = idempotencyKey
     ? createHash('sha256')
@@ -116,7 +160,7 @@ export async function rotateSecret<Row extends RotatedRow>(
   if (request.validForSeconds > 0) {
     previousExpiresAt = new Date(nowMs + request.validForSeconds * 1000);
     const expiresAt = previousExpiresAt.toISOString();
-    const replaced = openSecret(secretsKey, row.secret_ciphertext, store.sealedFor(id));
+    const replaced = openCurrent(secretsKey, store, row);
     const sealed = sealSecret(secretsKey, replaced, previousContext(store, id, expiresAt)).toString('base64');
     previous = [{ sealed, expiresAt }, ...still].slice(0, MAX_PREVIOUS_SECRETS);
   } else {
@@ -133,7 +177,7 @@ export async function rotateSecret<Row extends RotatedRow>(
   // An UPDATE answers [rows, count] through TypeORM.
   const [rows]: [Row[], number] = await tx.query(
     `UPDATE ${store.table} SET secret_ciphertext = $2, previous_secrets = $3::jsonb WHERE id = $1 RETURNING *`,
-    [id, sealSecret(secretsKey, secret, store.sealedFor(id)), JSON.stringify(previous)],
+    [id, sealCurrent(secretsKey, store, id, secret), JSON.stringify(previous)],
   );
   const rotationId = randomUUID();
   await tx.query(

@@ -5,17 +5,18 @@ import { canonicalJson } from '../common/canonical-json';
 import { PageQuery, pageClause, toPage } from '../common/pagination';
 import { Problems } from '../common/problem';
 import { IdempotencyService, keyUsedElsewhere } from '../partners/idempotency.service';
-import { openSecret, sealSecret } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { Counted } from '../common/rate-limiter';
 import {
-  createdContext,
-  DEFAULT_PREVIOUS_SECRET_SECONDS,
   OpenedPrevious,
+  openCurrent,
+  openFirstSecret,
   previousSecretExpiresAt,
   ROTATED_SECRET_TABLES,
   rotateSecret,
+  sealCreatedCopy,
+  sealCurrent,
   SecretStore,
   StoredPrevious,
   workingPrevious,
@@ -132,12 +133,10 @@ export class PlatformConnectionsService {
           partnerId,
           dto.platform,
           scheme,
-          sealSecret(this.config.secretsKey, secret, CONNECTION_SECRETS.sealedFor(id)),
+          sealCurrent(this.config.secretsKey, CONNECTION_SECRETS, id, secret),
           idempotencyKey ?? null,
           requestHash,
-          idempotencyKey
-            ? sealSecret(this.config.secretsKey, secret, createdContext(CONNECTION_SECRETS, id))
-            : null,
+          sealCreatedCopy(this.config.secretsKey, CONNECTION_SECRETS, id, secret, idempotencyKey),
         ],
       );
       if (inserted.length) return { connection: toCreated(inserted[0], secret), replayed: false };
@@ -147,14 +146,7 @@ export class PlatformConnectionsService {
         [partnerId, idempotencyKey],
       );
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      // The first answer's secret, even after a rotation; once its copy is forgotten, the current one.
-      const firstSecret = first.created_secret_ciphertext
-        ? openSecret(
-            this.config.secretsKey,
-            first.created_secret_ciphertext,
-            createdContext(CONNECTION_SECRETS, first.id),
-          )
-        : this.open(first);
+      const firstSecret = openFirstSecret(this.config.secretsKey, CONNECTION_SECRETS, first);
       return { connection: toCreated(first, firstSecret), replayed: true };
     });
   }
@@ -174,7 +166,7 @@ export class PlatformConnectionsService {
       rotateSecret<ConnectionRow>(tx, this.idempotency, this.config.secretsKey, CONNECTION_SECRETS, {
         partnerId,
         id,
-        validForSeconds: dto.previousSecretValidForSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS,
+        validForSeconds: dto.previousSecretValidForSeconds,
         idempotencyKey,
         now: this.clock.now(),
       }),
@@ -232,7 +224,7 @@ export class PlatformConnectionsService {
       partnerId: row.partner_id,
       platform: row.platform,
       scheme: row.scheme,
-      secret: this.open(row),
+      secret: openCurrent(this.config.secretsKey, CONNECTION_SECRETS, row),
       previous: workingPrevious(this.config.secretsKey, CONNECTION_SECRETS, row, this.clock.now().getTime()),
       epoch,
     };
@@ -251,10 +243,6 @@ export class PlatformConnectionsService {
     return (
       counted !== null && (connection.epoch === null || RedisEpoch.of(counted.read) !== connection.epoch)
     );
-  }
-
-  private open(row: ConnectionRow): string {
-    return openSecret(this.config.secretsKey, row.secret_ciphertext, CONNECTION_SECRETS.sealedFor(row.id));
   }
 }
 
