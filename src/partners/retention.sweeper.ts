@@ -39,13 +39,12 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
 
   /** One pass; answers how many keys and copies it forgot. */
   async sweep(): Promise<number> {
-    const keys = await this.idempotency.purgeExpired();
-    const copies = await this.db.transaction(async (tx) => {
-      let changed = 0;
-      for (const tables of Object.values(ROTATED_SECRET_TABLES))
-        changed += await forgetReplayCopies(tx, tables);
-      return changed;
-    });
-    return keys + copies;
+    // Each statement on its own: one transaction around them would lock rotation-log rows and then owner rows, the
+    // other way round from a rotation, and the two could deadlock.
+    let forgotten = await this.idempotency.purgeExpired();
+    for (const tables of Object.values(ROTATED_SECRET_TABLES)) {
+      forgotten += await forgetReplayCopies(this.db.manager, tables);
+    }
+    return forgotten;
   }
 }
