@@ -330,6 +330,9 @@ describe('invoices (e2e)', () => {
       ['prcNumber', { prcNumber: '  ' }],
       ['issuedAt', { issuedAt: '23/11/2026' }],
       ['issuedAt', { issuedAt: '2099-01-01' }],
+      // Before the day the proceeds were realized (2026-11-22 in Pakistan): no bank certifies money it has not had.
+      ['issuedAt', { issuedAt: '2026-11-21' }],
+      ['issuedAt', { issuedAt: '2026-11-21T23:59:00+05:00' }],
       // ISO-8601 forms a JavaScript Date cannot read: refused, not a 500.
       ['issuedAt', { issuedAt: '2026-W48-1' }],
       ['issuedAt', { issuedAt: '2026-11-20T10Z' }],

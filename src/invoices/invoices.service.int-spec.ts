@@ -415,6 +415,23 @@ describe(InvoicesService.name, () => {
       ).rejects.toThrow(/invoices_prc_status/);
     });
 
+    it('takes an e-PRC dated the day the proceeds were realized in Pakistan, not the day before', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      // 20:30 UTC on 21 November is 01:30 on 22 November in Pakistan.
+      await realize(payoutId, new Date('2026-11-21T20:30:00Z'));
+      const prc = { prcNumber: 'PRC-SAME-DAY', bank: 'HBL' };
+      await expect(
+        sut.recordPrc(e.partnerId, invoiceId, { ...prc, issuedAt: '2026-11-21' }),
+      ).rejects.toMatchObject({
+        status: 400,
+        errors: [{ field: 'issuedAt', message: expect.stringContaining('2026-11-22') }],
+      });
+      expect((await row(invoiceId)).export_status).toBe('proceeds_realized');
+      const recorded = await sut.recordPrc(e.partnerId, invoiceId, { ...prc, issuedAt: '2026-11-22' });
+      expect(recorded.exportStatus).toBe('prc_issued');
+    });
+
     it('refuses an e-PRC issued after today in Pakistan', async () => {
       const e = await newExporter();
       const { invoiceId, payoutId } = await issue(e);

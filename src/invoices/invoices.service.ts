@@ -299,7 +299,10 @@ export class InvoicesService {
     });
   }
 
-  /** Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. */
+  /**
+   * Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. A bank
+   * certifies proceeds it has received, so the e-PRC's date lies between the realization's day and today (Pakistan).
+   */
   async recordPrc(partnerId: string, invoiceId: string, dto: RecordPrcDto): Promise<InvoiceDto> {
     // The DTO let only a text through that parses.
     const issuedAt = parsePakistanInstant(dto.issuedAt)!;
@@ -331,6 +334,14 @@ export class InvoicesService {
         throw Problems.conflict(
           `An e-PRC can be recorded only once the proceeds are realized; invoice ${invoice.number} is ${invoice.export_status}.`,
         );
+      }
+      if (pakistanDate(issuedAt) < pakistanDate(invoice.realized_at)) {
+        throw Problems.validation([
+          {
+            field: 'issuedAt',
+            message: `issuedAt must not be earlier than the day the proceeds were realized (${pakistanDate(invoice.realized_at)} in Pakistan)`,
+          },
+        ]);
       }
       const now = this.clock.now();
       await tx.query(

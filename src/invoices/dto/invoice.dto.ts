@@ -111,7 +111,7 @@ export class RecordPrcDto {
     example: '2026-11-23',
     description:
       'When the bank issued the e-PRC: a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]], T or a space) with ' +
-      'an offset (Z or ±HH:MM), or without one in Pakistan time; not later than today in Pakistan.',
+      'an offset (Z or ±HH:MM), or without one in Pakistan time; from the day the proceeds were realized to today, both in Pakistan.',
   })
   @IsString()
   @MaxLength(40)
