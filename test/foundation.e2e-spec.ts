@@ -432,10 +432,12 @@ describe('foundation (e2e)', () => {
     });
 
     describe('the default account', () => {
+      let accountNo = 0;
+      // Each account its own IBAN: a freelancer holds one IBAN once.
       const account = (overrides: Record<string, unknown> = {}) => ({
         kind: 'bank_fcy',
         institution: 'Meezan Bank',
-        iban: 'PK36SCBL0000001123456702',
+        iban: pakistaniIban(String(++accountNo)),
         title: 'Ayesha Khan',
         ...overrides,
       });
@@ -509,6 +511,33 @@ describe('foundation (e2e)', () => {
         const stranger = await createPartner(t.http);
         expectProblem(await makeDefault(fl.id, own.body.id, stranger.apiKey), 404);
         expect(await defaults(otherFreelancer.id)).toEqual([foreign.body.id]);
+      });
+
+      it('refuses an IBAN the freelancer already has, with 409 naming iban, also when two requests race', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const first = await addAccount(fl.id, account()).expect(201);
+        // The same IBAN as written by hand: lower case, with spaces.
+        const spaced = first.body.iban.toLowerCase().replace(/(.{4})/g, '$1 ');
+        const again = await addAccount(
+          fl.id,
+          account({ iban: spaced, kind: 'fintech_usd', isDefault: true }),
+        );
+        expectProblem(again, 409);
+        expect(again.body.errors).toEqual([expect.objectContaining({ field: 'iban' })]);
+        expect(again.body.detail).toContain(first.body.id);
+        expect(await defaults(fl.id)).toEqual([first.body.id]);
+
+        const racing = account();
+        const answers = await Promise.all([addAccount(fl.id, racing), addAccount(fl.id, racing)]);
+        expect(answers.map((res) => res.status).sort()).toEqual([201, 409]);
+        // Another freelancer may hold the same IBAN (a joint account).
+        const other = await createFreelancer(t.http, partner.apiKey, {}, null);
+        await addAccount(other.id, { ...account(), iban: first.body.iban }).expect(201);
+        const [{ n }] = await t.db.query(
+          `SELECT count(*)::int AS n FROM dollar_accounts WHERE freelancer_id = $1`,
+          [fl.id],
+        );
+        expect(n).toBe(2);
       });
 
       it('names isDefault when it is not a boolean, and adds nothing', async () => {

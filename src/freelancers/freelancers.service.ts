@@ -189,17 +189,26 @@ export class FreelancersService {
     const problem = ibanProblem(dto.iban);
     if (problem) throw Problems.validation([{ field: 'iban', message: `iban ${problem}` }]);
     return this.db.transaction(async (tx) => {
+      // The freelancer's row, locked, orders concurrent additions: the second of two with one IBAN sees the first.
       await this.findRow(tx, partnerId, freelancerId, true);
-      const [existing] = await tx.query(
-        `SELECT count(*)::int AS n FROM dollar_accounts WHERE freelancer_id = $1`,
-        [freelancerId],
+      const iban = normalizeIban(dto.iban);
+      const [existing]: { n: number; same_iban: string | null }[] = await tx.query(
+        `SELECT count(*)::int AS n, (array_agg(id) FILTER (WHERE iban = $2))[1] AS same_iban
+         FROM dollar_accounts WHERE freelancer_id = $1`,
+        [freelancerId, iban],
       );
+      if (existing.same_iban) {
+        throw Problems.conflict(
+          `The freelancer already has the account ${existing.same_iban} with this IBAN.`,
+          [{ field: 'iban', message: 'the freelancer already has an account with this IBAN' }],
+        );
+      }
       const isDefault = existing.n === 0 || dto.isDefault === true;
       if (isDefault) await this.stepDownDefault(tx, freelancerId);
       const [row]: AccountRow[] = await tx.query(
         `INSERT INTO dollar_accounts (freelancer_id, kind, institution, iban, title, is_default)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-        [freelancerId, dto.kind, dto.institution, normalizeIban(dto.iban), dto.title, isDefault],
+        [freelancerId, dto.kind, dto.institution, iban, dto.title, isDefault],
       );
       const created = toAccountDto(row);
       await this.keys.completeIn(tx, hold, created);
