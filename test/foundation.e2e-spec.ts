@@ -17,6 +17,7 @@ import { PartnersService } from '../src/partners/partners.service';
 import { RedisService } from '../src/redis/redis.module';
 import { MovableClock } from './support/movable-clock';
 import { expectProblem } from './support/problem';
+import { insertConnection, insertPayout } from './support/payout-rows';
 
 describe('foundation (e2e)', () => {
   let t: TestApp;
@@ -540,6 +541,85 @@ describe('foundation (e2e)', () => {
         expect(n).toBe(2);
       });
 
+      describe('closing an account', () => {
+        const close = (freelancerId: string, accountId: string, apiKey = partner.apiKey) =>
+          t.http.delete(`/v1/freelancers/${freelancerId}/accounts/${accountId}`).set(bearer(apiKey));
+
+        it('takes it out of the accounts for good; its IBAN may come back as a new account', async () => {
+          const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+          const first = await addAccount(fl.id, account()).expect(201);
+          const second = await addAccount(fl.id, account({ kind: 'fintech_usd' })).expect(201);
+          await close(fl.id, second.body.id).expect(204);
+          const got = await t.http.get(`/v1/freelancers/${fl.id}`).set(bearer(partner.apiKey)).expect(200);
+          expect(got.body.accounts.map((a: { id: string }) => a.id)).toEqual([first.body.id]);
+          const listed = await t.http
+            .get(`/v1/freelancers?externalRef=${fl.externalRef}`)
+            .set(bearer(partner.apiKey))
+            .expect(200);
+          expect(listed.body.data[0].accounts).toEqual(got.body.accounts);
+          expectProblem(await close(fl.id, second.body.id), 404);
+          expectProblem(await makeDefault(fl.id, second.body.id), 404);
+          const reopened = await addAccount(
+            fl.id,
+            account({ iban: second.body.iban, isDefault: true }),
+          ).expect(201);
+          expect(reopened.body.id).not.toBe(second.body.id);
+          expect(await defaults(fl.id)).toEqual([reopened.body.id]);
+        });
+
+        it('refuses the default with 409 until another account is the default', async () => {
+          const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+          const only = await addAccount(fl.id, account()).expect(201);
+          expectProblem(await close(fl.id, only.body.id), 409);
+          const next = await addAccount(fl.id, account({ isDefault: true })).expect(201);
+          await close(fl.id, only.body.id).expect(204);
+          expect(await defaults(fl.id)).toEqual([next.body.id]);
+          // The database holds the rule too: a closed account is never the default.
+          await expect(
+            t.db.query(`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [next.body.id]),
+          ).rejects.toThrow(/dollar_accounts_closed_not_default/);
+        });
+
+        it('refuses an account payouts are still on their way to, then closes it once they are not', async () => {
+          const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+          await addAccount(fl.id, account()).expect(201);
+          const old = await addAccount(fl.id, account()).expect(201);
+          const connectionId = await insertConnection(t.db, partner.id);
+          const payoutId = await insertPayout(t.db, {
+            partnerId: partner.id,
+            freelancerId: fl.id,
+            connectionId,
+          });
+          await t.db.query(`UPDATE payouts SET account_id = $2, status = 'sending' WHERE id = $1`, [
+            payoutId,
+            old.body.id,
+          ]);
+          const refused = await close(fl.id, old.body.id);
+          expectProblem(refused, 409);
+          expect(refused.body.detail).toContain('1 payout(s)');
+          await t.db.query(`UPDATE payouts SET status = 'failed' WHERE id = $1`, [payoutId]);
+          await close(fl.id, old.body.id).expect(204);
+        });
+
+        it('answers 404 for another freelancer’s account, an unknown one, or another partner', async () => {
+          const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+          await addAccount(fl.id, account()).expect(201);
+          const own = await addAccount(fl.id, account()).expect(201);
+          const other = await createFreelancer(t.http, partner.apiKey, {}, null);
+          await addAccount(other.id, account()).expect(201);
+          const foreign = await addAccount(other.id, account()).expect(201);
+          expectProblem(await close(fl.id, foreign.body.id), 404);
+          expectProblem(await close(fl.id, '00000000-0000-4000-8000-000000000000'), 404);
+          const stranger = await createPartner(t.http);
+          expectProblem(await close(fl.id, own.body.id, stranger.apiKey), 404);
+          const [{ n }] = await t.db.query(
+            `SELECT count(*)::int AS n FROM dollar_accounts WHERE closed_at IS NOT NULL AND id = ANY($1::uuid[])`,
+            [[own.body.id, foreign.body.id]],
+          );
+          expect(n).toBe(0);
+        });
+      });
+
       it('names isDefault when it is not a boolean, and adds nothing', async () => {
         const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
         const res = await addAccount(fl.id, account({ isDefault: 'yes' }));
@@ -883,6 +963,7 @@ describe('foundation (e2e)', () => {
           '/v1/freelancers',
           '/v1/freelancers/{id}',
           '/v1/freelancers/{id}/accounts',
+          '/v1/freelancers/{id}/accounts/{accountId}',
           '/v1/ops/partners',
         ]),
       );

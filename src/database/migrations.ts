@@ -25,6 +25,7 @@ import { PartnerEventTime1763900020000 } from '../../migrations/1763900020000-pa
 import { ConnectionSecretRotation1763900021000 } from '../../migrations/1763900021000-connection-secret-rotation';
 import { EndpointSecretRotation1763900022000 } from '../../migrations/1763900022000-endpoint-secret-rotation';
 import { DeliveryRedelivery1763900023000 } from '../../migrations/1763900023000-delivery-redelivery';
+import { AccountClosing1763900024000 } from '../../migrations/1763900024000-account-closing';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   ConnectionSecretRotation1763900021000,
   EndpointSecretRotation1763900022000,
   DeliveryRedelivery1763900023000,
+  AccountClosing1763900024000,
 ];

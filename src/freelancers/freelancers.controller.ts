@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import { ApiTags } from '@nestjs/swagger';
 import { PartnerApi } from '../partners/partner-api.decorator';
@@ -71,5 +71,16 @@ export class FreelancersController {
     @HeldIdempotencyKey() hold: IdempotencyHold | null,
   ): Promise<DollarAccountDto> {
     return this.freelancers.makeDefault(partnerId, id, accountId, hold);
+  }
+
+  /** Closes an account the freelancer no longer has: it leaves the accounts; payouts never go to it again. */
+  @Delete(':id/accounts/:accountId')
+  @HttpCode(204)
+  closeAccount(
+    @PartnerId() partnerId: string,
+    @Param('id', IdPipe) id: string,
+    @Param('accountId', IdPipe) accountId: string,
+  ): Promise<void> {
+    return this.freelancers.closeAccount(partnerId, id, accountId);
   }
 }

@@ -145,7 +145,7 @@ export class FreelancersService {
   async get(partnerId: string, id: string): Promise<FreelancerDto> {
     const row = await this.findRow(this.db.manager, partnerId, id);
     const accounts: AccountRow[] = await this.db.query(
-      `SELECT * FROM dollar_accounts WHERE freelancer_id = $1 ORDER BY created_at, id`,
+      `SELECT * FROM dollar_accounts WHERE freelancer_id = $1 AND closed_at IS NULL ORDER BY created_at, id`,
       [id],
     );
     return toFreelancerDto(row, accounts);
@@ -164,7 +164,8 @@ export class FreelancersService {
     );
     const accounts: AccountRow[] = rows.length
       ? await this.db.query(
-          `SELECT * FROM dollar_accounts WHERE freelancer_id = ANY($1::uuid[]) ORDER BY created_at, id`,
+          `SELECT * FROM dollar_accounts WHERE freelancer_id = ANY($1::uuid[]) AND closed_at IS NULL
+           ORDER BY created_at, id`,
           [rows.map((r) => r.id)],
         )
       : [];
@@ -194,7 +195,7 @@ export class FreelancersService {
       const iban = normalizeIban(dto.iban);
       const [existing]: { n: number; same_iban: string | null }[] = await tx.query(
         `SELECT count(*)::int AS n, (array_agg(id) FILTER (WHERE iban = $2))[1] AS same_iban
-         FROM dollar_accounts WHERE freelancer_id = $1`,
+         FROM dollar_accounts WHERE freelancer_id = $1 AND closed_at IS NULL`,
         [freelancerId, iban],
       );
       if (existing.same_iban) {
@@ -230,7 +231,7 @@ export class FreelancersService {
     return this.db.transaction(async (tx) => {
       await this.findRow(tx, partnerId, freelancerId, true);
       const [account]: AccountRow[] = await tx.query(
-        `SELECT * FROM dollar_accounts WHERE id = $1 AND freelancer_id = $2`,
+        `SELECT * FROM dollar_accounts WHERE id = $1 AND freelancer_id = $2 AND closed_at IS NULL`,
         [accountId, freelancerId],
       );
       if (!account) throw Problems.notFound('Dollar account');
@@ -247,6 +248,38 @@ export class FreelancersService {
       const answer = toAccountDto(row);
       await this.keys.completeIn(tx, hold, answer);
       return answer;
+    });
+  }
+
+  /**
+   * Closes one of the freelancer's accounts (the freelancer left that bank): it leaves the freelancer's accounts,
+   * cannot become the default again, and its IBAN may be added anew. The row stays, for the payouts and invoices
+   * that name it. The default is not closed (another account becomes the default first), nor an account payouts
+   * are still on their way to: each was routed for that account and its failovers would go there too.
+   */
+  async closeAccount(partnerId: string, freelancerId: string, accountId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.findRow(tx, partnerId, freelancerId, true);
+      const [account]: { is_default: boolean; in_flight: number }[] = await tx.query(
+        `SELECT a.is_default,
+                (SELECT count(*)::int FROM payouts p
+                 WHERE p.freelancer_id = a.freelancer_id AND p.account_id = a.id
+                   AND p.status IN ('routed', 'sending')) AS in_flight
+         FROM dollar_accounts a WHERE a.id = $1 AND a.freelancer_id = $2 AND a.closed_at IS NULL`,
+        [accountId, freelancerId],
+      );
+      if (!account) throw Problems.notFound('Dollar account');
+      if (account.is_default) {
+        throw Problems.conflict(
+          `Account ${accountId} is the freelancer's default; make another account the default before closing it.`,
+        );
+      }
+      if (account.in_flight > 0) {
+        throw Problems.conflict(
+          `${account.in_flight} payout(s) routed to account ${accountId} are still on their way to it; close it once they have settled or failed.`,
+        );
+      }
+      await tx.query(`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [accountId]);
     });
   }
 
