@@ -247,6 +247,37 @@ describe('signing secret rotation (e2e)', () => {
     },
   );
 
+  it('deletes a connection: every replica answers 404 to its webhooks at once, and its payouts stay', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const kept = await signedWith(b, connection, connection.signingSecret).expect(202);
+    const del = (t: TestApp, apiKey = partner.apiKey) =>
+      t.http.delete(`/v1/platform-connections/${connection.id}`).set(bearer(apiKey));
+    const stranger = await createPartner(a.http);
+    expectProblem(await del(a, stranger.apiKey), 404);
+    await signedWith(b, connection, connection.signingSecret).expect(202);
+
+    await del(a).expect(204);
+    // b holds the connection in memory from the deliveries before; the epoch tells it the row changed.
+    expectProblem(await signedWith(b, connection, connection.signingSecret), 404);
+    expectProblem(await signedWith(a, connection, connection.signingSecret), 404);
+    expectProblem(await del(b), 404);
+    expectProblem(
+      await b.http.get(`/v1/platform-connections/${connection.id}`).set(bearer(partner.apiKey)),
+      404,
+    );
+    expectProblem(await rotate(b, connection), 404);
+    const listed = await b.http
+      .get('/v1/platform-connections?limit=100')
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(listed.body.data.map((c: { id: string }) => c.id)).not.toContain(connection.id);
+    const [event] = await a.db.query(
+      `SELECT payout_id FROM webhook_events WHERE connection_id = $1 AND event_id = $2`,
+      [connection.id, kept.body.eventId],
+    );
+    expect(event.payout_id).toEqual(expect.any(String));
+  });
+
   it('rotates with no body at all', async () => {
     const connection = await createConnection(a.http, partner.apiKey);
     const res = await a.http

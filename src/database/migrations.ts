@@ -26,6 +26,7 @@ import { ConnectionSecretRotation1763900021000 } from '../../migrations/17639000
 import { EndpointSecretRotation1763900022000 } from '../../migrations/1763900022000-endpoint-secret-rotation';
 import { DeliveryRedelivery1763900023000 } from '../../migrations/1763900023000-delivery-redelivery';
 import { AccountClosing1763900024000 } from '../../migrations/1763900024000-account-closing';
+import { ConnectionDeleting1763900025000 } from '../../migrations/1763900025000-connection-deleting';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -57,4 +58,5 @@ export const MIGRATIONS = [
   EndpointSecretRotation1763900022000,
   DeliveryRedelivery1763900023000,
   AccountClosing1763900024000,
+  ConnectionDeleting1763900025000,
 ];

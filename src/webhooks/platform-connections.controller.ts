@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -62,5 +62,12 @@ export class PlatformConnectionsController {
   @Get(':id')
   get(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<PlatformConnectionDto> {
     return this.connections.get(partnerId, id);
+  }
+
+  /** Webhooks to the connection answer 404 from now on; payouts it already made go on to the end. */
+  @Delete(':id')
+  @HttpCode(204)
+  remove(@PartnerId() partnerId: string, @Param('id', IdPipe) id: string): Promise<void> {
+    return this.connections.remove(partnerId, id);
   }
 }

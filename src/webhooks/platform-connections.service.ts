@@ -49,7 +49,7 @@ interface ConnectionRow {
 /** A connection's secret is sealed for its id (as since the first connection). */
 const CONNECTION_SECRETS: SecretStore = {
   ...ROTATED_SECRET_TABLES.connections,
-  live: 'true',
+  live: 'deleted_at IS NULL',
   sealedFor: (id) => id,
   generate: generateSigningSecret,
   noun: 'Platform connection',
@@ -184,9 +184,23 @@ export class PlatformConnectionsService {
     };
   }
 
+  /**
+   * Deletes the connection: webhooks to it answer 404 from then on, on every replica at its next delivery for it
+   * (the rotation epoch is bumped). Its events and the payouts they made stay, and go on to the end.
+   */
+  async remove(partnerId: string, id: string): Promise<void> {
+    const [, count]: [unknown, number] = await this.db.query(
+      `UPDATE platform_connections SET deleted_at = now() WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL`,
+      [id, partnerId],
+    );
+    if (count === 0) throw Problems.notFound('Platform connection');
+    this.intakeCache.delete(id);
+    await this.rotations.bump(id);
+  }
+
   async get(partnerId: string, id: string): Promise<PlatformConnectionDto> {
     const rows: ConnectionRow[] = await this.db.query(
-      `SELECT * FROM platform_connections WHERE id = $1 AND partner_id = $2`,
+      `SELECT * FROM platform_connections WHERE id = $1 AND partner_id = $2 AND deleted_at IS NULL`,
       [id, partnerId],
     );
     if (!rows.length) throw Problems.notFound('Platform connection');
@@ -196,7 +210,7 @@ export class PlatformConnectionsService {
   async list(partnerId: string, query: PageQuery): Promise<PlatformConnectionPageDto> {
     const params: unknown[] = [partnerId];
     const rows: ConnectionRow[] = await this.db.query(
-      `SELECT * FROM platform_connections WHERE partner_id = $1${pageClause(query, params)}`,
+      `SELECT * FROM platform_connections WHERE partner_id = $1 AND deleted_at IS NULL${pageClause(query, params)}`,
       params,
     );
     const nowMs = this.clock.now().getTime();
@@ -214,7 +228,7 @@ export class PlatformConnectionsService {
     const epoch = await this.rotations.read(id);
     const rows: ConnectionRow[] = await this.db.query(
       `SELECT id, partner_id, platform, scheme, secret_ciphertext, previous_secrets
-       FROM platform_connections WHERE id = $1`,
+       FROM platform_connections WHERE id = $1 AND deleted_at IS NULL`,
       [id],
     );
     if (!rows.length) return null;
