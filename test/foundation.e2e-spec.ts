@@ -80,6 +80,49 @@ describe('foundation (e2e)', () => {
       await t.http.get('/v1/freelancers').set(bearer(second.body.apiKey)).expect(200);
     });
 
+    it('lists partners and their keys for ops, never a key itself', async () => {
+      const partner = await createPartner(t.http, unique('listed'));
+      const second = await t.http.post(`/v1/ops/partners/${partner.id}/api-keys`).set(ops).expect(201);
+      await t.http.delete(`/v1/ops/partners/${partner.id}/api-keys/${partner.apiKeyId}`).set(ops).expect(204);
+      const got = await t.http.get(`/v1/ops/partners/${partner.id}`).set(ops).expect(200);
+      expect(got.body).toEqual({
+        id: partner.id,
+        name: expect.stringMatching(/^listed/),
+        createdAt: expect.any(String),
+        apiKeys: [
+          {
+            apiKeyId: partner.apiKeyId,
+            hint: `${partner.apiKey.slice(0, 7)}…${partner.apiKey.slice(-4)}`,
+            createdAt: expect.any(String),
+            revokedAt: expect.any(String),
+          },
+          {
+            apiKeyId: second.body.apiKeyId,
+            hint: expect.any(String),
+            createdAt: expect.any(String),
+            revokedAt: null,
+          },
+        ],
+      });
+      const page = await t.http.get('/v1/ops/partners?limit=1').set(ops).expect(200);
+      expect(page.body.data).toEqual([got.body]);
+      expect(page.body.nextCursor).toEqual(expect.any(String));
+      const next = await t.http
+        .get(`/v1/ops/partners?limit=1&cursor=${page.body.nextCursor}`)
+        .set(ops)
+        .expect(200);
+      expect(next.body.data[0].id).not.toBe(partner.id);
+      const text = JSON.stringify([got.body, page.body]);
+      expect(text).not.toContain(partner.apiKey);
+      expect(text).not.toContain(second.body.apiKey);
+      expectProblem(await t.http.get(`/v1/ops/partners/${partner.id}`).set(bearer(partner.apiKey)), 401);
+      expectProblem(await t.http.get('/v1/ops/partners').set(bearer(second.body.apiKey)), 401);
+      expectProblem(await t.http.get('/v1/ops/partners/00000000-0000-4000-8000-000000000000').set(ops), 404);
+      const bad = await t.http.get('/v1/ops/partners?limit=0').set(ops);
+      expectProblem(bad, 400);
+      expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(['limit']);
+    });
+
     it('answers 404 for keys of unknown partners or of another partner', async () => {
       const a = await createPartner(t.http);
       const b = await createPartner(t.http);

@@ -1,7 +1,14 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { IdPipe } from '../common/id.pipe';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CreatedApiKeyDto, CreatedPartnerDto, CreatePartnerDto } from './dto/partner.dto';
+import { PageQuery } from '../common/pagination';
+import {
+  CreatedApiKeyDto,
+  CreatedPartnerDto,
+  CreatePartnerDto,
+  PartnerDto,
+  PartnerPageDto,
+} from './dto/partner.dto';
 import { OpsGuard } from './ops.guard';
 import { PartnersService } from './partners.service';
 
@@ -15,6 +22,16 @@ export class OpsPartnersController {
   @Post()
   create(@Body() dto: CreatePartnerDto): Promise<CreatedPartnerDto> {
     return this.partners.createPartner(dto.name);
+  }
+
+  @Get()
+  list(@Query() query: PageQuery): Promise<PartnerPageDto> {
+    return this.partners.list(query);
+  }
+
+  @Get(':id')
+  get(@Param('id', IdPipe) id: string): Promise<PartnerDto> {
+    return this.partners.get(id);
   }
 
   @Post(':id/api-keys')
