@@ -110,6 +110,11 @@ function unstorableParameter(request: FastifyRequest): FieldError | null {
   return null;
 }
 
+/** What secure-json-parse throws for a `__proto__` key, or a `constructor` key holding `prototype`. */
+const FORBIDDEN_PROTOTYPE = 'Object contains forbidden prototype property';
+const FORBIDDEN_PROTOTYPE_MESSAGE =
+  'must not contain a "__proto__" key, nor a "constructor" key whose object has a "prototype" key';
+
 /** JSON text is UTF-8 (RFC 8259): bytes that are not are refused as not JSON, never read as U+FFFD. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -131,6 +136,11 @@ function installBodyParsers(fastify: FastifyInstance): void {
       if (isWebhookRequest(req)) {
         request.bodyIsNotJson = true;
         done(null, undefined);
+        return;
+      }
+      if (error instanceof SyntaxError && error.message === FORBIDDEN_PROTOTYPE) {
+        // Valid JSON, refused because an object merged from it could change every object's prototype.
+        done(Problems.validation([{ field: 'body', message: FORBIDDEN_PROTOTYPE_MESSAGE }]));
         return;
       }
       // Not UTF-8 (a TypeError from the decoder) is not JSON either.

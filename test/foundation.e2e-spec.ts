@@ -195,6 +195,21 @@ describe('foundation (e2e)', () => {
     expect(res.body.detail).toBe('The request body is not valid JSON.');
   });
 
+  it.each([
+    ['__proto__', '{"__proto__":{"admin":true},"name":"A"}'],
+    ['constructor.prototype', '{"constructor":{"prototype":{"admin":true}},"name":"A"}'],
+  ])('refuses a %s key with 400 naming the body, and creates nothing', async (_, text) => {
+    const partner = await createPartner(t.http);
+    const res = await t.http
+      .post('/v1/freelancers')
+      .set({ ...bearer(partner.apiKey), 'content-type': 'application/json' })
+      .send(text);
+    expectProblem(res, 400);
+    expect(res.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('"__proto__"') }]);
+    const listed = await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+    expect(listed.body.data).toEqual([]);
+  });
+
   it('refuses a body that is not UTF-8 as not JSON, rather than storing U+FFFD', async () => {
     const partner = await createPartner(t.http);
     const bytes = Buffer.concat([

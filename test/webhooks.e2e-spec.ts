@@ -518,13 +518,21 @@ describe('webhooks (e2e)', () => {
       expect(payout.description).toBe('milestone\ufffd3\ttabbed');
     });
 
-    it('answers U+0000 in a signed payload with 422 or as an ignored type, never a 500', async () => {
-      const withNul = payoutEvent({ description: 'milestone\u00003' });
+    it('answers U+0000 in a signed payload with 202, 422 or as an ignored type, never a 500', async () => {
+      const inText = unique('PO');
+      await deliver(
+        t.http,
+        upwork,
+        payoutEvent({ payoutId: inText, description: 'milestone\u00003' }),
+      ).expect(202);
+      expect((await payoutsOf(upwork, inText))[0].description).toBe('milestone\ufffd3');
+
+      const withNul = payoutEvent({ payoutId: 'PO\u00003' });
       const id = `msg_${randomUUID()}`;
       const res = await deliver(t.http, upwork, withNul, { id });
       expectProblem(res, 422);
       expect(res.body.errors).toEqual([
-        { field: 'data.description', message: 'data.description must not contain the NUL character' },
+        { field: 'data.payoutId', message: 'data.payoutId must not contain the NUL character' },
       ]);
       expect((await storedEvent(upwork, id)).status).toBe('rejected');
 

@@ -28,16 +28,33 @@ export class PayloadReader {
     return isObject(value) ? value : this.fail(field, `${field} must be an object`);
   }
 
+  /**
+   * Text an invoice prints (a description, a client's name). A control character in it (pasted from a rich-text
+   * editor, say), U+0000 or a lone surrogate is no reason to lose the payout: a refused event cannot be sent again
+   * under its id. Each is printed as U+FFFD instead, the same in the invoice's JSON, PDF and UBL; the raw body
+   * keeps what the platform sent.
+   */
   text(value: unknown, field: string, maxLength: number): string | undefined {
+    const text = this.nonEmpty(value, field, maxLength);
+    return text === undefined ? undefined : printableText(storableForDisplay(text));
+  }
+
+  /**
+   * A platform's identifier (its payout id, the freelancer's ref): kept exactly as sent, since two ids that a
+   * replacement made equal would merge two payouts into one. One Postgres cannot store is refused.
+   */
+  identifier(value: unknown, field: string, maxLength: number): string | undefined {
+    const text = this.nonEmpty(value, field, maxLength);
+    if (text === undefined) return undefined;
+    const unstorable = unstorableText(text);
+    return unstorable ? this.fail(field, `${field} ${unstorable}`) : text;
+  }
+
+  private nonEmpty(value: unknown, field: string, maxLength: number): string | undefined {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(field, `${field} must be a non-empty string`);
     if (value.length > maxLength) return this.fail(field, `${field} must be at most ${maxLength} characters`);
-    const unstorable = unstorableText(value);
-    if (unstorable) return this.fail(field, `${field} ${unstorable}`);
-    // A control character in a platform's text (pasted from a rich-text editor, say) is no reason to lose the
-    // payout: a refused event cannot be sent again under its id. It is printed as U+FFFD on the invoice instead,
-    // the same in its JSON, PDF and UBL; the raw body keeps what the platform sent.
-    return printableText(value);
+    return value;
   }
 
   /** A gross amount already parsed as a decimal: more than zero, at most MAX_GROSS, whole cents. */

@@ -65,12 +65,12 @@ describe(StandardPayoutAdapter.name, () => {
     ['a huge payout id', { payoutId: 'x'.repeat(256) }, 'data.payoutId', /at most 255/],
     ['no freelancer ref', { freelancerRef: undefined }, 'data.freelancerRef', /non-empty/],
     ['no description', { description: '  ' }, 'data.description', /non-empty/],
-    ['a NUL in the description', { description: 'a\u0000b' }, 'data.description', /NUL/],
+    ['a NUL in the payout id', { payoutId: 'PO\u00001' }, 'data.payoutId', /NUL/],
     [
-      'a lone surrogate in the client name',
-      { client: { name: 'X\ud800', country: 'US' } },
-      'data.client.name',
-      /lone surrogate/,
+      'a lone surrogate in the freelancer ref',
+      { freelancerRef: 'fl\ud800' },
+      'data.freelancerRef',
+      /surrogate/,
     ],
   ])('rejects %s naming the field', (_label, override, field, message) => {
     const result = sut.adapt(event(override));
@@ -79,6 +79,26 @@ describe(StandardPayoutAdapter.name, () => {
       type: 'payout.available',
       errors: [{ field, message: expect.stringMatching(message) }],
     });
+  });
+
+  it('prints what no invoice or database can hold in its texts as U+FFFD, and accepts the payout', () => {
+    const result = sut.adapt(
+      event({ description: 'a\u0000b\u001bc\td', client: { name: 'X\ud800', country: 'US' } }),
+    );
+    expect(result).toMatchObject({
+      kind: 'payout',
+      instruction: { description: 'a\ufffdb\ufffdc\td', client: { name: 'X\ufffd', country: 'US' } },
+    });
+  });
+
+  it('keeps an identifier exactly as sent, so ids that differ only in a control character stay two', () => {
+    const ids = ['PO\u00011', 'PO\u00021'].map((payoutId) => {
+      const result = sut.adapt(event({ payoutId, freelancerRef: 'fl\u001f42' }));
+      if (result.kind !== 'payout') throw new Error(`expected a payout, got ${result.kind}`);
+      expect(result.instruction.freelancerRef).toBe('fl\u001f42');
+      return result.instruction.platformPayoutId;
+    });
+    expect(ids).toEqual(['PO\u00011', 'PO\u00021']);
   });
 
   it('accepts the boundaries', () => {

@@ -19,8 +19,8 @@ export class StandardPayoutAdapter implements PayoutEventAdapter {
     const r = new PayloadReader();
     const data = r.object(payload.data, 'data');
     if (!data) return rejected(type, r.errors);
-    const platformPayoutId = r.text(data.payoutId, 'data.payoutId', 255);
-    const freelancerRef = r.text(data.freelancerRef, 'data.freelancerRef', 100);
+    const platformPayoutId = r.identifier(data.payoutId, 'data.payoutId', 255);
+    const freelancerRef = r.identifier(data.freelancerRef, 'data.freelancerRef', 100);
     let gross;
     try {
       gross = r.gross(parseAmount(data.amount), 'data.amount');

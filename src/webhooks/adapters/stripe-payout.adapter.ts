@@ -26,7 +26,7 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
     const object = data ? r.object(data.object, 'data.object') : undefined;
     if (!object) return rejected(type, r.errors);
 
-    const platformPayoutId = r.text(object.id, 'data.object.id', 255);
+    const platformPayoutId = r.identifier(object.id, 'data.object.id', 255);
     const gross = Number.isSafeInteger(object.amount)
       ? r.gross(fromMinorUnits(object.amount as number), 'data.object.amount', ' (100000000 cents)')
       : r.fail('data.object.amount', 'data.object.amount must be an integer number of cents');
@@ -39,7 +39,7 @@ export class StripePayoutAdapter implements PayoutEventAdapter {
         : r.text(given, 'data.object.description', 1000);
     const metadata = r.object(object.metadata, 'data.object.metadata');
     const freelancerRef = metadata
-      ? r.text(metadata.freelancer_ref, 'data.object.metadata.freelancer_ref', 100)
+      ? r.identifier(metadata.freelancer_ref, 'data.object.metadata.freelancer_ref', 100)
       : undefined;
     const clientName = metadata
       ? r.text(metadata.client_name, 'data.object.metadata.client_name', 200)
