@@ -7,6 +7,7 @@ import {
   startApp,
   TestApp,
   unique,
+  waitFor,
 } from './support/app';
 import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
@@ -638,25 +639,66 @@ describe('foundation (e2e)', () => {
           ).rejects.toThrow(/dollar_accounts_closed_not_default/);
         });
 
-        it('refuses an account payouts are still on their way to, then closes it once they are not', async () => {
+        /** A freelancer with a default and a second account, and a payout of theirs in `status` on the second. */
+        const payoutOnSecondAccount = async (status: string) => {
           const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
           await addAccount(fl.id, account()).expect(201);
-          const old = await addAccount(fl.id, account()).expect(201);
+          const second = await addAccount(fl.id, account()).expect(201);
           const connectionId = await insertConnection(t.db, partner.id);
           const payoutId = await insertPayout(t.db, {
             partnerId: partner.id,
             freelancerId: fl.id,
             connectionId,
           });
-          await t.db.query(`UPDATE payouts SET account_id = $2, status = 'sending' WHERE id = $1`, [
+          await t.db.query(`UPDATE payouts SET account_id = $2, status = $3 WHERE id = $1`, [
             payoutId,
-            old.body.id,
+            second.body.id,
+            status,
           ]);
-          const refused = await close(fl.id, old.body.id);
-          expectProblem(refused, 409);
-          expect(refused.body.detail).toContain('1 payout(s)');
-          await t.db.query(`UPDATE payouts SET status = 'failed' WHERE id = $1`, [payoutId]);
-          await close(fl.id, old.body.id).expect(204);
+          return { fl, accountId: second.body.id as string, payoutId };
+        };
+
+        it.each(['routed', 'sending'])(
+          'refuses an account a payout in %s is on its way to, then closes it once it is not',
+          async (status) => {
+            const { fl, accountId, payoutId } = await payoutOnSecondAccount(status);
+            const refused = await close(fl.id, accountId);
+            expectProblem(refused, 409);
+            expect(refused.body.detail).toContain('1 payout(s)');
+            await t.db.query(`UPDATE payouts SET status = 'failed' WHERE id = $1`, [payoutId]);
+            await close(fl.id, accountId).expect(204);
+          },
+        );
+
+        it('waits for a routing that holds the account, then counts its payout', async () => {
+          const { fl, accountId, payoutId } = await payoutOnSecondAccount('received');
+          // A routing of the payout to this account, not yet committed, as the pipeline does it.
+          const routing = t.db.createQueryRunner();
+          await routing.connect();
+          await routing.startTransaction();
+          try {
+            await routing.query(`SELECT 1 FROM dollar_accounts WHERE id = $1 FOR SHARE`, [accountId]);
+            await routing.query(`UPDATE payouts SET status = 'routed' WHERE id = $1`, [payoutId]);
+            const [{ pid }] = await routing.query(`SELECT pg_backend_pid() AS pid`);
+            // `then` sends the request now; it waits in Postgres for the routing's share lock.
+            const closing = close(fl.id, accountId).then((res) => res);
+            await waitFor(
+              async () =>
+                (
+                  await t.db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [
+                    pid,
+                  ])
+                ).length > 0,
+              { what: 'the close to wait for the routing' },
+            );
+            await routing.commitTransaction();
+            expectProblem(await closing, 409);
+          } finally {
+            if (routing.isTransactionActive) await routing.rollbackTransaction();
+            await routing.release();
+          }
+          const [row] = await t.db.query(`SELECT closed_at FROM dollar_accounts WHERE id = $1`, [accountId]);
+          expect(row.closed_at).toBeNull();
         });
 
         it('answers 404 for another freelancer’s account, an unknown one, or another partner', async () => {

@@ -148,6 +148,58 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(await sandboxTransfers(id)).toBe(1);
   });
 
+  it('routes to the new default when the account it read is closed before its routing commits', async () => {
+    const ref = unique('fl-closing');
+    const id = await announce(ref, '410.00');
+    await payoutWhen(id, ['unmatched']);
+    const freelancer = await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
+    const [old] = await t.db.query(`SELECT id FROM dollar_accounts WHERE freelancer_id = $1`, [
+      freelancer.id,
+    ]);
+    const added = await t.http
+      .post(`/v1/freelancers/${freelancer.id}/accounts`)
+      .set(bearer(partner.apiKey))
+      .send({
+        kind: 'bank_fcy',
+        institution: 'HBL',
+        iban: pakistaniIban('7000000000000077', 'HABB'),
+        title: 'A',
+      })
+      .expect(201);
+
+    // The partner moves the default and closes the old account in a transaction that stays open until the
+    // routing below has read the old default and waits at its share lock on it.
+    const closing = t.db.createQueryRunner();
+    await closing.connect();
+    await closing.startTransaction();
+    try {
+      await closing.query(`UPDATE dollar_accounts SET is_default = false WHERE id = $1`, [old.id]);
+      await closing.query(`UPDATE dollar_accounts SET is_default = true WHERE id = $1`, [added.body.id]);
+      await closing.query(`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [old.id]);
+      const [{ pid }] = await closing.query(`SELECT pg_backend_pid() AS pid`);
+      const routing = t.app.get(PayoutPipelineService).route(id);
+      await waitFor(
+        async () =>
+          (await t.db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]))
+            .length > 0,
+        { what: 'the routing to wait for the closing account' },
+      );
+      await closing.commitTransaction();
+      await routing;
+    } finally {
+      if (closing.isTransactionActive) await closing.rollbackTransaction();
+      await closing.release();
+    }
+    const [routed] = await t.db.query(`SELECT account_id FROM payouts WHERE id = $1`, [id]);
+    expect(routed.account_id).toBe(added.body.id);
+    expect((await payoutWhen(id, ['settled'])).status).toBe('settled');
+    const transfers = await t.db.query(
+      `SELECT beneficiary_iban FROM sandbox_transfers WHERE payout_id = $1`,
+      [id],
+    );
+    expect(transfers).toEqual([{ beneficiary_iban: added.body.iban }]);
+  });
+
   it('fails over to the next-ranked route when the first provider rejects for good', async () => {
     await sandbox('payoneer', { permanentFailureRate: 1 });
     try {

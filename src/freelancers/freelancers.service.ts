@@ -260,26 +260,33 @@ export class FreelancersService {
   async closeAccount(partnerId: string, freelancerId: string, accountId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await this.findRow(tx, partnerId, freelancerId, true);
-      const [account]: { is_default: boolean; in_flight: number }[] = await tx.query(
-        `SELECT a.is_default,
-                (SELECT count(*)::int FROM payouts p
-                 WHERE p.freelancer_id = a.freelancer_id AND p.account_id = a.id
-                   AND p.status IN ('routed', 'sending')) AS in_flight
-         FROM dollar_accounts a WHERE a.id = $1 AND a.freelancer_id = $2 AND a.closed_at IS NULL`,
+      // The account's row lock comes before the count: a routing that chose this account holds a share lock on it
+      // until it commits (payout-pipeline.service.ts), so the count, a later statement, sees that payout.
+      const [closed]: [{ id: string }[], number] = await tx.query(
+        `UPDATE dollar_accounts SET closed_at = now()
+         WHERE id = $1 AND freelancer_id = $2 AND closed_at IS NULL AND NOT is_default RETURNING id`,
         [accountId, freelancerId],
       );
-      if (!account) throw Problems.notFound('Dollar account');
-      if (account.is_default) {
+      if (!closed.length) {
+        const [open] = await tx.query(
+          `SELECT 1 FROM dollar_accounts WHERE id = $1 AND freelancer_id = $2 AND closed_at IS NULL`,
+          [accountId, freelancerId],
+        );
+        if (!open) throw Problems.notFound('Dollar account');
         throw Problems.conflict(
           `Account ${accountId} is the freelancer's default; make another account the default before closing it.`,
         );
       }
-      if (account.in_flight > 0) {
+      const [{ in_flight: inFlight }]: { in_flight: number }[] = await tx.query(
+        `SELECT count(*)::int AS in_flight FROM payouts
+         WHERE freelancer_id = $1 AND account_id = $2 AND status IN ('routed', 'sending')`,
+        [freelancerId, accountId],
+      );
+      if (inFlight > 0) {
         throw Problems.conflict(
-          `${account.in_flight} payout(s) routed to account ${accountId} are still on their way to it; close it once they have settled or failed.`,
+          `${inFlight} payout(s) routed to account ${accountId} are still on their way to it; close it once they have settled or failed.`,
         );
       }
-      await tx.query(`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [accountId]);
     });
   }
 

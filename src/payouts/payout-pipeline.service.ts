@@ -92,7 +92,10 @@ export class PayoutPipelineService {
   ) {}
 
   /** Matches the freelancer, quotes every route, books the payout, issues the invoice and queues the first send. */
-  async route(payoutId: string, options: { sendInline: boolean } = { sendInline: true }): Promise<void> {
+  async route(
+    payoutId: string,
+    options: { sendInline: boolean; again?: boolean } = { sendInline: true },
+  ): Promise<void> {
     const payout = await this.loadPayout(this.db.manager, payoutId);
     if (!payout || (payout.status !== 'received' && payout.status !== 'unmatched')) return;
 
@@ -188,7 +191,18 @@ export class PayoutPipelineService {
       }
       return created;
     });
-    if (!attempt) return;
+    if (!attempt) {
+      // Nothing moved: another job routed the payout, or the account read above was closed since (the partner
+      // moved the default away first). Then it is routed once more, to the default as it is now.
+      const [still] = await this.db.query(
+        `SELECT 1 FROM payouts WHERE id = $1 AND status IN ('received', 'unmatched')`,
+        [payoutId],
+      );
+      if (!still) return;
+      if (options.again)
+        throw new RetryLater(`payout ${payoutId}: its account was closed while it was routed`);
+      return this.route(payoutId, { ...options, again: true });
+    }
     // Counted once committed, so a routing transaction that rolls back and runs again counts once.
     this.metrics.routeChosen.inc({ route: first.routeId });
     this.metrics.payoutTransitions.inc({ status: 'routed' });
@@ -701,7 +715,7 @@ export class PayoutPipelineService {
    * The guarded move out of received or unmatched, its timeline and the round's first attempt, in one statement.
    * On the fast path (`sendInline`) the payout passes through routed to sending within the statement (both
    * timeline rows are written, in that order), since its send starts right after this commit. Answers the
-   * attempt, or null when the payout was not in a state that may be routed.
+   * attempt, or null when the payout was not in a state that may be routed or its account was closed meanwhile.
    */
   private async routeAndCreateAttempt(
     tx: EntityManager,
@@ -716,7 +730,10 @@ export class PayoutPipelineService {
       `WITH moved AS (
          UPDATE payouts SET status = $7, freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
                 route_round = route_round + 1, updated_at = now()
-         WHERE id = $1 AND status IN ('received', 'unmatched') RETURNING id, route_round),
+         WHERE id = $1 AND status IN ('received', 'unmatched')
+           -- The account is still open, and stays so until this commits: closing it waits for this share lock.
+           AND EXISTS (SELECT 1 FROM dollar_accounts a WHERE a.id = $3 AND a.closed_at IS NULL FOR SHARE)
+         RETURNING id, route_round),
        tl AS (
          INSERT INTO payout_timeline (payout_id, status, detail)
          SELECT m.id, s.status, s.detail
