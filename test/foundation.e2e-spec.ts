@@ -586,6 +586,14 @@ describe('foundation (e2e)', () => {
         expect(again.body.errors).toEqual([expect.objectContaining({ field: 'iban' })]);
         expect(again.body.detail).toContain(first.body.id);
         expect(await defaults(fl.id)).toEqual([first.body.id]);
+        // The database holds the rule too.
+        await expect(
+          t.db.query(
+            `INSERT INTO dollar_accounts (freelancer_id, kind, institution, iban, title, is_default)
+             VALUES ($1, 'bank_fcy', 'X', $2, 'A', false)`,
+            [fl.id, first.body.iban],
+          ),
+        ).rejects.toThrow(/dollar_accounts_open_iban_key/);
 
         const racing = account();
         const answers = await Promise.all([addAccount(fl.id, racing), addAccount(fl.id, racing)]);
