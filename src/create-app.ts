@@ -115,6 +115,12 @@ const FORBIDDEN_PROTOTYPE = 'Object contains forbidden prototype property';
 const FORBIDDEN_PROTOTYPE_MESSAGE =
   'must not contain a "__proto__" key, nor a "constructor" key whose object has a "prototype" key';
 
+/**
+ * A platform's signed event is taken whatever keys it holds (a refusal would be retried forever): a `__proto__`
+ * key, or `constructor.prototype`, is dropped as it is read, and the raw body keeps it.
+ */
+const WEBHOOK_JSON = { protoAction: 'remove', constructorAction: 'remove' } as const;
+
 /** JSON text is UTF-8 (RFC 8259): bytes that are not are refused as not JSON, never read as U+FFFD. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -131,7 +137,9 @@ function installBodyParsers(fastify: FastifyInstance): void {
     request.rawBody = body;
     let parsed: unknown;
     try {
-      parsed = body.length === 0 ? undefined : sjson.parse(UTF8.decode(body));
+      const text = UTF8.decode(body);
+      parsed =
+        body.length === 0 ? undefined : sjson.parse(text, null, isWebhookRequest(req) ? WEBHOOK_JSON : {});
     } catch (error) {
       if (isWebhookRequest(req)) {
         request.bodyIsNotJson = true;

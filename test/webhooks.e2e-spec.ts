@@ -509,6 +509,25 @@ describe('webhooks (e2e)', () => {
       expect((await storedEvent(upwork, id)).status).toBe('rejected');
     });
 
+    it('takes a signed event holding a __proto__ key, dropping the key and keeping the raw body', async () => {
+      const event = stripeEvent();
+      const object = (event.data as { object: Record<string, unknown> }).object;
+      // An own "__proto__" key, as JSON.parse makes it and JSON.stringify writes it.
+      object.metadata = {
+        ...(object.metadata as object),
+        ...JSON.parse('{"__proto__": {"polluted": true}}'),
+      };
+      const res = await deliver(t.http, stripe, event).expect(202);
+      const [stored] = await t.db.query(
+        `SELECT status, convert_from(raw_body, 'UTF8') AS body FROM webhook_events
+         WHERE connection_id = $1 AND event_id = $2`,
+        [stripe.id, res.body.eventId],
+      );
+      expect(stored.status).toBe('accepted');
+      expect(stored.body).toContain('"__proto__":{"polluted":true}');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
     it('accepts a control character in a text an invoice prints, keeping U+FFFD in its place', async () => {
       const id = `msg_${randomUUID()}`;
       const platformPayoutId = unique('PO');

@@ -144,11 +144,7 @@ export class FreelancersService {
 
   async get(partnerId: string, id: string): Promise<FreelancerDto> {
     const row = await this.findRow(this.db.manager, partnerId, id);
-    const accounts: AccountRow[] = await this.db.query(
-      `SELECT * FROM dollar_accounts WHERE freelancer_id = $1 AND closed_at IS NULL ORDER BY created_at, id`,
-      [id],
-    );
-    return toFreelancerDto(row, accounts);
+    return toFreelancerDto(row, await this.openAccounts([id]));
   }
 
   async list(partnerId: string, query: FreelancerQuery): Promise<FreelancerPageDto> {
@@ -162,13 +158,7 @@ export class FreelancersService {
       `SELECT * FROM freelancers WHERE ${where}${pageClause(query, params)}`,
       params,
     );
-    const accounts: AccountRow[] = rows.length
-      ? await this.db.query(
-          `SELECT * FROM dollar_accounts WHERE freelancer_id = ANY($1::uuid[]) AND closed_at IS NULL
-           ORDER BY created_at, id`,
-          [rows.map((r) => r.id)],
-        )
-      : [];
+    const accounts = await this.openAccounts(rows.map((r) => r.id));
     return toPage(rows, query, (row) =>
       toFreelancerDto(
         row,
@@ -288,6 +278,16 @@ export class FreelancersService {
         );
       }
     });
+  }
+
+  /** The freelancers' accounts that are not closed, oldest first. */
+  private async openAccounts(freelancerIds: string[]): Promise<AccountRow[]> {
+    if (!freelancerIds.length) return [];
+    return this.db.query(
+      `SELECT * FROM dollar_accounts WHERE freelancer_id = ANY($1::uuid[]) AND closed_at IS NULL
+       ORDER BY created_at, id`,
+      [freelancerIds],
+    );
   }
 
   /**
