@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type pino from 'pino';
-import sjson from 'secure-json-parse';
 import { AppModule } from './app.module';
 import { AppLogger, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
@@ -21,6 +20,7 @@ import {
   QUEUE_DASHBOARD_PATH,
 } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
+import { parseJsonBody } from './webhooks/webhook-json';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
@@ -116,15 +116,6 @@ const FORBIDDEN_PROTOTYPE_MESSAGE =
   'must not contain a "__proto__" key, nor a "constructor" key whose object has a "prototype" key';
 
 /**
- * A platform's signed event is taken whatever keys it holds (a refusal would be retried forever): a `__proto__`
- * key, or `constructor.prototype`, is dropped as it is read, and the raw body keeps it.
- */
-const WEBHOOK_JSON = { protoAction: 'remove', constructorAction: 'remove' } as const;
-
-/** JSON text is UTF-8 (RFC 8259): bytes that are not are refused as not JSON, never read as U+FFFD. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
  * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body is read as
  * JSON whatever its media type, and a body that is not JSON is kept as bytes and flagged, so the signature is
  * checked before the 400. An empty body is no body, whatever its media type says: an endpoint that takes none
@@ -137,9 +128,7 @@ function installBodyParsers(fastify: FastifyInstance): void {
     request.rawBody = body;
     let parsed: unknown;
     try {
-      const text = UTF8.decode(body);
-      parsed =
-        body.length === 0 ? undefined : sjson.parse(text, null, isWebhookRequest(req) ? WEBHOOK_JSON : {});
+      parsed = parseJsonBody(body, isWebhookRequest(req));
     } catch (error) {
       if (isWebhookRequest(req)) {
         request.bodyIsNotJson = true;

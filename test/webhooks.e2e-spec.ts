@@ -854,6 +854,110 @@ describe('webhooks (e2e)', () => {
       expect(before.map((e) => e.id).filter((id) => !seen.includes(id))).toEqual([]);
     });
 
+    describe('reading a stored event again', () => {
+      const reprocess = (rowId: string) => t.http.post(`/v1/ops/events/${rowId}/reprocess`).set(ops);
+      /**
+       * A Stripe-shaped payout stored as `ignored` on a Deel connection with the stripe scheme, as intake did
+       * before it read that shape there: the row an older adapter left behind.
+       */
+      const ignoredByAnOlderAdapter = async (
+        connection: Connection,
+        object: Record<string, unknown> = {},
+      ) => {
+        const event = stripeEvent(object);
+        const [row] = await t.db.query(
+          `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, headers)
+           VALUES ($1, $2, $3, 'transfer.created', 'ignored', $4, '{}') RETURNING id`,
+          [connection.id, partner.id, event.id, Buffer.from(JSON.stringify(event))],
+        );
+        return {
+          rowId: row.id as string,
+          platformPayoutId: (event.data as { object: { id: string } }).object.id,
+        };
+      };
+
+      it('makes the payout an ignored event now carries, once, and hands it to routing', async () => {
+        const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+        const { rowId, platformPayoutId } = await ignoredByAnOlderAdapter(deel);
+        const res = await reprocess(rowId).expect(200);
+        expect(res.body).toMatchObject({
+          id: rowId,
+          status: 'accepted',
+          errors: null,
+          payoutId: expect.any(String),
+          payoutStatus: 'received',
+        });
+        const payouts = await payoutsOf(deel, platformPayoutId);
+        expect(payouts).toEqual([expect.objectContaining({ id: res.body.payoutId, gross: '1250.00' })]);
+        expect(await waitFor(() => routeJob(rowId), { what: 'the route job' })).toBeTruthy();
+
+        const again = await Promise.all([reprocess(rowId), reprocess(rowId)]);
+        expect(again.map((r) => r.status)).toEqual([200, 200]);
+        expect(again.map((r) => r.body.payoutId)).toEqual([res.body.payoutId, res.body.payoutId]);
+        expect(await payoutsOf(deel, platformPayoutId)).toHaveLength(1);
+      });
+
+      it('makes one payout when ops reads the same event again many times at once', async () => {
+        const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+        const { rowId, platformPayoutId } = await ignoredByAnOlderAdapter(deel);
+        const answers = await Promise.all(Array.from({ length: 8 }, () => reprocess(rowId)));
+        expect(new Set(answers.map((r) => r.status))).toEqual(new Set([200]));
+        const payouts = await payoutsOf(deel, platformPayoutId);
+        expect(payouts).toHaveLength(1);
+        expect(new Set(answers.map((r) => r.body.payoutId))).toEqual(new Set([payouts[0].id]));
+      });
+
+      it('keeps an event rejected, with the reasons of today, when it still makes no payout', async () => {
+        const id = `msg_${randomUUID()}`;
+        await deliver(t.http, upwork, payoutEvent({ amount: '0.00' }), { id }).expect(422);
+        const stored = await storedEvent(upwork, id);
+        await t.db.query(
+          `UPDATE webhook_events SET errors = '[{"field":"x","message":"old"}]' WHERE id = $1`,
+          [stored.id],
+        );
+        const res = await reprocess(stored.id).expect(200);
+        expect(res.body).toMatchObject({
+          status: 'rejected',
+          payoutId: null,
+          errors: [{ field: 'data.amount', message: expect.stringContaining('more than zero') }],
+        });
+      });
+
+      it('links an event about a payout already received to it, making no second one', async () => {
+        const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+        const first = stripeEvent();
+        await deliver(t.http, deel, first).expect(202);
+        const object = (first.data as { object: { id: string } }).object;
+        const { rowId } = await ignoredByAnOlderAdapter(deel, { id: object.id });
+        const res = await reprocess(rowId).expect(200);
+        const payouts = await payoutsOf(deel, object.id);
+        expect(payouts).toHaveLength(1);
+        expect(res.body).toMatchObject({ status: 'accepted', payoutId: payouts[0].id });
+      });
+
+      it('answers an accepted event as it is, refuses a deleted connection’s, and needs the ops token', async () => {
+        const id = `msg_${randomUUID()}`;
+        await deliver(t.http, upwork, payoutEvent(), { id }).expect(202);
+        const accepted = await storedEvent(upwork, id);
+        const res = await reprocess(accepted.id).expect(200);
+        expect(res.body).toMatchObject({ id: accepted.id, status: 'accepted', payoutId: accepted.payout_id });
+
+        const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+        const { rowId } = await ignoredByAnOlderAdapter(deel);
+        await t.http.delete(`/v1/platform-connections/${deel.id}`).set(bearer(partner.apiKey)).expect(204);
+        expectProblem(await reprocess(rowId), 409);
+        expect((await t.db.query(`SELECT status FROM webhook_events WHERE id = $1`, [rowId]))[0].status).toBe(
+          'ignored',
+        );
+        expectProblem(await reprocess('00000000-0000-4000-8000-000000000000'), 404);
+        expectProblem(await reprocess('not-a-uuid'), 404);
+        expectProblem(
+          await t.http.post(`/v1/ops/events/${rowId}/reprocess`).set(bearer(partner.apiKey)),
+          401,
+        );
+      });
+    });
+
     it('needs the ops token and a known status', async () => {
       expectProblem(await t.http.get('/v1/ops/events'), 401);
       expectProblem(await t.http.get('/v1/ops/events').set(bearer(partner.apiKey)), 401);

@@ -5,6 +5,8 @@ import { pageClause, toPage } from '../common/pagination';
 import { FieldError } from '../common/problem';
 import { PayoutInstruction, payoutRow, PayoutSource } from '../payouts/payout-instruction';
 import { EventQuery, WebhookEventDto, WebhookEventPageDto } from './dto/webhook-event.dto';
+import { Platform } from './platforms';
+import { SignatureScheme } from './signatures/signature-schemes';
 
 export type StoredStatus = 'accepted' | 'rejected' | 'ignored';
 
@@ -31,6 +33,16 @@ interface EventRow {
   payout_id: string | null;
   payout_status: string | null;
   created_at: Date;
+}
+
+/** A stored event ops asked to be read again, with what its connection says of its payload. */
+export interface StoredEvent {
+  rowId: string;
+  status: StoredStatus;
+  platform: Platform;
+  scheme: SignatureScheme;
+  connectionDeleted: boolean;
+  record: EventRecord;
 }
 
 /** How long intake's enqueued marks wait to be written together, and how many make a write at once. */
@@ -127,39 +139,60 @@ export class WebhookEventsService implements OnApplicationShutdown {
     eventRowId: string,
     source: PayoutSource,
     instruction: PayoutInstruction,
+    stored: 'new' | 'stored' = 'new',
   ): Promise<AcceptOutcome> {
     try {
-      return await this.storeAccepted(record, eventRowId, source, instruction);
+      return await this.storeAccepted(record, eventRowId, source, instruction, stored);
     } catch (error) {
       if ((error as { constraint?: string }).constraint !== PAYOUT_LINK) throw error;
-      return this.storeAccepted(record, eventRowId, source, instruction);
+      return this.storeAccepted(record, eventRowId, source, instruction, stored);
     }
   }
 
+  /**
+   * `new`: the event row is inserted. `stored`: the event row `eventRowId` exists as ignored or rejected (ops
+   * asked for it to be read again, see WebhookIntakeService.reprocess) and is moved instead; an event no longer
+   * ignored or rejected (another reprocess got there first) answers as a duplicate.
+   */
   private async storeAccepted(
     record: EventRecord,
     eventRowId: string,
     source: PayoutSource,
     instruction: PayoutInstruction,
+    stored: 'new' | 'stored',
   ): Promise<AcceptOutcome> {
     const newPayoutId = randomUUID();
     const payout = payoutRow(source, instruction);
     // What must agree between two events about one platform payout: who is paid, how much, in what currency.
     const [gross, currency, ref] = [11, 12, 13].map((n) => `$${n + payout.values.length}`);
+    const outcome = {
+      status: `CASE WHEN c.message IS NULL THEN 'accepted' ELSE 'rejected' END`,
+      errors: rejectionErrors('c.message'),
+      payoutId: `CASE WHEN c.message IS NULL THEN coalesce((SELECT id FROM existing), $8::uuid) END`,
+      enqueuedAt: `CASE WHEN c.message IS NULL AND EXISTS (SELECT 1 FROM existing) THEN now() END`,
+      from: `(SELECT (SELECT message FROM conflict) AS message) c`,
+    };
+    const event =
+      stored === 'new'
+        ? `INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
+                                       errors, payout_id, enqueued_at)
+           SELECT $1, $2, $3, $4, $5, ${outcome.status}, $6, $7, ${outcome.errors}, ${outcome.payoutId},
+                  ${outcome.enqueuedAt}
+           FROM ${outcome.from}
+           ON CONFLICT (connection_id, event_id) DO NOTHING
+           RETURNING id, payout_id, errors`
+        : `UPDATE webhook_events e
+           SET event_type = $5, status = ${outcome.status}, raw_body = $6, headers = $7, errors = ${outcome.errors},
+               payout_id = ${outcome.payoutId}, enqueued_at = ${outcome.enqueuedAt}
+           FROM ${outcome.from}
+           WHERE e.id = $1 AND e.connection_id = $2 AND e.partner_id = $3 AND e.event_id = $4
+             AND e.status IN ('ignored', 'rejected')
+           RETURNING e.id, e.payout_id, e.errors`;
     const [row] = await this.db.query(
       `WITH existing AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
        conflict AS (SELECT ${disagreement('x', '$9', gross, currency, ref)} AS message FROM existing x),
-       ev AS (
-         INSERT INTO webhook_events (id, connection_id, partner_id, event_id, event_type, status, raw_body, headers,
-                                     errors, payout_id, enqueued_at)
-         SELECT $1, $2, $3, $4, $5, CASE WHEN c.message IS NULL THEN 'accepted' ELSE 'rejected' END, $6, $7,
-                ${rejectionErrors('c.message')},
-                CASE WHEN c.message IS NULL THEN coalesce((SELECT id FROM existing), $8::uuid) END,
-                CASE WHEN c.message IS NULL AND EXISTS (SELECT 1 FROM existing) THEN now() END
-         FROM (SELECT (SELECT message FROM conflict) AS message) c
-         ON CONFLICT (connection_id, event_id) DO NOTHING
-         RETURNING id, payout_id, errors),
+       ev AS (${event}),
        po AS (
          INSERT INTO payouts (id, ${payout.columns})
          SELECT $8::uuid, ${payout.placeholders(11)} FROM ev WHERE NOT EXISTS (SELECT 1 FROM existing)
@@ -251,6 +284,56 @@ export class WebhookEventsService implements OnApplicationShutdown {
       [limit, graceMs],
     );
     return rows.map((r) => ({ id: r.id, eventId: r.event_id, payoutId: r.payout_id }));
+  }
+
+  /** A stored event with its connection, as ops's reprocess reads it; null when there is none. */
+  async findStored(id: string): Promise<StoredEvent | null> {
+    const rows = await this.db.query(
+      `SELECT e.id, e.connection_id, e.partner_id, e.event_id, e.status, e.raw_body, e.headers,
+              c.platform, c.scheme, c.deleted_at IS NOT NULL AS connection_deleted
+       FROM webhook_events e JOIN platform_connections c ON c.id = e.connection_id WHERE e.id = $1`,
+      [id],
+    );
+    if (!rows.length) return null;
+    const r = rows[0];
+    return {
+      rowId: r.id,
+      status: r.status,
+      platform: r.platform,
+      scheme: r.scheme,
+      connectionDeleted: r.connection_deleted,
+      record: {
+        connectionId: r.connection_id,
+        partnerId: r.partner_id,
+        eventId: r.event_id,
+        type: null,
+        rawBody: r.raw_body,
+        headers: r.headers,
+      },
+    };
+  }
+
+  /** Records what reading an ignored or rejected event again made of it, when it still makes no payout. */
+  async restateUnrouted(
+    rowId: string,
+    status: 'rejected' | 'ignored',
+    type: string | null,
+    errors: FieldError[] | null,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE webhook_events SET status = $2, event_type = $3, errors = $4
+       WHERE id = $1 AND status IN ('ignored', 'rejected')`,
+      [rowId, status, type, errors === null ? null : JSON.stringify(errors)],
+    );
+  }
+
+  async get(id: string): Promise<WebhookEventDto> {
+    const rows: EventRow[] = await this.db.query(
+      `SELECT e.*, p.status AS payout_status
+       FROM webhook_events e LEFT JOIN payouts p ON p.id = e.payout_id WHERE e.id = $1`,
+      [id],
+    );
+    return toDto(rows[0]);
   }
 
   /** Ops view: newest first; `unmatched` are accepted events whose payout found no freelancer. */

@@ -9,7 +9,8 @@ import { PayoutInstruction } from '../payouts/payout-instruction';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
 import { adaptPayload } from './adapters/payout-adapters';
-import { WebhookReceiptDto } from './dto/webhook-event.dto';
+import { WebhookEventDto, WebhookReceiptDto } from './dto/webhook-event.dto';
+import { parseJsonBody } from './webhook-json';
 import { IntakeConnection, PlatformConnectionsService } from './platform-connections.service';
 import { RequestHeaders, Verification } from './signatures/signature-verifier';
 import { VERIFIERS } from './signatures/signature-schemes';
@@ -123,24 +124,43 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     return this.accept(connection, record, adapted.instruction);
   }
 
+  /**
+   * Ops: reads a stored ignored or rejected event again from its raw body, as intake would now (after an adapter
+   * learned a payload shape, say), and records what it makes of it: a payout, handed to routing as at intake, or
+   * the same or other reasons to make none. The signature was checked when the event arrived. An accepted event
+   * changes nothing; an event of a deleted connection is refused. Answers the event as it then stands.
+   */
+  async reprocess(rowId: string): Promise<WebhookEventDto> {
+    const stored = await this.events.findStored(rowId);
+    if (!stored) throw Problems.notFound('Webhook event');
+    if (stored.status === 'accepted') return this.events.get(rowId);
+    if (stored.connectionDeleted) {
+      throw Problems.conflict(
+        `The platform connection of event ${rowId} is deleted; its events make no payouts.`,
+      );
+    }
+    // Only signed JSON was ever stored (a body that was not JSON answered 400 and was kept nowhere).
+    const payload = parseJsonBody(stored.record.rawBody, true);
+    const adapted = adaptPayload(stored.platform, stored.scheme, payload);
+    const record = { ...stored.record, type: adapted.type };
+    if (adapted.kind === 'payout') {
+      const connection = { id: record.connectionId, partnerId: record.partnerId, platform: stored.platform };
+      await this.storeWithPayout(connection, record, adapted.instruction, rowId, 'stored');
+    } else {
+      const errors = adapted.kind === 'rejected' ? adapted.errors : null;
+      await this.events.restateUnrouted(rowId, adapted.kind, adapted.type, errors);
+    }
+    this.logger.log(`Ops read webhook event ${rowId} again: it is now ${adapted.kind}.`);
+    return this.events.get(rowId);
+  }
+
   /** The event and its payout are stored in one statement (see WebhookEventsService.acceptWithPayout). */
   private async accept(
     connection: IntakeConnection,
     record: EventRecord,
     instruction: PayoutInstruction,
   ): Promise<WebhookAnswer> {
-    const id = randomUUID();
-    const stored = await this.events.acceptWithPayout(
-      record,
-      id,
-      {
-        partnerId: connection.partnerId,
-        connectionId: connection.id,
-        platform: connection.platform,
-        sourceEventId: id,
-      },
-      instruction,
-    );
+    const stored = await this.storeWithPayout(connection, record, instruction, randomUUID(), 'new');
     if (stored.duplicate) return this.duplicate(record.eventId);
     if (stored.conflict !== null) {
       this.count('rejected');
@@ -150,9 +170,33 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
       );
     }
     this.count('accepted');
-
-    if (stored.created) this.handOff(id, stored.payoutId, record.eventId);
     return { status: HttpStatus.ACCEPTED, body: { eventId: record.eventId, duplicate: false } };
+  }
+
+  /** Stores the event (`new`, or moves the `stored` one) with its payout, and hands a new payout to routing. */
+  private async storeWithPayout(
+    connection: Pick<IntakeConnection, 'id' | 'partnerId' | 'platform'>,
+    record: EventRecord,
+    instruction: PayoutInstruction,
+    rowId: string,
+    row: 'new' | 'stored',
+  ) {
+    const stored = await this.events.acceptWithPayout(
+      record,
+      rowId,
+      {
+        partnerId: connection.partnerId,
+        connectionId: connection.id,
+        platform: connection.platform,
+        sourceEventId: rowId,
+      },
+      instruction,
+      row,
+    );
+    if (!stored.duplicate && stored.conflict === null && stored.created) {
+      this.handOff(rowId, stored.payoutId, record.eventId);
+    }
+    return stored;
   }
 
   /**
