@@ -7,7 +7,6 @@ import {
   startApp,
   TestApp,
   unique,
-  waitFor,
 } from './support/app';
 import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
@@ -17,6 +16,7 @@ import { IdempotencyService } from '../src/partners/idempotency.service';
 import { PartnersService } from '../src/partners/partners.service';
 import { RedisService } from '../src/redis/redis.module';
 import { MovableClock } from './support/movable-clock';
+import { commitOnceBlocked } from './support/held-transaction';
 import { expectProblem } from './support/problem';
 import { insertConnection, insertPayout } from './support/payout-rows';
 
@@ -680,31 +680,18 @@ describe('foundation (e2e)', () => {
 
         it('waits for a routing that holds the account, then counts its payout', async () => {
           const { fl, accountId, payoutId } = await payoutOnSecondAccount('received');
-          // A routing of the payout to this account, not yet committed, as the pipeline does it.
-          const routing = t.db.createQueryRunner();
-          await routing.connect();
-          await routing.startTransaction();
-          try {
-            await routing.query(`SELECT 1 FROM dollar_accounts WHERE id = $1 FOR SHARE`, [accountId]);
-            await routing.query(`UPDATE payouts SET status = 'routed' WHERE id = $1`, [payoutId]);
-            const [{ pid }] = await routing.query(`SELECT pg_backend_pid() AS pid`);
-            // `then` sends the request now; it waits in Postgres for the routing's share lock.
-            const closing = close(fl.id, accountId).then((res) => res);
-            await waitFor(
-              async () =>
-                (
-                  await t.db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [
-                    pid,
-                  ])
-                ).length > 0,
-              { what: 'the close to wait for the routing' },
-            );
-            await routing.commitTransaction();
-            expectProblem(await closing, 409);
-          } finally {
-            if (routing.isTransactionActive) await routing.rollbackTransaction();
-            await routing.release();
-          }
+          // A routing of the payout to this account, as the pipeline does it, commits once the close waits for it.
+          const closing = await commitOnceBlocked(
+            t.db,
+            [
+              [`SELECT 1 FROM dollar_accounts WHERE id = $1 FOR SHARE`, [accountId]],
+              [`UPDATE payouts SET status = 'routed' WHERE id = $1`, [payoutId]],
+            ],
+            // `then` sends the request now.
+            () => close(fl.id, accountId).then((res) => res),
+            'the close to wait for the routing',
+          );
+          expectProblem(closing, 409);
           const [row] = await t.db.query(`SELECT closed_at FROM dollar_accounts WHERE id = $1`, [accountId]);
           expect(row.closed_at).toBeNull();
         });

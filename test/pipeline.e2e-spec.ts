@@ -16,6 +16,7 @@ import { DataSource } from 'typeorm';
 import { MetricsService } from '../src/ops/metrics.service';
 import { StateGauges } from '../src/ops/state-gauges.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
+import { commitOnceBlocked } from './support/held-transaction';
 import { expectProblem } from './support/problem';
 import { Payout, payoutWhen as payoutAt, sendUnderWay, transferProviders } from './support/payouts';
 
@@ -167,29 +168,18 @@ describe('payout pipeline (e2e, workers in process)', () => {
       })
       .expect(201);
 
-    // The partner moves the default and closes the old account in a transaction that stays open until the
-    // routing below has read the old default and waits at its share lock on it.
-    const closing = t.db.createQueryRunner();
-    await closing.connect();
-    await closing.startTransaction();
-    try {
-      await closing.query(`UPDATE dollar_accounts SET is_default = false WHERE id = $1`, [old.id]);
-      await closing.query(`UPDATE dollar_accounts SET is_default = true WHERE id = $1`, [added.body.id]);
-      await closing.query(`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [old.id]);
-      const [{ pid }] = await closing.query(`SELECT pg_backend_pid() AS pid`);
-      const routing = t.app.get(PayoutPipelineService).route(id);
-      await waitFor(
-        async () =>
-          (await t.db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]))
-            .length > 0,
-        { what: 'the routing to wait for the closing account' },
-      );
-      await closing.commitTransaction();
-      await routing;
-    } finally {
-      if (closing.isTransactionActive) await closing.rollbackTransaction();
-      await closing.release();
-    }
+    // The partner moves the default and closes the old account in a transaction that commits only once the
+    // routing has read the old default and waits at its share lock on it.
+    await commitOnceBlocked(
+      t.db,
+      [
+        [`UPDATE dollar_accounts SET is_default = false WHERE id = $1`, [old.id]],
+        [`UPDATE dollar_accounts SET is_default = true WHERE id = $1`, [added.body.id]],
+        [`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [old.id]],
+      ],
+      () => t.app.get(PayoutPipelineService).route(id),
+      'the routing to wait for the closing account',
+    );
     const [routed] = await t.db.query(`SELECT account_id FROM payouts WHERE id = $1`, [id]);
     expect(routed.account_id).toBe(added.body.id);
     expect((await payoutWhen(id, ['settled'])).status).toBe('settled');
