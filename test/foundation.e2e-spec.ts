@@ -715,6 +715,24 @@ describe('foundation (e2e)', () => {
         });
       });
 
+      it('moves while a routing holds the old default, without a deadlock between the two', async () => {
+        const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
+        const first = await addAccount(fl.id, account()).expect(201);
+        const second = await addAccount(fl.id, account()).expect(201);
+        // A routing to the default: its share lock on the account, then (its foreign-key check on the payout's
+        // freelancer) a key-share lock on the freelancer, taken while the move waits for the account.
+        const moved = await commitOnceBlocked(
+          t.db,
+          [[`SELECT 1 FROM dollar_accounts WHERE id = $1 FOR SHARE`, [first.body.id]]],
+          // `then` sends the request now.
+          () => makeDefault(fl.id, second.body.id).then((res) => res),
+          'the move to wait for the routing',
+          [[`SELECT 1 FROM freelancers WHERE id = $1 FOR KEY SHARE`, [fl.id]]],
+        );
+        expect(moved.status).toBe(200);
+        expect(await defaults(fl.id)).toEqual([second.body.id]);
+      });
+
       it('names isDefault when it is not a boolean, and adds nothing', async () => {
         const fl = await createFreelancer(t.http, partner.apiKey, {}, null);
         const res = await addAccount(fl.id, account({ isDefault: 'yes' }));

@@ -351,6 +351,11 @@ export class FreelancersService {
     await this.findRow(this.db.manager, partnerId, freelancerId);
   }
 
+  /**
+   * With `lock`, the row is held against every other change of the freelancer's accounts until commit. FOR NO KEY
+   * UPDATE, not FOR UPDATE: a routing's foreign-key check takes a key-share lock on this row while it holds a share
+   * lock on the account it routes to, which the account changes wait for; FOR UPDATE would make that a deadlock.
+   */
   private async findRow(
     manager: EntityManager,
     partnerId: string,
@@ -358,7 +363,7 @@ export class FreelancersService {
     lock = false,
   ): Promise<FreelancerRow> {
     const rows: FreelancerRow[] = await manager.query(
-      `SELECT * FROM freelancers WHERE id = $1 AND partner_id = $2${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT * FROM freelancers WHERE id = $1 AND partner_id = $2${lock ? ' FOR NO KEY UPDATE' : ''}`,
       [id, partnerId],
     );
     if (!rows.length) throw Problems.notFound('Freelancer');

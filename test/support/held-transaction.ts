@@ -11,6 +11,8 @@ export async function commitOnceBlocked<T>(
   statements: Array<[string, unknown[]]>,
   blocked: () => Promise<T>,
   what: string,
+  /** Run once `blocked` waits, before the commit: what the held transaction goes on to do meanwhile. */
+  then: Array<[string, unknown[]]> = [],
 ): Promise<T> {
   const held = db.createQueryRunner();
   await held.connect();
@@ -25,6 +27,7 @@ export async function commitOnceBlocked<T>(
           .length > 0,
       { what },
     );
+    for (const [sql, params] of then) await held.query(sql, params);
     await held.commitTransaction();
     return await waiting;
   } finally {
