@@ -7,6 +7,7 @@ import { bearer, createFreelancer, createPartner, ops, startApp, TestApp, unique
 import { pdfText } from './support/pdf-text';
 import { issueInput } from './support/invoice-fixtures';
 import { insertConnection, insertPayout } from './support/payout-rows';
+import { RealizedMonthsRecomputed1763900026000 } from '../migrations/1763900026000-realized-months-recomputed';
 import { expectProblem } from './support/problem';
 
 const ISSUED_KEYS = [
@@ -402,6 +403,48 @@ describe('invoices (e2e)', () => {
       const late = await issue(s);
       await realize(late.payoutId, new Date('2026-11-28T06:30:00Z'));
       expect(await kept(late.invoiceId)).toBe('205.00');
+    });
+  });
+
+  describe('ESFCA running totals made before they were kept', () => {
+    it('are set to what the month’s invoices say, returned proceeds left out', async () => {
+      const s = await setup();
+      const issued = [await issue(s), await issue(s), await issue(s)];
+      for (const { payoutId } of issued) await realize(payoutId, new Date('2031-03-10T06:30:00Z'));
+      await t.db.transaction((tx) =>
+        invoices.markReturned(tx, { payoutId: issued[2].payoutId, at: new Date(), reason: 'R03' }),
+      );
+      // 21:00 UTC on 31 March is 1 April in Pakistan: April's.
+      const april = await issue(s);
+      await realize(april.payoutId, new Date('2031-03-31T21:00:00Z'));
+      // As a month realized before the running total existed: its row missing, or short.
+      await t.db.query(
+        `DELETE FROM invoice_realized_months WHERE freelancer_id = $1 AND month = '2031-04-01'`,
+        [s.freelancerId],
+      );
+      await t.db.query(
+        `UPDATE invoice_realized_months SET realized = 1.00 WHERE freelancer_id = $1 AND month = '2031-03-01'`,
+        [s.freelancerId],
+      );
+      const months = () =>
+        t.db.query(
+          `SELECT month::text, realized::text FROM invoice_realized_months WHERE freelancer_id = $1 ORDER BY month`,
+          [s.freelancerId],
+        );
+      const runner = t.db.createQueryRunner();
+      try {
+        for (let run = 0; run < 2; run++) {
+          await runner.startTransaction();
+          await new RealizedMonthsRecomputed1763900026000().up(runner);
+          await runner.commitTransaction();
+          expect(await months()).toEqual([
+            { month: '2031-03-01', realized: '2397.50' },
+            { month: '2031-04-01', realized: '1198.75' },
+          ]);
+        }
+      } finally {
+        await runner.release();
+      }
     });
   });
 

@@ -27,6 +27,7 @@ import { EndpointSecretRotation1763900022000 } from '../../migrations/1763900022
 import { DeliveryRedelivery1763900023000 } from '../../migrations/1763900023000-delivery-redelivery';
 import { AccountClosing1763900024000 } from '../../migrations/1763900024000-account-closing';
 import { ConnectionDeleting1763900025000 } from '../../migrations/1763900025000-connection-deleting';
+import { RealizedMonthsRecomputed1763900026000 } from '../../migrations/1763900026000-realized-months-recomputed';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   DeliveryRedelivery1763900023000,
   AccountClosing1763900024000,
   ConnectionDeleting1763900025000,
+  RealizedMonthsRecomputed1763900026000,
 ];
