@@ -381,6 +381,51 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     }
   });
 
+  it('delivers payout.unmatched with the freelancerRef to register, then payout.settled once ops retry it', async () => {
+    const partner = await createPartner(t.http);
+    const path = `/ok/${unique('p')}`;
+    const endpoint = await register(partner.apiKey, receiver.url(path));
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const ref = unique('fl-unregistered');
+    const payoutId = await announce(connection, ref, '410.00');
+    const verified = (type: string) =>
+      waitFor(
+        async () => {
+          const wh = new Webhook(endpoint.secret);
+          const bodies = receiver.at(path).map(
+            (r) =>
+              wh.verify(r.body, {
+                'webhook-id': String(r.headers['webhook-id']),
+                'webhook-timestamp': String(r.headers['webhook-timestamp']),
+                'webhook-signature': String(r.headers['webhook-signature']),
+              }) as { type: string; data: Record<string, unknown> },
+          );
+          return bodies.find((b) => b.type === type);
+        },
+        { what: type, timeoutMs: 30_000 },
+      );
+    expect((await verified('payout.unmatched')).data).toEqual(
+      expect.objectContaining({
+        payoutId,
+        status: 'unmatched',
+        freelancerRef: ref,
+        freelancerId: null,
+        gross: '410.00',
+      }),
+    );
+
+    await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
+    await t.http.post(`/v1/ops/payouts/${payoutId}/retry`).set(ops).expect(200);
+    expect((await verified('payout.settled')).data).toEqual(
+      expect.objectContaining({
+        payoutId,
+        status: 'settled',
+        freelancerRef: ref,
+        freelancerId: expect.any(String),
+      }),
+    );
+  });
+
   it('logs an attempt cut off with its worker as such when the delivery is sent again', async () => {
     const partner = await createPartner(t.http);
     const endpoint = await register(partner.apiKey, receiver.url(`/ok/${unique('cut')}`));

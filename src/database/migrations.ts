@@ -28,6 +28,7 @@ import { DeliveryRedelivery1763900023000 } from '../../migrations/1763900023000-
 import { AccountClosing1763900024000 } from '../../migrations/1763900024000-account-closing';
 import { ConnectionDeleting1763900025000 } from '../../migrations/1763900025000-connection-deleting';
 import { RealizedMonthsRecomputed1763900026000 } from '../../migrations/1763900026000-realized-months-recomputed';
+import { PayoutUnmatchedEvent1763900027000 } from '../../migrations/1763900027000-payout-unmatched-event';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -61,4 +62,5 @@ export const MIGRATIONS = [
   AccountClosing1763900024000,
   ConnectionDeleting1763900025000,
   RealizedMonthsRecomputed1763900026000,
+  PayoutUnmatchedEvent1763900027000,
 ];

@@ -1,8 +1,12 @@
-/** The events partners receive (CONTRACT.md §5, and `payout.returned` for money sent back after it settled). */
+/**
+ * The events partners receive (CONTRACT.md §5), and beyond it `payout.returned` for money sent back after it
+ * settled and `payout.unmatched` for a payout whose freelancer the partner has not registered.
+ */
 export const PARTNER_EVENT_TYPES = [
   'payout.settled',
   'payout.failed',
   'payout.returned',
+  'payout.unmatched',
   'invoice.issued',
   'invoice.export_status_changed',
 ] as const;
