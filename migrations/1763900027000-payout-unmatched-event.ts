@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { partnerEventTrigger, widenPartnerEvents } from './partner-event-trigger';
 
 const TYPES = `'payout.settled', 'payout.failed', 'payout.returned', 'payout.unmatched', 'invoice.issued', 'invoice.export_status_changed'`;
 
@@ -21,42 +22,23 @@ const FUNCTION = `
     RETURN NULL;
   END $$`;
 
-const TRIGGER = (statuses: string) => `
-  CREATE TRIGGER payout_timeline_partner_event AFTER INSERT ON payout_timeline
-    FOR EACH ROW WHEN (NEW.status IN (${statuses}))
-    EXECUTE FUNCTION partner_event_from_timeline()`;
-
 /**
  * A payout for a freelancer the partner has not registered tells the partner so, as `payout.unmatched`: the money
  * waits until the partner registers the freelancer (with the `freelancerRef` the event now carries, as every
  * payout event does) and ops retry it. Before, only ops saw it.
  *
- * As in PayoutReturnedEvent1763900015000: the type rule, the function and the trigger change in one short
- * transaction that locks both tables first, in the order a payout's step takes them; the wider rule is checked
- * against the rows already there afterwards. Each step can run again.
+ * The type rule, the function and the trigger change as widenPartnerEvents says.
  */
 export class PayoutUnmatchedEvent1763900027000 implements MigrationInterface {
   name = 'PayoutUnmatchedEvent1763900027000';
   transaction = false;
 
-  async up(q: QueryRunner): Promise<void> {
-    await q.startTransaction();
-    try {
-      await q.query(`SET LOCAL lock_timeout = '5s'`);
-      await q.query(`LOCK TABLE payout_timeline, partner_events IN ACCESS EXCLUSIVE MODE`);
-      await q.query(`ALTER TABLE partner_events DROP CONSTRAINT IF EXISTS partner_events_type_check`);
-      await q.query(
-        `ALTER TABLE partner_events ADD CONSTRAINT partner_events_type_check CHECK (type IN (${TYPES})) NOT VALID`,
-      );
-      await q.query(FUNCTION);
-      await q.query(`DROP TRIGGER IF EXISTS payout_timeline_partner_event ON payout_timeline`);
-      await q.query(TRIGGER(`'settled', 'failed', 'returned', 'unmatched'`));
-      await q.commitTransaction();
-    } catch (error) {
-      await q.rollbackTransaction();
-      throw error;
-    }
-    await q.query(`ALTER TABLE partner_events VALIDATE CONSTRAINT partner_events_type_check`);
+  up(q: QueryRunner): Promise<void> {
+    return widenPartnerEvents(q, {
+      types: TYPES,
+      statuses: `'settled', 'failed', 'returned', 'unmatched'`,
+      statements: [FUNCTION],
+    });
   }
 
   /**
@@ -65,6 +47,6 @@ export class PayoutUnmatchedEvent1763900027000 implements MigrationInterface {
    */
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TRIGGER IF EXISTS payout_timeline_partner_event ON payout_timeline`);
-    await q.query(TRIGGER(`'settled', 'failed', 'returned'`));
+    await q.query(partnerEventTrigger(`'settled', 'failed', 'returned'`));
   }
 }

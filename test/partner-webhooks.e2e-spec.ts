@@ -17,6 +17,11 @@ import {
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import { expectProblem } from './support/problem';
 
+interface PartnerEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
 interface Receipt {
   path: string;
   headers: IncomingHttpHeaders;
@@ -63,6 +68,19 @@ class Receiver {
 
   at(path: string): Receipt[] {
     return this.receipts.filter((r) => r.path === path);
+  }
+
+  /** The bodies received at `path`, each checked with the official Standard Webhooks library (throws if one fails). */
+  verifiedAt(path: string, secret: string): PartnerEvent[] {
+    const wh = new Webhook(secret);
+    return this.at(path).map(
+      (r) =>
+        wh.verify(r.body, {
+          'webhook-id': String(r.headers['webhook-id']),
+          'webhook-timestamp': String(r.headers['webhook-timestamp']),
+          'webhook-signature': String(r.headers['webhook-signature']),
+        }) as PartnerEvent,
+    );
   }
 
   close(): Promise<void> {
@@ -336,23 +354,14 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     }
     try {
       const payoutId = await announce(connection, freelancer.externalRef, '300.00');
-      const received = await waitFor(
+      const bodies = await waitFor(
         async () => {
           const types = receiver.at(path).map((r) => JSON.parse(r.body).type as string);
           return types.includes('payout.failed') && types.includes('invoice.export_status_changed')
-            ? receiver.at(path)
+            ? receiver.verifiedAt(path, endpoint.secret)
             : null;
         },
         { what: 'payout.failed and the invoice change', timeoutMs: 30_000 },
-      );
-      const wh = new Webhook(endpoint.secret);
-      const bodies = received.map(
-        (r) =>
-          wh.verify(r.body, {
-            'webhook-id': String(r.headers['webhook-id']),
-            'webhook-timestamp': String(r.headers['webhook-timestamp']),
-            'webhook-signature': String(r.headers['webhook-signature']),
-          }) as { type: string; data: Record<string, unknown> },
       );
       expect(bodies.find((b) => b.type === 'payout.failed')?.data).toEqual(
         expect.objectContaining({
@@ -389,21 +398,10 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     const ref = unique('fl-unregistered');
     const payoutId = await announce(connection, ref, '410.00');
     const verified = (type: string) =>
-      waitFor(
-        async () => {
-          const wh = new Webhook(endpoint.secret);
-          const bodies = receiver.at(path).map(
-            (r) =>
-              wh.verify(r.body, {
-                'webhook-id': String(r.headers['webhook-id']),
-                'webhook-timestamp': String(r.headers['webhook-timestamp']),
-                'webhook-signature': String(r.headers['webhook-signature']),
-              }) as { type: string; data: Record<string, unknown> },
-          );
-          return bodies.find((b) => b.type === type);
-        },
-        { what: type, timeoutMs: 30_000 },
-      );
+      waitFor(async () => receiver.verifiedAt(path, endpoint.secret).find((b) => b.type === type), {
+        what: type,
+        timeoutMs: 30_000,
+      });
     expect((await verified('payout.unmatched')).data).toEqual(
       expect.objectContaining({
         payoutId,
