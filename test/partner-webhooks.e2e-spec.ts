@@ -2,6 +2,7 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { PartnerEventsDispatcher } from '../src/notifications/partner-events.dispatcher';
+import { DEFAULT_EVENT_TYPES } from '../src/notifications/partner-events';
 import { WebhookDeliveryService } from '../src/notifications/webhook-delivery.service';
 import { MAX_ENDPOINTS_PER_PARTNER } from '../src/notifications/webhook-endpoints.service';
 import {
@@ -115,7 +116,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     const req = t.http.post('/v1/webhook-endpoints').set(bearer(apiKey));
     if (key) void req.set('Idempotency-Key', key);
     const res = await req.send({ url }).expect(201);
-    return res.body as { id: string; url: string; secret: string; createdAt: string };
+    return res.body as { id: string; url: string; events: string[]; secret: string; createdAt: string };
   }
 
   function announce(connection: Connection, freelancerRef: string, amount: string): Promise<string> {
@@ -129,6 +130,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     expect(created).toEqual({
       id: expect.any(String),
       url,
+      events: DEFAULT_EVENT_TYPES,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
       createdAt: expect.any(String),
       previousSecretExpiresAt: null,
@@ -136,7 +138,15 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
 
     const list = await t.http.get('/v1/webhook-endpoints').set(bearer(partner.apiKey)).expect(200);
     expect(list.body).toEqual({
-      data: [{ id: created.id, url, createdAt: created.createdAt, previousSecretExpiresAt: null }],
+      data: [
+        {
+          id: created.id,
+          url,
+          events: DEFAULT_EVENT_TYPES,
+          createdAt: created.createdAt,
+          previousSecretExpiresAt: null,
+        },
+      ],
       nextCursor: null,
     });
 
@@ -268,6 +278,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       expect(rotated.body).toEqual({
         id: endpoint.id,
         url: endpoint.url,
+        events: endpoint.events,
         createdAt: endpoint.createdAt,
         secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
         previousSecretExpiresAt: expect.any(String),
@@ -390,19 +401,33 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     }
   });
 
-  it('delivers payout.unmatched with the freelancerRef to register, then payout.settled once ops retry it', async () => {
+  it('delivers payout.unmatched to an endpoint that asks for it, with the freelancerRef to register', async () => {
     const partner = await createPartner(t.http);
-    const path = `/ok/${unique('p')}`;
-    const endpoint = await register(partner.apiKey, receiver.url(path));
+    const [asking, plain] = [`/ok/${unique('asking')}`, `/ok/${unique('plain')}`];
+    const res = await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: receiver.url(asking), events: ['payout.unmatched', 'payout.settled'] })
+      .expect(201);
+    expect(res.body.events).toEqual(['payout.settled', 'payout.unmatched']);
+    const defaults = await register(partner.apiKey, receiver.url(plain));
+    // The contract's events and payout.returned, as every endpoint received before events could be named.
+    expect(defaults.events).toEqual([
+      'payout.settled',
+      'payout.failed',
+      'payout.returned',
+      'invoice.issued',
+      'invoice.export_status_changed',
+    ]);
     const connection = await createConnection(t.http, partner.apiKey, 'upwork');
     const ref = unique('fl-unregistered');
     const payoutId = await announce(connection, ref, '410.00');
-    const verified = (type: string) =>
-      waitFor(async () => receiver.verifiedAt(path, endpoint.secret).find((b) => b.type === type), {
-        what: type,
+    const verified = (path: string, secret: string, type: string) =>
+      waitFor(async () => receiver.verifiedAt(path, secret).find((b) => b.type === type), {
+        what: `${type} at ${path}`,
         timeoutMs: 30_000,
       });
-    expect((await verified('payout.unmatched')).data).toEqual(
+    expect((await verified(asking, res.body.secret, 'payout.unmatched')).data).toEqual(
       expect.objectContaining({
         payoutId,
         status: 'unmatched',
@@ -414,7 +439,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
 
     await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
     await t.http.post(`/v1/ops/payouts/${payoutId}/retry`).set(ops).expect(200);
-    expect((await verified('payout.settled')).data).toEqual(
+    expect((await verified(asking, res.body.secret, 'payout.settled')).data).toEqual(
       expect.objectContaining({
         payoutId,
         status: 'settled',
@@ -422,6 +447,52 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
         freelancerId: expect.any(String),
       }),
     );
+    await verified(plain, defaults.secret, 'payout.settled');
+    // Both endpoints' deliveries are made by the time payout.settled arrived at the plain one (one fan-out pass
+    // makes every delivery of an event); each got only the types it receives.
+    await verified(plain, defaults.secret, 'invoice.export_status_changed');
+    expect(
+      receiver
+        .verifiedAt(asking, res.body.secret)
+        .map((b) => b.type)
+        .sort(),
+    ).toEqual(['payout.settled', 'payout.unmatched']);
+    expect(receiver.verifiedAt(plain, defaults.secret).map((b) => b.type)).not.toContain('payout.unmatched');
+  });
+
+  it('replays a registration with events for the same key, in any order, and refuses other events', async () => {
+    const partner = await createPartner(t.http);
+    const post = (events: string[]) =>
+      t.http
+        .post('/v1/webhook-endpoints')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', 'register-with-events')
+        .send({ url: receiver.url('/ok/events-key'), events });
+    const first = await post(['payout.unmatched', 'payout.failed']).expect(201);
+    const again = await post(['payout.failed', 'payout.unmatched']).expect(201);
+    expect(again.body).toEqual(first.body);
+    expectProblem(await post(['payout.failed']), 422);
+    const listed = await t.http.get('/v1/webhook-endpoints').set(bearer(partner.apiKey)).expect(200);
+    expect(listed.body.data.map((e: { events: string[] }) => e.events)).toEqual([
+      ['payout.failed', 'payout.unmatched'],
+    ]);
+  });
+
+  it.each([
+    ['none', []],
+    ['an unknown type', ['payout.cancelled']],
+    ['the same type twice', ['payout.settled', 'payout.settled']],
+    ['a text', 'payout.settled'],
+  ])('refuses events naming %s with 400 naming events, and registers nothing', async (_, events) => {
+    const partner = await createPartner(t.http);
+    const res = await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: receiver.url('/ok/bad-events'), events });
+    expectProblem(res, 400);
+    expect(new Set(res.body.errors.map((e: { field: string }) => e.field))).toEqual(new Set(['events']));
+    const listed = await t.http.get('/v1/webhook-endpoints').set(bearer(partner.apiKey)).expect(200);
+    expect(listed.body.data).toEqual([]);
   });
 
   it('logs an attempt cut off with its worker as such when the delivery is sent again', async () => {

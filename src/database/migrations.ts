@@ -29,6 +29,7 @@ import { AccountClosing1763900024000 } from '../../migrations/1763900024000-acco
 import { ConnectionDeleting1763900025000 } from '../../migrations/1763900025000-connection-deleting';
 import { RealizedMonthsRecomputed1763900026000 } from '../../migrations/1763900026000-realized-months-recomputed';
 import { PayoutUnmatchedEvent1763900027000 } from '../../migrations/1763900027000-payout-unmatched-event';
+import { EndpointEvents1763900028000 } from '../../migrations/1763900028000-endpoint-events';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -63,4 +64,5 @@ export const MIGRATIONS = [
   ConnectionDeleting1763900025000,
   RealizedMonthsRecomputed1763900026000,
   PayoutUnmatchedEvent1763900027000,
+  EndpointEvents1763900028000,
 ];

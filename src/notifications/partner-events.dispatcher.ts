@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { PeriodicTask } from '../common/periodic-task';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
+import { DEFAULT_EVENT_TYPES } from './partner-events';
 
 const BATCH = 500;
 /** A pending delivery this long past its time, and not queued this recently, is queued again (Redis lost it). */
@@ -45,8 +46,9 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
   }
 
   /**
-   * One delivery per new event and active endpoint of its partner, in the same statement that marks the
-   * events fanned out: an event reaches the endpoints that existed when it was fanned out, once each.
+   * One delivery per new event and active endpoint of its partner that receives its type (the endpoint's `events`,
+   * or the default ones), in the same statement that marks the events fanned out: an event reaches the endpoints
+   * that existed when it was fanned out, once each.
    */
   async fanOut(): Promise<void> {
     await this.db.query(
@@ -54,13 +56,14 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
          UPDATE partner_events SET fanned_out_at = now()
          WHERE id IN (SELECT id FROM partner_events WHERE fanned_out_at IS NULL
                       ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, partner_id
+         RETURNING id, partner_id, type
        )
        INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id)
        SELECT f.id, w.id, f.partner_id
        FROM fresh f JOIN webhook_endpoints w ON w.partner_id = f.partner_id AND w.deleted_at IS NULL
+         AND f.type = ANY(coalesce(w.events, $2::text[]))
        ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
-      [BATCH],
+      [BATCH, DEFAULT_EVENT_TYPES],
     );
   }
 

@@ -13,6 +13,15 @@ export const PARTNER_EVENT_TYPES = [
 
 export type PartnerEventType = (typeof PARTNER_EVENT_TYPES)[number];
 
+/**
+ * Types an endpoint receives only when its `events` name them: an endpoint registered without `events` gets what
+ * endpoints always got, so a receiver written for the contract's events meets no type it does not know.
+ */
+export const OPT_IN_EVENT_TYPES: readonly PartnerEventType[] = ['payout.unmatched'];
+
+/** What an endpoint registered without `events` receives. */
+export const DEFAULT_EVENT_TYPES = PARTNER_EVENT_TYPES.filter((type) => !OPT_IN_EVENT_TYPES.includes(type));
+
 /** The body POSTed to an endpoint; `id` is also the webhook-id header, the same on every retry. */
 export interface PartnerEventBody {
   type: PartnerEventType;

@@ -28,6 +28,7 @@ import {
   WebhookEndpointDto,
   WebhookEndpointPageDto,
 } from './dto/webhook-endpoint.dto';
+import { DEFAULT_EVENT_TYPES, PartnerEventType } from './partner-events';
 import { generateEndpointSecret } from './webhook-signer';
 import { webhookUrlProblem } from './webhook-url';
 
@@ -39,6 +40,7 @@ interface EndpointRow {
   previous_secrets: StoredPrevious[];
   created_secret_ciphertext: Buffer | null;
   request_hash: string | null;
+  events: PartnerEventType[] | null;
   created_at: Date;
 }
 
@@ -104,7 +106,13 @@ export class WebhookEndpointsService {
 
     const id = randomUUID();
     const secret = generateEndpointSecret();
-    const requestHash = idempotencyKey ? createHash('sha256').update(dto.url).digest('hex') : null;
+    const events = dto.events ? [...dto.events].sort() : null;
+    // The url alone when no events are named, as before they could be: a repeat keeps its first answer.
+    const requestHash = idempotencyKey
+      ? createHash('sha256')
+          .update(events ? `${dto.url}\n${events.join(' ')}` : dto.url)
+          .digest('hex')
+      : null;
     const sealed = sealCurrent(this.config.secretsKey, ENDPOINT_SECRETS, id, secret);
     // The key's reservation commits only with the endpoint, or with the answer replayed: a refusal (409)
     // rolls it back with everything else.
@@ -119,8 +127,8 @@ export class WebhookEndpointsService {
       await tx.query(`SELECT id FROM partners WHERE id = $1 FOR NO KEY UPDATE`, [partnerId]);
       const inserted: EndpointRow[] = await tx.query(
         `INSERT INTO webhook_endpoints
-           (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash, created_secret_ciphertext)
-         SELECT $1, $2, $3, $4, $5, $6, $8
+           (id, partner_id, url, secret_ciphertext, idempotency_key, request_hash, created_secret_ciphertext, events)
+         SELECT $1, $2, $3, $4, $5, $6, $8, $9
          WHERE (SELECT count(*) FROM webhook_endpoints WHERE partner_id = $2 AND deleted_at IS NULL) < $7
          ON CONFLICT (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING *`,
@@ -133,6 +141,7 @@ export class WebhookEndpointsService {
           requestHash,
           MAX_ENDPOINTS_PER_PARTNER,
           sealCreatedCopy(this.config.secretsKey, ENDPOINT_SECRETS, id, secret, idempotencyKey),
+          events,
         ],
       );
       if (inserted.length)
@@ -198,7 +207,7 @@ export class WebhookEndpointsService {
   async list(partnerId: string, query: PageQuery): Promise<WebhookEndpointPageDto> {
     const params: unknown[] = [partnerId];
     const rows: EndpointRow[] = await this.db.query(
-      `SELECT id, url, created_at, previous_secrets FROM webhook_endpoints
+      `SELECT id, url, events, created_at, previous_secrets FROM webhook_endpoints
        WHERE partner_id = $1 AND deleted_at IS NULL${pageClause(query, params)}`,
       params,
     );
@@ -325,12 +334,13 @@ export class WebhookEndpointsService {
 
 /** An endpoint as the API shows it; `previousSecretExpiresAt` as it stands at `nowMs`. */
 function toDto(
-  row: Pick<EndpointRow, 'id' | 'url' | 'created_at' | 'previous_secrets'>,
+  row: Pick<EndpointRow, 'id' | 'url' | 'events' | 'created_at' | 'previous_secrets'>,
   nowMs: number,
 ): WebhookEndpointDto {
   return {
     id: row.id,
     url: row.url,
+    events: row.events ?? [...DEFAULT_EVENT_TYPES],
     createdAt: row.created_at.toISOString(),
     previousSecretExpiresAt: previousSecretExpiresAt(row, nowMs),
   };

@@ -1,9 +1,17 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+} from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { Satisfies } from '../../common/validation';
 import { parsePakistanInstant } from '../../invoices/pakistan-export';
-import { PARTNER_EVENT_TYPES } from '../partner-events';
+import { DEFAULT_EVENT_TYPES, PARTNER_EVENT_TYPES, PartnerEventType } from '../partner-events';
 
 export class CreateWebhookEndpointDto {
   @ApiProperty({
@@ -12,11 +20,29 @@ export class CreateWebhookEndpointDto {
   })
   @IsString({ message: 'url must be a string' })
   url: string;
+
+  @ApiPropertyOptional({
+    enum: PARTNER_EVENT_TYPES,
+    isArray: true,
+    description: `The event types to receive. Without it: ${DEFAULT_EVENT_TYPES.join(', ')}.`,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(PARTNER_EVENT_TYPES.length)
+  @ArrayUnique()
+  @IsIn(PARTNER_EVENT_TYPES, {
+    each: true,
+    message: `each of events must be one of ${PARTNER_EVENT_TYPES.join(', ')}`,
+  })
+  events?: PartnerEventType[];
 }
 
 export class WebhookEndpointDto {
   @ApiProperty() id: string;
   @ApiProperty() url: string;
+  @ApiProperty({ enum: PARTNER_EVENT_TYPES, isArray: true, description: 'The event types it receives.' })
+  events: PartnerEventType[];
   @ApiProperty() createdAt: string;
   @ApiProperty({
     type: String,
