@@ -20,7 +20,7 @@ import {
   QUEUE_DASHBOARD_PATH,
 } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
-import { parseJsonBody } from './webhooks/webhook-json';
+import { FORBIDDEN_PROTOTYPE_MESSAGE, isForbiddenPrototype, parseJsonBody } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
@@ -110,11 +110,6 @@ function unstorableParameter(request: FastifyRequest): FieldError | null {
   return null;
 }
 
-/** What secure-json-parse throws for a `__proto__` key, or a `constructor` key holding `prototype`. */
-const FORBIDDEN_PROTOTYPE = 'Object contains forbidden prototype property';
-const FORBIDDEN_PROTOTYPE_MESSAGE =
-  'must not contain a "__proto__" key, nor a "constructor" key whose object has a "prototype" key';
-
 /**
  * JSON bodies keep their exact bytes (`req.rawBody`) for signature checks. On webhook paths a body is read as
  * JSON whatever its media type, and a body that is not JSON is kept as bytes and flagged, so the signature is
@@ -135,8 +130,7 @@ function installBodyParsers(fastify: FastifyInstance): void {
         done(null, undefined);
         return;
       }
-      if (error instanceof SyntaxError && error.message === FORBIDDEN_PROTOTYPE) {
-        // Valid JSON, refused because an object merged from it could change every object's prototype.
+      if (isForbiddenPrototype(error)) {
         done(Problems.validation([{ field: 'body', message: FORBIDDEN_PROTOTYPE_MESSAGE }]));
         return;
       }

@@ -10,7 +10,7 @@ import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
 import { adaptPayload } from './adapters/payout-adapters';
 import { WebhookEventDto, WebhookReceiptDto } from './dto/webhook-event.dto';
-import { parseJsonBody } from './webhook-json';
+import { parseJsonBody } from '../common/json-body';
 import { IntakeConnection, PlatformConnectionsService } from './platform-connections.service';
 import { RequestHeaders, Verification } from './signatures/signature-verifier';
 import { VERIFIERS } from './signatures/signature-schemes';

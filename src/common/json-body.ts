@@ -14,3 +14,14 @@ export function parseJsonBody(body: Buffer, webhook: boolean): unknown {
   const text = UTF8.decode(body);
   return body.length === 0 ? undefined : sjson.parse(text, null, webhook ? WEBHOOK_JSON : {});
 }
+
+/** What secure-json-parse throws for a `__proto__` key, or a `constructor` key holding `prototype`. */
+const FORBIDDEN_PROTOTYPE = 'Object contains forbidden prototype property';
+
+export const FORBIDDEN_PROTOTYPE_MESSAGE =
+  'must not contain a "__proto__" key, nor a "constructor" key whose object has a "prototype" key';
+
+/** Whether parseJsonBody refused valid JSON for a key that could change every object's prototype. */
+export function isForbiddenPrototype(error: unknown): boolean {
+  return error instanceof SyntaxError && error.message === FORBIDDEN_PROTOTYPE;
+}
