@@ -45,6 +45,10 @@ export interface StoredEvent {
   record: EventRecord;
 }
 
+/** Ops's view of events (`e`): each with the status of its payout, if it made one. */
+const EVENT_VIEW = `SELECT e.*, p.status AS payout_status
+  FROM webhook_events e LEFT JOIN payouts p ON p.id = e.payout_id`;
+
 /** How long intake's enqueued marks wait to be written together, and how many make a write at once. */
 const MARK_DELAY_MS = 20;
 const MARK_BATCH = 500;
@@ -328,11 +332,7 @@ export class WebhookEventsService implements OnApplicationShutdown {
   }
 
   async get(id: string): Promise<WebhookEventDto> {
-    const rows: EventRow[] = await this.db.query(
-      `SELECT e.*, p.status AS payout_status
-       FROM webhook_events e LEFT JOIN payouts p ON p.id = e.payout_id WHERE e.id = $1`,
-      [id],
-    );
+    const rows: EventRow[] = await this.db.query(`${EVENT_VIEW} WHERE e.id = $1`, [id]);
     return toDto(rows[0]);
   }
 
@@ -347,9 +347,7 @@ export class WebhookEventsService implements OnApplicationShutdown {
       where = `e.status = $${params.length}`;
     }
     const rows: EventRow[] = await this.db.query(
-      `SELECT e.*, p.status AS payout_status
-       FROM webhook_events e LEFT JOIN payouts p ON p.id = e.payout_id
-       WHERE ${where}${pageClause(query, params, 'e')}`,
+      `${EVENT_VIEW} WHERE ${where}${pageClause(query, params, 'e')}`,
       params,
     );
     return toPage(rows, query, toDto);
