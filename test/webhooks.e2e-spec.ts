@@ -830,6 +830,7 @@ describe('webhooks (e2e)', () => {
       });
       expect(res.body.data.every((e: { status: string }) => e.status === 'rejected')).toBe(true);
       expect(JSON.stringify(res.body)).not.toContain(upwork.signingSecret);
+      await deliver(t.http, upwork, payoutEvent({}, { type: 'payout.cancelled' })).expect(200);
       const ignored = await t.http.get('/v1/ops/events?status=ignored&limit=100').set(ops).expect(200);
       expect(ignored.body.data.length).toBeGreaterThan(0);
       expect(ignored.body.data.every((e: { status: string }) => e.status === 'ignored')).toBe(true);
