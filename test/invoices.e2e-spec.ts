@@ -448,6 +448,147 @@ describe('invoices (e2e)', () => {
     });
   });
 
+  describe('tax year statement', () => {
+    it('totals the proceeds realized in a Pakistani tax year, at each invoice’s withholding rate', async () => {
+      await t.http
+        .put('/v1/ops/fx-rates/USD-PKR')
+        .set(ops)
+        .send({ rate: '280.00', asOf: '2012-06-20' })
+        .expect(200);
+      const s = await setup();
+      const issuedAt = new Date('2012-06-25T00:00:00Z');
+      const unregistered = {
+        name: 'Ayesha Khan',
+        cnic: '35202-1234567-1',
+        ntn: null,
+        psebRegistrationNo: null,
+      };
+      const june = await issue(s, { issuedAt });
+      const july = await issue(s, { issuedAt });
+      const design = await issue(s, { issuedAt, exporter: unregistered, serviceCategory: 'graphic_design' });
+      const sentBack = await issue(s, { issuedAt });
+      await issue(s, { issuedAt });
+      // 18:59:59 UTC on 30 June is still tax year 2012 in Pakistan; a second later it is 1 July there.
+      await realize(june.payoutId, new Date('2012-06-30T18:59:59Z'));
+      await realize(july.payoutId, new Date('2012-06-30T19:00:00Z'));
+      await realize(design.payoutId, new Date('2013-01-10T08:00:00Z'));
+      await realize(sentBack.payoutId, new Date('2013-03-01T08:00:00Z'));
+      await t.db.transaction((tx) =>
+        invoices.markReturned(tx, {
+          payoutId: sentBack.payoutId,
+          at: new Date('2013-03-05T08:00:00Z'),
+          reason: 'R03',
+        }),
+      );
+      await t.http
+        .post(`/v1/invoices/${design.invoiceId}/prc`)
+        .set(bearer(s.partner.apiKey))
+        .send({ prcNumber: 'PRC-2013-1', issuedAt: '2013-01-15', bank: 'Meezan Bank' })
+        .expect(200);
+
+      const res = await t.http
+        .get(`/v1/freelancers/${s.freelancerId}/tax-years/2013`)
+        .set(bearer(s.partner.apiKey))
+        .expect(200);
+      // 0.25% of 1198.75 is 2.996875 (3.00), 1% is 11.9875 (11.99); in PKR 839.125 (839.13) and 3356.50.
+      const registered = {
+        invoices: 1,
+        gross: '1250.00',
+        routingFees: '51.25',
+        netRealized: '1198.75',
+        pkrEquivalent: '335650.00',
+        withholdingUsd: '3.00',
+        withholdingPkr: '839.13',
+        esfcaRetained: '1198.75',
+      };
+      expect(res.body).toEqual({
+        freelancerId: s.freelancerId,
+        taxYear: 2013,
+        from: '2012-07-01',
+        to: '2013-06-30',
+        currency: 'USD',
+        totals: {
+          invoices: 2,
+          gross: '2500.00',
+          routingFees: '102.50',
+          netRealized: '2397.50',
+          pkrEquivalent: '671300.00',
+          withholdingUsd: '14.99',
+          withholdingPkr: '4195.63',
+          esfcaRetained: '2397.50',
+        },
+        byPurposeCode: [
+          { purposeCode: '9186', ...registered },
+          {
+            purposeCode: '9249',
+            ...registered,
+            withholdingUsd: '11.99',
+            withholdingPkr: '3356.50',
+          },
+        ],
+        withoutFxRate: 0,
+        awaitingPrc: 1,
+        returned: { invoices: 1, netRealized: '1198.75' },
+        lines: [july, design, sentBack].map(({ invoiceId }) => expect.objectContaining({ invoiceId })),
+      });
+      expect(res.body.lines).toEqual([
+        expect.objectContaining({
+          realizedOn: '2012-07-01',
+          exportStatus: 'proceeds_realized',
+          purposeCode: '9186',
+          netRealized: '1198.75',
+          fxRate: '280.00',
+          pkrEquivalent: '335650.00',
+          withholdingRatePercent: '0.25',
+          prcNumber: null,
+        }),
+        expect.objectContaining({
+          realizedOn: '2013-01-10',
+          exportStatus: 'prc_issued',
+          purposeCode: '9249',
+          withholdingRatePercent: '1',
+          prcNumber: 'PRC-2013-1',
+        }),
+        expect.objectContaining({ realizedOn: '2013-03-01', exportStatus: 'proceeds_failed' }),
+      ]);
+      expect(res.body.lines.map((l: { number: string }) => l.number)).toEqual(
+        res.body.lines.map((l: { number: string }) => l.number).sort(),
+      );
+
+      const before = await t.http
+        .get(`/v1/freelancers/${s.freelancerId}/tax-years/2012`)
+        .set(bearer(s.partner.apiKey))
+        .expect(200);
+      expect(before.body.lines.map((l: { invoiceId: string }) => l.invoiceId)).toEqual([june.invoiceId]);
+      expect(before.body.totals).toMatchObject({ invoices: 1, netRealized: '1198.75' });
+    });
+
+    it('answers 404 for another partner’s freelancer and 400 naming taxYear for a year that is not one', async () => {
+      const s = await setup();
+      const other = await createPartner(t.http);
+      expectProblem(
+        await t.http.get(`/v1/freelancers/${s.freelancerId}/tax-years/2027`).set(bearer(other.apiKey)),
+        404,
+      );
+      const empty = await t.http
+        .get(`/v1/freelancers/${s.freelancerId}/tax-years/2027`)
+        .set(bearer(s.partner.apiKey))
+        .expect(200);
+      expect(empty.body).toMatchObject({
+        totals: { invoices: 0, netRealized: '0.00', withholdingPkr: '0.00' },
+        byPurposeCode: [],
+        lines: [],
+      });
+      for (const year of ['1999', '2101', '20270', '2027.0', 'abcd', '-2027']) {
+        const res = await t.http
+          .get(`/v1/freelancers/${s.freelancerId}/tax-years/${year}`)
+          .set(bearer(s.partner.apiKey));
+        expectProblem(res, 400);
+        expect(res.body.errors).toEqual([expect.objectContaining({ field: 'taxYear' })]);
+      }
+    });
+  });
+
   describe('FX rates', () => {
     it('upserts one rate per day for ops only', async () => {
       const put = (body: object) => t.http.put('/v1/ops/fx-rates/USD-PKR').set(ops).send(body);
@@ -569,6 +710,7 @@ describe('invoices (e2e)', () => {
         '/v1/invoices/public-key',
         '/v1/public/invoices/{id}/verify',
         '/v1/ops/fx-rates/USD-PKR',
+        '/v1/freelancers/{id}/tax-years/{taxYear}',
       ]) {
         expect(paths).toContain(path);
       }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FreelancersModule } from '../freelancers/freelancers.module';
 import { FxRatesController } from './fx-rates.controller';
 import { FxRatesService } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
@@ -6,10 +7,13 @@ import { InvoiceSigner } from './invoice-signer.service';
 import { InvoicesPublicController } from './invoices-public.controller';
 import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
+import { TaxYearsController } from './tax-years.controller';
+import { TaxYearsService } from './tax-years.service';
 
 @Module({
-  controllers: [InvoicesPublicController, InvoicesController, FxRatesController],
-  providers: [InvoiceSigner, FxRatesService, InvoiceDocumentsService, InvoicesService],
+  imports: [FreelancersModule],
+  controllers: [InvoicesPublicController, InvoicesController, FxRatesController, TaxYearsController],
+  providers: [InvoiceSigner, FxRatesService, InvoiceDocumentsService, InvoicesService, TaxYearsService],
   exports: [InvoicesService, InvoiceDocumentsService, FxRatesService],
 })
 export class InvoicesModule {}
