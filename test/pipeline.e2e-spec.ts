@@ -370,6 +370,10 @@ describe('payout pipeline (e2e, workers in process)', () => {
       const invoiceStatus = async () =>
         (await t.http.get(`/v1/invoices/${failed.invoiceId}`).set(bearer(partner.apiKey)).expect(200)).body;
       expect((await invoiceStatus()).exportStatus).toBe('proceeds_failed');
+      expect(failed.earlierDecisions).toEqual([]);
+      const [{ account_id: accountId }] = await t.db.query(`SELECT account_id FROM payouts WHERE id = $1`, [
+        id,
+      ]);
 
       await sandbox('upwork', { permanentFailureRate: 0 });
       const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
@@ -389,6 +393,24 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(payout.timeline.map((s) => s.status)).toEqual(
         expect.arrayContaining(['failed', 'received', 'routed', 'settled']),
       );
+      // The first round's decision, which its two failed attempts were chosen from, is still shown.
+      expect(payout.earlierDecisions).toEqual([
+        {
+          decidedAt: expect.any(String),
+          replacedAt: expect.any(String),
+          accountId,
+          accountKind: 'bank_fcy',
+          chosen: 'upwork-payoneer-usd',
+          candidates: failed.candidates,
+          rejected: failed.rejected,
+        },
+      ]);
+      expect(Date.parse(payout.earlierDecisions[0].replacedAt)).toBeGreaterThan(
+        Date.parse(payout.earlierDecisions[0].decidedAt),
+      );
+      await expect(
+        t.db.query(`DELETE FROM payout_earlier_decisions WHERE payout_id = $1`, [id]),
+      ).rejects.toThrow(/kept as they were/);
       const balance = await t.http
         .get(`/v1/freelancers/${freelancer.id}/balance`)
         .set(bearer(partner.apiKey))

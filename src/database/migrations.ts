@@ -30,6 +30,7 @@ import { ConnectionDeleting1763900025000 } from '../../migrations/1763900025000-
 import { RealizedMonthsRecomputed1763900026000 } from '../../migrations/1763900026000-realized-months-recomputed';
 import { PayoutUnmatchedEvent1763900027000 } from '../../migrations/1763900027000-payout-unmatched-event';
 import { EndpointEvents1763900028000 } from '../../migrations/1763900028000-endpoint-events';
+import { EarlierDecisions1763900029000 } from '../../migrations/1763900029000-earlier-decisions';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -65,4 +66,5 @@ export const MIGRATIONS = [
   RealizedMonthsRecomputed1763900026000,
   PayoutUnmatchedEvent1763900027000,
   EndpointEvents1763900028000,
+  EarlierDecisions1763900029000,
 ];

@@ -36,6 +36,13 @@ interface AttemptRow {
   updated_at: Date;
 }
 
+interface EarlierDecisionRow {
+  payout_id: string;
+  account_id: string | null;
+  decision: RoutingDecision;
+  replaced_at: Date;
+}
+
 interface TimelineRow {
   payout_id: string;
   status: string;
@@ -128,6 +135,11 @@ export class PayoutsService {
       `SELECT payout_id, status, detail, at FROM payout_timeline WHERE payout_id = ANY($1::uuid[]) ORDER BY id`,
       [ids],
     );
+    const earlier: EarlierDecisionRow[] = await this.db.query(
+      `SELECT payout_id, account_id, decision, replaced_at FROM payout_earlier_decisions
+       WHERE payout_id = ANY($1::uuid[]) ORDER BY id`,
+      [ids],
+    );
     return rows.map((row) => {
       const own = attempts.filter((a) => a.payout_id === row.id);
       // The route carrying the money: the latest attempt's, while one is in flight or once it settled. A failed
@@ -148,6 +160,17 @@ export class PayoutsService {
         route,
         candidates: row.decision?.quotes ?? [],
         rejected: row.decision?.rejected ?? [],
+        earlierDecisions: earlier
+          .filter((e) => e.payout_id === row.id)
+          .map((e) => ({
+            decidedAt: e.decision.decidedAt,
+            replacedAt: e.replaced_at.toISOString(),
+            accountId: e.account_id,
+            accountKind: e.decision.input.accountKind,
+            chosen: e.decision.chosen,
+            candidates: e.decision.quotes,
+            rejected: e.decision.rejected,
+          })),
         attempts: own.map((a) => ({
           routeId: a.route_id,
           status: a.status,

@@ -13,6 +13,15 @@ export interface Payout {
   timeline: { status: string; at: string }[];
   candidates: { routeId: string }[];
   rejected: { routeId: string; reason: string }[];
+  earlierDecisions: {
+    decidedAt: string;
+    replacedAt: string;
+    accountId: string | null;
+    accountKind: string;
+    chosen: string | null;
+    candidates: { routeId: string }[];
+    rejected: { routeId: string; reason: string }[];
+  }[];
 }
 
 /** Waits, with a timeout, for the partner's payout to reach one of the statuses, and answers it as it then is. */

@@ -26,6 +26,17 @@ export class RejectedRouteDto {
   @ApiProperty() reason: string;
 }
 
+export class EarlierDecisionDto {
+  @ApiProperty() decidedAt: string;
+  @ApiProperty({ description: 'When a later routing of the payout replaced it.' }) replacedAt: string;
+  @ApiProperty({ type: String, nullable: true, description: 'The dollar account it was made for.' })
+  accountId: string | null;
+  @ApiProperty({ enum: ['bank_fcy', 'fintech_usd'] }) accountKind: string;
+  @ApiProperty({ type: String, nullable: true }) chosen: string | null;
+  @ApiProperty({ type: [QuoteDto] }) candidates: QuoteDto[];
+  @ApiProperty({ type: [RejectedRouteDto] }) rejected: RejectedRouteDto[];
+}
+
 export class AttemptDto {
   @ApiProperty() routeId: string;
   @ApiProperty({ enum: ['pending', 'accepted', 'unknown', 'settled', 'failed', 'returned'] }) status: string;
@@ -52,6 +63,12 @@ export class PayoutDto {
   @ApiProperty({ type: QuoteDto, nullable: true }) route: QuoteDto | null;
   @ApiProperty({ type: [QuoteDto] }) candidates: QuoteDto[];
   @ApiProperty({ type: [RejectedRouteDto] }) rejected: RejectedRouteDto[];
+  @ApiProperty({
+    type: [EarlierDecisionDto],
+    description:
+      'Decisions of earlier routings of this payout (before an ops retry), oldest first: what its earlier attempts were chosen from.',
+  })
+  earlierDecisions: EarlierDecisionDto[];
   @ApiProperty({ type: [AttemptDto] }) attempts: AttemptDto[];
   @ApiProperty({ type: FeesDto, nullable: true }) fees: FeesDto | null;
   @ApiProperty({ type: String, nullable: true }) net: string | null;
