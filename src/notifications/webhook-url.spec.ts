@@ -26,7 +26,7 @@ describe(webhookUrlProblem.name, () => {
   );
 
   it.each([
-    ['not a url', 'must be an absolute https:// URL'],
+    ['not-a-url', 'must be an absolute https:// URL'],
     ['/relative/path', 'must be an absolute https:// URL'],
     ['ftp://example.com/x', 'must be an absolute https:// URL'],
     ['http://example.com/hook', 'must use https://'],
@@ -36,6 +36,26 @@ describe(webhookUrlProblem.name, () => {
     ['https://example.com/hook#', 'must not carry a fragment (#…): it is never sent'],
     [' https://example.com/hook', 'must not begin or end with white space'],
     ['https://example.com/hook\n', 'must not begin or end with white space'],
+    [
+      'https://example.com/a\r\nX-Injected: y',
+      'must not contain white space, control characters or backslashes: they are not sent as written',
+    ],
+    [
+      'https://example.com/a\tb',
+      'must not contain white space, control characters or backslashes: they are not sent as written',
+    ],
+    [
+      'https://example.com/a b',
+      'must not contain white space, control characters or backslashes: they are not sent as written',
+    ],
+    [
+      'https://example.com/a\u007fb',
+      'must not contain white space, control characters or backslashes: they are not sent as written',
+    ],
+    [
+      'http://127.0.0.1:4000\\@evil.example/hook',
+      'must not contain white space, control characters or backslashes: they are not sent as written',
+    ],
   ])('refuses %j', (url, problem) => {
     expect(webhookUrlProblem(url, false)).toBe(problem);
   });
