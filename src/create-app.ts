@@ -214,6 +214,15 @@ export async function createApp(
   const hops = config.trustProxy;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request (headers and body) must arrive whole within this time, or it is answered 408 (answerClientError),
+    // so a client that stops sending its body does not hold the connection. Node's HTTP server takes the limit
+    // only when it is made (the value fastify sets on it afterwards is not read), and checks its connections for
+    // it every few seconds.
+    requestTimeout: config.httpRequestTimeoutMs,
+    http: {
+      requestTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: Math.min(5_000, config.httpRequestTimeoutMs),
+    },
     // The request id: the caller's X-Request-Id when it is a plain token, a fresh UUID otherwise. Answers carry
     // it back (see the onRequest hook) and the request log names it.
     requestIdHeader: false,

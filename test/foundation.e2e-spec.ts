@@ -8,7 +8,7 @@ import {
   TestApp,
   unique,
 } from './support/app';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { AddressInfo, connect } from 'node:net';
 import { API_KEY_CACHE_TTL_MS, ApiKeyCache } from '../src/partners/api-key-cache';
@@ -167,6 +167,29 @@ describe('foundation (e2e)', () => {
     expect(created.body.errors.map((e: { field: string }) => e.field)).toEqual(
       expect.arrayContaining(['externalRef', 'name', 'cnic']),
     );
+  });
+
+  it('answers 408 to a request whose body never arrives whole, and closes the connection', async () => {
+    const slow = await startApp({ HTTP_REQUEST_TIMEOUT_MS: '1000' });
+    try {
+      await slow.app.listen(0, '127.0.0.1');
+      const { port } = slow.app.getHttpServer().address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write(
+        `POST /v1/webhooks/${randomUUID()} HTTP/1.1\r\nHost: localhost\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type"',
+      );
+      await closed;
+      const answer = Buffer.concat(chunks).toString();
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 408 });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('answers with X-Request-Id: the caller’s when it is a plain token, a fresh UUID otherwise', async () => {
@@ -382,6 +405,37 @@ describe('foundation (e2e)', () => {
         .send({ externalRef: unique('v'), name: 'A', cnic: '35202-1234567-1', nickname: 'x' });
       expectProblem(res, 400);
       expect(res.body.errors[0].field).toBe('nickname');
+    });
+
+    it.each(['[1,2,3]', '"a string"', '42', 'null', 'true'])(
+      'refuses a body that is not a JSON object (%s) as a whole, naming body',
+      async (body) => {
+        const res = await t.http
+          .post('/v1/freelancers')
+          .set(bearer(partner.apiKey))
+          .set('content-type', 'application/json')
+          .send(body);
+        expectProblem(res, 400);
+        expect(res.body.errors).toEqual([{ field: 'body', message: 'body must be a JSON object' }]);
+      },
+    );
+
+    it('lists the first 50 of many invalid fields, and says how many there were', async () => {
+      const ref = unique('v');
+      const unknown = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`extra${i}`, i]));
+      const res = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({ externalRef: ref, name: 'A', cnic: '35202-1234567-1', ...unknown });
+      expectProblem(res, 400);
+      expect(res.body.errors).toHaveLength(50);
+      expect(res.body.errors[0]).toEqual({ field: 'extra0', message: 'property extra0 should not exist' });
+      expect(res.body.detail).toBe('The request has 3000 invalid fields; the first 50 are listed.');
+      const found = await t.http
+        .get(`/v1/freelancers?externalRef=${ref}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(found.body.data).toEqual([]);
     });
 
     it('adds dollar accounts; the first is the default', async () => {

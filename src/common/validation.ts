@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { Matches, ValidateBy } from 'class-validator';
 import { FieldError, Problems } from './problem';
 import { unprintableText, UNPRINTABLE_MESSAGE } from './storable-text';
@@ -12,12 +12,39 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   });
 }
 
+/** At most this many field errors are listed: a body of thousands of bad fields must not answer megabytes. */
+export const MAX_FIELD_ERRORS = 50;
+
+/** The validation problem of `errors`, listing the first MAX_FIELD_ERRORS and saying how many there were. */
+export function validationProblem(errors: FieldError[]) {
+  if (errors.length <= MAX_FIELD_ERRORS) return Problems.validation(errors);
+  return Problems.validation(
+    errors.slice(0, MAX_FIELD_ERRORS),
+    `The request has ${errors.length} invalid fields; the first ${MAX_FIELD_ERRORS} are listed.`,
+  );
+}
+
+/**
+ * The app's validation: unknown fields refused, values turned into the DTO's types, and a body that is not a
+ * JSON object (an array, a string, a number, null) refused as a whole before any field is looked at, instead of
+ * an error for each element of a 256 KiB array.
+ */
+class ApiValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const notAnObject = value === null || typeof value !== 'object' || Array.isArray(value);
+    if (metadata.type === 'body' && value !== undefined && notAnObject && this.toValidate(metadata)) {
+      return Promise.reject(Problems.validation([{ field: 'body', message: 'body must be a JSON object' }]));
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ApiValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    exceptionFactory: (errors) => Problems.validation(flattenValidationErrors(errors)),
+    exceptionFactory: (errors) => validationProblem(flattenValidationErrors(errors)),
   });
 }
 

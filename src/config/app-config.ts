@@ -46,6 +46,11 @@ export interface AppConfig {
   /** How long one send to a provider may take before the pipeline stops waiting (its outcome is then unknown). */
   sendTimeoutMs: number;
   /**
+   * How long a client may take to send a whole request, headers and body; past it the api answers 408 and closes
+   * the connection, so a client that never finishes its body cannot hold a connection open.
+   */
+  httpRequestTimeoutMs: number;
+  /**
    * How long a payout may wait for providers to come back (a breaker to close, ops to enable a provider) when
    * only they stand between it and a route, counted from when it was received or retried; then it fails.
    */
@@ -121,6 +126,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
     returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,
     sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
+    httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
     providerWaitMaxMs: env.PROVIDER_WAIT_MAX_MS ?? 24 * 60 * 60 * 1000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),
