@@ -48,7 +48,9 @@ describe('foundation (e2e)', () => {
     });
 
     it('refuses ops calls without the ops token', async () => {
-      expectProblem(await t.http.post('/v1/ops/partners').send({ name: 'x' }), 401);
+      const missing = await t.http.post('/v1/ops/partners').send({ name: 'x' });
+      expectProblem(missing, 401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="payout-router"');
       expectProblem(
         await t.http.post('/v1/ops/partners').set(bearer('wrong-token')).send({ name: 'x' }),
         401,
@@ -64,9 +66,16 @@ describe('foundation (e2e)', () => {
 
   describe('partner keys', () => {
     it('rejects missing, malformed and unknown keys', async () => {
-      expectProblem(await t.http.get('/v1/freelancers'), 401);
-      expectProblem(await t.http.get('/v1/freelancers').set({ Authorization: 'Bearer nope' }), 401);
-      expectProblem(await t.http.get('/v1/freelancers').set(bearer(`pk_${'A'.repeat(43)}`)), 401);
+      const missing = await t.http.get('/v1/freelancers');
+      expectProblem(missing, 401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="payout-router"');
+      for (const authorization of ['Bearer nope', `Bearer pk_${'A'.repeat(43)}`]) {
+        const refused = await t.http.get('/v1/freelancers').set({ Authorization: authorization });
+        expectProblem(refused, 401);
+        expect(refused.headers['www-authenticate']).toBe(
+          'Bearer realm="payout-router", error="invalid_token"',
+        );
+      }
       expectProblem(await t.http.get('/v1/freelancers').set({ Authorization: 'Basic abc' }), 401);
     });
 

@@ -70,6 +70,9 @@ export class ProblemException extends HttpException {
   }
 }
 
+export const BEARER_CHALLENGE = 'Bearer realm="payout-router"';
+export const INVALID_TOKEN_CHALLENGE = `${BEARER_CHALLENGE}, error="invalid_token"`;
+
 export const Problems = {
   validation: (errors: FieldError[], detail = 'The request has invalid fields.') =>
     new ProblemException(HttpStatus.BAD_REQUEST, 'validation-error', detail, errors),
@@ -79,7 +82,19 @@ export const Problems = {
     new ProblemException(HttpStatus.NOT_FOUND, 'not-found', `${what} was not found.`),
   conflict: (detail: string, errors?: FieldError[]) =>
     new ProblemException(HttpStatus.CONFLICT, 'conflict', detail, errors),
-  unauthorized: (detail: string) => new ProblemException(HttpStatus.UNAUTHORIZED, 'unauthorized', detail),
+  /**
+   * 401 with the challenge RFC 9110 asks of it (`WWW-Authenticate`): `Bearer` for a missing credential, with
+   * `error="invalid_token"` for one that was sent and refused (RFC 6750); null where no HTTP scheme applies
+   * (a platform's webhook signature).
+   */
+  unauthorized: (detail: string, challenge: string | null = BEARER_CHALLENGE) =>
+    new ProblemException(
+      HttpStatus.UNAUTHORIZED,
+      'unauthorized',
+      detail,
+      undefined,
+      challenge ? { 'WWW-Authenticate': challenge } : {},
+    ),
   tooManyRequests: (retryAfterSeconds: number) =>
     new ProblemException(
       HttpStatus.TOO_MANY_REQUESTS,

@@ -1,7 +1,7 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Problems } from '../common/problem';
+import { INVALID_TOKEN_CHALLENGE, Problems } from '../common/problem';
 import { RateLimiter } from '../common/rate-limiter';
 import { API_KEY_PATTERN, bearerToken, hashApiKey } from './api-key';
 import { RedisEpoch } from '../redis/epoch';
@@ -24,7 +24,9 @@ export class PartnerGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<PartnerRequest>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw Problems.unauthorized('Send the partner API key as "Authorization: Bearer pk_…".');
-    if (!API_KEY_PATTERN.test(token)) throw Problems.unauthorized('The API key is malformed.');
+    if (!API_KEY_PATTERN.test(token)) {
+      throw Problems.unauthorized('The API key is malformed.', INVALID_TOKEN_CHALLENGE);
+    }
     const keyHash = hashApiKey(token).toString('hex');
     const limit = this.config.partnerRateLimitPerSecond;
     const cached = this.cache.lookup(keyHash);
@@ -40,7 +42,7 @@ export class PartnerGuard implements CanActivate {
     }
     const epoch = await this.cache.epoch();
     const partner = await this.partners.authenticate(token);
-    if (!partner) throw Problems.unauthorized('The API key is unknown or revoked.');
+    if (!partner) throw Problems.unauthorized('The API key is unknown or revoked.', INVALID_TOKEN_CHALLENGE);
     this.cache.remember(keyHash, partner, epoch);
     if (!cached) await this.limiter.consume('partner-key', partner.apiKeyId, limit);
     request.partner = partner;

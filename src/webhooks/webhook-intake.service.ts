@@ -74,7 +74,7 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     if (!verification.valid) {
       this.count('bad_signature');
       this.logger.warn(`A webhook for connection ${connection.id} was refused: ${verification.reason}.`);
-      throw Problems.unauthorized(`The webhook signature was not accepted: ${verification.reason}.`);
+      throw Problems.unauthorized(`The webhook signature was not accepted: ${verification.reason}.`, null);
     }
     if (!delivery.json) {
       // The same event id again is a duplicate whatever its body; only a scheme with the id in a header can tell.
