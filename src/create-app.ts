@@ -92,18 +92,17 @@ export function jsonBodyProblem(value: unknown): FieldError | null {
   return null;
 }
 
-/** The first query or path parameter Postgres text cannot store, named as `query.<name>` or `<name>`. */
+/**
+ * The first query or path parameter Postgres text cannot store, named as the validation errors of a query
+ * name theirs (`cursor`, not `query.cursor`).
+ */
 function unstorableParameter(request: FastifyRequest): FieldError | null {
-  const sources: Array<[unknown, string]> = [
-    [request.query, 'query.'],
-    [request.params, ''],
-  ];
-  for (const [source, prefix] of sources) {
+  for (const source of [request.query, request.params]) {
     if (!source || typeof source !== 'object') continue;
     for (const [name, value] of Object.entries(source)) {
       for (const item of [value].flat()) {
         const message = typeof item === 'string' ? unstorableText(item) : null;
-        if (message) return { field: `${prefix}${name}`, message };
+        if (message) return { field: name, message };
       }
     }
   }

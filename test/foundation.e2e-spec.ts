@@ -282,7 +282,7 @@ describe('foundation (e2e)', () => {
     const query = await t.http.get('/v1/freelancers?externalRef=%00').set(bearer(partner.apiKey));
     expectProblem(query, 400);
     expect(query.body.errors).toEqual([
-      { field: 'query.externalRef', message: 'must not contain the NUL character' },
+      { field: 'externalRef', message: 'must not contain the NUL character' },
     ]);
     const path = await t.http.post('/v1/ops/providers/%00/disable').set(ops);
     expectProblem(path, 400);
