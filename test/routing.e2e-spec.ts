@@ -273,6 +273,15 @@ describe('routing (e2e)', () => {
         expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
       }
       expect(await versionOf()).toBe(version);
+      // A change of the upper bound alone that crosses the stored lower one names the field it sent.
+      for (const [body, field] of [
+        [{ maxAmount: '5.00' }, 'maxAmount'],
+        [{ percentMax: '0.50' }, 'percentMax'],
+      ] as const) {
+        const res = await t.http.patch('/v1/ops/routes/zindigi-usd-wallet').set(ops).send(body);
+        expectProblem(res, 422);
+        expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
+      }
       expectProblem(
         await t.http.patch('/v1/ops/routes/no-such-route').set(ops).send({ fixedFee: '1.00' }),
         404,

@@ -114,19 +114,29 @@ function toRouteDto(row: RouteRow): RouteDto {
   };
 }
 
-/** Checks a fee schedule as a whole (after a change is merged into the current one). */
-function scheduleErrors(fees: Record<(typeof FEE_FIELDS)[number], string | number | null>): FieldError[] {
+/**
+ * Checks a fee schedule as a whole (after a change is merged into the current one). A pair out of order is
+ * named by the field of the pair the change set (the lower one when it set both or neither).
+ */
+function scheduleErrors(
+  fees: Record<(typeof FEE_FIELDS)[number], string | number | null>,
+  changed: (field: string) => boolean,
+): FieldError[] {
   const errors: FieldError[] = [];
   const dec = (value: string | number | null) => new MoneyDecimal(String(value));
+  const outOfOrder = (low: string, high: string) => ({
+    field: changed(high) && !changed(low) ? high : low,
+    message: `${low} must not be above ${high}`,
+  });
   if (dec(fees.minAmount).greaterThan(dec(fees.maxAmount))) {
-    errors.push({ field: 'minAmount', message: 'minAmount must not be above maxAmount' });
+    errors.push(outOfOrder('minAmount', 'maxAmount'));
   }
   if (
     fees.percentMin !== null &&
     fees.percentMax !== null &&
     dec(fees.percentMin).greaterThan(fees.percentMax)
   ) {
-    errors.push({ field: 'percentMin', message: 'percentMin must not be above percentMax' });
+    errors.push(outOfOrder('percentMin', 'percentMax'));
   }
   if (!dec(fees.percentFee).plus(dec(fees.fxSpreadBps).dividedBy(100)).lessThan(100)) {
     errors.push({
@@ -253,7 +263,7 @@ export class CatalogService {
       maxAmount: change.maxAmount ?? current.max_amount,
       etaHours: change.etaHours ?? current.eta_hours,
     };
-    const errors = scheduleErrors(merged);
+    const errors = scheduleErrors(merged, (field) => change[field as keyof typeof change] !== undefined);
     if (errors.length > 0) {
       throw Problems.unprocessable(errors, 'The fee schedule would be inconsistent with this change.');
     }
