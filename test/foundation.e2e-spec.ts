@@ -1173,6 +1173,36 @@ describe('key revocation across api replicas (e2e)', () => {
   });
 });
 
+describe('key revocation after Redis lost its keys (e2e)', () => {
+  it('keeps a revoked key refused on a replica that cached it, when the epoch goes missing', async () => {
+    const a = await startApp();
+    const b = await startApp();
+    try {
+      const redis = b.app.get(RedisService).client;
+      const partner = await createPartner(a.http);
+      const second = await a.http.post(`/v1/ops/partners/${partner.id}/api-keys`).set(ops).expect(201);
+      // Both keys are cached by b while the epoch is missing, as after a Redis restart.
+      await redis.del(ApiKeyCache.EPOCH_KEY);
+      await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      await b.http.get('/v1/freelancers').set(bearer(second.body.apiKey)).expect(200);
+      await a.http.delete(`/v1/ops/partners/${partner.id}/api-keys/${partner.apiKeyId}`).set(ops).expect(204);
+      await a.http
+        .delete(`/v1/ops/partners/${partner.id}/api-keys/${second.body.apiKeyId}`)
+        .set(ops)
+        .expect(204);
+      // b learns of the first revocation before Redis restarts empty, and of the second only after.
+      expectProblem(await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)), 401);
+      await redis.del(ApiKeyCache.EPOCH_KEY);
+      for (const key of [partner.apiKey, second.body.apiKey, partner.apiKey]) {
+        expectProblem(await b.http.get('/v1/freelancers').set(bearer(key)), 401);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('a revocation whose epoch bump was lost (e2e)', () => {
   it('stops serving the cached key once its entry is API_KEY_CACHE_TTL_MS old', async () => {
     const clock = new MovableClock();

@@ -1,3 +1,5 @@
+import { RedisService } from '../src/redis/redis.module';
+import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
 import { RetentionSweeper } from '../src/partners/retention.sweeper';
 import { MAX_PREVIOUS_SECRETS } from '../src/partners/secret-rotation';
 import { bearer, createPartner, startApp, TestApp } from './support/app';
@@ -277,6 +279,20 @@ describe('signing secret rotation (e2e)', () => {
     );
     const payout = await a.http.get(`/v1/payouts/${event.payout_id}`).set(bearer(partner.apiKey)).expect(200);
     expect(payout.body.connectionId).toBe(connection.id);
+  });
+
+  it('keeps a deleted connection refused after Redis lost its keys (restarted empty)', async () => {
+    const connection = await createConnection(a.http, partner.apiKey);
+    const epochKey = PlatformConnectionsService.rotationEpochKey(connection.id);
+    const redis = b.app.get(RedisService).client;
+    // Read first while its epoch is missing, as after a restart, then deleted on the other replica.
+    await redis.del(epochKey);
+    await signedWith(b, connection, connection.signingSecret).expect(202);
+    await a.http.delete(`/v1/platform-connections/${connection.id}`).set(bearer(partner.apiKey)).expect(204);
+    expectProblem(await signedWith(b, connection, connection.signingSecret), 404);
+    await redis.del(epochKey);
+    expectProblem(await signedWith(b, connection, connection.signingSecret), 404);
+    expectProblem(await signedWith(b, connection, connection.signingSecret), 404);
   });
 
   it('rotates with no body at all', async () => {

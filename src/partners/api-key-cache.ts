@@ -57,6 +57,10 @@ export class ApiKeyCache {
     this.entries.set(keyHash, { partner, epoch, cachedAtMs: this.clock.now().getTime() });
   }
 
+  forget(keyHash: string): void {
+    this.entries.delete(keyHash);
+  }
+
   /** Called after a key is revoked in Postgres. */
   async invalidate(): Promise<void> {
     this.entries.clear();

@@ -35,14 +35,18 @@ export class PartnerGuard implements CanActivate {
       const counted = await this.limiter.consume('partner-key', cached.partner.apiKeyId, limit, {
         alsoRead: ApiKeyCache.EPOCH_KEY,
       });
-      if (counted && RedisEpoch.of(counted.read) === cached.epoch) {
+      if (counted && RedisEpoch.current(counted.read, cached.epoch)) {
         request.partner = cached.partner;
         return true;
       }
     }
     const epoch = await this.cache.epoch();
     const partner = await this.partners.authenticate(token);
-    if (!partner) throw Problems.unauthorized('The API key is unknown or revoked.', INVALID_TOKEN_CHALLENGE);
+    if (!partner) {
+      // A copy this replica still holds of a key revoked since must not outlive this answer.
+      this.cache.forget(keyHash);
+      throw Problems.unauthorized('The API key is unknown or revoked.', INVALID_TOKEN_CHALLENGE);
+    }
     this.cache.remember(keyHash, partner, epoch);
     if (!cached) await this.limiter.consume('partner-key', partner.apiKeyId, limit);
     request.partner = partner;

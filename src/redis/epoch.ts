@@ -19,19 +19,29 @@ export class RedisEpoch {
     private readonly what: string,
   ) {}
 
-  /** The epoch a stored value stands for: never bumped yet reads as "0". */
-  static of(value: string | null): string {
-    return value ?? '0';
+  /**
+   * Whether a copy made under epoch `held` is still good, given the value `read` from Redis now. A missing value
+   * matches nothing: a Redis that lost its keys (restarted empty) must not confirm a copy made before, such as
+   * an API key revoked since. The next read() sets a fresh epoch for new copies to be made under.
+   */
+  static current(read: string | null, held: string | null): boolean {
+    return read !== null && held !== null && read === held;
   }
 
   keyOf(id?: string): string {
     return id === undefined ? this.key : `${this.key}:${id}`;
   }
 
-  /** The current epoch, or null when Redis cannot say (a copy made then must not be trusted later). */
+  /**
+   * The current epoch, or null when Redis cannot say (a copy made then must not be trusted later). A missing
+   * epoch (never bumped, or lost with Redis's keys) is set to a fresh random value by the same command, so it
+   * never stands for copies made before it went missing.
+   */
   async read(id?: string): Promise<string | null> {
+    const fresh = randomUUID();
     try {
-      return RedisEpoch.of(await this.redis.client.get(this.keyOf(id)));
+      const before = await this.redis.client.set(this.keyOf(id), fresh, 'NX', 'GET');
+      return before ?? fresh;
     } catch {
       return null;
     }

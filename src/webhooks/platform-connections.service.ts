@@ -231,7 +231,11 @@ export class PlatformConnectionsService {
        FROM platform_connections WHERE id = $1 AND deleted_at IS NULL`,
       [id],
     );
-    if (!rows.length) return null;
+    if (!rows.length) {
+      // Deleted: the copy this replica may hold must not answer for it again.
+      this.intakeCache.delete(id);
+      return null;
+    }
     const row = rows[0];
     const connection: IntakeConnection = {
       id: row.id,
@@ -250,13 +254,12 @@ export class PlatformConnectionsService {
   /**
    * Whether the secret may have been rotated since the copy was read, on this replica or another: `counted`
    * carries the connection's epoch, read with intake's rate-limit count (rotationEpochKey). A copy read while
-   * Redis could not say is stale as soon as Redis answers again; while it cannot, nothing can be told, and the
-   * copy lives out its INTAKE_CACHE_MS.
+   * Redis could not say is stale as soon as Redis answers again, and so is every copy once the epoch is missing
+   * (a Redis restarted empty); while Redis cannot answer, nothing can be told, and the copy lives out its
+   * INTAKE_CACHE_MS.
    */
   isStale(connection: IntakeConnection, counted: Counted): boolean {
-    return (
-      counted !== null && (connection.epoch === null || RedisEpoch.of(counted.read) !== connection.epoch)
-    );
+    return counted !== null && !RedisEpoch.current(counted.read, connection.epoch);
   }
 }
 
