@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { AppLogger, createRootLogger, ROOT_LOGGER } from '../src/common/app-logger';
+import { loadConfig } from '../src/config/app-config';
 import { MetricsService } from '../src/ops/metrics.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
@@ -14,6 +15,7 @@ import {
   stripeEvent,
 } from './support/webhooks';
 import { captureLines } from './support/log-lines';
+import { PausableRedisRelay } from './support/redis-relay';
 import { expectProblem } from './support/problem';
 
 describe('webhooks (e2e)', () => {
@@ -1058,6 +1060,35 @@ describe('webhook intake while Redis is down (e2e)', () => {
       );
     } finally {
       await worker.close();
+    }
+  });
+});
+
+describe('a Redis that hangs (e2e)', () => {
+  it('holds no request: intake stores and answers 202, the partner API and /metrics answer', async () => {
+    const relay = await PausableRedisRelay.start(loadConfig().redisUrl);
+    const api = await startApp({ REDIS_URL: relay.url, REDIS_COMMAND_TIMEOUT_MS: '200' });
+    try {
+      const partner = await createPartner(api.http);
+      const connection = await createConnection(api.http, partner.apiKey, 'upwork');
+      await api.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      relay.pause();
+      const eventId = `msg_${randomUUID()}`;
+      // supertest's timeout fails the test where a request would wait for Redis to answer.
+      const res = await deliver(api.http, connection, payoutEvent(), { id: eventId }).timeout(5000);
+      expect(res.status).toBe(202);
+      const [stored] = await api.db.query(
+        `SELECT status FROM webhook_events WHERE connection_id = $1 AND event_id = $2`,
+        [connection.id, eventId],
+      );
+      expect(stored).toEqual({ status: 'accepted' });
+      await api.http.get('/v1/freelancers').set(bearer(partner.apiKey)).timeout(5000).expect(200);
+      await api.http.get('/metrics').timeout(5000).expect(200);
+      expect((await api.http.get('/health/ready').timeout(5000)).status).toBe(503);
+    } finally {
+      relay.resume();
+      await api.close();
+      await relay.close();
     }
   });
 });

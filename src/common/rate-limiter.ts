@@ -18,6 +18,8 @@ type CountingRedis = Redis & {
   ): Promise<[number, string | null]>;
 };
 
+const UNCHECKED_WARNING_EVERY_MS = 10_000;
+
 /** What one counted request learnt from Redis; `null` when Redis did not answer and the request passed uncounted. */
 export type Counted = { read: string | null } | null;
 
@@ -29,6 +31,9 @@ export type Counted = { read: string | null } | null;
 export class RateLimiter {
   private readonly logger = new Logger(RateLimiter.name);
   private readonly redis: CountingRedis;
+  /** Requests let through uncounted since the last warning: one line per UNCHECKED_WARNING_EVERY_MS, not each. */
+  private unchecked = 0;
+  private warnedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(redis: RedisService) {
     // A defined command runs by EVALSHA: Redis does not hash the script text again on every request.
@@ -53,12 +58,22 @@ export class RateLimiter {
     try {
       [count, read] = await this.redis.countInWindow(keys.length, ...keys, 2000);
     } catch (error) {
-      this.logger.warn(
-        `Rate limit for ${scope} was not checked because Redis did not answer: ${String(error)}`,
-      );
+      this.noteUnchecked(scope, error);
       return null;
     }
     if (count > limitPerSecond) throw Problems.tooManyRequests(1);
     return { read };
+  }
+
+  private noteUnchecked(scope: string, error: unknown): void {
+    this.unchecked += 1;
+    const nowMs = Date.now();
+    if (nowMs - this.warnedAtMs < UNCHECKED_WARNING_EVERY_MS) return;
+    this.logger.warn(
+      `Rate limits were not checked for ${this.unchecked} request(s) because Redis did not answer ` +
+        `(the latest for ${scope}: ${String(error)}); they were let through.`,
+    );
+    this.unchecked = 0;
+    this.warnedAtMs = nowMs;
   }
 }

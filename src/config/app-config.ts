@@ -51,6 +51,11 @@ export interface AppConfig {
    */
   httpRequestTimeoutMs: number;
   /**
+   * How long a command to Redis for rate limits, epochs and breakers may take; past it the command fails as if
+   * Redis were down (a rate limit then lets the request through), so a Redis that hangs holds no request.
+   */
+  redisCommandTimeoutMs: number;
+  /**
    * How long a payout may wait for providers to come back (a breaker to close, ops to enable a provider) when
    * only they stand between it and a route, counted from when it was received or retried; then it fails.
    */
@@ -127,6 +132,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,
     sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
     httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS ?? 500,
     providerWaitMaxMs: env.PROVIDER_WAIT_MAX_MS ?? 24 * 60 * 60 * 1000,
     sandbox: {
       seed: env.SANDBOX_SEED ?? randomBytes(16).toString('hex'),

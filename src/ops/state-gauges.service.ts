@@ -7,6 +7,8 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as co
 
 /** Scrapes closer together than this share one reading: /metrics needs no credential, so it must stay cheap. */
 export const GAUGE_REFRESH_MIN_MS = 1000;
+/** A scrape waits this long for a reading at most, then answers with the gauges as they stand. */
+export const GAUGE_READING_WAIT_MS = 1000;
 
 /**
  * Gauges read from the source of truth at scrape time: payouts per status from Postgres, jobs per queue and
@@ -27,16 +29,25 @@ export class StateGauges {
   private reading: Promise<void> | null = null;
   private readAtMs = Number.NEGATIVE_INFINITY;
 
+  /**
+   * Starts a reading unless one runs or a recent one stands, and waits for it at most GAUGE_READING_WAIT_MS: a
+   * Redis or Postgres that hangs must not hang the scrape (the reading goes on, and the next scrape shares it).
+   */
   async refresh(): Promise<void> {
-    if (this.reading) return this.reading;
-    if (Date.now() - this.readAtMs < GAUGE_REFRESH_MIN_MS) return;
-    this.reading = Promise.all([this.refreshPayouts(), this.refreshQueues()])
-      .then(() => undefined)
-      .finally(() => {
-        this.readAtMs = Date.now();
-        this.reading = null;
-      });
-    return this.reading;
+    if (!this.reading && Date.now() - this.readAtMs >= GAUGE_REFRESH_MIN_MS) {
+      this.reading = Promise.all([this.refreshPayouts(), this.refreshQueues()])
+        .then(() => undefined)
+        .finally(() => {
+          this.readAtMs = Date.now();
+          this.reading = null;
+        });
+    }
+    if (!this.reading) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, GAUGE_READING_WAIT_MS);
+    });
+    await Promise.race([this.reading, waited]).finally(() => clearTimeout(timer));
   }
 
   private async refreshPayouts(): Promise<void> {

@@ -13,6 +13,9 @@ export class RedisService implements OnApplicationShutdown {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       connectTimeout: 2000,
+      // A Redis that accepts commands and never answers (hung, or a network that drops packets) fails them here,
+      // as a Redis that is down does, instead of holding every request that counts a rate limit.
+      commandTimeout: config.redisCommandTimeoutMs,
       keyPrefix: `${config.queuePrefix}:`,
       // Commands issued in the same tick share one write: many concurrent rate-limit counts, one syscall.
       enableAutoPipelining: true,
