@@ -619,6 +619,48 @@ describe('payout pipeline (e2e, workers in process)', () => {
     }
   });
 
+  it('books a return whose checks Redis lost: the check due is kept in Postgres and swept', async () => {
+    // Settles 3 s after acceptance and comes back 3 s after that.
+    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 3000 });
+    const queue = t.app.get(PayoutQueues).settle;
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '350.00');
+      const settled = await payoutWhen(id, ['settled']);
+      const [attempt] = await t.db.query(
+        `SELECT id, return_check, return_check_at FROM payout_attempts WHERE payout_id = $1 AND status = 'settled'`,
+        [id],
+      );
+      expect(attempt.return_check_at).not.toBeNull();
+      // Redis loses the queued checks of this transfer (as in a restart that kept nothing).
+      await queue.pause();
+      const ours = (jobs: { id?: string }[]) =>
+        jobs.filter((job) => job.id?.startsWith(`return-check-${attempt.id}-`));
+      await waitFor(async () => ours(await queue.getActive()).length === 0, { what: 'no check running' });
+      const lost = ours(await queue.getJobs(['delayed', 'waiting', 'prioritized']));
+      expect(lost.length).toBeGreaterThan(0);
+      for (const job of lost) await queue.remove(job.id!);
+      expect((await payoutWhen(id, ['settled', 'returned'])).status).toBe('settled');
+      await queue.resume();
+
+      const returned = await payoutWhen(id, ['returned']);
+      expect(returned.timeline.map((s) => s.status)).toEqual([
+        'received',
+        'routed',
+        'sending',
+        'settled',
+        'returned',
+      ]);
+      expect(settled.net).toBe(returned.net);
+      await trialBalanceIsBalanced();
+      const [done] = await t.db.query(`SELECT status FROM payout_attempts WHERE id = $1`, [attempt.id]);
+      expect(done.status).toBe('returned');
+    } finally {
+      await queue.resume();
+      await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
+    }
+  });
+
   it('lists payouts by status and freelancer, and hides them from other partners', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '90.00');

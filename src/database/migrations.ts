@@ -31,6 +31,7 @@ import { RealizedMonthsRecomputed1763900026000 } from '../../migrations/17639000
 import { PayoutUnmatchedEvent1763900027000 } from '../../migrations/1763900027000-payout-unmatched-event';
 import { EndpointEvents1763900028000 } from '../../migrations/1763900028000-endpoint-events';
 import { EarlierDecisions1763900029000 } from '../../migrations/1763900029000-earlier-decisions';
+import { ReturnChecksKept1763900030000 } from '../../migrations/1763900030000-return-checks-kept';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -67,4 +68,5 @@ export const MIGRATIONS = [
   PayoutUnmatchedEvent1763900027000,
   EndpointEvents1763900028000,
   EarlierDecisions1763900029000,
+  ReturnChecksKept1763900030000,
 ];

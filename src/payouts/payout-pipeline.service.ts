@@ -45,6 +45,8 @@ interface AttemptRow {
   status: string;
   /** When a send of this attempt last started; null while it was never sent. */
   last_send_at: Date | null;
+  /** A settled attempt's next check for a return, and when it is due; null once the window is covered. */
+  return_check?: number | null;
 }
 
 /**
@@ -513,6 +515,8 @@ export class PayoutPipelineService {
     const net = new MoneyDecimal(quote.net);
     await this.db.transaction(async (tx) => {
       if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'settled', ['accepted']))) return;
+      // The first check for a return, due in Postgres as well as queued: Redis may lose the delayed job.
+      await this.scheduleReturnCheck(tx, attempt.id, 0);
       await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`, {
         fees: quote.fees,
         net: quote.net,
@@ -541,6 +545,9 @@ export class PayoutPipelineService {
    * after it: the next is queued all the same.
    */
   private async checkForReturn(payout: PayoutRow, attempt: AttemptRow, check: number): Promise<void> {
+    // A job for a check that is not the one due (a repeat of one done, or a chain from before checks were kept
+    // in Postgres) does nothing: one chain of checks per transfer.
+    if (attempt.return_check !== check) return;
     try {
       const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
       if (status.state === 'returned') {
@@ -550,7 +557,32 @@ export class PayoutPipelineService {
     } catch (error) {
       this.logger.warn(`Return check ${check} of payout ${payout.id} failed: ${String(error)}`);
     }
-    await this.watchForReturn(payout.id, attempt.id, check + 1);
+    const next = await this.db.transaction((tx) =>
+      this.scheduleReturnCheck(tx, attempt.id, check + 1, check),
+    );
+    if (next) await this.watchForReturn(payout.id, attempt.id, check + 1);
+  }
+
+  /**
+   * Records in Postgres that check `check` for a return of a settled attempt is due (when returnCheckDelay says),
+   * or that none is once the window is covered; the sweeper queues a check Redis lost. With `after`, only when
+   * check `after` is the one due, so a check is followed once. Answers whether check `check` is now due.
+   */
+  private async scheduleReturnCheck(
+    tx: EntityManager,
+    attemptId: string,
+    check: number,
+    after?: number,
+  ): Promise<boolean> {
+    const delay = returnCheckDelay(check, this.config.returnCheckDelayMs, this.config.returnWindowMs);
+    const [, updated] = await tx.query(
+      `UPDATE payout_attempts
+          SET return_check = CASE WHEN $2::bigint IS NULL THEN NULL ELSE $3::int END,
+              return_check_at = clock_timestamp() + make_interval(secs => $2::bigint / 1000.0)
+        WHERE id = $1 AND status = 'settled' AND ($4::int IS NULL OR return_check = $4::int)`,
+      [attemptId, delay, check, after ?? null],
+    );
+    return delay !== null && updated > 0;
   }
 
   /**

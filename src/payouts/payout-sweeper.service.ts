@@ -9,7 +9,7 @@ const BATCH = 200;
 
 /**
  * Redis may lose a job and a worker may die holding one: every interval, payouts that sat too long in a
- * non-terminal state get their next step queued again. Job ids carry the sweep's time bucket, so one sweep
+ * non-terminal state get their next step queued again, and settled transfers their overdue check for a return. Job ids carry the sweep's time bucket, so one sweep
  * queues a step once, and the step itself is idempotent in Postgres.
  */
 @Injectable()
@@ -64,6 +64,23 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
       } else {
         await this.queues.enqueueSend(data, { jobId: JobIds.sendSweep(attempt.id, bucket) });
       }
+      queued += 1;
+    }
+
+    // Checks of settled transfers for a return, overdue because Redis lost their delayed jobs.
+    const checks: { id: string; payout_id: string; return_check: number }[] = await this.db.query(
+      `SELECT id, payout_id, return_check FROM payout_attempts
+       WHERE status = 'settled' AND return_check_at IS NOT NULL
+         AND return_check_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
+       ORDER BY return_check_at LIMIT $2`,
+      [staleMs, BATCH],
+    );
+    for (const check of checks) {
+      await this.queues.enqueueSettle(
+        { payoutId: check.payout_id, attemptId: check.id, returnCheck: check.return_check },
+        0,
+        JobIds.returnCheckSweep(check.id, check.return_check, bucket),
+      );
       queued += 1;
     }
     return queued;

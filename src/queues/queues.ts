@@ -54,6 +54,8 @@ export const JobIds = {
   send: (attemptId: string) => `send-${attemptId}`,
   settle: (attemptId: string) => `settle-${attemptId}`,
   returnCheck: (attemptId: string, check: number) => `return-check-${attemptId}-${check}`,
+  returnCheckSweep: (attemptId: string, check: number, sweepAtMs: number) =>
+    `return-check-${attemptId}-${check}-sweep-${sweepAtMs}`,
   sendSweep: (attemptId: string, sweepAtMs: number) => `send-${attemptId}-sweep-${sweepAtMs}`,
   /**
    * A send that waits (for a provider to come back, or for an earlier send's window) until about the given time.
