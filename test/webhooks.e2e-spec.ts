@@ -1093,6 +1093,29 @@ describe('a Redis that hangs (e2e)', () => {
   });
 });
 
+describe('a worker that loses Redis (e2e)', () => {
+  it('logs what its queues report as JSON lines, never a stack trace on standard error', async () => {
+    const relay = await PausableRedisRelay.start(loadConfig().redisUrl);
+    const worker = await startApp({ REDIS_URL: relay.url }, { role: 'worker' });
+    const { stream, lines } = captureLines();
+    worker.app.useLogger(new AppLogger(createRootLogger('warn', stream)));
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      relay.down();
+      await waitFor(
+        async () => lines.some((line) => String(line.msg).startsWith('Worker of send-payout reported:')),
+        { what: 'the send worker to report the lost connection' },
+      );
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+      relay.up();
+      await worker.close();
+      await relay.close();
+    }
+  });
+});
+
 describe('webhook events in the pipeline (e2e)', () => {
   let t: TestApp;
 

@@ -4,6 +4,7 @@ import { Job } from 'bullmq';
 import { jobLogContext, withLogContext } from '../common/log-context';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
+import { logWorkerErrors } from '../queues/queue-errors.logger';
 import { PartnerWebhookJobData, QUEUES, WORKER_OPTIONS } from '../queues/queues';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 
@@ -22,6 +23,7 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
 
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.partnerWebhooks.concurrency;
+    logWorkerErrors(this.worker, this.logger);
   }
 
   process(job: Job<PartnerWebhookJobData>): Promise<string> {

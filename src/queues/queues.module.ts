@@ -25,6 +25,9 @@ const queueNames = Object.values(QUEUES);
             tls: url.protocol === 'rediss:' ? {} : undefined,
             enableOfflineQueue: false,
             connectTimeout: 2000,
+            // Reconnect every 2 s at most (BullMQ's default backs off to 20 s), so queues resume soon after an
+            // outage of Redis ends.
+            retryStrategy: (times: number) => Math.min(250 * times, 2000),
           },
         };
       },

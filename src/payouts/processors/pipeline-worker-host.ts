@@ -4,6 +4,7 @@ import { Job } from 'bullmq';
 import { jobLogContext, withLogContext } from '../../common/log-context';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../ops/metrics.service';
+import { logWorkerErrors } from '../../queues/queue-errors.logger';
 import { RetryLater } from '../payout-pipeline.service';
 
 /**
@@ -20,6 +21,7 @@ export abstract class PipelineWorkerHost extends WorkerHost implements OnApplica
 
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.workerConcurrency;
+    logWorkerErrors(this.worker, this.logger);
   }
 
   process(job: Job): Promise<void> {
