@@ -416,7 +416,7 @@ describe('foundation (e2e)', () => {
       expect(res.body.errors[0].field).toBe('nickname');
     });
 
-    it.each(['[1,2,3]', '"a string"', '42', 'null', 'true'])(
+    it.each(['[1,2,3]', '"a string"', '42', 'true'])(
       'refuses a body that is not a JSON object (%s) as a whole, naming body',
       async (body) => {
         const res = await t.http

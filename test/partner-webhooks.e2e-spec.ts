@@ -217,7 +217,11 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
   });
 
   it.each([
-    [{ url: 'not a url' }, 'url must be an absolute https:// URL'],
+    [{ url: 'not-a-url' }, 'url must be an absolute https:// URL'],
+    [
+      { url: 'https://hooks.example.com/a b' },
+      'url must not contain white space, control characters or backslashes: they are not sent as written',
+    ],
     [{ url: 'http://hooks.example.com/x' }, 'url must use https://'],
     [{ url: 'https://user:pw@hooks.example.com/x' }, 'url must not carry a user name or password'],
     [{ url: 'https://hooks.example.com/x#part' }, 'url must not carry a fragment (#…): it is never sent'],
