@@ -5,12 +5,13 @@ import { withLockTimeout } from './lock-timeout';
 /**
  * The checks of a settled transfer for a return were delayed jobs in Redis only: a Redis that restarted empty
  * lost them, and money a provider sent back was never booked. Now the attempt keeps its next check
- * (`return_check`) and when it is due (`return_check_at`), and the sweeper queues a check that is overdue. The
- * index holds only settled attempts with a check to come.
+ * (`return_check`, -1 once the window is covered) and when it is due (`return_check_at`), and the sweeper queues
+ * a check that is overdue. The index holds only settled attempts with a check to come.
  *
- * Settled attempts of the last 30 days (the default RETURN_WINDOW_MS) get a first check within the hour after
- * this runs, spread so the providers are not asked all at once; a check queued before that is not the one
- * due does nothing, so each transfer has one chain of checks. The columns have no default (no rewrite) and are added under a lock timeout. Can run again.
+ * Attempts settled before keep `return_check` null: the next job of their chain still queued in Redis takes the
+ * chain over (whatever RETURN_WINDOW_MS is, and also for attempts an older worker settles during a rolling
+ * deploy), so no provider is asked more often than before. A chain Redis already lost stays lost: nothing
+ * says where it stood. The columns have no default (no rewrite) and are added under a lock timeout. Can run again.
  */
 export class ReturnChecksKept1763900030000 implements MigrationInterface {
   name = 'ReturnChecksKept1763900030000';
@@ -25,10 +26,6 @@ export class ReturnChecksKept1763900030000 implements MigrationInterface {
       q,
       'payout_attempts_return_check_due_idx',
       `payout_attempts (return_check_at) WHERE status = 'settled' AND return_check_at IS NOT NULL`,
-    );
-    await q.query(
-      `UPDATE payout_attempts SET return_check = 0, return_check_at = now() + random() * interval '1 hour'
-        WHERE status = 'settled' AND return_check IS NULL AND updated_at > now() - interval '30 days'`,
     );
   }
 

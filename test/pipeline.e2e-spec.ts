@@ -620,8 +620,9 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('books a return whose checks Redis lost: the check due is kept in Postgres and swept', async () => {
-    // Settles 3 s after acceptance and comes back 3 s after that.
-    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 3000 });
+    // Settles 6 s after acceptance and comes back 6 s after that: checks come 0.3, 0.9, 2.1, 4.5 and 9.3 s after
+    // settling, so the test has 6 s to take them away before one could see the return.
+    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 6000 });
     const queue = t.app.get(PayoutQueues).settle;
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
@@ -657,6 +658,29 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(done.status).toBe('returned');
     } finally {
       await queue.resume();
+      await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
+    }
+  });
+
+  it('lets the queued checks of a transfer settled before checks were kept take their chain over', async () => {
+    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 1200 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '320.00');
+      await payoutWhen(id, ['settled']);
+      // As an attempt settled by the code before: nothing kept in Postgres, only the jobs in Redis.
+      await t.db.query(
+        `UPDATE payout_attempts SET return_check = NULL, return_check_at = NULL
+         WHERE payout_id = $1 AND status = 'settled'`,
+        [id],
+      );
+      await payoutWhen(id, ['returned']);
+      const [attempt] = await t.db.query(
+        `SELECT status, return_check FROM payout_attempts WHERE payout_id = $1 AND status = 'returned'`,
+        [id],
+      );
+      expect(attempt.return_check).toBeGreaterThanOrEqual(0);
+    } finally {
       await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
     }
   });

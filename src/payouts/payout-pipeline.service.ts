@@ -45,8 +45,11 @@ interface AttemptRow {
   status: string;
   /** When a send of this attempt last started; null while it was never sent. */
   last_send_at: Date | null;
-  /** A settled attempt's next check for a return, and when it is due; null once the window is covered. */
-  return_check?: number | null;
+  /**
+   * A settled attempt's check for a return that is due next (from 0); FINISHED_RETURN_CHECKS once the window is
+   * covered; null for an attempt settled before checks were kept in Postgres.
+   */
+  return_check: number | null;
 }
 
 /**
@@ -66,6 +69,9 @@ const RETRY_DELAY_MS = 500;
  * provider (and show in its status) before "no record of the key" means it never will.
  */
 const LANDING_MARGIN_MS = 5_000;
+
+/** `return_check` of a settled attempt whose checks for a return covered the whole window. */
+const FINISHED_RETURN_CHECKS = -1;
 
 /** Thrown to make BullMQ retry a job with its backoff. */
 export class RetryLater extends Error {}
@@ -454,13 +460,14 @@ export class PayoutPipelineService {
   }
 
   /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
-  async settle(payoutId: string, attemptId: string, known?: Known, returnCheck = 0): Promise<void> {
+  async settle(payoutId: string, attemptId: string, known?: Known, returnCheck?: number): Promise<void> {
     const attempt = known?.attempt ?? (await this.loadAttempt(attemptId));
     if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
     const payout = known?.payout ?? (await this.loadPayout(this.db.manager, payoutId));
     if (!payout) return;
     if (attempt.status === 'settled') {
-      await this.checkForReturn(payout, attempt, returnCheck);
+      // Only a return-check job looks at a settled transfer; a settlement poll that comes late has nothing to do.
+      if (returnCheck !== undefined) await this.checkForReturn(payout, attempt, returnCheck);
       return;
     }
     const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
@@ -514,9 +521,10 @@ export class PayoutPipelineService {
     };
     const net = new MoneyDecimal(quote.net);
     await this.db.transaction(async (tx) => {
-      if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'settled', ['accepted']))) return;
-      // The first check for a return, due in Postgres as well as queued: Redis may lose the delayed job.
-      await this.scheduleReturnCheck(tx, attempt.id, 0);
+      // The first check for a return is due in Postgres as well as queued: Redis may lose the delayed job.
+      const firstCheckInMs = returnCheckDelay(0, this.config.returnCheckDelayMs, this.config.returnWindowMs)!;
+      if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'settled', ['accepted'], { firstCheckInMs })))
+        return;
       await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`, {
         fees: quote.fees,
         net: quote.net,
@@ -545,9 +553,18 @@ export class PayoutPipelineService {
    * after it: the next is queued all the same.
    */
   private async checkForReturn(payout: PayoutRow, attempt: AttemptRow, check: number): Promise<void> {
-    // A job for a check that is not the one due (a repeat of one done, or a chain from before checks were kept
-    // in Postgres) does nothing: one chain of checks per transfer.
-    if (attempt.return_check !== check) return;
+    // One chain of checks per transfer: a job for another check than the one due (a repeat, or one whose check
+    // the sweeper queued again) does nothing. A transfer settled before checks were kept in Postgres is taken
+    // over by the first job of its chain that runs.
+    if (attempt.return_check === null) {
+      const [, adopted] = await this.db.query(
+        `UPDATE payout_attempts SET return_check = $2 WHERE id = $1 AND status = 'settled' AND return_check IS NULL`,
+        [attempt.id, check],
+      );
+      if (!adopted) return;
+    } else if (attempt.return_check !== check) {
+      return;
+    }
     try {
       const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
       if (status.state === 'returned') {
@@ -557,30 +574,23 @@ export class PayoutPipelineService {
     } catch (error) {
       this.logger.warn(`Return check ${check} of payout ${payout.id} failed: ${String(error)}`);
     }
-    const next = await this.db.transaction((tx) =>
-      this.scheduleReturnCheck(tx, attempt.id, check + 1, check),
-    );
-    if (next) await this.watchForReturn(payout.id, attempt.id, check + 1);
+    if (await this.nextReturnCheck(attempt.id, check))
+      await this.watchForReturn(payout.id, attempt.id, check + 1);
   }
 
   /**
-   * Records in Postgres that check `check` for a return of a settled attempt is due (when returnCheckDelay says),
-   * or that none is once the window is covered; the sweeper queues a check Redis lost. With `after`, only when
-   * check `after` is the one due, so a check is followed once. Answers whether check `check` is now due.
+   * Records in Postgres that the check after `done` is due (when returnCheckDelay says), or that none is once the
+   * window is covered (FINISHED_RETURN_CHECKS); the sweeper queues a due check Redis lost. Only while `done` was
+   * the check due, so each check is followed once. Answers whether a next check is now due.
    */
-  private async scheduleReturnCheck(
-    tx: EntityManager,
-    attemptId: string,
-    check: number,
-    after?: number,
-  ): Promise<boolean> {
-    const delay = returnCheckDelay(check, this.config.returnCheckDelayMs, this.config.returnWindowMs);
-    const [, updated] = await tx.query(
+  private async nextReturnCheck(attemptId: string, done: number): Promise<boolean> {
+    const delay = returnCheckDelay(done + 1, this.config.returnCheckDelayMs, this.config.returnWindowMs);
+    const [, updated] = await this.db.query(
       `UPDATE payout_attempts
-          SET return_check = CASE WHEN $2::bigint IS NULL THEN NULL ELSE $3::int END,
+          SET return_check = CASE WHEN $2::bigint IS NULL THEN $4::int ELSE $3::int + 1 END,
               return_check_at = clock_timestamp() + make_interval(secs => $2::bigint / 1000.0)
-        WHERE id = $1 AND status = 'settled' AND ($4::int IS NULL OR return_check = $4::int)`,
-      [attemptId, delay, check, after ?? null],
+        WHERE id = $1 AND status = 'settled' AND return_check = $3::int`,
+      [attemptId, delay, done, FINISHED_RETURN_CHECKS],
     );
     return delay !== null && updated > 0;
   }
@@ -898,7 +908,7 @@ export class PayoutPipelineService {
     attemptId: string,
     to: string,
     from: string[],
-    fields: { providerTransferId?: string; error?: string | null } = {},
+    fields: { providerTransferId?: string; error?: string | null; firstCheckInMs?: number } = {},
     /**
      * Only when no send of the attempt may still land: none marked, the mark older than `since`, or the mark the
      * caller's own send holds (sends of an attempt are marked one at a time).
@@ -909,7 +919,10 @@ export class PayoutPipelineService {
       `WITH payout AS (SELECT id FROM payouts WHERE id = $1 FOR NO KEY UPDATE),
             moved AS (
               UPDATE payout_attempts SET status = $3, provider_transfer_id = coalesce($5, provider_transfer_id),
-                     error = CASE WHEN $6 THEN $7 ELSE error END, updated_at = clock_timestamp()
+                     error = CASE WHEN $6 THEN $7 ELSE error END, updated_at = clock_timestamp(),
+                     return_check = CASE WHEN $11::bigint IS NULL THEN return_check ELSE 0 END,
+                     return_check_at = CASE WHEN $11::bigint IS NULL THEN return_check_at
+                                       ELSE clock_timestamp() + make_interval(secs => $11::bigint / 1000.0) END
               WHERE id = $2 AND status = ANY($4::text[]) AND payout_id = (SELECT id FROM payout)
                 AND (NOT $8 OR status = 'accepted' OR last_send_at IS NULL OR last_send_at < $9
                      OR last_send_at = $10)
@@ -926,6 +939,7 @@ export class PayoutPipelineService {
         quiet !== undefined,
         quiet?.since ?? null,
         quiet?.ownSend ?? null,
+        fields.firstCheckInMs ?? null,
       ],
     );
     return moved.length > 0;

@@ -67,12 +67,17 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
       queued += 1;
     }
 
-    // Checks of settled transfers for a return, overdue because Redis lost their delayed jobs.
-    const checks: { id: string; payout_id: string; return_check: number }[] = await this.db.query(
-      `SELECT id, payout_id, return_check FROM payout_attempts
-       WHERE status = 'settled' AND return_check_at IS NOT NULL
-         AND return_check_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
-       ORDER BY return_check_at LIMIT $2`,
+    // Checks of settled transfers for a return, overdue because Redis lost their delayed jobs. Each is claimed
+    // by moving its due time two stale periods on: a check still waiting in a busy queue is not queued again at
+    // every sweep, and checks that keep failing do not hold the head of the list.
+    const [checks]: [{ id: string; payout_id: string; return_check: number }[], number] = await this.db.query(
+      `UPDATE payout_attempts a SET return_check_at = clock_timestamp() + make_interval(secs => $1 * 2 / 1000.0)
+       FROM (SELECT id FROM payout_attempts
+             WHERE status = 'settled' AND return_check_at IS NOT NULL
+               AND return_check_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
+             ORDER BY return_check_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+       WHERE a.id = due.id
+       RETURNING a.id, a.payout_id, a.return_check`,
       [staleMs, BATCH],
     );
     for (const check of checks) {

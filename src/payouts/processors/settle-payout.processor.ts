@@ -11,6 +11,6 @@ export class SettlePayoutProcessor extends PipelineWorkerHost {
   }
 
   run(job: Job<SettlePayoutJobData>): Promise<void> {
-    return this.pipeline.settle(job.data.payoutId, job.data.attemptId, undefined, job.data.returnCheck ?? 0);
+    return this.pipeline.settle(job.data.payoutId, job.data.attemptId, undefined, job.data.returnCheck);
   }
 }
