@@ -2,6 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { AppLogger, createRootLogger, ROOT_LOGGER } from '../src/common/app-logger';
 import { loadConfig } from '../src/config/app-config';
 import { MetricsService } from '../src/ops/metrics.service';
+import { RedisService } from '../src/redis/redis.module';
+import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
 import { bearer, createPartner, ops, startApp, TestApp, unique, waitFor } from './support/app';
@@ -623,10 +625,13 @@ describe('webhooks (e2e)', () => {
       expect((await outcomes()).ignored).toBe(before + 1);
     });
 
-    it('answers 404 to an unknown connection', async () => {
+    it('answers 404 to an unknown connection, leaving nothing of it in Redis', async () => {
       const body = JSON.stringify(payoutEvent());
       const headers = signStandard(upwork.signingSecret, 'msg_x', body);
-      expectProblem(await t.http.post(`/v1/webhooks/${randomUUID()}`).set(headers).send(body), 404);
+      const unknown = randomUUID();
+      expectProblem(await t.http.post(`/v1/webhooks/${unknown}`).set(headers).send(body), 404);
+      const redis = t.app.get(RedisService).client;
+      expect(await redis.exists(PlatformConnectionsService.rotationEpochKey(unknown))).toBe(0);
       expectProblem(await t.http.post('/v1/webhooks/not-a-connection').set(headers).send(body), 404);
     });
 
@@ -1110,6 +1115,16 @@ describe('a worker that loses Redis (e2e)', () => {
     } finally {
       printed.mockRestore();
       relay.up();
+      // Closed once its queues are back, so no connection is left reconnecting after the test.
+      const queues = worker.app.get(PayoutQueues);
+      await waitFor(
+        () =>
+          queues.send.getJobCounts('waiting').then(
+            () => true,
+            () => false,
+          ),
+        { what: 'the queues to reach Redis again' },
+      );
       await worker.close();
       await relay.close();
     }

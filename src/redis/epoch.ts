@@ -1,6 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
 import { RedisService } from './redis.module';
+
+/** The epoch, or a fresh one set when there is none: one command, on any Redis version. */
+const READ_OR_START = `local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`;
+
+type EpochRedis = Redis & { epochReadOrStart(key: string, fresh: string): Promise<string> };
 
 /**
  * A counter in Redis that tells every replica when copies it keeps in memory went stale: whoever changes the
@@ -10,6 +19,7 @@ import { RedisService } from './redis.module';
  */
 export class RedisEpoch {
   private readonly logger = new Logger(RedisEpoch.name);
+  private readonly client: EpochRedis;
 
   constructor(
     private readonly redis: RedisService,
@@ -17,7 +27,10 @@ export class RedisEpoch {
     private readonly key: string,
     /** What the copies are, for the log line when other replicas could not be told. */
     private readonly what: string,
-  ) {}
+  ) {
+    redis.client.defineCommand('epochReadOrStart', { numberOfKeys: 1, lua: READ_OR_START });
+    this.client = redis.client as EpochRedis;
+  }
 
   /**
    * Whether a copy made under epoch `held` is still good, given the value `read` from Redis now. A missing value
@@ -38,10 +51,20 @@ export class RedisEpoch {
    * never stands for copies made before it went missing.
    */
   async read(id?: string): Promise<string | null> {
-    const fresh = randomUUID();
     try {
-      const before = await this.redis.client.set(this.keyOf(id), fresh, 'NX', 'GET');
-      return before ?? fresh;
+      return await this.client.epochReadOrStart(this.keyOf(id), randomUUID());
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The epoch as it stands, without starting one: `{ value: null }` when there is none, null when Redis cannot
+   * say. For ids anyone may name (a webhook's connection id), so that a key is made only for what exists.
+   */
+  async peek(id?: string): Promise<{ value: string | null } | null> {
+    try {
+      return { value: await this.redis.client.get(this.keyOf(id)) };
     } catch {
       return null;
     }

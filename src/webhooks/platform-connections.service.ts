@@ -224,19 +224,21 @@ export class PlatformConnectionsService {
   async findForIntake(id: string, fresh = false): Promise<IntakeConnection | null> {
     const cached = fresh ? undefined : this.intakeCache.get(id);
     if (cached && cached.until > Date.now()) return cached.connection;
-    // Read before the row: a rotation in between leaves this copy marked stale, never a stale copy unmarked.
-    const epoch = await this.rotations.read(id);
-    const rows: ConnectionRow[] = await this.db.query(
-      `SELECT id, partner_id, platform, scheme, secret_ciphertext, previous_secrets
-       FROM platform_connections WHERE id = $1 AND deleted_at IS NULL`,
-      [id],
-    );
-    if (!rows.length) {
+    // The epoch is read before the row: a rotation in between leaves this copy marked stale, never a stale copy
+    // unmarked. It is only looked at here, since anyone may post to any id: one is started (and the row read
+    // again under it) only once the row shows the connection exists.
+    const peeked = await this.rotations.peek(id);
+    let epoch = peeked?.value ?? null;
+    let row = await this.intakeRow(id);
+    if (row && peeked && peeked.value === null) {
+      epoch = await this.rotations.read(id);
+      row = await this.intakeRow(id);
+    }
+    if (!row) {
       // Deleted: the copy this replica may hold must not answer for it again.
       this.intakeCache.delete(id);
       return null;
     }
-    const row = rows[0];
     const connection: IntakeConnection = {
       id: row.id,
       partnerId: row.partner_id,
@@ -249,6 +251,15 @@ export class PlatformConnectionsService {
     if (this.intakeCache.size >= INTAKE_CACHE_MAX) this.intakeCache.clear();
     this.intakeCache.set(id, { connection, until: Date.now() + INTAKE_CACHE_MS });
     return connection;
+  }
+
+  private async intakeRow(id: string): Promise<ConnectionRow | null> {
+    const rows: ConnectionRow[] = await this.db.query(
+      `SELECT id, partner_id, platform, scheme, secret_ciphertext, previous_secrets
+       FROM platform_connections WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
+    return rows[0] ?? null;
   }
 
   /**
