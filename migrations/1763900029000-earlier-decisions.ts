@@ -29,7 +29,8 @@ export class EarlierDecisions1763900029000 implements MigrationInterface {
        BEGIN
          RAISE EXCEPTION 'earlier routing decisions are kept as they were: % is refused', TG_OP;
        END $$`,
-      `CREATE OR REPLACE TRIGGER payout_earlier_decisions_append_only
+      `DROP TRIGGER IF EXISTS payout_earlier_decisions_append_only ON payout_earlier_decisions`,
+      `CREATE TRIGGER payout_earlier_decisions_append_only
          BEFORE UPDATE OR DELETE OR TRUNCATE ON payout_earlier_decisions
          FOR EACH STATEMENT EXECUTE FUNCTION payout_earlier_decisions_append_only()`,
       `CREATE OR REPLACE FUNCTION payout_decision_replaced() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -38,8 +39,10 @@ export class EarlierDecisions1763900029000 implements MigrationInterface {
          VALUES (OLD.id, OLD.account_id, OLD.decision);
          RETURN NULL;
        END $$`,
-      `CREATE OR REPLACE TRIGGER payout_decision_replaced AFTER UPDATE OF decision ON payouts
-         FOR EACH ROW WHEN (OLD.decision IS NOT NULL) EXECUTE FUNCTION payout_decision_replaced()`,
+      `DROP TRIGGER IF EXISTS payout_decision_replaced ON payouts`,
+      `CREATE TRIGGER payout_decision_replaced AFTER UPDATE OF decision ON payouts
+         FOR EACH ROW WHEN (OLD.decision IS NOT NULL AND OLD.decision IS DISTINCT FROM NEW.decision)
+         EXECUTE FUNCTION payout_decision_replaced()`,
     ]);
   }
 

@@ -220,7 +220,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     [{ url: 'not-a-url' }, 'url must be an absolute https:// URL'],
     [
       { url: 'https://hooks.example.com/a b' },
-      'url must not contain white space, control characters or backslashes: they are not sent as written',
+      'url must be printable ASCII without white space or backslashes (percent-encode the rest, give host names in punycode): the parser would change them',
     ],
     [{ url: 'http://hooks.example.com/x' }, 'url must use https://'],
     [{ url: 'https://user:pw@hooks.example.com/x' }, 'url must not carry a user name or password'],

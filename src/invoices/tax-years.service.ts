@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { FreelancersService } from '../freelancers/freelancers.service';
 import { parseDecimal } from '../money/money';
 import { TaxYearDto } from './dto/tax-year.dto';
-import { ExportStatus, IssuedPart } from './invoice-view';
+import { ExportStatus } from './invoice-view';
+import { PurposeCode } from './pakistan-export';
 import { RealizedInvoice, summarizeTaxYear, taxYearPeriod } from './tax-year';
 
 interface RealizedRow {
@@ -11,7 +12,8 @@ interface RealizedRow {
   number: string;
   realized_at: Date;
   export_status: ExportStatus;
-  issued_document: string;
+  purpose_code: PurposeCode;
+  pseb_registration_no: string | null;
   gross: string;
   routing_fees: string;
   net_realized: string;
@@ -35,7 +37,8 @@ export class TaxYearsService {
     await this.freelancers.requireOwned(partnerId, freelancerId);
     const period = taxYearPeriod(taxYear);
     const rows: RealizedRow[] = await this.db.query(
-      `SELECT id, number, realized_at, export_status, issued_document, gross::text AS gross,
+      `SELECT id, number, realized_at, export_status, issued_document::jsonb ->> 'purposeCode' AS purpose_code,
+              issued_document::jsonb #>> '{exporter,psebRegistrationNo}' AS pseb_registration_no, gross::text AS gross,
               routing_fees::text AS routing_fees, net_realized::text AS net_realized, fx_rate::text AS fx_rate,
               pkr_equivalent::text AS pkr_equivalent, esfca_retained::text AS esfca_retained, prc_number
          FROM invoices
@@ -45,14 +48,13 @@ export class TaxYearsService {
       [partnerId, freelancerId, period.start, period.end],
     );
     const invoices = rows.map((row): RealizedInvoice => {
-      const issued = JSON.parse(row.issued_document) as IssuedPart;
       return {
         invoiceId: row.id,
         number: row.number,
         realizedAt: row.realized_at,
         exportStatus: row.export_status,
-        purposeCode: issued.purposeCode,
-        psebRegistrationNo: issued.exporter.psebRegistrationNo,
+        purposeCode: row.purpose_code,
+        psebRegistrationNo: row.pseb_registration_no,
         gross: parseDecimal(row.gross),
         routingFees: parseDecimal(row.routing_fees),
         netRealized: parseDecimal(row.net_realized),

@@ -8,6 +8,9 @@ import {
   webhookUrlProblem,
 } from './webhook-url';
 
+const NOT_AS_WRITTEN =
+  'must be printable ASCII without white space or backslashes (percent-encode the rest, give host names in punycode): the parser would change them';
+
 describe(webhookUrlProblem.name, () => {
   it.each(['https://hooks.example.com/payouts', 'https://example.com:8443/x?y=1', 'https://93.184.216.34/h'])(
     'accepts %s everywhere',
@@ -36,26 +39,15 @@ describe(webhookUrlProblem.name, () => {
     ['https://example.com/hook#', 'must not carry a fragment (#…): it is never sent'],
     [' https://example.com/hook', 'must not begin or end with white space'],
     ['https://example.com/hook\n', 'must not begin or end with white space'],
-    [
+    ...[
       'https://example.com/a\r\nX-Injected: y',
-      'must not contain white space, control characters or backslashes: they are not sent as written',
-    ],
-    [
       'https://example.com/a\tb',
-      'must not contain white space, control characters or backslashes: they are not sent as written',
-    ],
-    [
       'https://example.com/a b',
-      'must not contain white space, control characters or backslashes: they are not sent as written',
-    ],
-    [
       'https://example.com/a\u007fb',
-      'must not contain white space, control characters or backslashes: they are not sent as written',
-    ],
-    [
       'http://127.0.0.1:4000\\@evil.example/hook',
-      'must not contain white space, control characters or backslashes: they are not sent as written',
-    ],
+      'https://exämple.com/hook',
+      'https://\uff45xample.com/hook',
+    ].map((url) => [url, NOT_AS_WRITTEN]),
   ])('refuses %j', (url, problem) => {
     expect(webhookUrlProblem(url, false)).toBe(problem);
   });

@@ -15,10 +15,11 @@ export function webhookUrlProblem(raw: string, production: boolean): string | nu
   // The URL is kept and shown as sent: what the parser would quietly strip or never send is refused instead.
   if (raw.trim() !== raw) return 'must not begin or end with white space';
   if (raw.includes('#')) return 'must not carry a fragment (#…): it is never sent';
-  // The parser drops tabs and line breaks, encodes spaces and reads a backslash as a slash, so the URL shown
-  // would not be the one called (`https://a.example\@b.example/` calls a.example).
-  if (/[\u0000-\u0020\u007f\\]/.test(raw)) {
-    return 'must not contain white space, control characters or backslashes: they are not sent as written';
+  // The parser drops tabs and line breaks, encodes spaces and other characters, maps host names to punycode
+  // (fullwidth letters to ASCII) and reads a backslash as a slash, so the URL shown would not be the one called
+  // (`https://a.example\@b.example/` calls a.example).
+  if (/[^\u0021-\u007e]|\\/.test(raw)) {
+    return 'must be printable ASCII without white space or backslashes (percent-encode the rest, give host names in punycode): the parser would change them';
   }
   let url: URL;
   try {

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Problems } from '../common/problem';
+import { BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE, Problems } from '../common/problem';
 import { bearerToken, constantTimeEquals } from './api-key';
 
 /** Ops endpoints: `Authorization: Bearer $OPS_TOKEN`, compared in constant time. */
@@ -12,7 +12,11 @@ export class OpsGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (!isOpsRequest(request.headers.authorization, this.config.opsToken)) {
-      throw Problems.unauthorized('Send the ops token as "Authorization: Bearer …".');
+      const sent = bearerToken(request.headers.authorization) !== null;
+      throw Problems.unauthorized(
+        'Send the ops token as "Authorization: Bearer …".',
+        sent ? INVALID_TOKEN_CHALLENGE : BEARER_CHALLENGE,
+      );
     }
     return true;
   }

@@ -26,8 +26,8 @@ const queueNames = Object.values(QUEUES);
             enableOfflineQueue: false,
             connectTimeout: 2000,
             // Reconnect every 2 s at most (BullMQ's default backs off to 20 s), so queues resume soon after an
-            // outage of Redis ends.
-            retryStrategy: (times: number) => Math.min(250 * times, 2000),
+            // outage of Redis ends; a little jitter keeps the connections of many replicas from moving in step.
+            retryStrategy: (times: number) => Math.min(250 * times, 2000) + Math.floor(Math.random() * 250),
           },
         };
       },
