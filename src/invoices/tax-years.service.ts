@@ -47,23 +47,21 @@ export class TaxYearsService {
         ORDER BY realized_at, number`,
       [partnerId, freelancerId, period.start, period.end],
     );
-    const invoices = rows.map((row): RealizedInvoice => {
-      return {
-        invoiceId: row.id,
-        number: row.number,
-        realizedAt: row.realized_at,
-        exportStatus: row.export_status,
-        purposeCode: row.purpose_code,
-        psebRegistrationNo: row.pseb_registration_no,
-        gross: parseDecimal(row.gross),
-        routingFees: parseDecimal(row.routing_fees),
-        netRealized: parseDecimal(row.net_realized),
-        fxRate: nullable(row.fx_rate),
-        pkrEquivalent: nullable(row.pkr_equivalent),
-        esfcaRetained: nullable(row.esfca_retained),
-        prcNumber: row.prc_number,
-      };
-    });
+    const invoices = rows.map((row): RealizedInvoice => ({
+      invoiceId: row.id,
+      number: row.number,
+      realizedAt: row.realized_at,
+      exportStatus: row.export_status,
+      purposeCode: row.purpose_code,
+      psebRegistrationNo: row.pseb_registration_no,
+      gross: parseDecimal(row.gross),
+      routingFees: parseDecimal(row.routing_fees),
+      netRealized: parseDecimal(row.net_realized),
+      fxRate: nullable(row.fx_rate),
+      pkrEquivalent: nullable(row.pkr_equivalent),
+      esfcaRetained: nullable(row.esfca_retained),
+      prcNumber: row.prc_number,
+    }));
     return {
       freelancerId,
       taxYear,
