@@ -23,6 +23,7 @@ import { isOpsRequest } from './partners/ops.guard';
 import { FORBIDDEN_PROTOTYPE_MESSAGE, isForbiddenPrototype, parseJsonBody } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { RedisService } from './redis/redis.module';
 
 /** A caller's X-Request-Id is kept when it is this plain. */
 const REQUEST_ID = /^[\w-]{1,100}$/;
@@ -184,6 +185,14 @@ export function isDashboardRequest(request: Pick<FastifyRequest, 'url' | 'routeO
   return [request.routeOptions?.url, path, decoded].some((p) => p?.startsWith(QUEUE_DASHBOARD_PATH));
 }
 
+/** A request for the dashboard's data (its page and assets are static and need no Redis). */
+function isDashboardApiRequest(request: Pick<FastifyRequest, 'url' | 'routeOptions'>): boolean {
+  return request.routeOptions?.url?.startsWith(`${QUEUE_DASHBOARD_PATH}/api/`) ?? false;
+}
+
+/** How long the dashboard's API waits for Redis to answer a ping before it answers 503. */
+const DASHBOARD_REDIS_TIMEOUT_MS = 1000;
+
 /**
  * Answers a request node's HTTP parser could not read, as problem+json, then closes the connection: no route,
  * hook or filter ever sees it. A reset connection gets nothing.
@@ -245,6 +254,7 @@ export async function createApp(
   const rootLogger = app.get<pino.Logger>(ROOT_LOGGER);
   app.useLogger(new AppLogger(rootLogger));
   const fastify = app.getHttpAdapter().getInstance();
+  const redis = app.get(RedisService);
   tagRequestLogs(fastify);
   logRequests(fastify, rootLogger);
   installBodyParsers(fastify);
@@ -263,6 +273,20 @@ export async function createApp(
         sendProblem(
           reply,
           new ProblemException(405, 'http-405', DASHBOARD_READ_ONLY, undefined, { Allow: 'GET, HEAD' }),
+        );
+        return reply;
+      }
+      // Its API waits on the queues' Redis for as long as Redis takes, which while Redis hangs is for ever.
+      if (isDashboardApiRequest(request) && !(await redis.ping(DASHBOARD_REDIS_TIMEOUT_MS))) {
+        sendProblem(
+          reply,
+          new ProblemException(
+            503,
+            'queues-unavailable',
+            'Redis does not answer, so the queue dashboard cannot read the queues; try again shortly.',
+            undefined,
+            { 'Retry-After': '5' },
+          ),
         );
         return reply;
       }

@@ -1090,6 +1090,12 @@ describe('a Redis that hangs (e2e)', () => {
       await api.http.get('/v1/freelancers').set(bearer(partner.apiKey)).timeout(5000).expect(200);
       await api.http.get('/metrics').timeout(5000).expect(200);
       expect((await api.http.get('/health/ready').timeout(5000)).status).toBe(503);
+      const dashboard = await api.http.get('/admin/queues/api/queues').set(ops).timeout(5000);
+      expect(dashboard.status).toBe(503);
+      expect(dashboard.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(dashboard.headers['retry-after']).toBe('5');
+      relay.resume();
+      await api.http.get('/admin/queues/api/queues').set(ops).timeout(5000).expect(200);
     } finally {
       relay.resume();
       await api.close();
