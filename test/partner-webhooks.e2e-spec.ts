@@ -634,15 +634,18 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1`,
       [endpoint.id],
     );
-    expect(n).toBe(receiver.at(path).length / 2);
+    expect(n).toBe(wanted.length);
+    expect(receiver.at(path)).toHaveLength(2 * n);
 
     const history = await waitFor(async () => {
       const res = await t.http
         .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
         .set(bearer(partner.apiKey))
         .expect(200);
-      return res.body.data.every((d: { status: string }) => d.status === 'delivered') ? res.body : null;
+      const data = res.body.data as { status: string }[];
+      return data.length === n && data.every((d) => d.status === 'delivered') ? res.body : null;
     });
+    expect(history.data).toHaveLength(n);
     for (const d of history.data) {
       expect(d.attempts).toBe(2);
       expect(d.attemptLog).toEqual([

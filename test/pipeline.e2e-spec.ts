@@ -75,6 +75,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
 
   async function trialBalanceIsBalanced(): Promise<void> {
     const res = await t.http.get('/v1/ops/ledger/trial-balance').set(ops).expect(200);
+    expect(res.body.currencies.map((c: { currency: string }) => c.currency)).toContain('USD');
     for (const c of res.body.currencies) expect(c.debits).toBe(c.credits);
   }
 

@@ -841,7 +841,10 @@ describe('webhooks (e2e)', () => {
       const ignored = await t.http.get('/v1/ops/events?status=ignored&limit=100').set(ops).expect(200);
       expect(ignored.body.data.length).toBeGreaterThan(0);
       expect(ignored.body.data.every((e: { status: string }) => e.status === 'ignored')).toBe(true);
+      const acceptedId = `msg_${randomUUID()}`;
+      await deliver(t.http, upwork, payoutEvent(), { id: acceptedId }).expect(202);
       const accepted = await t.http.get('/v1/ops/events?status=accepted&limit=5').set(ops).expect(200);
+      expect(accepted.body.data.map((e: { eventId: string }) => e.eventId)).toContain(acceptedId);
       expect(accepted.body.data.every((e: { payoutId: string | null }) => e.payoutId !== null)).toBe(true);
     });
 

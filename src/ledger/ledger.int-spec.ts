@@ -117,7 +117,16 @@ describe(LedgerService.name, () => {
       await expect(
         db.query(`DELETE FROM ledger_accounts WHERE name = $1`, [`provider_in_transit:${where}`]),
       ).rejects.toThrow(refused);
-      await expect(db.query(`TRUNCATE ledger_lines`)).rejects.toThrow(refused);
+      // Inside a transaction rolled back either way: were the guard to let it through, the test fails and the
+      // ledger the other suites share keeps its lines.
+      const runner = db.createQueryRunner();
+      await runner.startTransaction();
+      try {
+        await expect(runner.query(`TRUNCATE ledger_lines`)).rejects.toThrow(refused);
+      } finally {
+        await runner.rollbackTransaction();
+        await runner.release();
+      }
       expect(await balanceOf(`platform_receivable:${where}`)).toBe('10.00');
     });
 

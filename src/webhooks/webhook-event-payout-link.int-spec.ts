@@ -1,26 +1,23 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { OwnDatabase } from '../../test/support/own-database';
 import { insertConnection, insertPartner } from '../../test/support/payout-rows';
-import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
-import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../database/prepare-database';
 import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012000-webhook-event-payout-link';
 
 describe(WebhookEventPayoutLink1763900012000.name, () => {
   // A database of its own: the test takes the key away for a moment, which no other suite may see.
-  const url = new URL(loadConfig().databaseUrl);
-  url.pathname = `/payouts_test_migration_${randomBytes(4).toString('hex')}`;
+  const own = new OwnDatabase('migration');
   let db: DataSource;
 
   beforeAll(async () => {
-    await createDatabaseIfMissing(url.toString());
-    await runMigrations(url.toString());
-    db = await new DataSource(dataSourceOptions(url.toString())).initialize();
+    await own.create();
+    db = await new DataSource(dataSourceOptions(own.url)).initialize();
   });
 
   afterAll(async () => {
     await db.destroy();
-    await dropDatabase(url.toString());
+    await own.drop();
   });
 
   it('clears links to payouts that were never made, then holds every link to the key; it can run again', async () => {
