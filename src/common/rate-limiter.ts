@@ -1,21 +1,35 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { RedisService } from '../redis/redis.module';
 import { Problems } from './problem';
 
 /**
- * One command per request: count, give the window its expiry when it opens, and read one more key the caller
- * needs on the same request (KEYS[2], optional), so a request costs one Redis call and not two.
+ * One command per request. KEYS[1] is the log of one caller's requests of the last second, a sorted set scored
+ * by time: what fell out of the window is dropped, and the request is let in (and logged) only while fewer than
+ * the limit remain, so no second, wherever it starts, holds more than the limit. A refused request is not logged:
+ * a caller that keeps knocking still gets the limit's rate through. KEYS[2], optional, is one more key the
+ * caller needs on the same request, read here so a request costs one Redis call and not two.
+ * ARGV: now (ms), window (ms), limit, a member unique to this request.
  */
-const COUNT_IN_WINDOW = `local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if #KEYS > 1 then return {n, redis.call('GET', KEYS[2])} end
-return {n, false}`;
+const ADMIT_IN_WINDOW = `local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local admitted = 0
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  admitted = 1
+end
+if #KEYS > 1 then return {admitted, redis.call('GET', KEYS[2])} end
+return {admitted, false}`;
 
-type CountingRedis = Redis & {
-  countInWindow(
+const WINDOW_MS = 1000;
+
+type AdmittingRedis = Redis & {
+  admitInWindow(
     ...args: [numberOfKeys: number, ...keysAndArgs: (string | number)[]]
-  ): Promise<[number, string | null]>;
+  ): Promise<[0 | 1, string | null]>;
 };
 
 const UNCHECKED_WARNING_EVERY_MS = 10_000;
@@ -24,26 +38,32 @@ const UNCHECKED_WARNING_EVERY_MS = 10_000;
 export type Counted = { read: string | null } | null;
 
 /**
- * Fixed one-second windows counted in Redis, so every api replica shares the limit.
+ * A sliding one-second window kept in Redis, so every api replica shares the limit: at most the limit in any
+ * second, where fixed windows would let twice as many through across the turn of one.
  * If Redis cannot answer, the request passes: a rate limit must not take the API down with it.
  */
 @Injectable()
 export class RateLimiter {
   private readonly logger = new Logger(RateLimiter.name);
-  private readonly redis: CountingRedis;
+  private readonly redis: AdmittingRedis;
+  /** Tells this process's requests apart in a log shared with other replicas, within one millisecond. */
+  private readonly tag = randomBytes(6).toString('base64url');
+  private sequence = 0;
   /** Requests let through uncounted since the last warning: one line per UNCHECKED_WARNING_EVERY_MS, not each. */
   private unchecked = 0;
   private warnedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(redis: RedisService) {
     // A defined command runs by EVALSHA: Redis does not hash the script text again on every request.
-    redis.client.defineCommand('countInWindow', { lua: COUNT_IN_WINDOW });
-    this.redis = redis.client as CountingRedis;
+    redis.client.defineCommand('admitInWindow', { lua: ADMIT_IN_WINDOW });
+    this.redis = redis.client as AdmittingRedis;
   }
 
   /**
-   * Counts one request of `id` in the current second and throws 429 past `limitPerSecond`. With `alsoRead`, the
-   * value of that key (under the client's prefix) comes back from the same call.
+   * Admits one request of `id`, or throws 429 when `limitPerSecond` requests of it were admitted in the last
+   * second. With `alsoRead`, the value of that key (under the client's prefix) comes back from the same call.
+   * `nowMs` (default: this process's clock) is the request's time; replicas' clocks agree to far less than the
+   * window.
    */
   async consume(
     scope: string,
@@ -51,17 +71,26 @@ export class RateLimiter {
     limitPerSecond: number,
     options: { alsoRead?: string; nowMs?: number } = {},
   ): Promise<Counted> {
-    const second = Math.floor((options.nowMs ?? Date.now()) / 1000);
-    const keys = [`rl:${scope}:${id}:${second}`, ...(options.alsoRead ? [options.alsoRead] : [])];
-    let count: number;
+    const nowMs = options.nowMs ?? Date.now();
+    const keys = [`rl:${scope}:${id}`, ...(options.alsoRead ? [options.alsoRead] : [])];
+    this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER;
+    const member = `${nowMs}:${this.tag}:${this.sequence}`;
+    let admitted: 0 | 1;
     let read: string | null;
     try {
-      [count, read] = await this.redis.countInWindow(keys.length, ...keys, 2000);
+      [admitted, read] = await this.redis.admitInWindow(
+        keys.length,
+        ...keys,
+        nowMs,
+        WINDOW_MS,
+        limitPerSecond,
+        member,
+      );
     } catch (error) {
       this.noteUnchecked(scope, error);
       return null;
     }
-    if (count > limitPerSecond) throw Problems.tooManyRequests(1);
+    if (!admitted) throw Problems.tooManyRequests(1);
     return { read };
   }
 
