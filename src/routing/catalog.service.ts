@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { FieldError, Problems } from '../common/problem';
@@ -174,7 +173,7 @@ export class CatalogService {
   async snapshot(maxAgeMs: number): Promise<CatalogSnapshot> {
     if (maxAgeMs <= 0) return this.refresh();
     const cached = this.cached;
-    if (cached && performance.now() - cached.checkedAt < maxAgeMs) return cached.snapshot;
+    if (cached && this.clock.monotonicMs() - cached.checkedAt < maxAgeMs) return cached.snapshot;
     this.shared ??= this.refresh().finally(() => {
       this.shared = null;
     });
@@ -292,7 +291,7 @@ export class CatalogService {
 
   private async refresh(): Promise<CatalogSnapshot> {
     const generation = this.generation;
-    const startedAt = performance.now();
+    const startedAt = this.clock.monotonicMs();
     // The version is read before the rows, so a change committed in between can only make the copy look
     // older than it is (and be reloaded), never newer.
     const [{ version }]: { version: string }[] = await this.db.query(

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -193,13 +192,13 @@ export class ProviderHealthService {
     if (
       maxAgeMs > 0 &&
       cached &&
-      performance.now() - cached.readAt < maxAgeMs &&
+      this.clock.monotonicMs() - cached.readAt < maxAgeMs &&
       providerIds.every((id) => cached.records.has(id))
     ) {
       return cached.records;
     }
     const generation = this.generation;
-    const readAt = performance.now();
+    const readAt = this.clock.monotonicMs();
     const pipeline = this.redis.client.pipeline();
     for (const id of providerIds) pipeline.hmget(hashKey(id), 'state', 'openedAt', 'trialAt');
     const results = await this.guarded('read the circuit breakers', () => pipeline.exec());

@@ -8,6 +8,10 @@ export class MovableClock extends Clock {
     return new Date(Date.now() + this.offsetMs);
   }
 
+  override monotonicMs(): number {
+    return super.monotonicMs() + this.offsetMs;
+  }
+
   advance(ms: number): void {
     this.offsetMs += ms;
   }
