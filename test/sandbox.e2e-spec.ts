@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { MoneyDecimal } from '../src/money/money';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { SandboxDelay } from '../src/payouts/connectors/sandbox/sandbox-delay';
 import { SendRequest } from '../src/payouts/connectors/provider-connector';
-import { bearer, ops, startApp, TestApp, unique, waitFor } from './support/app';
+import { bearer, ops, startApp, TestApp, unique } from './support/app';
+import { MovableClock } from './support/movable-clock';
 import { expectProblem } from './support/problem';
 
 const PROVIDERS = ['upwork', 'payoneer', 'correspondent', 'wise', 'zindigi', 'sadapay'];
 
 describe('sandbox providers (e2e)', () => {
+  const clock = new MovableClock();
   let t: TestApp;
 
   const resetAll = async () => {
@@ -33,7 +36,7 @@ describe('sandbox providers (e2e)', () => {
   let DEFAULTS: Record<string, number>;
 
   beforeAll(async () => {
-    t = await startApp({ SANDBOX_SEED: 'sandbox-e2e' });
+    t = await startApp({ SANDBOX_SEED: 'sandbox-e2e' }, { clock });
     DEFAULTS = {
       latencyMs: 0,
       settleAfterMs: t.config.sandbox.settleAfterMs,
@@ -202,16 +205,16 @@ describe('sandbox providers (e2e)', () => {
         nextCursor: null,
       });
 
-      const started = Date.now();
-      const settled = await waitFor(
-        async () => {
-          const status = await zindigi.getStatus(request.idempotencyKey);
-          return status.state === 'settled' ? status : null;
-        },
-        { timeoutMs: 5000, what: 'the sandbox transfer to settle' },
-      );
-      expect(Date.now() - started).toBeLessThan(3000);
-      expect(settled.settledAt.getTime()).toBeGreaterThan(started - 100);
+      const { settleAfterMs } = t.config.sandbox;
+      expect(settleAfterMs).toBeLessThanOrEqual(2000);
+      // Settlement falls due on the clock, and the stored times say when: no real waiting, no stopwatch.
+      clock.advance(settleAfterMs);
+      const acceptedAt = Date.parse(listed.body.data[0].acceptedAt);
+      expect(await zindigi.getStatus(request.idempotencyKey)).toEqual({
+        state: 'settled',
+        transferId: listed.body.data[0].id,
+        settledAt: new Date(acceptedAt + settleAfterMs),
+      });
     });
 
     it('follows ops’ settings from the next send on', async () => {
@@ -229,9 +232,13 @@ describe('sandbox providers (e2e)', () => {
         .send({ permanentFailureRate: 0, latencyMs: 150, settleAfterMs: 0 })
         .expect(200);
       const slow = sendRequest();
-      const started = Date.now();
-      expect((await upwork.send(slow)).kind).toBe('accepted');
-      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      const waits = jest.spyOn(t.app.get(SandboxDelay), 'wait');
+      try {
+        expect((await upwork.send(slow)).kind).toBe('accepted');
+        expect(waits.mock.calls.map(([ms]) => ms)).toEqual([150]);
+      } finally {
+        waits.mockRestore();
+      }
       expect((await upwork.getStatus(slow.idempotencyKey)).state).toBe('settled');
       const listed = await t.http
         .get(`/v1/ops/sandbox/transfers?payoutId=${rejected.payoutId}`)
