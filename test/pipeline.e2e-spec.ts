@@ -14,9 +14,10 @@ import { PayoutPipelineService } from '../src/payouts/payout-pipeline.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../src/ops/metrics.service';
-import { StateGauges } from '../src/ops/state-gauges.service';
+import { GAUGE_REFRESH_MIN_MS, StateGauges } from '../src/ops/state-gauges.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { commitOnceBlocked } from './support/held-transaction';
+import { StoppedClock } from './support/movable-clock';
 import { expectProblem } from './support/problem';
 import { Payout, payoutWhen as payoutAt, sendUnderWay, transferProviders } from './support/payouts';
 
@@ -724,14 +725,27 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('counts payouts for /metrics at most once a second, however many scrapes arrive', async () => {
-    // A reader of its own, so no earlier scrape of this app has a reading to serve.
-    const gauges = new StateGauges(t.app.get(DataSource), t.app.get(PayoutQueues), t.app.get(MetricsService));
+    // A reader of its own, so no earlier scrape of this app has a reading to serve; its clock moves only when told.
+    const clock = new StoppedClock();
+    const gauges = new StateGauges(
+      t.app.get(DataSource),
+      t.app.get(PayoutQueues),
+      t.app.get(MetricsService),
+      clock,
+    );
     const query = jest.spyOn(t.app.get(DataSource), 'query');
+    const counts = () =>
+      query.mock.calls.filter(([sql]) => String(sql).includes('FROM payouts GROUP BY status')).length;
     try {
       await Promise.all(Array.from({ length: 20 }, () => gauges.refresh()));
       await gauges.refresh();
-      const counts = query.mock.calls.filter(([sql]) => String(sql).includes('FROM payouts GROUP BY status'));
-      expect(counts).toHaveLength(1);
+      expect(counts()).toBe(1);
+      clock.advance(GAUGE_REFRESH_MIN_MS - 1);
+      await gauges.refresh();
+      expect(counts()).toBe(1);
+      clock.advance(1);
+      await Promise.all(Array.from({ length: 20 }, () => gauges.refresh()));
+      expect(counts()).toBe(2);
     } finally {
       query.mockRestore();
     }

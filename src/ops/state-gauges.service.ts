@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { MetricsService } from './metrics.service';
 
@@ -24,6 +25,7 @@ export class StateGauges {
     private readonly db: DataSource,
     private readonly queues: PayoutQueues,
     private readonly metrics: MetricsService,
+    private readonly clock: Clock,
   ) {}
 
   private reading: Promise<void> | null = null;
@@ -34,11 +36,11 @@ export class StateGauges {
    * Redis or Postgres that hangs must not hang the scrape (the reading goes on, and the next scrape shares it).
    */
   async refresh(): Promise<void> {
-    if (!this.reading && Date.now() - this.readAtMs >= GAUGE_REFRESH_MIN_MS) {
+    if (!this.reading && this.clock.monotonicMs() - this.readAtMs >= GAUGE_REFRESH_MIN_MS) {
       this.reading = Promise.all([this.refreshPayouts(), this.refreshQueues()])
         .then(() => undefined)
         .finally(() => {
-          this.readAtMs = Date.now();
+          this.readAtMs = this.clock.monotonicMs();
           this.reading = null;
         });
     }
