@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { waitFor } from '../../test/support/app';
-import { LogDestination } from './log-destination';
+import { FLUSH_EVERY_MS, LogDestination } from './log-destination';
 
 describe(LogDestination.name, () => {
   const dirs: string[] = [];
@@ -17,20 +17,23 @@ describe(LogDestination.name, () => {
   });
   const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
 
-  it('holds short lines back from a write each, and writes them within about a second', async () => {
+  it('holds short lines back from a write each, and writes them once FLUSH_EVERY_MS has passed', async () => {
+    // Only the flush interval runs on a fake clock; file I/O, and waitFor's polling, stay real.
+    jest.useFakeTimers({
+      doNotFake: ['Date', 'nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'clearTimeout'],
+    });
     const path = file();
     const destination = new LogDestination(path);
     try {
       await new Promise((resolve) => destination.stream.once('ready', resolve));
       pino(destination.stream).info('one short line');
       expect(lines(path)).toEqual([]);
-      await waitFor(async () => lines(path).length === 1, {
-        timeoutMs: 3000,
-        what: 'the line to be written',
-      });
+      jest.advanceTimersByTime(FLUSH_EVERY_MS);
+      await waitFor(async () => lines(path).length === 1, { what: 'the line to be written' });
       expect(JSON.parse(lines(path)[0]).msg).toBe('one short line');
     } finally {
       destination.onApplicationShutdown();
+      jest.useRealTimers();
     }
   });
 

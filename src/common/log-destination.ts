@@ -2,7 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import pino from 'pino';
 
 /** How often buffered log lines are written even when fewer than MIN_CHUNK_BYTES are waiting. */
-const FLUSH_EVERY_MS = 1000;
+export const FLUSH_EVERY_MS = 1000;
 const MIN_CHUNK_BYTES = 4096;
 /** If standard output stops draining, lines past this much are dropped rather than held until memory runs out. */
 const MAX_BUFFER_BYTES = 16 * 1024 * 1024;
