@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { Clock } from '../../../common/clock';
+import { StoppedClock } from '../../../../test/support/movable-clock';
+import { OwnDatabase } from '../../../../test/support/own-database';
 import { ProblemException } from '../../../common/problem';
 import { loadConfig } from '../../../config/app-config';
 import { dataSourceOptions } from '../../../database/data-source-options';
@@ -12,18 +13,6 @@ import { SandboxDelay } from './sandbox-delay';
 import { SandboxSettingsService } from './sandbox-settings.service';
 import { SandboxTransfersService } from './sandbox-transfers.service';
 import { SANDBOX_PROVIDER_IDS } from './sandbox-providers';
-
-class MovableClock extends Clock {
-  constructor(private at = new Date('2026-11-21T10:00:00.000Z')) {
-    super();
-  }
-  override now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at = new Date(this.at.getTime() + ms);
-  }
-}
 
 class RecordingDelay extends SandboxDelay {
   readonly waited: number[] = [];
@@ -55,9 +44,14 @@ function sendRequest(idempotencyKey: string, overrides: Partial<SendRequest> = {
   };
 }
 
+// A database of its own: the tests clear the sandbox's settings, which every provider of the database shares.
+const own = new OwnDatabase('sandbox');
+beforeAll(() => own.create());
+afterAll(() => own.drop());
+
 describe(SandboxConnector.name, () => {
   let db: DataSource;
-  let clock: MovableClock;
+  let clock: StoppedClock;
   let delay: RecordingDelay;
   let settings: SandboxSettingsService;
   let transfers: SandboxTransfersService;
@@ -76,18 +70,15 @@ describe(SandboxConnector.name, () => {
     >;
 
   beforeAll(async () => {
-    db = new DataSource(dataSourceOptions(loadConfig().databaseUrl));
+    db = new DataSource(dataSourceOptions(own.url));
     await db.initialize();
   });
 
-  afterAll(async () => {
-    await db.query(`DELETE FROM sandbox_provider_settings`);
-    await db.destroy();
-  });
+  afterAll(() => db.destroy());
 
   beforeEach(async () => {
     await db.query(`DELETE FROM sandbox_provider_settings`);
-    clock = new MovableClock();
+    clock = new StoppedClock();
     delay = new RecordingDelay();
     settings = new SandboxSettingsService(db, config);
     transfers = new SandboxTransfersService(db);
@@ -339,16 +330,13 @@ describe(SandboxSettingsService.name, () => {
   let sut: SandboxSettingsService;
 
   beforeAll(async () => {
-    db = new DataSource(dataSourceOptions(loadConfig().databaseUrl));
+    db = new DataSource(dataSourceOptions(own.url));
     await db.initialize();
     const base = loadConfig();
     sut = new SandboxSettingsService(db, { ...base, sandbox: { ...base.sandbox, settleAfterMs: 1500 } });
   });
 
-  afterAll(async () => {
-    await db.query(`DELETE FROM sandbox_provider_settings`);
-    await db.destroy();
-  });
+  afterAll(() => db.destroy());
 
   it('answers the defaults for every catalog provider before ops change anything', async () => {
     await db.query(`DELETE FROM sandbox_provider_settings`);
