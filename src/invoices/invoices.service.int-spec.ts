@@ -12,7 +12,7 @@ import { Clock } from '../common/clock';
 import { canonicalJson } from '../common/canonical-json';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
-import { MoneyDecimal } from '../money/money';
+import { formatAmount, MoneyDecimal } from '../money/money';
 import { SERVICE_CATEGORIES } from '../payouts/payout-instruction';
 import { FxRatesService, holdFxRates } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
@@ -306,7 +306,7 @@ describe(InvoicesService.name, () => {
       });
       await fxRates.put({ rate: '21.4200', asOf: '1991-06-04' });
       // 1198.75 × 21.42 = 25677.225: half-up to cents as pkrEquivalent() gives .23 (half-even would give .22).
-      expect(pkrEquivalent(new MoneyDecimal('1198.75'), new MoneyDecimal('21.42')).toFixed(2)).toBe(
+      expect(formatAmount(pkrEquivalent(new MoneyDecimal('1198.75'), new MoneyDecimal('21.42')))).toBe(
         '25677.23',
       );
       expect(await documents.get(e.partnerId, early.invoiceId)).toMatchObject({

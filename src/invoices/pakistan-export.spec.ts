@@ -1,5 +1,5 @@
 import { SERVICE_CATEGORIES } from '../payouts/payout-instruction';
-import { MoneyDecimal } from '../money/money';
+import { formatAmount, MoneyDecimal } from '../money/money';
 import {
   esfcaRetained,
   pakistanDate,
@@ -104,7 +104,7 @@ describe('pakistan-export', () => {
       ['24000.00', '12000.00'],
       ['10000.01', '5000.01'],
     ])('keeps the higher of USD 5,000 or 50%%, at most the net: %s → %s', (net, kept) => {
-      expect(esfcaRetained(new MoneyDecimal(net)).toFixed(2)).toBe(kept);
+      expect(formatAmount(esfcaRetained(new MoneyDecimal(net)))).toBe(kept);
     });
 
     it.each([
@@ -116,7 +116,7 @@ describe('pakistan-export', () => {
       ['10000.01', '0.01', '0.00'],
       ['10000.02', '0.01', '0.01'],
     ])('counts the month: after %s realized, %s adds %s', (earlier, net, share) => {
-      expect(esfcaRetained(new MoneyDecimal(net), new MoneyDecimal(earlier)).toFixed(2)).toBe(share);
+      expect(formatAmount(esfcaRetained(new MoneyDecimal(net), new MoneyDecimal(earlier)))).toBe(share);
     });
 
     it('adds up over a month to the allowance of its total, in any order of payouts', () => {
@@ -131,7 +131,7 @@ describe('pakistan-export', () => {
           earlier = earlier.plus(net);
         }
         // 15,949.22 in the month: half of it (7,974.61) is more than USD 5,000.
-        expect([earlier.toFixed(2), kept.toFixed(2)]).toEqual(['15949.22', '7974.61']);
+        expect([formatAmount(earlier), formatAmount(kept)]).toEqual(['15949.22', '7974.61']);
       }
     });
   });
@@ -154,7 +154,7 @@ describe('pakistan-export', () => {
       ['1000000.00', '300.123456', '300123456.00'],
       ['100.00', '0.000001', '0.00'],
     ])('%s USD at %s is PKR %s (half-up to two decimals)', (net, rate, pkr) => {
-      expect(pkrEquivalent(new MoneyDecimal(net), new MoneyDecimal(rate)).toFixed(2)).toBe(pkr);
+      expect(formatAmount(pkrEquivalent(new MoneyDecimal(net), new MoneyDecimal(rate)))).toBe(pkr);
     });
   });
 
@@ -162,8 +162,8 @@ describe('pakistan-export', () => {
     it('is 0.25% for PSEB-registered exporters and 1% for others', () => {
       expect(withholdingRatePercent('PSEB-F-12345').toString()).toBe('0.25');
       expect(withholdingRatePercent(null).toString()).toBe('1');
-      expect(withholdingAmount(new MoneyDecimal('1198.75'), 'PSEB-F-1').toFixed(2)).toBe('3.00');
-      expect(withholdingAmount(new MoneyDecimal('1198.75'), null).toFixed(2)).toBe('11.99');
+      expect(formatAmount(withholdingAmount(new MoneyDecimal('1198.75'), 'PSEB-F-1'))).toBe('3.00');
+      expect(formatAmount(withholdingAmount(new MoneyDecimal('1198.75'), null))).toBe('11.99');
     });
   });
 });
