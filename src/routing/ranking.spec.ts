@@ -9,28 +9,30 @@ const PROVIDERS = ['p1', 'p2', 'p3'];
 const PLATFORMS = ['upwork', 'deel'];
 const KINDS = ['bank_fcy', 'fintech_usd'];
 
-const cents = (min: number, max: number) =>
-  fc.integer({ min, max }).map((c) => new MoneyDecimal(c).dividedBy(100));
+/** Whole cents are generated as bigints and read through their decimal string: money never passes through a number. */
+const fromCents = (c: bigint) => new MoneyDecimal(c.toString()).dividedBy(100);
+const cents = (min: bigint, max: bigint) => fc.bigInt({ min, max }).map(fromCents);
 
-/** Whole cents from a few common values or anywhere in a range, so ties and edge cases come up often. */
-const centsOften = (common: number[], min: number, max: number) =>
-  often(common, min, max).map((c) => new MoneyDecimal(c).dividedBy(100));
-const often = (common: number[], min: number, max: number) =>
-  fc.oneof(
-    { arbitrary: fc.constantFrom(...common), weight: 3 },
-    { arbitrary: fc.integer({ min, max }), weight: 1 },
-  );
+/** A few common values or anything in the range, so ties and edge cases come up often. */
+const oneOfOrAny = <T>(common: T[], any: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary: fc.constantFrom(...common), weight: 3 }, { arbitrary: any, weight: 1 });
+const often = (common: number[], min: number, max: number) => oneOfOrAny(common, fc.integer({ min, max }));
+const centsOften = (common: bigint[], min: bigint, max: bigint) =>
+  oneOfOrAny(common, fc.bigInt({ min, max })).map(fromCents);
 
 /** A fee schedule as ops could enter it: whole cents, percent in hundredths, whole basis points, under 100 %. */
 const feesArb = fc
   .record({
-    fixedFee: centsOften([0, 200, 3000], 0, 5_000),
+    fixedFee: centsOften([0n, 200n, 3000n], 0n, 5_000n),
     percentHundredths: often([0, 100, 300], 0, 7_999),
     fxSpreadBps: often([0], 0, 2_000),
-    floorCap: fc.tuple(fc.option(centsOften([100], 0, 5_000)), fc.option(centsOften([2500], 0, 50_000))),
-    intermediaryFee: centsOften([0, 2000], 0, 5_000),
-    minAmount: often([1, 1000], 1, 200_000),
-    maxAmount: often([100_000_000, 2_500_000], 1, 100_000_000),
+    floorCap: fc.tuple(
+      fc.option(centsOften([100n], 0n, 5_000n)),
+      fc.option(centsOften([2500n], 0n, 50_000n)),
+    ),
+    intermediaryFee: centsOften([0n, 2000n], 0n, 5_000n),
+    minAmount: centsOften([1n, 1000n], 1n, 200_000n),
+    maxAmount: centsOften([100_000_000n, 2_500_000n], 1n, 100_000_000n),
     etaHours: often([24, 96], 1, 200),
   })
   .map(({ percentHundredths, floorCap: [floor, cap], minAmount, maxAmount, ...rest }) => ({
@@ -39,8 +41,8 @@ const feesArb = fc
     percentFee: new MoneyDecimal(percentHundredths).dividedBy(100),
     percentMin: floor !== null && cap !== null && floor.greaterThan(cap) ? cap : floor,
     percentMax: floor !== null && cap !== null && floor.greaterThan(cap) ? floor : cap,
-    minAmount: new MoneyDecimal(Math.min(minAmount, maxAmount)).dividedBy(100),
-    maxAmount: new MoneyDecimal(Math.max(minAmount, maxAmount)).dividedBy(100),
+    minAmount: MoneyDecimal.min(minAmount, maxAmount),
+    maxAmount: MoneyDecimal.max(minAmount, maxAmount),
   }));
 
 const routeArb = (id: string): fc.Arbitrary<CatalogRoute> =>
@@ -74,7 +76,7 @@ const availabilityArb = fc
   )
   .map((states) => new Map(PROVIDERS.map((p, i) => [p, states[i]])));
 
-const grossArb = fc.oneof(cents(1, 100_000), cents(1, 100_000_000));
+const grossArb = fc.oneof(cents(1n, 100_000n), cents(1n, 100_000_000n));
 
 const inputArb = fc.record({
   platform: fc.constantFrom(...PLATFORMS),
@@ -189,7 +191,7 @@ describe('rankRoutes (properties)', () => {
 
   it('never gives a smaller net for a larger gross on one route', () => {
     fc.assert(
-      fc.property(feesArb, grossArb, cents(1, 10_000_000), (fees, gross, more) => {
+      fc.property(feesArb, grossArb, cents(1n, 10_000_000n), (fees, gross, more) => {
         const smaller = computeFees(fees, gross).net;
         const larger = computeFees(fees, gross.plus(more)).net;
         expect(larger.greaterThanOrEqualTo(smaller)).toBe(true);
