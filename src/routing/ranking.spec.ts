@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import Decimal from 'decimal.js';
 import { MoneyDecimal } from '../money/money';
-import { CatalogRoute } from './catalog';
+import { CatalogRoute, RouteFees } from './catalog';
 import { computeFees } from './fees';
 import { ProviderAvailability, quoteView, rankRoutes, REJECTION_REASONS, RejectionReason } from './ranking';
 
@@ -12,6 +12,7 @@ const KINDS = ['bank_fcy', 'fintech_usd'];
 /** Whole cents are generated as bigints and read through their decimal string: money never passes through a number. */
 const fromCents = (c: bigint) => new MoneyDecimal(c.toString()).dividedBy(100);
 const cents = (min: bigint, max: bigint) => fc.bigInt({ min, max }).map(fromCents);
+const toCents = (amount: Decimal) => BigInt(amount.times(100).toFixed(0));
 
 /** A few common values or anything in the range, so ties and edge cases come up often. */
 const oneOfOrAny = <T>(common: T[], any: fc.Arbitrary<T>) =>
@@ -75,6 +76,22 @@ const availabilityArb = fc
     ),
   )
   .map((states) => new Map(PROVIDERS.map((p, i) => [p, states[i]])));
+
+/** The lowest whole-cent gross within the limits that leaves a positive net (net never falls as gross grows), or null. */
+function lowestEligibleCents(fees: RouteFees): bigint | null {
+  const paysOut = (c: bigint) => computeFees(fees, fromCents(c)).net.greaterThan(0);
+  let [low, high] = [toCents(fees.minAmount), toCents(fees.maxAmount)];
+  if (!paysOut(high)) return null;
+  while (low < high) {
+    const middle = (low + high) / 2n;
+    if (paysOut(middle)) high = middle;
+    else low = middle + 1n;
+  }
+  return low;
+}
+
+/** A gross that the schedule accepts: within its limits, above its fees. */
+const eligibleGross = (fees: RouteFees) => cents(lowestEligibleCents(fees)!, toCents(fees.maxAmount));
 
 const grossArb = fc.oneof(cents(1n, 100_000n), cents(1n, 100_000_000n));
 
@@ -168,19 +185,24 @@ describe('rankRoutes (properties)', () => {
   });
 
   it('breaks ties in net by the lower etaHours, then the lower route id', () => {
+    // Clones of one route differ only in id and etaHours, so their nets tie. The gross lies within the route's
+    // limits and pays more than its fees, so every clone is eligible and the order is always checked.
+    const templateArb = routeArb('template')
+      .filter((template) => lowestEligibleCents(template.fees) !== null)
+      .chain((template) => fc.tuple(fc.constant(template), eligibleGross(template.fees)));
     const clonesArb = fc.tuple(
-      routeArb('template'),
+      templateArb,
       fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), { minLength: 2, maxLength: 8 }),
       fc.array(fc.constantFrom(24, 48, 96), { minLength: 8, maxLength: 8 }),
     );
     fc.assert(
-      fc.property(clonesArb, grossArb, ([template, ids, etas], gross) => {
+      fc.property(clonesArb, ([[template, gross], ids, etas]) => {
         const route = { ...template, active: true, deliversCurrency: 'USD' };
         const routes = ids.map((id, i) => ({ ...route, id, fees: { ...route.fees, etaHours: etas[i] } }));
         const input = { platform: route.platforms[0], gross, accountKind: route.accountKinds[0] };
         const ranked = rankRoutes(routes, new Map([[route.provider, 'available']]), input).quotes;
+        expect(ranked).toHaveLength(routes.length);
         const expected = [...routes]
-          .filter(() => ranked.length > 0)
           .sort((a, b) => a.fees.etaHours - b.fees.etaHours || (a.id < b.id ? -1 : 1))
           .map((r) => r.id);
         expect(ranked.map((q) => q.route.id)).toEqual(expected);
