@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import {
   insertConnection,
   insertFreelancer,
@@ -75,14 +75,22 @@ describe(InvoicesService.name, () => {
     return r;
   }
 
-  /** Until some transaction waits for an advisory lock (the FX rates' lock, in these tests). */
-  function advisoryLockAwaited() {
-    return waitFor(async () => {
-      const [{ n }] = await db.query(
-        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
-      );
-      return n > 0;
-    });
+  /**
+   * Until another session waits for an advisory lock (the FX rates' lock, in these tests) that `held` holds. Scoped
+   * to `held`: a lock awaited elsewhere on this Postgres (another test database, a benchmark) does not count.
+   */
+  async function advisoryLockAwaited(held: QueryRunner) {
+    const [{ pid }] = await held.query(`SELECT pg_backend_pid() AS pid`);
+    await waitFor(
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND $1 = ANY(pg_blocking_pids(pid))`,
+            [pid],
+          )
+        ).length > 0,
+      { what: 'a session to wait for the FX rates lock' },
+    );
   }
 
   function realize(payoutId: string, realizedAt: Date, fees = '51.25', net = '1198.75') {
@@ -465,7 +473,7 @@ describe(InvoicesService.name, () => {
           netRealized: new MoneyDecimal('1198.75'),
         });
         const recording = fxRates.put({ rate: '25.0000', asOf: '1985-03-09' });
-        await advisoryLockAwaited();
+        await advisoryLockAwaited(realizing);
         await realizing.commitTransaction();
         await recording;
       } finally {
@@ -490,7 +498,7 @@ describe(InvoicesService.name, () => {
           `INSERT INTO fx_rates (pair, as_of, rate) VALUES ('USD-PKR', '1984-05-01', 12.5)`,
         );
         const realizing = realize(payoutId, new Date('1984-05-02T10:00:00Z'));
-        await advisoryLockAwaited();
+        await advisoryLockAwaited(recording);
         await recording.commitTransaction();
         await realizing;
       } finally {

@@ -71,12 +71,15 @@ describe(`${WebhookEventsService.name}: an event that loses the race for a new p
         source(eventRowId),
         instruction(platformPayoutId, loserGross),
       );
+      // Only a session the winner blocks counts, not any statement of that text waiting in this database.
+      const [{ pid: winnerPid }] = await winner.query(`SELECT pg_backend_pid() AS pid`);
       await waitFor(
         async () =>
           (
             await db.query(
-              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+              `SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))
                  AND query LIKE 'WITH existing AS%'`,
+              [winnerPid],
             )
           ).length > 0,
         { timeoutMs: 5000, what: 'the loser to wait on the winner’s payout' },
