@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import Decimal from 'decimal.js';
-import { MoneyDecimal, roundCents } from '../money/money';
+import { formatAmount, MoneyDecimal, roundCents } from '../money/money';
 import { LedgerError } from './chart';
 import { FeeBreakdown, feeLines } from './fee-lines';
 
@@ -15,7 +15,7 @@ function breakdown(fixed: string, percent: string, fx: string, intermediary: str
 }
 
 const text = (lines: { component: string; amount: Decimal }[]) =>
-  lines.map((l) => `${l.component}=${l.amount.toFixed(2)}`).join(' ');
+  lines.map((l) => `${l.component}=${formatAmount(l.amount)}`).join(' ');
 
 describe(feeLines.name, () => {
   it('books whole-cent components as they are, and leaves out those of zero', () => {

@@ -1,4 +1,4 @@
-import { MoneyDecimal, roundCents } from '../money/money';
+import { formatAmount, MoneyDecimal, roundCents } from '../money/money';
 import { LedgerError } from './chart';
 import { FeeBreakdown } from './fee-lines';
 import { returnedLines, routedLines, sentLines, settledLines } from './payout-entries';
@@ -16,7 +16,7 @@ function fees(fixed: string, percent: string, fx: string, intermediary: string):
 }
 
 const show = (lines: PostingLine[]) =>
-  lines.map((l) => `${l.side === 'debit' ? 'Dr' : 'Cr'} ${l.account} ${l.amount.toFixed(2)}`);
+  lines.map((l) => `${l.side === 'debit' ? 'Dr' : 'Cr'} ${l.account} ${formatAmount(l.amount)}`);
 
 describe('payout entries', () => {
   it('routed: platform receivable against the freelancer in transit', () => {
