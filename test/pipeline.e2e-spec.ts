@@ -600,6 +600,104 @@ describe('payout pipeline (e2e, workers in process)', () => {
     }
   });
 
+  it('gives a returned payout back to its platform when ops say so, and books it once', async () => {
+    await sandbox('payoneer', { returnRate: 1 });
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '450.00');
+      const returned = await payoutWhen(id, ['returned']);
+      const refund = (body: unknown) =>
+        t.http
+          .post(`/v1/ops/payouts/${id}/refund`)
+          .set(ops)
+          .send(body as object);
+
+      await t.http
+        .post(`/v1/ops/payouts/${id}/refund`)
+        .set(bearer(partner.apiKey))
+        .send({ reference: 'R-1' })
+        .expect(401);
+      for (const body of [{}, { reference: '   ' }, { reference: 'x'.repeat(201) }, { reference: 7 }]) {
+        const bad = await refund(body);
+        expectProblem(bad, 400);
+        expect(new Set(bad.body.errors.map((e: { field: string }) => e.field))).toEqual(
+          new Set(['reference']),
+        );
+      }
+      expect((await payoutWhen(id, ['returned'])).status).toBe('returned');
+
+      // Two at once: one moves the payout, the other finds it moved.
+      const [first, second] = await Promise.all([
+        refund({ reference: ' UPW-RF-1 ' }),
+        refund({ reference: 'UPW-RF-1' }),
+      ]);
+      expect([first.status, second.status].sort()).toEqual([200, 409]);
+      const done = (first.status === 200 ? first : second).body;
+      expect(done.status).toBe('refunded');
+      expect(done.net).toBe(returned.net);
+      expect(done.timeline.at(-1)).toEqual({
+        status: 'refunded',
+        at: expect.any(String),
+        detail: 'given back to upwork by ops (UPW-RF-1)',
+      });
+      expectProblem(await refund({ reference: 'UPW-RF-1' }), 409);
+
+      const entries = await t.http
+        .get('/v1/ledger/entries')
+        .query({ payoutId: id })
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      const kinds = entries.body.data.map((e: { kind: string }) => e.kind);
+      expect(kinds).toEqual(['routed', 'sent', 'settled', 'returned', 'refunded']);
+      expect(entries.body.data[4].lines).toEqual([
+        {
+          account: `freelancer_returned:${freelancer.id}`,
+          side: 'debit',
+          amount: returned.net,
+          currency: 'USD',
+        },
+        { account: 'platform_refunded:upwork', side: 'credit', amount: returned.net, currency: 'USD' },
+        { account: 'provider_refunded:payoneer', side: 'debit', amount: returned.net, currency: 'USD' },
+        { account: 'provider_returns:payoneer', side: 'credit', amount: returned.net, currency: 'USD' },
+      ]);
+      const balance = await t.http
+        .get(`/v1/freelancers/${freelancer.id}/balance`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(balance.body).toEqual({ currency: 'USD', settled: '0.00', inTransit: '0.00', returned: '0.00' });
+      await trialBalanceIsBalanced();
+
+      const events: { type: string }[] = await t.db.query(
+        `SELECT type FROM partner_events WHERE payload->>'payoutId' = $1 AND type LIKE 'payout.%' ORDER BY source_id`,
+        [id],
+      );
+      expect(events.map((e) => e.type)).toEqual(['payout.settled', 'payout.returned', 'payout.refunded']);
+      const invoice = await t.http
+        .get(`/v1/invoices/${done.invoiceId}`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      expect(invoice.body.exportStatus).toBe('proceeds_failed');
+    } finally {
+      await sandbox('payoneer', { returnRate: 0 });
+    }
+  });
+
+  it('refunds only a returned payout', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announce(freelancer.externalRef, '70.00');
+    await payoutWhen(id, ['settled']);
+    const res = await t.http.post(`/v1/ops/payouts/${id}/refund`).set(ops).send({ reference: 'R-2' });
+    expectProblem(res, 409);
+    expect(res.body.detail).toBe(
+      "Only a returned payout's money can be given back to its platform; this one is settled.",
+    );
+    await t.http
+      .post(`/v1/ops/payouts/${randomUUID()}/refund`)
+      .set(ops)
+      .send({ reference: 'R-3' })
+      .expect(404);
+  });
+
   it('keeps checking a settled payout for a return, further apart each time, and books one that comes late', async () => {
     // Settles 1.2 s after acceptance and comes back 1.2 s later: after the first two checks (0.3 s and 0.9 s).
     await sandbox('payoneer', { returnRate: 1, settleAfterMs: 1200 });

@@ -32,6 +32,7 @@ import { PayoutUnmatchedEvent1763900027000 } from '../../migrations/176390002700
 import { EndpointEvents1763900028000 } from '../../migrations/1763900028000-endpoint-events';
 import { EarlierDecisions1763900029000 } from '../../migrations/1763900029000-earlier-decisions';
 import { ReturnChecksKept1763900030000 } from '../../migrations/1763900030000-return-checks-kept';
+import { PayoutRefunded1763900031000 } from '../../migrations/1763900031000-payout-refunded';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -69,4 +70,5 @@ export const MIGRATIONS = [
   EndpointEvents1763900028000,
   EarlierDecisions1763900029000,
   ReturnChecksKept1763900030000,
+  PayoutRefunded1763900031000,
 ];

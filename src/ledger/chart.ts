@@ -17,10 +17,12 @@ export const ACCOUNT_TYPES: Record<string, AccountType> = {
   provider_in_transit: { normalSide: 'debit', segments: 1 },
   provider_disbursed: { normalSide: 'debit', segments: 1 },
   provider_returns: { normalSide: 'debit', segments: 1 },
+  provider_refunded: { normalSide: 'debit', segments: 1 },
   freelancer_in_transit: { normalSide: 'credit', segments: 1 },
   freelancer_settled: { normalSide: 'credit', segments: 1 },
   freelancer_returned: { normalSide: 'credit', segments: 1 },
   provider_fees: { normalSide: 'credit', segments: 2 },
+  platform_refunded: { normalSide: 'credit', segments: 1 },
 };
 
 const SEGMENT = /^[a-z0-9_.-]{1,80}$/;
@@ -43,6 +45,8 @@ export const Accounts = {
   providerInTransit: (provider: string) => account('provider_in_transit', provider),
   providerDisbursed: (provider: string) => account('provider_disbursed', provider),
   providerReturns: (provider: string) => account('provider_returns', provider),
+  providerRefunded: (provider: string) => account('provider_refunded', provider),
+  platformRefunded: (platform: string) => account('platform_refunded', platform),
   providerFees: (provider: string, component: FeeComponent) => account('provider_fees', provider, component),
   freelancerInTransit: (freelancerId: string) => account('freelancer_in_transit', freelancerId.toLowerCase()),
   freelancerSettled: (freelancerId: string) => account('freelancer_settled', freelancerId.toLowerCase()),

@@ -7,6 +7,7 @@ import {
   assertNet,
   EntryKinds,
   PayoutKeys,
+  refundedLines,
   returnedLines,
   routedLines,
   sentLines,
@@ -162,6 +163,33 @@ export class PayoutBookings {
       description: `Returned to ${p.provider}: ${p.net.toFixed(2)} USD held for the freelancer (paid from ${p.platform})`,
       lines: returnedLines(p),
     });
+  }
+
+  /**
+   * Refunded: ops gave a returned net back to the platform. The net and provider are the returned entry's, so
+   * the refund moves exactly what came back; answers the net. Throws when the attempt was never booked as returned.
+   */
+  async bookRefunded(
+    tx: EntityManager,
+    p: { payoutId: string; attemptSeq: number; freelancerId: string; platform: string; reference: string },
+  ): Promise<Decimal> {
+    const state = await this.state(tx, p.payoutId);
+    const returned = state.entry(PayoutKeys.returned(p.payoutId, p.attemptSeq));
+    const net = returned && amountOn(returned, 'freelancer_returned');
+    const provider = returned && lineOn(returned, 'provider_returns')?.account.split(':')[1];
+    if (!net || !provider) {
+      throw new LedgerError(`attempt ${p.attemptSeq} of payout ${p.payoutId} is not booked as returned`);
+    }
+    const key = PayoutKeys.refunded(p.payoutId, p.attemptSeq);
+    if (state.entry(key)) return net;
+    await this.ledger.post(tx, {
+      idempotencyKey: key,
+      kind: EntryKinds.refunded,
+      payoutId: p.payoutId,
+      description: `Refunded by ${provider} to ${p.platform}: ${net.toFixed(2)} USD returned (${p.reference})`,
+      lines: refundedLines({ freelancerId: p.freelancerId, provider, platform: p.platform, net }),
+    });
+    return net;
   }
 
   private async state(tx: EntityManager, payoutId: string): Promise<PayoutLedgerState> {

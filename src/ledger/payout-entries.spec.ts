@@ -1,7 +1,7 @@
 import { formatAmount, MoneyDecimal, roundCents } from '../money/money';
 import { LedgerError } from './chart';
 import { FeeBreakdown } from './fee-lines';
-import { returnedLines, routedLines, sentLines, settledLines } from './payout-entries';
+import { refundedLines, returnedLines, routedLines, sentLines, settledLines } from './payout-entries';
 import { normalizePosting, PostingLine } from './posting';
 
 const d = (text: string) => new MoneyDecimal(text);
@@ -75,5 +75,23 @@ describe('payout entries', () => {
       'Dr provider_returns:wise 98.00',
       'Cr provider_disbursed:wise 98.00',
     ]);
+  });
+
+  it('refunded: the returned net leaves the freelancer and the provider for the platform', () => {
+    const lines = refundedLines({
+      freelancerId: FREELANCER,
+      provider: 'wise',
+      platform: 'upwork',
+      net: d('98.00'),
+    });
+    expect(show(lines)).toEqual([
+      `Dr freelancer_returned:${FREELANCER} 98.00`,
+      'Cr platform_refunded:upwork 98.00',
+      'Dr provider_refunded:wise 98.00',
+      'Cr provider_returns:wise 98.00',
+    ]);
+    expect(() =>
+      normalizePosting({ idempotencyKey: 'k', kind: 'refunded', description: 'd', lines }),
+    ).not.toThrow();
   });
 });

@@ -13,6 +13,7 @@ export const PayoutKeys = {
   sent: (payoutId: string, attemptSeq: number) => `payout:${payoutId}:attempt:${attemptSeq}:sent`,
   settled: (payoutId: string, attemptSeq: number) => `payout:${payoutId}:attempt:${attemptSeq}:settled`,
   returned: (payoutId: string, attemptSeq: number) => `payout:${payoutId}:attempt:${attemptSeq}:returned`,
+  refunded: (payoutId: string, attemptSeq: number) => `payout:${payoutId}:attempt:${attemptSeq}:refunded`,
   reversal: (originalKey: string) => `${originalKey}:reversal`,
 };
 
@@ -23,6 +24,7 @@ export const EntryKinds = {
   settled: 'settled',
   failed: 'failed',
   returned: 'returned',
+  refunded: 'refunded',
 } as const;
 
 /** Routed: the platform owes us the gross, which is the freelancer's money on its way. */
@@ -77,6 +79,24 @@ export function returnedLines(p: { freelancerId: string; provider: string; net: 
     { account: Accounts.freelancerReturned(p.freelancerId), side: 'credit', amount: p.net },
     { account: Accounts.providerReturns(p.provider), side: 'debit', amount: p.net },
     { account: Accounts.providerDisbursed(p.provider), side: 'credit', amount: p.net },
+  ];
+}
+
+/**
+ * Refunded: ops gave the returned net back to the platform it came from. The freelancer no longer has it held
+ * for them; the provider paid it back out (provider_refunded), to the platform (platform_refunded).
+ */
+export function refundedLines(p: {
+  freelancerId: string;
+  provider: string;
+  platform: string;
+  net: Decimal;
+}): PostingLine[] {
+  return [
+    { account: Accounts.freelancerReturned(p.freelancerId), side: 'debit', amount: p.net },
+    { account: Accounts.platformRefunded(p.platform), side: 'credit', amount: p.net },
+    { account: Accounts.providerRefunded(p.provider), side: 'debit', amount: p.net },
+    { account: Accounts.providerReturns(p.provider), side: 'credit', amount: p.net },
   ];
 }
 

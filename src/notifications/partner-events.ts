@@ -1,12 +1,14 @@
 /**
  * The events partners receive (CONTRACT.md §5), and beyond it `payout.returned` for money sent back after it
- * settled and `payout.unmatched` for a payout whose freelancer the partner has not registered.
+ * settled, `payout.refunded` once ops gave that money back to the platform, and `payout.unmatched` for a payout
+ * whose freelancer the partner has not registered.
  */
 export const PARTNER_EVENT_TYPES = [
   'payout.settled',
   'payout.failed',
   'payout.returned',
   'payout.unmatched',
+  'payout.refunded',
   'invoice.issued',
   'invoice.export_status_changed',
 ] as const;
@@ -17,7 +19,7 @@ export type PartnerEventType = (typeof PARTNER_EVENT_TYPES)[number];
  * Types an endpoint receives only when its `events` name them: an endpoint registered without `events` gets what
  * endpoints always got, so a receiver written for the contract's events meets no type it does not know.
  */
-export const OPT_IN_EVENT_TYPES: readonly PartnerEventType[] = ['payout.unmatched'];
+export const OPT_IN_EVENT_TYPES: readonly PartnerEventType[] = ['payout.unmatched', 'payout.refunded'];
 
 /** What an endpoint registered without `events` receives. */
 export const DEFAULT_EVENT_TYPES = PARTNER_EVENT_TYPES.filter((type) => !OPT_IN_EVENT_TYPES.includes(type));

@@ -1,8 +1,9 @@
-import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdPipe } from '../common/id.pipe';
 import { OpsGuard } from '../partners/ops.guard';
-import { OpsPayoutPageDto, OpsPayoutQuery, PayoutDto } from './dto/payout.dto';
+import { OpsPayoutPageDto, OpsPayoutQuery, PayoutDto, RefundPayoutDto } from './dto/payout.dto';
+import { PayoutRefundService } from './payout-refund.service';
 import { PayoutRetryService } from './payout-retry.service';
 import { PayoutsService } from './payouts.service';
 
@@ -13,6 +14,7 @@ import { PayoutsService } from './payouts.service';
 export class OpsPayoutsController {
   constructor(
     private readonly retries: PayoutRetryService,
+    private readonly refunds: PayoutRefundService,
     private readonly payouts: PayoutsService,
   ) {}
 
@@ -27,5 +29,12 @@ export class OpsPayoutsController {
   @HttpCode(200)
   retry(@Param('id', IdPipe) id: string): Promise<PayoutDto> {
     return this.retries.retry(id);
+  }
+
+  /** Records that a returned payout's money was given back to its platform: `returned` → `refunded`, booked. */
+  @Post(':id/refund')
+  @HttpCode(200)
+  refund(@Param('id', IdPipe) id: string, @Body() dto: RefundPayoutDto): Promise<PayoutDto> {
+    return this.refunds.refund(id, dto);
   }
 }

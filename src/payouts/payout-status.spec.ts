@@ -31,7 +31,13 @@ describe('payout state machine', () => {
     expect(fromStates('received')).toEqual(['unmatched', 'failed']);
   });
 
-  it('no random walk leaves a terminal state except settled → returned', () => {
+  it('refunds only returned money, and a refund is the end', () => {
+    expect(fromStates('refunded')).toEqual(['returned']);
+    expect(isTerminal('refunded')).toBe(true);
+    expect(PAYOUT_STATUSES.filter((to) => canTransition('refunded', to))).toEqual([]);
+  });
+
+  it('no random walk leaves a terminal state except settled → returned → refunded, or an ops retry', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...PAYOUT_STATUSES), { maxLength: 30 }), (steps) => {
         let state: PayoutStatus = 'received';
@@ -40,6 +46,7 @@ describe('payout state machine', () => {
           if (isTerminal(state))
             expect([
               ['settled', 'returned'],
+              ['returned', 'refunded'],
               ['failed', 'received'],
             ]).toContainEqual([state, next]);
           state = next;

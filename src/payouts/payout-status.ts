@@ -6,6 +6,7 @@ export const PAYOUT_STATUSES = [
   'settled',
   'failed',
   'returned',
+  'refunded',
 ] as const;
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
@@ -20,7 +21,8 @@ const TRANSITIONS: Record<PayoutStatus, readonly PayoutStatus[]> = {
   sending: ['settled', 'failed'],
   settled: ['returned'],
   failed: ['received'],
-  returned: [],
+  returned: ['refunded'],
+  refunded: [],
 };
 
 export function canTransition(from: PayoutStatus, to: PayoutStatus): boolean {
@@ -33,7 +35,7 @@ export function fromStates(to: PayoutStatus): PayoutStatus[] {
 }
 
 export function isTerminal(status: PayoutStatus): boolean {
-  return status === 'settled' || status === 'failed' || status === 'returned';
+  return status === 'settled' || status === 'failed' || status === 'returned' || status === 'refunded';
 }
 
 export type AttemptStatus = 'pending' | 'accepted' | 'unknown' | 'settled' | 'failed' | 'returned';

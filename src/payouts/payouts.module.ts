@@ -6,6 +6,7 @@ import { RoutingModule } from '../routing/routing.module';
 import { ConnectorsModule } from './connectors/connectors.module';
 import { OpsPayoutsController } from './ops-payouts.controller';
 import { PayoutPipelineService } from './payout-pipeline.service';
+import { PayoutRefundService } from './payout-refund.service';
 import { PayoutRetryService } from './payout-retry.service';
 import { PayoutsController } from './payouts.controller';
 import { PayoutsService } from './payouts.service';
@@ -13,7 +14,7 @@ import { PayoutsService } from './payouts.service';
 @Module({
   imports: [FreelancersModule, RoutingModule, LedgerModule, InvoicesModule, ConnectorsModule],
   controllers: [PayoutsController, OpsPayoutsController],
-  providers: [PayoutsService, PayoutPipelineService, PayoutRetryService],
+  providers: [PayoutsService, PayoutPipelineService, PayoutRetryService, PayoutRefundService],
   exports: [PayoutsService, PayoutPipelineService],
 })
 export class PayoutsModule {}

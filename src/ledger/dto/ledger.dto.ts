@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
+import { EntryKinds } from '../payout-entries';
 
 export class LedgerEntriesQuery extends PageQuery {
   @ApiProperty({ description: 'The payout whose entries to list.', format: 'uuid' })
@@ -20,7 +21,7 @@ export class LedgerLineDto {
 
 export class LedgerEntryDto {
   @ApiProperty() id: string;
-  @ApiProperty({ enum: ['routed', 'sent', 'attempt_rejected', 'settled', 'failed', 'returned'] })
+  @ApiProperty({ enum: Object.values(EntryKinds) })
   kind: string;
   @ApiProperty({ type: String, nullable: true }) payoutId: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'The entry this one reverses.' })

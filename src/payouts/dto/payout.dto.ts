@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { NotBlank } from '../../common/validation';
 import { PageQuery } from '../../common/pagination';
 import { PAYOUT_STATUSES, PayoutStatus } from '../payout-status';
 
@@ -109,4 +110,15 @@ export class OpsPayoutQuery extends PayoutQuery {
   @IsOptional()
   @IsUUID('all', { message: 'partnerId must be a UUID' })
   partnerId?: string;
+}
+
+export class RefundPayoutDto {
+  @ApiProperty({
+    example: 'UPW-RF-000123',
+    description: "What names the refund outside the service: the provider's or the platform's reference.",
+  })
+  @IsString()
+  @Length(1, 200)
+  @NotBlank()
+  reference: string;
 }
