@@ -1,5 +1,4 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { withLockTimeout } from './lock-timeout';
 import { partnerEventTrigger, widenPartnerEvents } from './partner-event-trigger';
 
 const STATUSES = `'received', 'unmatched', 'routed', 'sending', 'settled', 'failed', 'returned'`;
@@ -10,18 +9,28 @@ const TYPES = `'payout.settled', 'payout.failed', 'payout.returned', 'payout.unm
  * with `POST /v1/ops/payouts/{id}/refund`, which moves the payout from `returned` to `refunded` and books it.
  * Partners that ask for it hear of it as `payout.refunded`.
  *
- * The status rule is widened as the invoice rules were: dropped and added unchecked under a short lock, then
- * checked against the rows already there under one that lets the pipeline go on writing. Can run again.
+ * The status rule is widened as the partner event types are: dropped and added unchecked in one short
+ * transaction, then checked against the rows already there under a lock that lets the pipeline go on writing.
+ * Can run again.
  */
 export class PayoutRefunded1763900031000 implements MigrationInterface {
   name = 'PayoutRefunded1763900031000';
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    await withLockTimeout(q, [
-      `ALTER TABLE payouts DROP CONSTRAINT IF EXISTS payouts_status_check`,
-      `ALTER TABLE payouts ADD CONSTRAINT payouts_status_check CHECK (status IN (${STATUSES}, 'refunded')) NOT VALID`,
-    ]);
+    // One short transaction: a lock timeout between the two statements must not leave payouts with no rule.
+    await q.startTransaction();
+    try {
+      await q.query(`SET LOCAL lock_timeout = '5s'`);
+      await q.query(`ALTER TABLE payouts DROP CONSTRAINT IF EXISTS payouts_status_check`);
+      await q.query(
+        `ALTER TABLE payouts ADD CONSTRAINT payouts_status_check CHECK (status IN (${STATUSES}, 'refunded')) NOT VALID`,
+      );
+      await q.commitTransaction();
+    } catch (error) {
+      await q.rollbackTransaction();
+      throw error;
+    }
     await q.query(`ALTER TABLE payouts VALIDATE CONSTRAINT payouts_status_check`);
     await widenPartnerEvents(q, {
       types: `${TYPES}, 'payout.refunded'`,
@@ -34,6 +43,7 @@ export class PayoutRefunded1763900031000 implements MigrationInterface {
    * `payout.refunded` stay on record, so their type stays allowed; only the trigger goes back.
    */
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`SET LOCAL lock_timeout = '5s'`);
     await q.query(`ALTER TABLE payouts DROP CONSTRAINT IF EXISTS payouts_status_check`);
     await q.query(`ALTER TABLE payouts ADD CONSTRAINT payouts_status_check CHECK (status IN (${STATUSES}))`);
     await q.query(`DROP TRIGGER IF EXISTS payout_timeline_partner_event ON payout_timeline`);

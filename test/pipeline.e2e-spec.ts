@@ -632,6 +632,10 @@ describe('payout pipeline (e2e, workers in process)', () => {
         refund({ reference: 'UPW-RF-1' }),
       ]);
       expect([first.status, second.status].sort()).toEqual([200, 409]);
+      const loser = first.status === 409 ? first : second;
+      expect(loser.body.detail).toBe(
+        "Only a returned payout's money can be given back to its platform; this one is refunded.",
+      );
       const done = (first.status === 200 ? first : second).body;
       expect(done.status).toBe('refunded');
       expect(done.net).toBe(returned.net);

@@ -73,6 +73,22 @@ describe(RateLimiter.name, () => {
     expect(knocks.filter((_, i) => results[i]).map((t) => t - T0)).toEqual([0, 100, 1000, 1100, 2000, 2100]);
   });
 
+  it("counts on Redis's own clock when the caller gives no time", async () => {
+    const id = randomUUID();
+    const now = async () => {
+      try {
+        await limiter.consume('test', id, 2);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect([await now(), await now(), await now()]).toEqual([true, true, false]);
+    const [, scores] = await redis.client.zrange(`rl:test:${id}`, 0, 0, 'WITHSCORES');
+    const [seconds] = await redis.client.time();
+    expect(Math.abs(Number(scores) - Number(seconds) * 1000)).toBeLessThan(5000);
+  });
+
   it('keeps callers apart, and reads the extra key on the same call', async () => {
     const key = `rate-limiter-test:${randomUUID()}`;
     await redis.client.set(key, 'epoch-7');

@@ -10,9 +10,14 @@ import { Problems } from './problem';
  * the limit remain, so no second, wherever it starts, holds more than the limit. A refused request is not logged:
  * a caller that keeps knocking still gets the limit's rate through. KEYS[2], optional, is one more key the
  * caller needs on the same request, read here so a request costs one Redis call and not two.
- * ARGV: now (ms), window (ms), limit, a member unique to this request.
+ * ARGV: now (ms; empty for Redis's own clock, which every replica shares), window (ms), limit, a member unique
+ * to this request.
  */
 const ADMIT_IN_WINDOW = `local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local admitted = 0
@@ -62,8 +67,8 @@ export class RateLimiter {
   /**
    * Admits one request of `id`, or throws 429 when `limitPerSecond` requests of it were admitted in the last
    * second. With `alsoRead`, the value of that key (under the client's prefix) comes back from the same call.
-   * `nowMs` (default: this process's clock) is the request's time; replicas' clocks agree to far less than the
-   * window.
+   * `nowMs` is the request's time for a test; by default Redis's clock, so a replica whose clock is off neither
+   * drops other replicas' requests from the window early nor holds its own in it too long.
    */
   async consume(
     scope: string,
@@ -71,17 +76,16 @@ export class RateLimiter {
     limitPerSecond: number,
     options: { alsoRead?: string; nowMs?: number } = {},
   ): Promise<Counted> {
-    const nowMs = options.nowMs ?? Date.now();
     const keys = [`rl:${scope}:${id}`, ...(options.alsoRead ? [options.alsoRead] : [])];
     this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER;
-    const member = `${nowMs}:${this.tag}:${this.sequence}`;
+    const member = `${this.tag}:${this.sequence}`;
     let admitted: 0 | 1;
     let read: string | null;
     try {
       [admitted, read] = await this.redis.admitInWindow(
         keys.length,
         ...keys,
-        nowMs,
+        options.nowMs ?? '',
         WINDOW_MS,
         limitPerSecond,
         member,

@@ -166,18 +166,19 @@ export class PayoutBookings {
   }
 
   /**
-   * Refunded: ops gave a returned net back to the platform. The net and provider are the returned entry's, so
-   * the refund moves exactly what came back; answers the net. Throws when the attempt was never booked as returned.
+   * Refunded: ops gave a returned net back to the platform. The net, freelancer and provider are the returned
+   * entry's, so the refund moves exactly what came back; answers the net. Throws when the attempt was never booked as returned.
    */
   async bookRefunded(
     tx: EntityManager,
-    p: { payoutId: string; attemptSeq: number; freelancerId: string; platform: string; reference: string },
+    p: { payoutId: string; attemptSeq: number; platform: string; reference: string },
   ): Promise<Decimal> {
     const state = await this.state(tx, p.payoutId);
     const returned = state.entry(PayoutKeys.returned(p.payoutId, p.attemptSeq));
     const net = returned && amountOn(returned, 'freelancer_returned');
+    const freelancerId = returned && lineOn(returned, 'freelancer_returned')?.account.split(':')[1];
     const provider = returned && lineOn(returned, 'provider_returns')?.account.split(':')[1];
-    if (!net || !provider) {
+    if (!net || !freelancerId || !provider) {
       throw new LedgerError(`attempt ${p.attemptSeq} of payout ${p.payoutId} is not booked as returned`);
     }
     const key = PayoutKeys.refunded(p.payoutId, p.attemptSeq);
@@ -187,7 +188,7 @@ export class PayoutBookings {
       kind: EntryKinds.refunded,
       payoutId: p.payoutId,
       description: `Refunded by ${provider} to ${p.platform}: ${net.toFixed(2)} USD returned (${p.reference})`,
-      lines: refundedLines({ freelancerId: p.freelancerId, provider, platform: p.platform, net }),
+      lines: refundedLines({ freelancerId, provider, platform: p.platform, net }),
     });
     return net;
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Problems } from '../common/problem';
+import { ProblemException, Problems } from '../common/problem';
 import { PayoutBookings } from '../ledger/payout-bookings.service';
 import { PayoutDto, RefundPayoutDto } from './dto/payout.dto';
 import { PayoutPipelineService } from './payout-pipeline.service';
@@ -23,29 +23,36 @@ export class PayoutRefundService {
 
   async refund(payoutId: string, dto: RefundPayoutDto): Promise<PayoutDto> {
     const current = await this.payouts.get(null, payoutId);
-    const refusal = Problems.conflict(
-      `Only a returned payout's money can be given back to its platform; this one is ${current.status}.`,
-    );
-    if (current.status !== 'returned') throw refusal;
+    if (current.status !== 'returned') throw refusal(current.status);
     const reference = dto.reference.trim();
     await this.db.transaction(async (tx) => {
-      const [attempt]: { seq: number; platform: string; freelancer_id: string }[] = await tx.query(
-        `SELECT a.seq, p.platform, p.freelancer_id FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
+      const [attempt]: { seq: number; platform: string }[] = await tx.query(
+        `SELECT a.seq, p.platform FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
           WHERE a.payout_id = $1 AND a.status = 'returned' ORDER BY a.seq DESC LIMIT 1`,
         [payoutId],
       );
-      if (!attempt) throw refusal;
-      // The guarded move decides between two refunds at once: the second finds the payout refunded already.
-      const detail = `given back to ${attempt.platform} by ops (${reference})`;
-      if (!(await this.pipeline.transition(tx, payoutId, 'refunded', detail))) throw refusal;
+      // The guarded move decides between two refunds at once: the second finds the payout refunded already, and
+      // is told the status it found.
+      const detail = `given back to ${attempt?.platform} by ops (${reference})`;
+      if (!attempt || !(await this.pipeline.transition(tx, payoutId, 'refunded', detail))) {
+        const [now]: { status: string }[] = await tx.query(`SELECT status FROM payouts WHERE id = $1`, [
+          payoutId,
+        ]);
+        throw refusal(now.status);
+      }
       await this.bookings.bookRefunded(tx, {
         payoutId,
         attemptSeq: attempt.seq,
-        freelancerId: attempt.freelancer_id,
         platform: attempt.platform,
         reference,
       });
     });
     return this.payouts.get(null, payoutId);
   }
+}
+
+function refusal(status: string): ProblemException {
+  return Problems.conflict(
+    `Only a returned payout's money can be given back to its platform; this one is ${status}.`,
+  );
 }
