@@ -900,6 +900,7 @@ describe('foundation (e2e)', () => {
         const partner = await createPartner(t.http);
         const res = await t.http.get(`/v1/freelancers?${query}`).set(bearer(partner.apiKey));
         expectProblem(res, 400);
+        expect(res.body.errors).toHaveLength(1);
         expect(res.body.errors[0].field).toBe(query.split('=')[0]);
       },
     );

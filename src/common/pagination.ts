@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
 import { Problems } from './problem';
 
 export class PageQuery {
@@ -8,9 +8,14 @@ export class PageQuery {
   @IsOptional()
   // Plain decimal digits only: `0x2`, `2.0` or `1e2` stay text and are refused, as amounts are.
   @Transform(({ value }) => (typeof value === 'string' && /^[0-9]{1,4}$/.test(value) ? Number(value) : value))
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @ValidateBy({
+    name: 'pageLimit',
+    validator: {
+      validate: (value: unknown) =>
+        Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 100,
+      defaultMessage: () => 'limit must be a whole number from 1 to 100',
+    },
+  })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Opaque cursor from a previous page.' })
