@@ -7,7 +7,8 @@ import { unprintableText, UNPRINTABLE_MESSAGE } from './storable-text';
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    // Two rules may say the same thing of one field (a format and a calendar check, say): it is said once.
+    const own = [...new Set(Object.values(error.constraints ?? {}))].map((message) => ({ field, message }));
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });
 }
