@@ -1,5 +1,6 @@
-import { HttpException } from '@nestjs/common';
+import { HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { PausableRedisRelay } from '../../test/support/redis-relay';
 import { loadConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.module';
 import { RateLimiter } from './rate-limiter';
@@ -101,5 +102,37 @@ describe(RateLimiter.name, () => {
       read: null,
     });
     await redis.client.del(key);
+  });
+
+  it('lets requests through while Redis is gone, and says how many once it answers again', async () => {
+    const relay = await PausableRedisRelay.start(loadConfig().redisUrl);
+    const cut = new RedisService({ ...loadConfig(), redisUrl: relay.url });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const ready = () => new Promise<void>((resolve) => cut.client.once('ready', () => resolve()));
+    try {
+      await ready();
+      const cutLimiter = new RateLimiter(cut);
+      const id = randomUUID();
+      relay.down();
+      for (let i = 0; i < 3; i++) expect(await cutLimiter.consume('test', id, 1)).toBeNull();
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        expect.stringMatching(
+          /^Rate limits were not checked for 1 request\(s\) because Redis did not answer/,
+        ),
+      ]);
+      const back = ready();
+      relay.up();
+      await back;
+      // Another caller: a command cut off by the outage may still be replayed into this one's window.
+      expect(await cutLimiter.consume('test', randomUUID(), 1)).toEqual({ read: null });
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        expect.stringMatching(/^Rate limits were not checked for 1 request/),
+        'Rate limits are checked again; 2 more request(s) were let through unchecked before Redis answered.',
+      ]);
+    } finally {
+      warn.mockRestore();
+      cut.onApplicationShutdown();
+      await relay.close();
+    }
   });
 });

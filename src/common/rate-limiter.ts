@@ -94,6 +94,7 @@ export class RateLimiter {
       this.noteUnchecked(scope, error);
       return null;
     }
+    if (this.unchecked) this.noteCheckedAgain();
     if (!admitted) throw Problems.tooManyRequests(1);
     return { read };
   }
@@ -108,5 +109,14 @@ export class RateLimiter {
     );
     this.unchecked = 0;
     this.warnedAtMs = nowMs;
+  }
+
+  /** Redis answers again: the requests let through since the last warning are told too, not left out. */
+  private noteCheckedAgain(): void {
+    this.logger.warn(
+      `Rate limits are checked again; ${this.unchecked} more request(s) were let through unchecked before Redis answered.`,
+    );
+    this.unchecked = 0;
+    this.warnedAtMs = Number.NEGATIVE_INFINITY;
   }
 }
