@@ -33,12 +33,19 @@ export class PayoutRefundService {
       );
       // The guarded move decides between two refunds at once: the second finds the payout refunded already, and
       // is told the status it found.
-      const detail = `given back to ${attempt?.platform} by ops (${reference})`;
-      if (!attempt || !(await this.pipeline.transition(tx, payoutId, 'refunded', detail))) {
-        const [now]: { status: string }[] = await tx.query(`SELECT status FROM payouts WHERE id = $1`, [
+      const moved =
+        attempt &&
+        (await this.pipeline.transition(
+          tx,
+          payoutId,
+          'refunded',
+          `given back to ${attempt.platform} by ops (${reference})`,
+        ));
+      if (!moved) {
+        const [found]: { status: string }[] = await tx.query(`SELECT status FROM payouts WHERE id = $1`, [
           payoutId,
         ]);
-        throw refusal(now.status);
+        throw refusal(found.status);
       }
       await this.bookings.bookRefunded(tx, {
         payoutId,
