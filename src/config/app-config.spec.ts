@@ -11,7 +11,42 @@ describe('TRUST_PROXY', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.4' }).trustProxy).toBe('10.0.0.0/8, 192.168.1.4');
   });
 
-  it('refuses anything else, naming the variable', () => {
-    expect(() => loadConfig({ TRUST_PROXY: 'everyone!' })).toThrow(/TRUST_PROXY/);
+  it('reads IPv6 addresses and ranges and IPv4 netmasks', () => {
+    const proxies = 'fd00::/8, ::1, 10.0.0.0/255.0.0.0, uniquelocal';
+    expect(loadConfig({ TRUST_PROXY: proxies }).trustProxy).toBe(proxies);
+  });
+
+  it.each([
+    'everyone!',
+    'banana',
+    '10.0.0.0/99',
+    '10.0.0.0/0',
+    '300.1.1.1',
+    'fd00::/129',
+    '10.0.0.0/8/8',
+    '1,,2',
+  ])('refuses %s, naming the variable', (value) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY is a number of proxy hops/);
+  });
+});
+
+describe('PUBLIC_BASE_URL', () => {
+  it('takes an absolute http(s) URL', () => {
+    expect(loadConfig({ PUBLIC_BASE_URL: 'https://pay.example.pk' }).publicBaseUrl).toMatch(
+      /^https:\/\/pay\.example\.pk/,
+    );
+  });
+
+  it.each(['notaurl', 'ftp://pay.example.pk', 'https://pay.example.pk/?a=1', 'https://pay.example.pk/#x'])(
+    'refuses %s, naming the variable',
+    (value) => {
+      expect(() => loadConfig({ PUBLIC_BASE_URL: value })).toThrow(/PUBLIC_BASE_URL must be an absolute/);
+    },
+  );
+});
+
+describe('whole numbers', () => {
+  it('says a value that is not one is not one, and nothing about its range', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT: [^;,]*integer[^;,]*$/);
   });
 });

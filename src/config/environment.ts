@@ -9,8 +9,43 @@ import {
   Max,
   Min,
   MinLength,
+  ValidationError,
   validateSync,
+  ValidateBy,
 } from 'class-validator';
+import { isIP } from 'node:net';
+
+/** An absolute http(s) URL that a path can be appended to (invoice QR codes print it). */
+function isHttpBaseUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    !url.search &&
+    !url.hash &&
+    !value.includes('#')
+  );
+}
+
+/**
+ * A hop count, or what the proxy-address check Fastify uses accepts: addresses, CIDR ranges (or IPv4 netmasks)
+ * and the names of special ranges, comma-separated. Checked here, so a bad one stops the start naming the
+ * variable rather than failing in the library.
+ */
+function isTrustedProxies(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  if (/^\d{1,2}$/.test(value)) return true;
+  return value.split(',').every((item) => {
+    const entry = item.trim();
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+    const [address, range, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (!version || rest.length) return false;
+    if (range === undefined) return true;
+    if (/^\d{1,3}$/.test(range)) return Number(range) >= 1 && Number(range) <= (version === 4 ? 32 : 128);
+    return version === 4 && isIP(range) === 4;
+  });
+}
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -84,13 +119,24 @@ export class EnvironmentVariables {
   INVOICE_FONT_DIR?: string;
 
   @IsOptional()
-  @IsString()
+  @ValidateBy({
+    name: 'httpBaseUrl',
+    validator: {
+      validate: isHttpBaseUrl,
+      defaultMessage: () =>
+        'PUBLIC_BASE_URL must be an absolute http:// or https:// URL with no query or fragment',
+    },
+  })
   PUBLIC_BASE_URL?: string;
 
   @IsOptional()
-  @Matches(/^(\d{1,2}|[\w.:/]+(,\s*[\w.:/]+)*)$/, {
-    message:
-      'TRUST_PROXY is a number of proxy hops, or addresses, CIDR ranges or the names loopback, linklocal, uniquelocal, comma-separated',
+  @ValidateBy({
+    name: 'trustedProxies',
+    validator: {
+      validate: isTrustedProxies,
+      defaultMessage: () =>
+        'TRUST_PROXY is a number of proxy hops, or addresses, CIDR ranges or the names loopback, linklocal, uniquelocal, comma-separated',
+    },
   })
   TRUST_PROXY?: string;
 
@@ -241,7 +287,10 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   const env = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: false });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
   if (errors.length > 0) {
-    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    // A value that is not a whole number is said to be so, not also to be out of the range it cannot be in.
+    const messages = (e: ValidationError) =>
+      e.constraints?.isInt ? [e.constraints.isInt] : Object.values(e.constraints ?? {});
+    const lines = errors.map((e) => `${e.property}: ${messages(e).join(', ')}`);
     throw new InvalidEnvironmentError(`Invalid environment variables: ${lines.join('; ')}`);
   }
   if (env.NODE_ENV === 'production' && !env.OPS_TOKEN) {
