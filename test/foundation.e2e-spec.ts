@@ -439,7 +439,7 @@ describe('foundation (e2e)', () => {
       expectProblem(res, 400);
       expect(res.body.errors).toHaveLength(50);
       expect(res.body.errors[0]).toEqual({ field: 'extra0', message: 'property extra0 should not exist' });
-      expect(res.body.detail).toBe('The request has 3000 invalid fields; the first 50 are listed.');
+      expect(res.body.detail).toBe('The request has 3000 field errors; the first 50 are listed.');
       const found = await t.http
         .get(`/v1/freelancers?externalRef=${ref}`)
         .set(bearer(partner.apiKey))

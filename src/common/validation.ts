@@ -21,7 +21,7 @@ export function validationProblem(errors: FieldError[]) {
   if (errors.length <= MAX_FIELD_ERRORS) return Problems.validation(errors);
   return Problems.validation(
     errors.slice(0, MAX_FIELD_ERRORS),
-    `The request has ${errors.length} invalid fields; the first ${MAX_FIELD_ERRORS} are listed.`,
+    `The request has ${errors.length} field errors; the first ${MAX_FIELD_ERRORS} are listed.`,
   );
 }
 

@@ -196,7 +196,12 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders: strin
 /** The answer to a key that was used with a different request. */
 export function keyUsedElsewhere(): Error {
   return Problems.unprocessable(
-    [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+    [
+      {
+        field: 'Idempotency-Key',
+        message: 'was already used with a different request (another endpoint or body)',
+      },
+    ],
     'This Idempotency-Key was used with a different request.',
   );
 }

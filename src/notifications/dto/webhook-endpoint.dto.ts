@@ -16,7 +16,8 @@ import { DEFAULT_EVENT_TYPES, PARTNER_EVENT_TYPES, PartnerEventType } from '../p
 export class CreateWebhookEndpointDto {
   @ApiProperty({
     example: 'https://hooks.example.com/payout-router',
-    description: 'Absolute https:// URL that receives the events.',
+    description:
+      'Absolute https:// URL that receives the events (outside production, http:// to localhost is taken too, for trying it out).',
   })
   @IsString({ message: 'url must be a string' })
   url: string;
@@ -30,7 +31,7 @@ export class CreateWebhookEndpointDto {
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(PARTNER_EVENT_TYPES.length)
-  @ArrayUnique()
+  @ArrayUnique({ message: 'events must not name a type twice' })
   @IsIn(PARTNER_EVENT_TYPES, {
     each: true,
     message: `each of events must be one of ${PARTNER_EVENT_TYPES.join(', ')}`,
