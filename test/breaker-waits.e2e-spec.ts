@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
-import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
+import {
+  createFreelancer,
+  createPartner,
+  ops,
+  pakistaniIban,
+  startApp,
+  TestApp,
+  waitFor,
+} from './support/app';
 import { MovableClock } from './support/movable-clock';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import {
@@ -71,6 +79,19 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
     return payoutAt(t, partner.apiKey, id, statuses, 20_000);
   }
+
+  it('does not count refusals of one payout (a closed account) against the providers that answered them', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey, {}, { iban: pakistaniIban('0') });
+    for (let i = 0; i <= THRESHOLD; i++) {
+      const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+      const payout = await payoutWhen(id, ['failed']);
+      const refused = payout.attempts.map((a) => a.error);
+      expect(refused.length).toBeGreaterThan(1);
+      for (const error of refused) expect(error).toMatch(/the beneficiary account is closed/);
+    }
+    for (const provider of ['payoneer', 'upwork'])
+      expect(await health.availability(provider)).toBe('available');
+  });
 
   it('keeps a payout received while every route that could carry it has an open breaker, then routes it', async () => {
     await trip('payoneer');

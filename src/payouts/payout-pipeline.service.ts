@@ -303,7 +303,10 @@ export class PayoutPipelineService {
         await this.accepted(payout, attempt, result.transferId);
         return;
       case 'permanent':
-        await this.health.recordFailure(attempt.provider);
+        // A refusal of this payout alone is an answer from a provider that works: a run of closed accounts must
+        // not take a healthy provider out of every payout's routes.
+        if (result.fault === 'payout') await this.health.recordSuccess(attempt.provider);
+        else await this.health.recordFailure(attempt.provider);
         await this.failOver(payout, attempt, result.error, { ownSend: sentAt });
         return;
       case 'transient':

@@ -97,7 +97,10 @@ export class ProviderHealthService {
     this.commands = client as unknown as BreakerCommands;
   }
 
-  /** A send failure (transient or permanent): enough of them within the window open the breaker. */
+  /**
+   * A send failure (transient, unknown, or a permanent refusal the provider is at fault for): enough of them
+   * within the window open the breaker.
+   */
   async recordFailure(providerId: string): Promise<void> {
     const { failureThreshold, windowMs, cooldownMs } = this.config.breaker;
     const now = this.nowMs();

@@ -25,8 +25,13 @@ export type SendResult =
   | { kind: 'accepted'; transferId: string }
   /** Nothing was created; retrying the same key is safe. */
   | { kind: 'transient'; error: string }
-  /** A definite rejection before acceptance: fail over to the next route. */
-  | { kind: 'permanent'; error: string }
+  /**
+   * A definite rejection before acceptance: fail over to the next route. `fault` says whose it is: `payout` when
+   * the provider refused this payout for something of its own (a closed beneficiary account, a malformed
+   * request), which says nothing about the provider's health and does not count towards its circuit breaker;
+   * `provider` when the provider refused for reasons of its own (it declines the corridor, its side is broken).
+   */
+  | { kind: 'permanent'; error: string; fault: 'payout' | 'provider' }
   /** Timeout: the transfer may or may not exist; ask `getStatus(key)` before doing anything else. */
   | { kind: 'unknown'; error: string };
 

@@ -141,10 +141,29 @@ describe(SandboxConnector.name, () => {
       const request = sendRequest(key('permanent'));
       expect(await sut.send(request)).toEqual({
         kind: 'permanent',
+        fault: 'provider',
         error: expect.stringContaining(PROVIDER),
       });
       expect(await sut.getStatus(request.idempotencyKey)).toEqual({ state: 'not_found' });
       expect(await rows(request.payoutId)).toHaveLength(0);
+    });
+
+    it("refuses a closed account (an IBAN whose account number is all zeros) as the payout's fault, creating nothing", async () => {
+      const closed = sendRequest(key('closed'), {
+        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK46SCBL0000000000000000' },
+      });
+      expect(await sut.send(closed)).toEqual({
+        kind: 'permanent',
+        fault: 'payout',
+        error: `${PROVIDER} sandbox rejected the transfer: the beneficiary account is closed`,
+      });
+      expect(await sut.getStatus(closed.idempotencyKey)).toEqual({ state: 'not_found' });
+      expect(await rows(closed.payoutId)).toHaveLength(0);
+      // One digit more is an ordinary account.
+      const open = sendRequest(key('open'), {
+        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK19SCBL0000000000000001' },
+      });
+      expect((await sut.send(open)).kind).toBe('accepted');
     });
 
     it('fails transiently when transientFailureRate is 1, and the same key goes through once it recovers', async () => {

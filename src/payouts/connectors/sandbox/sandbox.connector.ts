@@ -53,7 +53,11 @@ export class SandboxConnector implements ProviderConnector {
 
     const invalid = invalidRequest(request);
     if (invalid) {
-      return { kind: 'permanent', error: `${this.providerId} sandbox rejected the transfer: ${invalid}` };
+      return {
+        kind: 'permanent',
+        fault: 'payout',
+        error: `${this.providerId} sandbox rejected the transfer: ${invalid}`,
+      };
     }
 
     return this.transfers.serialized(this.providerId, request.idempotencyKey, async (tx, call) => {
@@ -64,7 +68,8 @@ export class SandboxConnector implements ProviderConnector {
         case 'permanent':
           return {
             kind: 'permanent',
-            error: `${this.providerId} sandbox rejected the transfer: beneficiary account cannot be credited (simulated)`,
+            fault: 'provider',
+            error: `${this.providerId} sandbox declined the transfer (simulated)`,
           };
         case 'transient':
           return {
@@ -152,6 +157,12 @@ export class SandboxConnector implements ProviderConnector {
 }
 
 /** What a real provider would refuse outright. */
+/**
+ * The sandbox's closed account, as providers' test modes have magic account numbers: an IBAN whose account
+ * number (its last 16 characters) is all zeros is refused by every sandbox provider, for that payout alone.
+ */
+export const CLOSED_ACCOUNT = /^PK\d\d[A-Z]{4}0{16}$/;
+
 function invalidRequest(request: SendRequest): string | null {
   if (request.idempotencyKey.length < 1 || request.idempotencyKey.length > 255) {
     return 'idempotency key must be 1 to 255 characters';
@@ -161,6 +172,7 @@ function invalidRequest(request: SendRequest): string | null {
     return 'amount must be positive with at most two fraction digits';
   }
   if (!request.beneficiary.iban || !request.beneficiary.name) return 'beneficiary name and IBAN are required';
+  if (CLOSED_ACCOUNT.test(request.beneficiary.iban)) return 'the beneficiary account is closed';
   return null;
 }
 
