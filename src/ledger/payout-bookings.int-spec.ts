@@ -163,6 +163,40 @@ describe(PayoutBookings.name, () => {
       expect(mine.get(`freelancer_returned:${p.freelancerId}`)?.toFixed(2)).toBe('-198.00');
     });
 
+    it('books a refund of the returned net once, from what is held for the freelancer to the platform', async () => {
+      const p = payout('300.00');
+      const fees = breakdown([2_500_000n, 0n, 0n, 0n]);
+      const net = p.gross.minus(fees.total);
+      const refund = { payoutId: p.payoutId, attemptSeq: 1, platform: p.platform, reference: 'RF-1' };
+      await inTx((tx) => sut.bookRouted(tx, p));
+      await inTx((tx) => sut.bookSent(tx, { ...p, attemptSeq: 1 }));
+      await inTx((tx) => sut.bookSettled(tx, { ...p, attemptSeq: 1, fees, net }));
+      await expect(inTx((tx) => sut.bookRefunded(tx, refund))).rejects.toThrow(/not booked as returned/);
+      await inTx((tx) => sut.bookReturned(tx, { ...p, attemptSeq: 1, fees, net }));
+      const refunded = await Promise.all([
+        inTx((tx) => sut.bookRefunded(tx, refund)),
+        inTx((tx) => sut.bookRefunded(tx, refund)),
+      ]);
+      expect(refunded.map((n) => n.toFixed(2))).toEqual(['297.50', '297.50']);
+      expect((await ledger.entriesForPayout(p.payoutId)).map((e) => e.kind)).toEqual([
+        'routed',
+        'sent',
+        'settled',
+        'returned',
+        'refunded',
+      ]);
+      expect(await ledger.freelancerBalance(p.freelancerId)).toEqual({
+        currency: 'USD',
+        settled: d('0'),
+        inTransit: d('0'),
+        returned: d('0'),
+      });
+      const accounts = await balances(p.provider.slice(5));
+      expect(accounts.get(`provider_returns:${p.provider}`)?.toFixed(2)).toBe('0.00');
+      expect(accounts.get(`provider_refunded:${p.provider}`)?.toFixed(2)).toBe('297.50');
+      expect((await balances(p.platform)).get(`platform_refunded:${p.platform}`)?.toFixed(2)).toBe('-297.50');
+    });
+
     it('refuses steps out of order and leaves the books as they were', async () => {
       const p = payout();
       const fees = breakdown([1_000_000n, 0n, 0n, 0n]);
@@ -201,7 +235,7 @@ describe(PayoutBookings.name, () => {
   });
 
   describe('any sequence of pipeline outcomes', () => {
-    type Status = 'new' | 'routed' | 'settled' | 'failed' | 'returned';
+    type Status = 'new' | 'routed' | 'settled' | 'failed' | 'returned' | 'refunded';
     interface Model {
       payoutId: string;
       freelancerId: string;
@@ -213,7 +247,7 @@ describe(PayoutBookings.name, () => {
       outstanding: { seq: number; provider: string } | null;
       settledOn: { seq: number; provider: string } | null;
     }
-    type Op = 'route' | 'send' | 'reject' | 'rejectUnsent' | 'settle' | 'fail' | 'return';
+    type Op = 'route' | 'send' | 'reject' | 'rejectUnsent' | 'settle' | 'fail' | 'return' | 'refund';
 
     function ops(m: Model): Op[] {
       switch (m.status) {
@@ -225,6 +259,8 @@ describe(PayoutBookings.name, () => {
         case 'settled':
           return ['return'];
         case 'returned':
+          return ['refund'];
+        case 'refunded':
           return [];
       }
     }
@@ -335,6 +371,20 @@ describe(PayoutBookings.name, () => {
                   m.status = 'returned';
                   break;
                 }
+                case 'refund': {
+                  const attempt = m.settledOn!;
+                  book = (tx) =>
+                    sut
+                      .bookRefunded(tx, {
+                        payoutId: m.payoutId,
+                        attemptSeq: attempt.seq,
+                        platform,
+                        reference: 'r',
+                      })
+                      .then(() => undefined);
+                  m.status = 'refunded';
+                  break;
+                }
               }
               await (command.twice ? Promise.all([inTx(book), inTx(book)]) : inTx(book));
             }
@@ -352,6 +402,9 @@ describe(PayoutBookings.name, () => {
               expect(balance.inTransit.toFixed(2)).toBe(
                 sum((m) => (m.status === 'routed' ? m.gross : ZERO)).toFixed(2),
               );
+              expect(balance.returned.toFixed(2)).toBe(
+                sum((m) => (m.status === 'returned' ? m.net : ZERO)).toFixed(2),
+              );
             }
 
             const accounts = await balances(tag);
@@ -359,6 +412,11 @@ describe(PayoutBookings.name, () => {
             const of = (name: string) => (accounts.get(name) ?? ZERO).toFixed(2);
             expect(of(`platform_receivable:${platform}`)).toBe(
               total((m) => (m.status === 'routed' && !m.outstanding ? m.gross : ZERO)).toFixed(2),
+            );
+            expect(of(`platform_refunded:${platform}`)).toBe(
+              total((m) => (m.status === 'refunded' ? m.net : ZERO))
+                .negated()
+                .toFixed(2),
             );
             for (const provider of providers) {
               const through = (pick: (m: Model) => Decimal) => total(pick);
@@ -374,6 +432,11 @@ describe(PayoutBookings.name, () => {
               expect(of(`provider_returns:${provider}`)).toBe(
                 through((m) =>
                   m.status === 'returned' && m.settledOn?.provider === provider ? m.net : ZERO,
+                ).toFixed(2),
+              );
+              expect(of(`provider_refunded:${provider}`)).toBe(
+                through((m) =>
+                  m.status === 'refunded' && m.settledOn?.provider === provider ? m.net : ZERO,
                 ).toFixed(2),
               );
             }
