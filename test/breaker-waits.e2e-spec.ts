@@ -81,7 +81,12 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   }
 
   it('does not count refusals of one payout (a closed account) against the providers that answered them', async () => {
-    const freelancer = await createFreelancer(t.http, partner.apiKey, {}, { iban: pakistaniIban('0') });
+    const freelancer = await createFreelancer(
+      t.http,
+      partner.apiKey,
+      {},
+      { iban: pakistaniIban('CLOSED0000000001') },
+    );
     for (let i = 0; i <= THRESHOLD; i++) {
       const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
       const payout = await payoutWhen(id, ['failed']);

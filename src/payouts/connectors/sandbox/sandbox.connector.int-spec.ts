@@ -148,9 +148,9 @@ describe(SandboxConnector.name, () => {
       expect(await rows(request.payoutId)).toHaveLength(0);
     });
 
-    it("refuses a closed account (an IBAN whose account number is all zeros) as the payout's fault, creating nothing", async () => {
+    it("refuses a closed account (an account number that begins with CLOSED) as the payout's fault, creating nothing", async () => {
       const closed = sendRequest(key('closed'), {
-        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK46SCBL0000000000000000' },
+        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK16SCBLCLOSED0000000001' },
       });
       expect(await sut.send(closed)).toEqual({
         kind: 'permanent',
@@ -159,11 +159,15 @@ describe(SandboxConnector.name, () => {
       });
       expect(await sut.getStatus(closed.idempotencyKey)).toEqual({ state: 'not_found' });
       expect(await rows(closed.payoutId)).toHaveLength(0);
-      // One digit more is an ordinary account.
+      // All zeros is an ordinary account, and so is one that only nearly says CLOSED.
       const open = sendRequest(key('open'), {
-        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK19SCBL0000000000000001' },
+        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK46SCBL0000000000000000' },
       });
       expect((await sut.send(open)).kind).toBe('accepted');
+      const nearly = sendRequest(key('nearly'), {
+        beneficiary: { ...sendRequest('x').beneficiary, iban: 'PK06SCBLCLOSE00000000001' },
+      });
+      expect((await sut.send(nearly)).kind).toBe('accepted');
     });
 
     it('fails transiently when transientFailureRate is 1, and the same key goes through once it recovers', async () => {

@@ -159,9 +159,10 @@ export class SandboxConnector implements ProviderConnector {
 /** What a real provider would refuse outright. */
 /**
  * The sandbox's closed account, as providers' test modes have magic account numbers: an IBAN whose account
- * number (its last 16 characters) is all zeros is refused by every sandbox provider, for that payout alone.
+ * number (its last 16 characters) begins with `CLOSED` is refused by every sandbox provider, for that payout
+ * alone. Letters, so that no account a test picks for its plainness (all zeros, say) is taken for it.
  */
-export const CLOSED_ACCOUNT = /^PK\d\d[A-Z]{4}0{16}$/;
+export const CLOSED_ACCOUNT = /^PK\d\d[A-Z]{4}CLOSED[0-9A-Z]{10}$/;
 
 function invalidRequest(request: SendRequest): string | null {
   if (request.idempotencyKey.length < 1 || request.idempotencyKey.length > 255) {
