@@ -226,7 +226,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     [{ url: 'https://user:pw@hooks.example.com/x' }, 'url must not carry a user name or password'],
     [{ url: 'https://hooks.example.com/x#part' }, 'url must not carry a fragment (#…): it is never sent'],
     [{ url: 42 }, 'url must be a string'],
-    [{}, 'url must be a string'],
+    [{}, 'url is required'],
   ])('refuses %j with a 400 naming url and stores nothing', async (body, message) => {
     const partner = await createPartner(t.http);
     const res = await t.http.post('/v1/webhook-endpoints').set(bearer(partner.apiKey)).send(body).expect(400);

@@ -7,8 +7,12 @@ import { unprintableText, UNPRINTABLE_MESSAGE } from './storable-text';
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    // Two rules may say the same thing of one field (a format and a calendar check, say): it is said once.
-    const own = [...new Set(Object.values(error.constraints ?? {}))].map((message) => ({ field, message }));
+    // A field that was not sent is missing, whatever else its rules would say of a value it does not have; and
+    // two rules may say the same thing of one field (a format and a calendar check, say): it is said once.
+    const messages = Object.values(error.constraints ?? {});
+    const said =
+      error.value === undefined && messages.length ? [`${field} is required`] : [...new Set(messages)];
+    const own = said.map((message) => ({ field, message }));
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });
 }
