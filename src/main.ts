@@ -13,9 +13,17 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen({ port: config.port, host: '0.0.0.0' });
-  // Graceful stop: workers finish or release the jobs they hold, then the process exits cleanly.
+  // Graceful stop: workers finish or release the jobs they hold, then the process exits cleanly. Closing waits on
+  // Redis and Postgres, so one that does not answer would hold it for ever: past the deadline the process exits
+  // anyway, and what it still held is recovered as stalled (BullMQ) or stale (the sweepers).
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      setTimeout(() => {
+        process.stderr.write(
+          `Shutdown did not finish within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway.\n`,
+        );
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
       app.close().then(
         () => process.exit(0),
         (error: unknown) => {

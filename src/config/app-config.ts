@@ -50,6 +50,8 @@ export interface AppConfig {
    * the connection, so a client that never finishes its body cannot hold a connection open.
    */
   httpRequestTimeoutMs: number;
+  /** How long a graceful stop may take before the process exits anyway (see main.ts). */
+  shutdownTimeoutMs: number;
   /**
    * How long a command to Redis for rate limits, epochs and breakers may take; past it the command fails as if
    * Redis were down (a rate limit then lets the request through), so a Redis that hangs holds no request.
@@ -132,6 +134,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,
     sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
     httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS ?? 35_000,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS ?? 500,
     providerWaitMaxMs: env.PROVIDER_WAIT_MAX_MS ?? 24 * 60 * 60 * 1000,
     sandbox: {
