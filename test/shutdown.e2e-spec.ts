@@ -1,6 +1,13 @@
+import { Queue } from 'bullmq';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { OPS_TOKEN, waitFor } from './support/app';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/app-config';
+import { dataSourceOptions } from '../src/database/data-source-options';
+import { JobIds, QUEUES } from '../src/queues/queues';
+import { createFreelancer, createPartner, OPS_TOKEN, ops, startApp, waitFor } from './support/app';
+import { sendUnderWay } from './support/payouts';
+import { announcePayout, createConnection } from './support/webhooks';
 
 const ROOT = join(__dirname, '..');
 
@@ -52,4 +59,44 @@ describe('shutdown while Redis does not answer (e2e, the built app as a child pr
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 120_000);
+});
+
+describe('a graceful stop with a send in flight (e2e, workers in process)', () => {
+  it('lets the send finish and hand its settlement poll to the queue before the queues close', async () => {
+    const config = loadConfig();
+    const db = await new DataSource(dataSourceOptions(config.databaseUrl)).initialize();
+    const settle = new Queue(QUEUES.settlePayout, {
+      prefix: config.queuePrefix,
+      connection: {
+        host: new URL(config.redisUrl).hostname,
+        port: Number(new URL(config.redisUrl).port || 6379),
+      },
+    });
+    const t = await startApp({ SANDBOX_SETTLE_AFTER_MS: '60000' }, { role: 'all' });
+    let closed = false;
+    try {
+      // The send waits out the provider's latency when the stop comes; the stop cuts the wait short.
+      await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 60_000 }).expect(200);
+      const partner = await createPartner(t.http);
+      const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const payoutId = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+      await sendUnderWay(t, payoutId);
+      await t.close();
+      closed = true;
+
+      const [attempt] = await db.query(`SELECT id, status FROM payout_attempts WHERE payout_id = $1`, [
+        payoutId,
+      ]);
+      expect(attempt.status).toBe('accepted');
+      const job = await settle.getJob(JobIds.settle(attempt.id));
+      expect(job?.data).toEqual(expect.objectContaining({ payoutId, attemptId: attempt.id }));
+      await job!.remove();
+    } finally {
+      if (!closed) await t.close();
+      await db.query(`DELETE FROM sandbox_provider_settings WHERE provider_id = 'payoneer'`);
+      await settle.close();
+      await db.destroy();
+    }
+  });
 });

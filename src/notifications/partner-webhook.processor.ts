@@ -1,16 +1,20 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { jobLogContext, withLogContext } from '../common/log-context';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { logWorkerErrors } from '../queues/queue-errors.logger';
+import { closeWorkerFirst } from '../queues/worker-shutdown';
 import { PartnerWebhookJobData, QUEUES, WORKER_OPTIONS } from '../queues/queues';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 
 /** Runs one delivery attempt per job; a partner answering non-2xx is an outcome, not a job failure. */
 @Processor(QUEUES.partnerWebhooks, WORKER_OPTIONS)
-export class PartnerWebhookProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class PartnerWebhookProcessor
+  extends WorkerHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(PartnerWebhookProcessor.name);
 
   constructor(
@@ -24,6 +28,10 @@ export class PartnerWebhookProcessor extends WorkerHost implements OnApplication
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.partnerWebhooks.concurrency;
     logWorkerErrors(this.worker, this.logger);
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return closeWorkerFirst(this.worker);
   }
 
   process(job: Job<PartnerWebhookJobData>): Promise<string> {

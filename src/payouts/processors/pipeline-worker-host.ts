@@ -1,18 +1,22 @@
 import { WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { jobLogContext, withLogContext } from '../../common/log-context';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../ops/metrics.service';
 import { logWorkerErrors } from '../../queues/queue-errors.logger';
+import { closeWorkerFirst } from '../../queues/worker-shutdown';
 import { RetryLater } from '../payout-pipeline.service';
 
 /**
  * What every pipeline processor shares: concurrency and stall detection from config, job timing in metrics, the
- * job named on every line it logs, and quiet retries (RetryLater is an expected outcome, not an error worth a
- * stack trace).
+ * job named on every line it logs, quiet retries (RetryLater is an expected outcome, not an error worth a
+ * stack trace), and a stop that lets the jobs it holds finish first (see closeWorkerFirst).
  */
-export abstract class PipelineWorkerHost extends WorkerHost implements OnApplicationBootstrap {
+export abstract class PipelineWorkerHost
+  extends WorkerHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
   protected readonly logger = new Logger(this.constructor.name);
   @Inject(APP_CONFIG) private readonly config: AppConfig;
   @Inject(MetricsService) private readonly metrics: MetricsService;
@@ -22,6 +26,10 @@ export abstract class PipelineWorkerHost extends WorkerHost implements OnApplica
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.workerConcurrency;
     logWorkerErrors(this.worker, this.logger);
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return closeWorkerFirst(this.worker);
   }
 
   process(job: Job): Promise<void> {
