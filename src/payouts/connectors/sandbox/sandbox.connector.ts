@@ -156,7 +156,6 @@ export class SandboxConnector implements ProviderConnector {
   }
 }
 
-/** What a real provider would refuse outright. */
 /**
  * The sandbox's closed account, as providers' test modes have magic account numbers: an IBAN whose account
  * number (its last 16 characters) begins with `CLOSED` is refused by every sandbox provider, for that payout
@@ -164,6 +163,7 @@ export class SandboxConnector implements ProviderConnector {
  */
 export const CLOSED_ACCOUNT = /^PK\d\d[A-Z]{4}CLOSED[0-9A-Z]{10}$/;
 
+/** What a real provider would refuse outright. */
 function invalidRequest(request: SendRequest): string | null {
   if (request.idempotencyKey.length < 1 || request.idempotencyKey.length > 255) {
     return 'idempotency key must be 1 to 255 characters';
