@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { inShortTransaction } from './lock-timeout';
 import { partnerEventTrigger, widenPartnerEvents } from './partner-event-trigger';
 
 const STATUSES = `'received', 'unmatched', 'routed', 'sending', 'settled', 'failed', 'returned'`;
@@ -19,18 +20,12 @@ export class PayoutRefunded1763900031000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     // One short transaction: a lock timeout between the two statements must not leave payouts with no rule.
-    await q.startTransaction();
-    try {
-      await q.query(`SET LOCAL lock_timeout = '5s'`);
+    await inShortTransaction(q, async () => {
       await q.query(`ALTER TABLE payouts DROP CONSTRAINT IF EXISTS payouts_status_check`);
       await q.query(
         `ALTER TABLE payouts ADD CONSTRAINT payouts_status_check CHECK (status IN (${STATUSES}, 'refunded')) NOT VALID`,
       );
-      await q.commitTransaction();
-    } catch (error) {
-      await q.rollbackTransaction();
-      throw error;
-    }
+    });
     await q.query(`ALTER TABLE payouts VALIDATE CONSTRAINT payouts_status_check`);
     await widenPartnerEvents(q, {
       types: `${TYPES}, 'payout.refunded'`,

@@ -5,6 +5,22 @@ import { QueryRunner } from 'typeorm';
  * the transactions before it and makes every one after it wait in turn, so rather than stall intake or
  * deliveries behind a long transaction it gives up, the migration fails, and it runs again later.
  */
+/**
+ * Runs `work` in one transaction with a lock timeout of a few seconds (see withLockTimeout): for changes that
+ * must land together or not at all, such as a rule dropped and its wider replacement added.
+ */
+export async function inShortTransaction(q: QueryRunner, work: () => Promise<void>): Promise<void> {
+  await q.startTransaction();
+  try {
+    await q.query(`SET LOCAL lock_timeout = '5s'`);
+    await work();
+    await q.commitTransaction();
+  } catch (error) {
+    await q.rollbackTransaction();
+    throw error;
+  }
+}
+
 export async function withLockTimeout(q: QueryRunner, statements: string[]): Promise<void> {
   await q.query(`SET lock_timeout = '5s'`);
   try {

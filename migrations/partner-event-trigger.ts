@@ -1,4 +1,5 @@
 import { QueryRunner } from 'typeorm';
+import { inShortTransaction } from './lock-timeout';
 
 /** The trigger that turns a payout's timeline rows of `statuses` (SQL literals) into partner events. */
 export const partnerEventTrigger = (statuses: string) => `
@@ -17,9 +18,7 @@ export async function widenPartnerEvents(
   q: QueryRunner,
   change: { types: string; statuses: string; statements?: string[] },
 ): Promise<void> {
-  await q.startTransaction();
-  try {
-    await q.query(`SET LOCAL lock_timeout = '5s'`);
+  await inShortTransaction(q, async () => {
     await q.query(`LOCK TABLE payout_timeline, partner_events IN ACCESS EXCLUSIVE MODE`);
     await q.query(`ALTER TABLE partner_events DROP CONSTRAINT IF EXISTS partner_events_type_check`);
     await q.query(
@@ -28,10 +27,6 @@ export async function widenPartnerEvents(
     for (const statement of change.statements ?? []) await q.query(statement);
     await q.query(`DROP TRIGGER IF EXISTS payout_timeline_partner_event ON payout_timeline`);
     await q.query(partnerEventTrigger(change.statuses));
-    await q.commitTransaction();
-  } catch (error) {
-    await q.rollbackTransaction();
-    throw error;
-  }
+  });
   await q.query(`ALTER TABLE partner_events VALIDATE CONSTRAINT partner_events_type_check`);
 }
