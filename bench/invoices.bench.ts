@@ -21,7 +21,7 @@ import { InvoicesService } from '../src/invoices/invoices.service';
 import { issueInput } from '../test/support/invoice-fixtures';
 import { perSecond, rate } from './support/figures';
 import { positiveIntegerOption } from './support/options';
-import { createMigratedDatabase, LOCAL_POSTGRES, scratchNames } from './support/scratch';
+import { createMigratedDatabase, scratchNames } from './support/scratch';
 
 interface Fixture {
   partnerId: string;
@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<void> {
   const count = positiveIntegerOption(args, 'invoices', 1000);
   const concurrency = positiveIntegerOption(args, 'concurrency', 8);
   const pdfs = positiveIntegerOption(args, 'pdfs', 200);
-  const { databaseUrl } = scratchNames('invoices', process.env.DATABASE_URL ?? LOCAL_POSTGRES);
+  const { databaseUrl } = scratchNames('invoices');
   await createMigratedDatabase(databaseUrl);
   const db = new DataSource({ ...dataSourceOptions(databaseUrl), extra: { max: concurrency + 2 } });
   try {

@@ -16,7 +16,7 @@ import { PostingLine } from '../src/ledger/posting';
 import { MoneyDecimal, roundCents } from '../src/money/money';
 import { perSecond, rate } from './support/figures';
 import { positiveIntegerOption } from './support/options';
-import { createMigratedDatabase, LOCAL_POSTGRES, scratchNames } from './support/scratch';
+import { createMigratedDatabase, scratchNames } from './support/scratch';
 
 const PROVIDERS = ['payoneer', 'wise', 'correspondent'];
 
@@ -82,7 +82,7 @@ function row(label: string, count: number, ledger: number, temp: number, logged:
 export async function run(args: string[]): Promise<void> {
   const entries = positiveIntegerOption(args, 'entries', 2000);
   const concurrency = positiveIntegerOption(args, 'concurrency', 8);
-  const { databaseUrl } = scratchNames('ledger', process.env.DATABASE_URL ?? LOCAL_POSTGRES);
+  const { databaseUrl } = scratchNames('ledger');
   await createMigratedDatabase(databaseUrl);
   const db = new DataSource({ ...dataSourceOptions(databaseUrl), extra: { max: concurrency * 2 + 2 } });
   try {

@@ -11,10 +11,14 @@ export interface ScratchNames {
 }
 
 /**
- * Fresh random names: database `payouts_bench_[<label>_]<hex>` on the server of `server`, and the Redis
+ * Fresh random names: database `payouts_bench_[<label>_]<hex>` on the server of `server` (`DATABASE_URL` when
+ * set, so a benchmark can reach Postgres through its Unix socket: `?host=/var/run/postgresql`), and the Redis
  * prefix `payouts-bench-[<label>-]<hex>` with the same suffix.
  */
-export function scratchNames(label?: string, server = LOCAL_POSTGRES): ScratchNames {
+export function scratchNames(
+  label?: string,
+  server = process.env.DATABASE_URL ?? LOCAL_POSTGRES,
+): ScratchNames {
   const suffix = randomBytes(4).toString('hex');
   const url = new URL(server);
   url.pathname = `/payouts_bench_${label ? `${label}_` : ''}${suffix}`;
