@@ -33,6 +33,7 @@ import { EndpointEvents1763900028000 } from '../../migrations/1763900028000-endp
 import { EarlierDecisions1763900029000 } from '../../migrations/1763900029000-earlier-decisions';
 import { ReturnChecksKept1763900030000 } from '../../migrations/1763900030000-return-checks-kept';
 import { PayoutRefunded1763900031000 } from '../../migrations/1763900031000-payout-refunded';
+import { ReconciliationIndexes1763900032000 } from '../../migrations/1763900032000-reconciliation-indexes';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -71,4 +72,5 @@ export const MIGRATIONS = [
   EarlierDecisions1763900029000,
   ReturnChecksKept1763900030000,
   PayoutRefunded1763900031000,
+  ReconciliationIndexes1763900032000,
 ];

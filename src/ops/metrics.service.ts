@@ -48,6 +48,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly reconciliationDiscrepancies = new Gauge({
+    name: 'reconciliation_discrepancies',
+    help: "Discrepancies by provider and kind found by the provider's last reconciliation report.",
+    labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly breakerState = new Gauge({
     name: 'provider_breaker_open',
     help: '1 while a provider circuit breaker is open, 0 when closed.',

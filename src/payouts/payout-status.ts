@@ -38,7 +38,8 @@ export function isTerminal(status: PayoutStatus): boolean {
   return status === 'settled' || status === 'failed' || status === 'returned' || status === 'refunded';
 }
 
-export type AttemptStatus = 'pending' | 'accepted' | 'unknown' | 'settled' | 'failed' | 'returned';
+export const ATTEMPT_STATUSES = ['pending', 'accepted', 'unknown', 'settled', 'failed', 'returned'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
 
 /**
  * The next route to try after a failure: the best-ranked quote whose route has not been tried and whose

@@ -10,11 +10,19 @@ import { PayoutRefundService } from './payout-refund.service';
 import { PayoutRetryService } from './payout-retry.service';
 import { PayoutsController } from './payouts.controller';
 import { PayoutsService } from './payouts.service';
+import { OpsReconciliationController } from './reconciliation/ops-reconciliation.controller';
+import { ReconciliationService } from './reconciliation/reconciliation.service';
 
 @Module({
   imports: [FreelancersModule, RoutingModule, LedgerModule, InvoicesModule, ConnectorsModule],
-  controllers: [PayoutsController, OpsPayoutsController],
-  providers: [PayoutsService, PayoutPipelineService, PayoutRetryService, PayoutRefundService],
+  controllers: [PayoutsController, OpsPayoutsController, OpsReconciliationController],
+  providers: [
+    PayoutsService,
+    PayoutPipelineService,
+    PayoutRetryService,
+    PayoutRefundService,
+    ReconciliationService,
+  ],
   exports: [PayoutsService, PayoutPipelineService],
 })
 export class PayoutsModule {}

@@ -8,6 +8,7 @@ function fakeConnector(providerId: string, label: string): ProviderConnector & {
     label,
     send: async () => ({ kind: 'transient', error: label }),
     getStatus: async () => ({ state: 'not_found' }),
+    statement: async () => ({ lines: [], next: null }),
   };
 }
 

@@ -43,10 +43,32 @@ export type TransferStatus =
   /** "Paid" is not final: the money came back after it had settled. */
   | { state: 'returned'; transferId: string; settledAt: Date; returnedAt: Date; reason: string };
 
+/** One transfer as the provider's statement shows it, in the state the provider holds it now. */
+export interface StatementLine {
+  transferId: string;
+  idempotencyKey: string;
+  amount: Decimal;
+  currency: string;
+  state: 'processing' | 'settled' | 'failed' | 'returned';
+  acceptedAt: Date;
+}
+
+/** A page of a provider's statement; `next` is the provider's own cursor for the page after it, null at the end. */
+export interface StatementPage {
+  lines: StatementLine[];
+  next: string | null;
+}
+
 /** What the payout pipeline knows of a provider. Routing and ledger never see more than this. */
 export interface ProviderConnector {
   readonly providerId: string;
   send(request: SendRequest): Promise<SendResult>;
   /** The provider's view of the transfer made under this idempotency key, if any. */
   getStatus(idempotencyKey: string): Promise<TransferStatus>;
+  /**
+   * The provider's statement: every transfer it accepted at or after `from` and before `to`, oldest first, at
+   * most `limit` to a page; `cursor` is the `next` of the page before (null for the first). Reconciliation reads
+   * it to compare the provider's books with ours.
+   */
+  statement(window: { from: Date; to: Date }, cursor: string | null, limit: number): Promise<StatementPage>;
 }

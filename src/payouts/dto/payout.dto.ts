@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { NotBlank } from '../../common/validation';
 import { PageQuery } from '../../common/pagination';
-import { PAYOUT_STATUSES, PayoutStatus } from '../payout-status';
+import { ATTEMPT_STATUSES, PAYOUT_STATUSES, PayoutStatus } from '../payout-status';
 
 export class FeesDto {
   @ApiProperty({ example: '2.00' }) fixed: string;
@@ -40,7 +40,7 @@ export class EarlierDecisionDto {
 
 export class AttemptDto {
   @ApiProperty() routeId: string;
-  @ApiProperty({ enum: ['pending', 'accepted', 'unknown', 'settled', 'failed', 'returned'] }) status: string;
+  @ApiProperty({ enum: ATTEMPT_STATUSES }) status: string;
   @ApiPropertyOptional() error?: string;
   @ApiProperty() at: string;
 }

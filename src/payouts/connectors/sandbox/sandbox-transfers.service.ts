@@ -183,6 +183,43 @@ export class SandboxTransfersService {
   }
 
   /**
+   * One page of a provider's statement: its transfers accepted in [from, to), oldest first, each in its state as of
+   * `now`. The cursor is the last row's acceptance time in whole microseconds (exact, as Postgres keeps it) and
+   * its id, so a page never skips or repeats a row.
+   */
+  async statement(
+    providerId: string,
+    window: { from: Date; to: Date },
+    cursor: string | null,
+    limit: number,
+    now: Date,
+  ): Promise<{ transfers: SandboxTransfer[]; next: string | null }> {
+    const after = cursor === null ? null : decodeStatementCursor(cursor);
+    const rows: (TransferRow & { accepted_us: string })[] = await this.db.query(
+      `SELECT *, (extract(epoch FROM accepted_at) * 1000000)::bigint::text AS accepted_us
+       FROM sandbox_transfers
+       WHERE provider_id = $1 AND accepted_at >= $2 AND accepted_at < $3
+         AND ($4::bigint IS NULL
+              OR (accepted_at, id) > (timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::uuid))
+       ORDER BY accepted_at, id
+       LIMIT $6`,
+      [providerId, window.from, window.to, after?.acceptedUs ?? null, after?.id ?? null, limit],
+    );
+    const transfers = rows.map((row) => {
+      const transfer = toTransfer(row);
+      return { ...transfer, state: transferStateAt(transfer, now) };
+    });
+    const last = rows[rows.length - 1];
+    return {
+      transfers,
+      next:
+        rows.length === limit
+          ? Buffer.from(JSON.stringify([last.accepted_us, last.id])).toString('base64url')
+          : null,
+    };
+  }
+
+  /**
    * "The money actually moved", for tests and ops: totals over the sandbox books as of `now`, computed from
    * the settlement and return times, so they do not depend on anyone having read the transfers first.
    */
@@ -226,6 +263,20 @@ export class SandboxTransfersService {
     }
     return conditions.join(' AND ');
   }
+}
+
+/** A cursor `statement` wrote: only ever handed back by the reconciliation that read the page before. */
+function decodeStatementCursor(cursor: string): { acceptedUs: string; id: string } {
+  const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (
+    !Array.isArray(parsed) ||
+    typeof parsed[0] !== 'string' ||
+    !/^\d{1,19}$/.test(parsed[0]) ||
+    typeof parsed[1] !== 'string'
+  ) {
+    throw new Error(`not a sandbox statement cursor: ${cursor}`);
+  }
+  return { acceptedUs: parsed[0], id: parsed[1] };
 }
 
 function toTransfer(row: TransferRow): SandboxTransfer {

@@ -275,6 +275,69 @@ describe(SandboxConnector.name, () => {
     });
   });
 
+  describe('statement', () => {
+    it('pages through the transfers one provider accepted in the window, oldest first, none twice', async () => {
+      // Far from the other tests' transfers, which all stand at the clock's start.
+      clock.advance(40 * 86_400_000);
+      const provider = connector(SEED, 'sadapay');
+      const from = clock.now();
+      const keys: string[] = [];
+      for (const gapMs of [0, 1000, 0, 0, 1000]) {
+        clock.advance(gapMs);
+        const request = sendRequest(key('statement'), { routeId: 'sadapay-usd-wallet' });
+        expect((await provider.send(request)).kind).toBe('accepted');
+        keys.push(request.idempotencyKey);
+      }
+      await connector(SEED, 'wise').send(sendRequest(key('other-provider')));
+      clock.advance(1000);
+      const to = clock.now();
+      await provider.send(sendRequest(key('after-window')));
+      clock.advance(5000);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await provider.statement({ from, to }, cursor, 2);
+        for (const line of page.lines) {
+          expect(line).toEqual({
+            transferId: expect.any(String),
+            idempotencyKey: line.idempotencyKey,
+            amount: new MoneyDecimal('1250.00'),
+            currency: 'USD',
+            state: 'settled',
+            acceptedAt: expect.any(Date),
+          });
+          seen.push(line.idempotencyKey);
+        }
+        cursor = page.next;
+        pages += 1;
+      } while (cursor !== null);
+
+      // Three transfers share one acceptance time: their order is by id, so compare as sets within it.
+      expect(seen).toHaveLength(5);
+      expect(new Set(seen)).toEqual(new Set(keys));
+      expect(seen[0]).toBe(keys[0]);
+      expect(seen[4]).toBe(keys[4]);
+      expect(pages).toBe(3);
+    });
+
+    it('shows each transfer in the state it has at the provider now', async () => {
+      clock.advance(50 * 86_400_000);
+      const provider = connector(SEED, 'sadapay');
+      const from = clock.now();
+      await settings.update('sadapay', { settleAfterMs: 60_000 });
+      await provider.send(sendRequest(key('slow'), { amount: new MoneyDecimal('7.50') }));
+      const window = { from, to: new Date(from.getTime() + 1) };
+      const before = await provider.statement(window, null, 10);
+      expect(before.lines.map((l) => l.state)).toEqual(['processing']);
+      expect(before.next).toBeNull();
+      clock.advance(60_000);
+      const after = await provider.statement(window, null, 10);
+      expect(after.lines.map((l) => [l.state, l.amount.toFixed(2)])).toEqual([['settled', '7.50']]);
+    });
+  });
+
   describe('settlement and returns', () => {
     it('settles settleAfterMs after acceptance and records it', async () => {
       const request = sendRequest(key('settle'));

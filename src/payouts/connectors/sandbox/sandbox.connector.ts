@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../../../common/clock';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
-import { ProviderConnector, SendRequest, SendResult, TransferStatus } from '../provider-connector';
+import {
+  ProviderConnector,
+  SendRequest,
+  SendResult,
+  StatementPage,
+  TransferStatus,
+} from '../provider-connector';
 import { chooseOutcome, drawUniform, SandboxSettings } from './sandbox-behaviour';
 import { SandboxDelay } from './sandbox-delay';
 import { SandboxSettingsService } from './sandbox-settings.service';
@@ -109,6 +115,25 @@ export class SandboxConnector implements ProviderConnector {
           reason: transfer.returnReason!,
         };
     }
+  }
+
+  async statement(
+    window: { from: Date; to: Date },
+    cursor: string | null,
+    limit: number,
+  ): Promise<StatementPage> {
+    const page = await this.transfers.statement(this.providerId, window, cursor, limit, this.clock.now());
+    return {
+      lines: page.transfers.map((t) => ({
+        transferId: t.id,
+        idempotencyKey: t.idempotencyKey,
+        amount: t.amount,
+        currency: t.currency,
+        state: t.state,
+        acceptedAt: t.acceptedAt,
+      })),
+      next: page.next,
+    };
   }
 
   private async accept(

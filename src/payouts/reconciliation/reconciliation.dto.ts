@@ -1,0 +1,80 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsISO8601, IsString, Matches } from 'class-validator';
+import { ATTEMPT_STATUSES } from '../payout-status';
+
+/** An instant with its zone: a window that depends on the server's time zone would name another window. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export class ReconciliationQuery {
+  @ApiProperty({
+    example: '2026-11-30T00:00:00Z',
+    description: 'Start of the window (inclusive): an ISO 8601 instant.',
+  })
+  @IsString({ message: 'from must be an instant such as "2026-11-30T00:00:00Z"' })
+  @Matches(INSTANT, { message: 'from must be an instant with its zone, such as "2026-11-30T00:00:00Z"' })
+  @IsISO8601({ strict: true }, { message: 'from must be a real calendar instant' })
+  from: string;
+
+  @ApiProperty({
+    example: '2026-12-01T00:00:00Z',
+    description: 'End of the window (exclusive): an ISO 8601 instant after `from`, at most 31 days after it.',
+  })
+  @IsString({ message: 'to must be an instant such as "2026-12-01T00:00:00Z"' })
+  @Matches(INSTANT, { message: 'to must be an instant with its zone, such as "2026-12-01T00:00:00Z"' })
+  @IsISO8601({ strict: true }, { message: 'to must be a real calendar instant' })
+  to: string;
+}
+
+export class ReconciliationOursDto {
+  @ApiProperty() payoutId: string;
+  @ApiProperty() attemptId: string;
+  @ApiProperty({ enum: ATTEMPT_STATUSES }) status: string;
+  @ApiProperty({ example: '1250.00', description: "The payout's gross, which is what is sent." })
+  amount: string;
+  @ApiProperty({ example: 'USD' }) currency: string;
+  @ApiProperty({ description: 'When the attempt last changed.' }) updatedAt: string;
+}
+
+export class ReconciliationProviderDto {
+  @ApiProperty() transferId: string;
+  @ApiProperty({ enum: ['processing', 'settled', 'failed', 'returned'] }) state: string;
+  @ApiProperty({ example: '1250.00' }) amount: string;
+  @ApiProperty({ example: 'USD' }) currency: string;
+  @ApiProperty() acceptedAt: string;
+}
+
+export class DiscrepancyDto {
+  @ApiProperty({
+    enum: ['unknown_transfer', 'missing_transfer', 'amount_mismatch', 'state_contradiction', 'state_behind'],
+  })
+  kind: string;
+  @ApiProperty() idempotencyKey: string;
+  @ApiProperty({ type: ReconciliationOursDto, nullable: true }) ours: ReconciliationOursDto | null;
+  @ApiProperty({ type: ReconciliationProviderDto, nullable: true })
+  provider: ReconciliationProviderDto | null;
+  @ApiProperty() detail: string;
+}
+
+export class StatementTotalsDto {
+  @ApiProperty({ description: 'Transfers the provider accepted in the window.' }) transfers: number;
+  @ApiProperty({ example: '0.00' }) processing: string;
+  @ApiProperty({ example: '12500.00' }) settled: string;
+  @ApiProperty({ example: '0.00' }) failed: string;
+  @ApiProperty({ example: '0.00' }) returned: string;
+}
+
+export class ReconciliationReportDto {
+  @ApiProperty() providerId: string;
+  @ApiProperty() from: string;
+  @ApiProperty() to: string;
+  @ApiProperty({ description: 'When the provider and our books were read.' }) checkedAt: string;
+  @ApiProperty({ type: StatementTotalsDto, description: "The provider's statement of the window, by state." })
+  statement: StatementTotalsDto;
+  @ApiProperty({ description: 'Transfers whose key, amount and state agree on both sides.' }) matched: number;
+  @ApiProperty({
+    description:
+      'Attempts of ours created in the window that the provider accepted outside it: compared in the window that holds them.',
+  })
+  elsewhere: number;
+  @ApiProperty({ type: [DiscrepancyDto] }) discrepancies: DiscrepancyDto[];
+}
