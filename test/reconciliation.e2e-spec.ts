@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { MoneyDecimal } from '../src/money/money';
+import { Clock } from '../src/common/clock';
+import { MetricsService } from '../src/ops/metrics.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { SandboxConnectorFactory } from '../src/payouts/connectors/sandbox/sandbox.connector';
+import { ReconciliationScheduler } from '../src/payouts/reconciliation/reconciliation-scheduler.service';
+import { ReconciliationService } from '../src/payouts/reconciliation/reconciliation.service';
 import { bearer, createFreelancer, createPartner, ops, startApp, TestApp } from './support/app';
 import { OwnDatabase } from './support/own-database';
 import { payoutWhen } from './support/payouts';
@@ -205,6 +210,36 @@ describe('reconciliation with a provider (e2e)', () => {
     ]) {
       expect(metrics.text).toContain(`reconciliation_discrepancies{provider="${provider}",kind="${kind}"} 1`);
     }
+  });
+
+  describe('on schedule', () => {
+    const scheduler = (registry: ConnectorRegistry, lagMs = 0) => {
+      const config = { ...t.config, reconcile: { intervalMs: 0, lookbackMs: 3_600_000, lagMs } };
+      const service = new ReconciliationService(t.db, registry, new Clock(), t.app.get(MetricsService));
+      return new ReconciliationScheduler(service, registry, new Clock(), config);
+    };
+
+    it('reconciles every provider over the window that ended the lag ago', async () => {
+      const registry = t.app.get(ConnectorRegistry);
+      const line = await scheduler(registry).pass();
+      expect(line).toMatch(/^Reconciled 6 of 6 providers from \S+ to \S+: 5 discrepancies$/);
+      // With the window ending before the payouts were sent, there is nothing to compare.
+      expect(await scheduler(registry, 3_000_000).pass()).toMatch(/: 0 discrepancies$/);
+    });
+
+    it('names a provider whose statement cannot be read, and still reconciles the others', async () => {
+      const registry = new ConnectorRegistry(t.app.get(SandboxConnectorFactory));
+      const broken = registry.get('wise');
+      registry.register({
+        providerId: 'wise',
+        send: (request) => broken.send(request),
+        getStatus: (key) => broken.getStatus(key),
+        statement: () => Promise.reject(new Error('statement API answered 503')),
+      });
+      expect(await scheduler(registry).pass()).toMatch(
+        /^Reconciled 5 of 6 providers from \S+ to \S+: 5 discrepancies; failed: wise$/,
+      );
+    });
   });
 
   it.each([

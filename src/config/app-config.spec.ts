@@ -50,3 +50,23 @@ describe('whole numbers', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT: [^;,]*integer[^;,]*$/);
   });
 });
+
+describe('scheduled reconciliation', () => {
+  it('runs hourly over the 25 hours that ended 10 minutes ago unless told otherwise, and 0 turns it off', () => {
+    expect(loadConfig({}).reconcile).toEqual({
+      intervalMs: 3_600_000,
+      lookbackMs: 90_000_000,
+      lagMs: 600_000,
+    });
+    expect(loadConfig({ RECONCILE_INTERVAL_MS: '0' }).reconcile.intervalMs).toBe(0);
+  });
+
+  it('refuses a lag that leaves no window, and a window longer than a report reads', () => {
+    expect(() => loadConfig({ RECONCILE_LOOKBACK_MS: '600000' })).toThrow(
+      /RECONCILE_LAG_MS must be less than RECONCILE_LOOKBACK_MS/,
+    );
+    expect(() => loadConfig({ RECONCILE_LOOKBACK_MS: String(32 * 86_400_000) })).toThrow(
+      /RECONCILE_LOOKBACK_MS/,
+    );
+  });
+});

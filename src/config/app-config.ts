@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { validateEnvironment } from './environment';
+import { InvalidEnvironmentError, validateEnvironment } from './environment';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -36,6 +36,8 @@ export interface AppConfig {
   queuePrefix: string;
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
+  /** Scheduled reconciliation (worker role): every `intervalMs` (0: never), the window [now - lookbackMs, now - lagMs). */
+  reconcile: { intervalMs: number; lookbackMs: number; lagMs: number };
   workerConcurrency: number;
   /**
    * A settled transfer is checked for a late return this long after settling, then after twice as long each time,
@@ -91,6 +93,16 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
   const env = validateEnvironment(raw);
   const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['nodeEnv'];
   const port = env.PORT ?? 3000;
+  const reconcile = {
+    intervalMs: env.RECONCILE_INTERVAL_MS ?? 60 * 60 * 1000,
+    lookbackMs: env.RECONCILE_LOOKBACK_MS ?? 25 * 60 * 60 * 1000,
+    lagMs: env.RECONCILE_LAG_MS ?? 10 * 60 * 1000,
+  };
+  if (reconcile.lagMs >= reconcile.lookbackMs) {
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: RECONCILE_LAG_MS must be less than RECONCILE_LOOKBACK_MS',
+    );
+  }
   return {
     nodeEnv,
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/payouts',
@@ -129,6 +141,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       intervalMs: env.SWEEP_INTERVAL_MS ?? 5_000,
       staleAfterMs: env.SWEEP_STALE_AFTER_MS ?? 30_000,
     },
+    reconcile,
     workerConcurrency: env.WORKER_CONCURRENCY ?? 16,
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
     returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,

@@ -179,6 +179,25 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  RECONCILE_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(60_000)
+  @Max(31 * 24 * 60 * 60 * 1000)
+  RECONCILE_LOOKBACK_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RECONCILE_LAG_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   RETURN_CHECK_DELAY_MS?: number;
 
   @IsOptional()

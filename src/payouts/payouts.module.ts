@@ -23,6 +23,6 @@ import { ReconciliationService } from './reconciliation/reconciliation.service';
     PayoutRefundService,
     ReconciliationService,
   ],
-  exports: [PayoutsService, PayoutPipelineService],
+  exports: [PayoutsService, PayoutPipelineService, ReconciliationService, ConnectorsModule],
 })
 export class PayoutsModule {}

@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Clock } from '../../common/clock';
+import { PeriodicTask } from '../../common/periodic-task';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { ConnectorRegistry } from '../connectors/connector-registry';
+import { ReconciliationService } from './reconciliation.service';
+
+/**
+ * The worker reconciles every provider on its own, every RECONCILE_INTERVAL_MS, over the window that ended
+ * RECONCILE_LAG_MS ago (sends of the last minutes are still being settled): each report sets the provider's
+ * `reconciliation_discrepancies` in metrics and warns when it found any, so an alert needs no one to ask.
+ */
+@Injectable()
+export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReconciliationScheduler.name);
+  private readonly task = new PeriodicTask(this.logger, 'Scheduled reconciliation failed', () => this.pass());
+
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly connectors: ConnectorRegistry,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.reconcile.intervalMs > 0) this.task.start(this.config.reconcile.intervalMs);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
+  }
+
+  /** One pass over every provider; answers the line to log. A provider whose statement fails is named, and the others still run. */
+  async pass(): Promise<string> {
+    const now = this.clock.now().getTime();
+    const { lookbackMs, lagMs } = this.config.reconcile;
+    const from = new Date(now - lookbackMs).toISOString();
+    const to = new Date(now - lagMs).toISOString();
+    let discrepancies = 0;
+    const failed: string[] = [];
+    for (const providerId of this.connectors.providerIds()) {
+      try {
+        const report = await this.reconciliation.reconcile(providerId, { from, to });
+        discrepancies += report.discrepancies.length;
+      } catch (error) {
+        failed.push(providerId);
+        this.logger.warn(`Reconciliation with ${providerId} failed: ${(error as Error).message}`);
+      }
+    }
+    const providers = this.connectors.providerIds().length;
+    return (
+      `Reconciled ${providers - failed.length} of ${providers} providers from ${from} to ${to}: ` +
+      `${discrepancies} discrepancies${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
+    );
+  }
+}
