@@ -316,7 +316,7 @@ export class PayoutPipelineService {
           return;
         }
         // A definite "nothing was created": this send can no longer land, so it holds back no failover.
-        await this.unmark(attemptId, sentAt);
+        await this.unmark(attemptId, sentAt, attempt.status === 'unknown');
         throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
       case 'unknown':
         // A provider that does not answer is failing too: enough of these open its breaker, and an attempt held
@@ -362,14 +362,16 @@ export class PayoutPipelineService {
   /**
    * Marks a send of the attempt as begun, and answers the mark. One send at a time: refused (null) while an earlier
    * send may still be on its way (marked, less than the send window ago), unless its outcome came back unknown
-   * (that call is over; sending the same key again is safe and moves the mark on). Null too when the attempt has
-   * moved on.
+   * (that call is over; sending the same key again is safe and moves the mark on). The send that follows an unknown
+   * outcome takes the attempt back to pending: its own call is on its way now, so a second job that also read the
+   * attempt as unknown must wait for it like any other send instead of marking over it (a failover by that job's
+   * send would then pass for the only one that could still land). Null too when the attempt has moved on.
    */
   private async markSend(attemptId: string, afterUnknown: boolean): Promise<Date | null> {
     const now = this.clock.now();
     const rows: { id: string }[] = await this.db.query(
       `WITH marked AS (
-         UPDATE payout_attempts SET last_send_at = $2
+         UPDATE payout_attempts SET last_send_at = $2, status = 'pending'
          WHERE id = $1 AND status IN ('pending', 'unknown')
            AND (last_send_at IS NULL OR last_send_at < $3 OR ($4 AND status = 'unknown'))
          RETURNING id)
@@ -379,11 +381,17 @@ export class PayoutPipelineService {
     return rows.length ? now : null;
   }
 
-  /** Takes back the mark of a send that moved no money (nothing sent, or a definite transient answer). */
-  private async unmark(attemptId: string, mark: Date): Promise<void> {
+  /**
+   * Takes back the mark of a send that moved no money (nothing sent, or a definite transient answer). A send that
+   * followed an unknown outcome (`afterUnknown`) leaves the attempt unknown again, so the next send asks the
+   * provider first, as it would have before this one.
+   */
+  private async unmark(attemptId: string, mark: Date, afterUnknown = false): Promise<void> {
     await this.db.query(
-      `UPDATE payout_attempts SET last_send_at = NULL WHERE id = $1 AND last_send_at = $2`,
-      [attemptId, mark],
+      `UPDATE payout_attempts SET last_send_at = NULL,
+              status = CASE WHEN $3 AND status = 'pending' THEN 'unknown' ELSE status END
+       WHERE id = $1 AND last_send_at = $2`,
+      [attemptId, mark, afterUnknown],
     );
   }
 

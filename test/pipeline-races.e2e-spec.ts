@@ -1,0 +1,97 @@
+import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
+import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
+import { announcePayout, Connection, createConnection } from './support/webhooks';
+import { transferProviders } from './support/payouts';
+
+/**
+ * Races between steps of one payout, driven by hand: the app runs without workers, so each step runs exactly
+ * when the test calls it, and two calls of one step can overlap as two jobs (a retry and a sweep, say) would.
+ */
+describe('payout pipeline races (e2e, steps called by hand)', () => {
+  let t: TestApp;
+  let partner: { id: string; apiKey: string };
+  let connection: Connection;
+  let pipeline: PayoutPipelineService;
+
+  beforeAll(async () => {
+    t = await startApp(
+      {
+        SEND_TIMEOUT_MS: '1500',
+        BREAKER_FAILURE_THRESHOLD: '1000',
+        SANDBOX_SETTLE_AFTER_MS: '50',
+      },
+      { role: 'api' },
+    );
+    partner = await createPartner(t.http);
+    connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    pipeline = t.app.get(PayoutPipelineService);
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function sandbox(provider: string, settings: Record<string, number>): Promise<void> {
+    await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
+  }
+
+  /** A payout announced and routed (not sent): its one attempt, pending. */
+  async function routedPayout(amount: string): Promise<{ id: string; attemptId: string }> {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, amount);
+    await pipeline.route(id, { sendInline: false });
+    const [attempt] = await t.db.query(`SELECT id FROM payout_attempts WHERE payout_id = $1`, [id]);
+    return { id, attemptId: attempt.id };
+  }
+
+  async function attempts(payoutId: string): Promise<{ route_id: string; status: string }[]> {
+    return t.db.query(`SELECT route_id, status FROM payout_attempts WHERE payout_id = $1 ORDER BY seq`, [
+      payoutId,
+    ]);
+  }
+
+  /** A send job as the send processor runs it: RetryLater is the job asking to be run again. */
+  async function sendJob(payoutId: string, attemptId: string): Promise<void> {
+    await pipeline.send(payoutId, attemptId, false).catch((error: unknown) => {
+      if (!(error instanceof RetryLater)) throw error;
+    });
+  }
+
+  it('never fails over while another send of an attempt whose earlier send timed out may still land', async () => {
+    const { id, attemptId } = await routedPayout('910.00');
+    try {
+      // The first send times out (slower than SEND_TIMEOUT_MS): never arrived, its outcome unknown.
+      await sandbox('payoneer', { latencyMs: 2500 });
+      await sendJob(id, attemptId);
+      const [first] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
+        attemptId,
+      ]);
+      expect(first.status).toBe('unknown');
+
+      // Job X (the send job's retry) asks the provider, finds nothing, and sends the same key again: slowly.
+      await sandbox('payoneer', { latencyMs: 800 });
+      const x = sendJob(id, attemptId);
+      await waitFor(
+        async () => {
+          const [row] = await t.db.query(`SELECT last_send_at FROM payout_attempts WHERE id = $1`, [
+            attemptId,
+          ]);
+          return row.last_send_at.getTime() !== first.last_send_at.getTime();
+        },
+        { what: 'the second send to be marked' },
+      );
+      // Job Y (a sweep of the same attempt) runs meanwhile; by now the provider refuses sends for good.
+      await sandbox('payoneer', { latencyMs: 0, permanentFailureRate: 1 });
+      await sendJob(id, attemptId);
+      await x;
+
+      // X's send landed at payoneer: the payout may not have moved on to a second route.
+      expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+      expect(await attempts(id)).toEqual([
+        { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
+      ]);
+    } finally {
+      await sandbox('payoneer', { latencyMs: 0, permanentFailureRate: 0 });
+    }
+  });
+});
