@@ -1,5 +1,6 @@
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
+import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import { transferProviders } from './support/payouts';
 
@@ -19,6 +20,9 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
         SEND_TIMEOUT_MS: '1500',
         BREAKER_FAILURE_THRESHOLD: '1000',
         SANDBOX_SETTLE_AFTER_MS: '50',
+        // One check for a return, a second after settling: the first check is also the last.
+        RETURN_CHECK_DELAY_MS: '1000',
+        RETURN_WINDOW_MS: '1000',
       },
       { role: 'api' },
     );
@@ -92,6 +96,50 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       ]);
     } finally {
       await sandbox('payoneer', { latencyMs: 0, permanentFailureRate: 0 });
+    }
+  });
+  it('keeps the last check for a return due when the provider does not answer it, and books the return on its retry', async () => {
+    // Settles 300 ms after acceptance and comes back 300 ms later.
+    await sandbox('payoneer', { settleAfterMs: 300, returnRate: 1 });
+    try {
+      const { id, attemptId } = await routedPayout('640.00');
+      await sendJob(id, attemptId);
+      await waitFor(
+        async () => {
+          await pipeline.settle(id, attemptId).catch((error: unknown) => {
+            if (!(error instanceof RetryLater)) throw error;
+          });
+          const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+          return row.status === 'settled';
+        },
+        { what: 'the payout to settle' },
+      );
+      // The return has happened by now; the one check for it finds the provider not answering.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const connector = t.app.get(ConnectorRegistry).get('payoneer');
+      const down = jest
+        .spyOn(connector, 'getStatus')
+        .mockRejectedValueOnce(new Error('payoneer status API unavailable'));
+      try {
+        await pipeline.settle(id, attemptId, undefined, 0).catch((error: unknown) => {
+          if (!(error instanceof RetryLater)) throw error;
+        });
+      } finally {
+        down.mockRestore();
+      }
+      const [due] = await t.db.query(`SELECT return_check FROM payout_attempts WHERE id = $1`, [attemptId]);
+      expect(due.return_check).toBe(0);
+      // The check runs again (its job's retry, or the sweeper's for a check overdue in Postgres) and sees the return.
+      await pipeline.settle(id, attemptId, undefined, 0);
+      const [payout] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+      expect(payout.status).toBe('returned');
+      const kinds: { kind: string }[] = await t.db.query(
+        `SELECT kind FROM ledger_entries WHERE payout_id = $1 ORDER BY seq`,
+        [id],
+      );
+      expect(kinds.map((k) => k.kind)).toEqual(['routed', 'sent', 'settled', 'returned']);
+    } finally {
+      await sandbox('payoneer', { settleAfterMs: 50, returnRate: 0 });
     }
   });
 });

@@ -584,6 +584,11 @@ export class PayoutPipelineService {
       }
     } catch (error) {
       this.logger.warn(`Return check ${check} of payout ${payout.id} failed: ${String(error)}`);
+      // The last check has no later one to see a return it missed: it stays due, and runs again (its job's retry,
+      // or the sweeper's once it is overdue) instead of closing the window unseen.
+      if (returnCheckDelay(check + 1, this.config.returnCheckDelayMs, this.config.returnWindowMs) === null) {
+        throw new RetryLater(`return check ${check} of payout ${payout.id} failed: ${String(error)}`);
+      }
     }
     if (await this.nextReturnCheck(attempt.id, check))
       await this.watchForReturn(payout.id, attempt.id, check + 1);
