@@ -98,6 +98,35 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       await sandbox('payoneer', { latencyMs: 0, permanentFailureRate: 0 });
     }
   });
+
+  it('records an unknown outcome only while the attempt still holds that send’s mark', async () => {
+    const { id, attemptId } = await routedPayout('455.00');
+    const connector = t.app.get(ConnectorRegistry).get('payoneer');
+    let answer!: () => void;
+    const held = jest.spyOn(connector, 'send').mockImplementationOnce(
+      () =>
+        new Promise((resolve) => {
+          answer = () => resolve({ kind: 'unknown', error: 'no answer in time' });
+        }),
+    );
+    try {
+      const late = sendJob(id, attemptId);
+      await waitFor(async () => held.mock.calls.length === 1, { what: 'the send to reach the provider' });
+      // While this job's answer is late (a stalled worker), another job's send took the attempt over.
+      const taken = new Date(Date.now() + 60_000);
+      await t.db.query(`UPDATE payout_attempts SET last_send_at = $2 WHERE id = $1`, [attemptId, taken]);
+      answer();
+      await late;
+      const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
+        attemptId,
+      ]);
+      // Still pending under the other send: an unknown here would let a third job mark over that send.
+      expect(row).toEqual({ status: 'pending', last_send_at: taken });
+    } finally {
+      held.mockRestore();
+    }
+  });
+
   it('keeps the last check for a return due when the provider does not answer it, and books the return on its retry', async () => {
     // Settles 300 ms after acceptance and comes back 300 ms later.
     await sandbox('payoneer', { settleAfterMs: 300, returnRate: 1 });
@@ -114,8 +143,17 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
         },
         { what: 'the payout to settle' },
       );
-      // The return has happened by now; the one check for it finds the provider not answering.
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Once the return has happened at the provider, the one check for it finds the provider not answering.
+      await waitFor(
+        async () => {
+          const [row] = await t.db.query(
+            `SELECT returns_at <= clock_timestamp() AS returned FROM sandbox_transfers WHERE payout_id = $1`,
+            [id],
+          );
+          return row.returned === true;
+        },
+        { what: 'the transfer to come back at the provider' },
+      );
       const connector = t.app.get(ConnectorRegistry).get('payoneer');
       const down = jest
         .spyOn(connector, 'getStatus')

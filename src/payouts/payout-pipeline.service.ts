@@ -322,10 +322,12 @@ export class PayoutPipelineService {
         // A provider that does not answer is failing too: enough of these open its breaker, and an attempt held
         // by it then fails over once its sends can no longer land, instead of asking forever.
         await this.health.recordFailure(attempt.provider);
+        // Only while the attempt holds this send's mark: an answer so late that another send took the attempt over
+        // must not make it look unknown under that send, or a third job would mark over it.
         await this.db.query(
           `UPDATE payout_attempts SET status = 'unknown', error = $2, updated_at = clock_timestamp()
-           WHERE id = $1 AND status IN ('pending', 'unknown')`,
-          [attemptId, result.error],
+           WHERE id = $1 AND status IN ('pending', 'unknown') AND last_send_at = $3`,
+          [attemptId, result.error, sentAt],
         );
         // Never fail over from an unknown outcome: the money may be on its way. The retry asks the provider first.
         throw new RetryLater(`outcome unknown at ${attempt.provider}: ${result.error}`);
