@@ -127,6 +127,21 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
+  it('answers an ops retry whose routing must run again later with the payout received, not an error', async () => {
+    const id = await announcePayout(t, connection, 'fl-never-registered', '120.00');
+    await pipeline.route(id, { sendInline: false });
+    const route = jest
+      .spyOn(pipeline, 'route')
+      .mockRejectedValueOnce(new RetryLater('its account was closed while it was routed'));
+    try {
+      const res = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
+      expect(res.body).toEqual(expect.objectContaining({ id, status: 'received' }));
+      expect(route).toHaveBeenCalledTimes(1);
+    } finally {
+      route.mockRestore();
+    }
+  });
+
   it('keeps the last check for a return due when the provider does not answer it, and books the return on its retry', async () => {
     // Settles 300 ms after acceptance and comes back 300 ms later.
     await sandbox('payoneer', { settleAfterMs: 300, returnRate: 1 });
