@@ -246,6 +246,11 @@ describe('reconciliation with a provider (e2e)', () => {
     [{ to: '2026-12-01T00:00:00Z' }, 'from', 'from is required'],
     [{ from: '2026-11-30T00:00:00', to: '2026-12-01T00:00:00Z' }, 'from', 'with its zone'],
     [{ from: '2026-02-30T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'from', 'real calendar instant'],
+    [
+      { from: '2026-11-30T00:00:00.123456Z', to: '2026-12-01T00:00:00Z' },
+      'from',
+      'to the millisecond at most',
+    ],
     [{ from: '2026-12-01T00:00:00Z', to: '2026-12-01T00:00:00Z' }, 'to', 'to must be after from'],
     [{ from: '2026-10-01T00:00:00Z', to: '2026-11-02T00:00:00Z' }, 'to', 'at most 31 days'],
   ])('refuses the window %j naming %s', async (query, field, message) => {
@@ -253,6 +258,17 @@ describe('reconciliation with a provider (e2e)', () => {
     expectProblem(res, 400);
     expect(res.body.errors).toEqual(
       expect.arrayContaining([expect.objectContaining({ field, message: expect.stringContaining(message) })]),
+    );
+  });
+
+  it('reads a window given in another zone as the same instants', async () => {
+    const res = await report(provider, {
+      from: '2026-11-30T05:00:00+05:00',
+      to: '2026-12-01T05:00:00.5+05:00',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(
+      expect.objectContaining({ from: '2026-11-30T00:00:00.000Z', to: '2026-12-01T00:00:00.500Z' }),
     );
   });
 

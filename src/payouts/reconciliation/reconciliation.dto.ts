@@ -2,8 +2,11 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsISO8601, IsString, Matches } from 'class-validator';
 import { ATTEMPT_STATUSES } from '../payout-status';
 
-/** An instant with its zone: a window that depends on the server's time zone would name another window. */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * An instant with its zone (a window that depends on the server's time zone would name another window), to the
+ * millisecond at most: a finer one could not be kept exactly.
+ */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export class ReconciliationQuery {
   @ApiProperty({
@@ -11,7 +14,10 @@ export class ReconciliationQuery {
     description: 'Start of the window (inclusive): an ISO 8601 instant.',
   })
   @IsString({ message: 'from must be an instant such as "2026-11-30T00:00:00Z"' })
-  @Matches(INSTANT, { message: 'from must be an instant with its zone, such as "2026-11-30T00:00:00Z"' })
+  @Matches(INSTANT, {
+    message:
+      'from must be an instant with its zone, to the millisecond at most, such as "2026-11-30T00:00:00Z"',
+  })
   @IsISO8601({ strict: true }, { message: 'from must be a real calendar instant' })
   from: string;
 
@@ -20,7 +26,10 @@ export class ReconciliationQuery {
     description: 'End of the window (exclusive): an ISO 8601 instant after `from`, at most 31 days after it.',
   })
   @IsString({ message: 'to must be an instant such as "2026-12-01T00:00:00Z"' })
-  @Matches(INSTANT, { message: 'to must be an instant with its zone, such as "2026-12-01T00:00:00Z"' })
+  @Matches(INSTANT, {
+    message:
+      'to must be an instant with its zone, to the millisecond at most, such as "2026-12-01T00:00:00Z"',
+  })
   @IsISO8601({ strict: true }, { message: 'to must be a real calendar instant' })
   to: string;
 }
