@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: a tour of the service for a newcomer, against a running instance (`npm start`).
  * Creates a partner, freelancers with dollar accounts and platform connections, sends signed webhooks from
- * several platforms, waits for the payouts to settle, and prints routes, fees, savings, invoices and the
- * trial balance. BASE_URL and OPS_TOKEN select the instance (defaults: localhost:3000, the development token).
+ * several platforms, waits for the payouts to settle, and prints routes, fees, savings, invoices, the trial
+ * balance and each provider's reconciliation. BASE_URL and OPS_TOKEN select the instance (defaults:
+ * localhost:3000, the development token).
  */
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
@@ -29,6 +30,7 @@ async function api<T = Record<string, unknown>>(
 
 interface Quote {
   routeId: string;
+  provider: string;
   net: string;
   fees: { total: string };
 }
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const ready = await fetch(`${BASE}/health/ready`).catch(() => null);
   if (!ready?.ok) throw new Error(`No ready service at ${BASE}: start it with "npm start" first.`);
 
+  const started = new Date();
   const partner = await api<{ id: string; apiKey: string }>('POST', '/v1/ops/partners', OPS, {
     name: 'Demo Fintech',
   });
@@ -224,6 +227,27 @@ async function main(): Promise<void> {
   const trial = await api<{ currencies: unknown[] }>('GET', '/v1/ops/ledger/trial-balance', OPS);
   process.stdout.write('Trial balance (debits equal credits):\n');
   console.table(trial.currencies);
+
+  // Each provider's books against ours for the demo's minutes: every transfer matched, nothing missing.
+  const window = `from=${started.toISOString()}&to=${new Date(Date.now() + 1000).toISOString()}`;
+  const providers = [...new Set(payouts.flatMap((p) => (p.route ? [p.route.provider] : [])))];
+  const reconciled = [];
+  for (const provider of providers.sort()) {
+    const report = await api<{
+      statement: { transfers: number; settled: string };
+      matched: number;
+      discrepancies: unknown[];
+    }>('GET', `/v1/ops/reconciliation/providers/${provider}?${window}`, OPS);
+    reconciled.push({
+      provider,
+      transfers: report.statement.transfers,
+      settled: report.statement.settled,
+      matched: report.matched,
+      discrepancies: report.discrepancies.length,
+    });
+  }
+  process.stdout.write('Reconciliation with each provider used (its statement against our attempts):\n');
+  console.table(reconciled);
 }
 
 main().catch((error: unknown) => {
