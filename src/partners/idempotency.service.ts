@@ -35,26 +35,21 @@ export class IdempotencyService {
   constructor(private readonly db: DataSource) {}
 
   async claim(partnerId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
+    // A key taken over (past its retention, or a claim whose lock ran out) drops the answer it held in the same
+    // statement that gives it the new fingerprint: no reader, and no retry after a crash, ever finds the new
+    // request's fingerprint beside the old request's answer.
     const inserted = await this.db.query(
       `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until)
        VALUES ($1, $2, $3, 'in_progress', now() + make_interval(secs => $4))
        ON CONFLICT (partner_id, key) DO UPDATE
-         SET request_hash = EXCLUDED.request_hash, locked_until = EXCLUDED.locked_until, created_at = now()
+         SET request_hash = EXCLUDED.request_hash, locked_until = EXCLUDED.locked_until, created_at = now(),
+             state = 'in_progress', response_status = NULL, response_body = NULL
          WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < now()
             OR idempotency_keys.created_at < now() - make_interval(hours => $5)
-       RETURNING state, locked_until::text AS token`,
+       RETURNING locked_until::text AS token`,
       [partnerId, key, requestHash, LOCK_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
     );
-    if (inserted.length) {
-      if (inserted[0].state === 'completed') {
-        await this.db.query(
-          `UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_body = NULL
-           WHERE partner_id = $1 AND key = $2`,
-          [partnerId, key],
-        );
-      }
-      return { kind: 'claimed', token: inserted[0].token };
-    }
+    if (inserted.length) return { kind: 'claimed', token: inserted[0].token };
     const [row] = await this.db.query(
       `SELECT request_hash, state, response_status, response_body FROM idempotency_keys
        WHERE partner_id = $1 AND key = $2`,

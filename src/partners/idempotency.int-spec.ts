@@ -1,0 +1,65 @@
+import { DataSource } from 'typeorm';
+import { insertPartner } from '../../test/support/payout-rows';
+import { loadConfig } from '../config/app-config';
+import { dataSourceOptions } from '../database/data-source-options';
+import { IDEMPOTENCY_RETENTION_HOURS, IdempotencyService } from './idempotency.service';
+
+/**
+ * A key past its retention that the sweeper has not purged yet is taken by the next request that names it. The
+ * row then belongs to that request from the statement that takes it: no moment, and no process that dies
+ * between two statements, may leave the new request's fingerprint beside the old request's answer.
+ */
+describe(`${IdempotencyService.name} taking over a key past its retention`, () => {
+  let db: DataSource;
+  let keys: IdempotencyService;
+  let partnerId: string;
+
+  beforeAll(async () => {
+    db = await new DataSource(dataSourceOptions(loadConfig().databaseUrl)).initialize();
+    keys = new IdempotencyService(db);
+    partnerId = await insertPartner(db, 'idem-expired');
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await db.destroy();
+  });
+
+  it('never answers the new request with the old request’s stored answer, even if the taker dies after its first statement', async () => {
+    const key = `k-${process.pid}-expired`;
+    await db.query(
+      `INSERT INTO idempotency_keys
+         (partner_id, key, request_hash, state, response_status, response_body, locked_until, created_at)
+       VALUES ($1, $2, 'hash-of-the-old-request', 'completed', 201, '{"id":"the-old-answer"}',
+               now() - make_interval(hours => $3 + 1), now() - make_interval(hours => $3 + 1))`,
+      [partnerId, key, IDEMPOTENCY_RETENTION_HOURS],
+    );
+
+    // The process taking the key dies right after its first statement (or is merely slow there while a
+    // retry of the same new request arrives).
+    const real = db.query.bind(db);
+    let statements = 0;
+    const spy = jest.spyOn(db, 'query').mockImplementation(((...args: Parameters<DataSource['query']>) => {
+      statements += 1;
+      if (statements > 1) return Promise.reject(new Error('the process died here'));
+      return real(...args);
+    }) as DataSource['query']);
+    await keys.claim(partnerId, key, 'hash-of-the-new-request').catch(() => undefined);
+    spy.mockRestore();
+
+    // The new request's retry must not be handed the old request's answer as if it were its own.
+    const retry = await keys.claim(partnerId, key, 'hash-of-the-new-request');
+    expect(retry).not.toEqual(expect.objectContaining({ kind: 'replay' }));
+    const [row] = await db.query(
+      `SELECT request_hash, state, response_status, response_body FROM idempotency_keys
+       WHERE partner_id = $1 AND key = $2`,
+      [partnerId, key],
+    );
+    expect(row).toEqual({
+      request_hash: 'hash-of-the-new-request',
+      state: 'in_progress',
+      response_status: null,
+      response_body: null,
+    });
+  });
+});
