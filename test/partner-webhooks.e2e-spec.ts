@@ -1039,3 +1039,95 @@ describe('partner webhooks: hanging endpoints (e2e)', () => {
     await answerAll(slow.id, 8);
   });
 });
+
+describe('partner webhooks: an endpoint deleted while events fan out (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // The dispatcher runs only when the test calls it, so the test orders it against the deletion.
+    t = await startApp({ PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '3600000' }, { role: 'all' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function addEvent(partnerId: string, fannedOut: boolean): Promise<string> {
+    const [event] = await t.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload, fanned_out_at)
+       VALUES ($1, 'payout.settled', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}',
+               CASE WHEN $2 THEN now() END)
+       RETURNING id`,
+      [partnerId, fannedOut],
+    );
+    return event.id;
+  }
+
+  it('leaves no delivery of it pending when a fan-out runs while the deletion commits', async () => {
+    const partner = await createPartner(t.http);
+    const endpoint = await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: 'http://127.0.0.1:9/never-called' })
+      .expect(201);
+    const endpointId = endpoint.body.id as string;
+    // A delivery of the endpoint still pending, which the deletion cancels: held here, it keeps the deletion's
+    // transaction open after the endpoint is marked deleted and before it commits.
+    const [pending] = await t.db.query(
+      `INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id, enqueued_at)
+       VALUES ($1, $2, $3, now()) RETURNING id`,
+      [await addEvent(partner.id, true), endpointId, partner.id],
+    );
+    const fresh = await addEvent(partner.id, false);
+
+    const held = t.db.createQueryRunner();
+    await held.connect();
+    await held.startTransaction();
+    let fanOut: Promise<void> | undefined;
+    try {
+      await held.query(`SELECT 1 FROM webhook_deliveries WHERE id = $1 FOR UPDATE`, [pending.id]);
+      const [{ pid }] = await held.query(`SELECT pg_backend_pid() AS pid`);
+      const deletion = t.http
+        .delete(`/v1/webhook-endpoints/${endpointId}`)
+        .set(bearer(partner.apiKey))
+        .then((res) => res.status);
+      await waitFor(
+        async () =>
+          (await t.db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]))
+            .length > 0,
+        { what: 'the deletion to wait for the held delivery' },
+      );
+      // The new event fans out while the deletion is under way (its endpoint row updated, not yet committed).
+      fanOut = t.app.get(PartnerEventsDispatcher).fanOut();
+      let fannedOut = false;
+      void fanOut.then(() => (fannedOut = true));
+      // It either ends at once, or waits for the deletion to commit.
+      await waitFor(
+        async () =>
+          fannedOut ||
+          (
+            await t.db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO webhook_deliveries%'`,
+            )
+          ).length > 0,
+        { what: 'the fan-out to end or to wait for the deletion' },
+      );
+      await held.commitTransaction();
+      expect(await deletion).toBe(204);
+      await fanOut;
+    } finally {
+      if (held.isTransactionActive) await held.rollbackTransaction();
+      await held.release();
+    }
+
+    // A pending delivery of a deleted endpoint is never sent and never ends: the dispatcher would queue it again
+    // every minute, for ever.
+    const left = await t.db.query(
+      `SELECT event_id, status FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'`,
+      [endpointId],
+    );
+    expect(left).toEqual([]);
+    const [event] = await t.db.query(`SELECT fanned_out_at FROM partner_events WHERE id = $1`, [fresh]);
+    expect(event.fanned_out_at).not.toBeNull();
+  });
+});

@@ -48,7 +48,9 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
   /**
    * One delivery per new event and active endpoint of its partner that receives its type (the endpoint's `events`,
    * or the default ones), in the same statement that marks the events fanned out: an event reaches the endpoints
-   * that existed when it was fanned out, once each.
+   * that existed when it was fanned out, once each. The endpoints are read FOR SHARE: a deletion under way (its
+   * row updated, not yet committed) is waited for and then seen, so no delivery is made for an endpoint whose
+   * deletion cancelled its pending ones a moment before; it would stay pending, never sent, for ever.
    */
   async fanOut(): Promise<void> {
     await this.db.query(
@@ -62,6 +64,7 @@ export class PartnerEventsDispatcher implements OnApplicationBootstrap, OnApplic
        SELECT f.id, w.id, f.partner_id
        FROM fresh f JOIN webhook_endpoints w ON w.partner_id = f.partner_id AND w.deleted_at IS NULL
          AND f.type = ANY(coalesce(w.events, $2::text[]))
+       FOR SHARE OF w
        ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
       [BATCH, DEFAULT_EVENT_TYPES],
     );
