@@ -62,4 +62,18 @@ describe(`${IdempotencyService.name} taking over a key past its retention`, () =
       response_body: null,
     });
   });
+
+  it('passes a claim whose lock ran out to a retry of the same request only: another body is told the key is taken', async () => {
+    const key = `k-${process.pid}-stale-lock`;
+    await db.query(
+      `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until, created_at)
+       VALUES ($1, $2, 'hash-of-the-first-request', 'in_progress', now() - interval '1 second', now() - interval '2 minutes')`,
+      [partnerId, key],
+    );
+    expect(await keys.claim(partnerId, key, 'hash-of-another-request')).toEqual({ kind: 'mismatch' });
+    expect(await keys.claim(partnerId, key, 'hash-of-the-first-request')).toEqual({
+      kind: 'claimed',
+      token: expect.any(String),
+    });
+  });
 });

@@ -37,7 +37,8 @@ export class IdempotencyService {
   async claim(partnerId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
     // A key taken over (past its retention, or a claim whose lock ran out) drops the answer it held in the same
     // statement that gives it the new fingerprint: no reader, and no retry after a crash, ever finds the new
-    // request's fingerprint beside the old request's answer.
+    // request's fingerprint beside the old request's answer. A claim whose lock ran out passes only to a retry of
+    // the same request: within its retention the key belongs to that body, and another one answers 422.
     const inserted = await this.db.query(
       `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until)
        VALUES ($1, $2, $3, 'in_progress', now() + make_interval(secs => $4))
@@ -45,6 +46,7 @@ export class IdempotencyService {
          SET request_hash = EXCLUDED.request_hash, locked_until = EXCLUDED.locked_until, created_at = now(),
              state = 'in_progress', response_status = NULL, response_body = NULL
          WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < now()
+               AND idempotency_keys.request_hash = EXCLUDED.request_hash
             OR idempotency_keys.created_at < now() - make_interval(hours => $5)
        RETURNING locked_until::text AS token`,
       [partnerId, key, requestHash, LOCK_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
