@@ -17,6 +17,7 @@ import { renderInvoicePdf } from '../src/invoices/invoice-pdf';
 import { sha256Hex } from '../src/invoices/invoice-signature';
 import { InvoiceSigner } from '../src/invoices/invoice-signer.service';
 import { renderInvoiceUbl } from '../src/invoices/invoice-ubl';
+import { IdempotencyService } from '../src/partners/idempotency.service';
 import { InvoicesService } from '../src/invoices/invoices.service';
 import { issueInput } from '../test/support/invoice-fixtures';
 import { perSecond, rate } from './support/figures';
@@ -94,7 +95,7 @@ export async function run(args: string[]): Promise<void> {
     const config = { ...loadConfig({ DATABASE_URL: databaseUrl }), invoiceSigningKeyPem: pem };
     const signer = new InvoiceSigner(config);
     const documents = new InvoiceDocumentsService(db, signer, config);
-    const invoices = new InvoicesService(db, signer, documents, new Clock());
+    const invoices = new InvoicesService(db, signer, documents, new Clock(), new IdempotencyService(db));
 
     const f = await fixture(db, 200);
     const many = (i: number) => f.freelancerIds[i % f.freelancerIds.length];

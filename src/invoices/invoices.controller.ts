@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { IdPipe } from '../common/id.pipe';
+import { HeldIdempotencyKey } from '../partners/idempotency.interceptor';
+import { IdempotencyHold } from '../partners/idempotency.service';
 import { PartnerApi } from '../partners/partner-api.decorator';
 import { PartnerId } from '../partners/partner.guard';
 import { InvoiceDto, InvoicePageDto, InvoiceQuery, RecordPrcDto } from './dto/invoice.dto';
@@ -56,7 +58,8 @@ export class InvoicesController {
     @PartnerId() partnerId: string,
     @Param('id', IdPipe) id: string,
     @Body() dto: RecordPrcDto,
+    @HeldIdempotencyKey() hold: IdempotencyHold | null,
   ): Promise<InvoiceDto> {
-    return this.invoices.recordPrc(partnerId, id, dto);
+    return this.invoices.recordPrc(partnerId, id, dto, hold);
   }
 }

@@ -13,6 +13,7 @@ import { canonicalJson } from '../common/canonical-json';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { formatAmount, MoneyDecimal } from '../money/money';
+import { IdempotencyService } from '../partners/idempotency.service';
 import { SERVICE_CATEGORIES } from '../payouts/payout-instruction';
 import { FxRatesService, holdFxRates } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
@@ -37,7 +38,7 @@ describe(InvoicesService.name, () => {
     publicKeyPem = signer.publicKeyPem;
     fxRates = new FxRatesService(db, new Clock());
     documents = new InvoiceDocumentsService(db, signer, config);
-    sut = new InvoicesService(db, signer, documents, new Clock());
+    sut = new InvoicesService(db, signer, documents, new Clock(), new IdempotencyService(db));
   });
 
   afterAll(async () => {
@@ -387,6 +388,35 @@ describe(InvoicesService.name, () => {
         'proceeds_realized',
         'proceeds_failed',
       ]);
+    });
+
+    it('keeps a held Idempotency-Key’s answer with the e-PRC, so a retry after a crash gets it even once the proceeds came back', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      await realize(payoutId, new Date('2026-11-22T00:00:00Z'));
+      const keys = new IdempotencyService(db);
+      const key = `prc-${invoiceId}`;
+      const claim = await keys.claim(e.partnerId, key, 'hash-of-the-prc-request');
+      if (claim.kind !== 'claimed') throw new Error(`the key was not claimed: ${claim.kind}`);
+      const hold = {
+        partnerId: e.partnerId,
+        key,
+        requestHash: 'hash-of-the-prc-request',
+        token: claim.token,
+        status: 200,
+      };
+      const prc = { prcNumber: 'PRC-HELD-1', issuedAt: '2026-11-23', bank: 'Meezan Bank' };
+      const recorded = await sut.recordPrc(e.partnerId, invoiceId, prc, hold);
+      // The process dies before the interceptor stores the answer; the proceeds come back meanwhile.
+      await db.transaction((tx) =>
+        sut.markReturned(tx, { payoutId, at: new Date('2026-11-25T00:00:00Z'), reason: 'R03' }),
+      );
+      expect(await keys.claim(e.partnerId, key, 'hash-of-the-prc-request')).toEqual({
+        kind: 'replay',
+        status: 200,
+        body: JSON.parse(JSON.stringify(recorded)),
+      });
+      expect(recorded.exportStatus).toBe('prc_issued');
     });
 
     it('moves proceeds returned after the e-PRC to failed, keeping the e-PRC on record', async () => {

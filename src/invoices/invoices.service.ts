@@ -6,6 +6,7 @@ import { placeholders } from '../database/sql';
 import { Clock } from '../common/clock';
 import { Problems } from '../common/problem';
 import { formatAmount, parseAmount, parseDecimal } from '../money/money';
+import { IdempotencyHold, IdempotencyService } from '../partners/idempotency.service';
 import { InvoiceDto, RecordPrcDto } from './dto/invoice.dto';
 import { holdFxRates, latestRateSql, USD_PKR } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
@@ -74,6 +75,7 @@ export class InvoicesService {
     private readonly signer: InvoiceSigner,
     private readonly documents: InvoiceDocumentsService,
     private readonly clock: Clock,
+    private readonly keys: IdempotencyService,
   ) {}
 
   /** One invoice per payout: a second call, however it races the first, answers the invoice that exists. */
@@ -303,7 +305,16 @@ export class InvoicesService {
    * Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. A bank
    * certifies proceeds it has received, so the e-PRC's date lies between the realization's day and today (Pakistan).
    */
-  async recordPrc(partnerId: string, invoiceId: string, dto: RecordPrcDto): Promise<InvoiceDto> {
+  /**
+   * Records the bank's e-PRC. With a held Idempotency-Key, the answer is kept in the transaction that records it: a
+   * retry after a crash right after the commit is answered the first answer, even once the proceeds came back since.
+   */
+  async recordPrc(
+    partnerId: string,
+    invoiceId: string,
+    dto: RecordPrcDto,
+    hold: IdempotencyHold | null = null,
+  ): Promise<InvoiceDto> {
     // The DTO let only a text through that parses.
     const issuedAt = parsePakistanInstant(dto.issuedAt)!;
     if (pakistanDate(issuedAt) > pakistanDate(this.clock.now())) {
@@ -328,7 +339,7 @@ export class InvoicesService {
             { field: 'prcNumber', message: 'an e-PRC is already recorded for this invoice' },
           ]);
         }
-        return this.documents.get(partnerId, invoiceId, tx);
+        return this.answer(tx, partnerId, invoiceId, hold);
       }
       if (invoice.export_status !== 'proceeds_realized' || invoice.realized_at === null) {
         throw Problems.conflict(
@@ -358,8 +369,20 @@ export class InvoicesService {
         detail: `e-PRC ${dto.prcNumber} issued by ${dto.bank} on ${pakistanDate(issuedAt)}`,
         data: { prcNumber: dto.prcNumber, issuedAt: issuedAt.toISOString(), bank: dto.bank },
       });
-      return this.documents.get(partnerId, invoiceId, tx);
+      return this.answer(tx, partnerId, invoiceId, hold);
     });
+  }
+
+  /** The invoice as it now stands, kept as the held key's answer in the same transaction. */
+  private async answer(
+    tx: EntityManager,
+    partnerId: string,
+    invoiceId: string,
+    hold: IdempotencyHold | null,
+  ): Promise<InvoiceDto> {
+    const invoice = await this.documents.get(partnerId, invoiceId, tx);
+    await this.keys.completeIn(tx, hold, invoice);
+    return invoice;
   }
 
   private async moveByPayout(
