@@ -1,4 +1,10 @@
-import { breakerAllowsTraffic, breakerPhase, CLOSED_BREAKER, parseBreakerRecord } from './breaker';
+import {
+  breakerAllowsTraffic,
+  breakerPhase,
+  CLOSED_BREAKER,
+  parseBreakerRecord,
+  trialLeaseMs,
+} from './breaker';
 
 describe('breakerPhase', () => {
   const cooldownMs = 30_000;
@@ -17,6 +23,16 @@ describe('breakerPhase', () => {
 
   it('lets another trial go when a granted one never reported back within a cool-down', () => {
     expect(breakerPhase({ ...opened, trialAt: 1_030_000 }, 1_060_000, cooldownMs)).toBe('half_open');
+  });
+
+  it('holds a granted trial while its send may still be on its way, even past a shorter cool-down', () => {
+    const lease = trialLeaseMs(5_000, 30_000);
+    expect(lease).toBe(35_000);
+    const trial = { ...opened, trialAt: 1_005_000 };
+    expect(breakerPhase(trial, 1_010_000, 5_000, lease)).toBe('trial_in_flight');
+    expect(breakerPhase(trial, 1_039_999, 5_000, lease)).toBe('trial_in_flight');
+    expect(breakerPhase(trial, 1_040_000, 5_000, lease)).toBe('half_open');
+    expect(trialLeaseMs(60_000, 30_000)).toBe(60_000);
   });
 
   it('allows traffic only when closed or half-open', () => {

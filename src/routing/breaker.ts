@@ -14,14 +14,31 @@ export type BreakerPhase = (typeof BREAKER_PHASES)[number];
 
 export const CLOSED_BREAKER: BreakerRecord = { state: 'closed', openedAt: null, trialAt: null };
 
+/** How long past SEND_TIMEOUT_MS a granted trial may take to report its outcome (as the pipeline's send window). */
+export const TRIAL_REPORT_MARGIN_MS = 5_000;
+
 /**
- * Where a breaker stands at `nowMs`. A granted trial that never reported back stops blocking after one more
- * cool-down, so a worker that died mid-send cannot keep a provider shut for ever.
+ * How long a granted trial holds the half-open breaker: while its send may still be on its way (a send is given
+ * up after `sendTimeoutMs`, then reported), and at least one cool-down. A shorter hold would let a second trial
+ * go to a provider that hangs while the first still waits for it.
  */
-export function breakerPhase(record: BreakerRecord, nowMs: number, cooldownMs: number): BreakerPhase {
+export function trialLeaseMs(cooldownMs: number, sendTimeoutMs: number): number {
+  return Math.max(cooldownMs, sendTimeoutMs + TRIAL_REPORT_MARGIN_MS);
+}
+
+/**
+ * Where a breaker stands at `nowMs`. A granted trial that never reported back stops blocking once its lease
+ * (`trialLeaseMs`) has passed, so a worker that died mid-send cannot keep a provider shut for ever.
+ */
+export function breakerPhase(
+  record: BreakerRecord,
+  nowMs: number,
+  cooldownMs: number,
+  leaseMs: number = cooldownMs,
+): BreakerPhase {
   if (record.state !== 'open' || record.openedAt === null) return 'closed';
   if (nowMs < record.openedAt + cooldownMs) return 'open';
-  if (record.trialAt !== null && nowMs < record.trialAt + cooldownMs) return 'trial_in_flight';
+  if (record.trialAt !== null && nowMs < record.trialAt + leaseMs) return 'trial_in_flight';
   return 'half_open';
 }
 

@@ -12,6 +12,7 @@ import {
   breakerPhase,
   CLOSED_BREAKER,
   parseBreakerRecord,
+  trialLeaseMs,
 } from './breaker';
 import { CatalogService } from './catalog.service';
 import { ProviderDto } from './dto/route.dto';
@@ -53,15 +54,19 @@ if tonumber(ARGV[1]) < openedAt + tonumber(ARGV[2]) then return 'ignored' end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 'closed'`;
 
-/** KEYS: hash. ARGV: now, cooldownMs. Grants the one trial send of a half-open breaker. */
+/**
+ * KEYS: hash. ARGV: now, cooldownMs, trial lease ms. Grants the one trial send of a half-open breaker; a granted
+ * trial holds it for its lease, as long as its send may take.
+ */
 const ACQUIRE_SEND = `
 if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 'closed' end
 local now = tonumber(ARGV[1])
 local cooldown = tonumber(ARGV[2])
+local lease = tonumber(ARGV[3])
 local openedAt = tonumber(redis.call('HGET', KEYS[1], 'openedAt')) or 0
 if now < openedAt + cooldown then return 'open' end
 local trialAt = tonumber(redis.call('HGET', KEYS[1], 'trialAt'))
-if trialAt and now < trialAt + cooldown then return 'trial_in_flight' end
+if trialAt and now < trialAt + lease then return 'trial_in_flight' end
 redis.call('HSET', KEYS[1], 'trialAt', now)
 return 'trial'`;
 
@@ -159,6 +164,7 @@ export class ProviderHealthService {
         hashKey(providerId),
         String(this.nowMs()),
         String(this.config.breaker.cooldownMs),
+        String(this.trialLeaseMs()),
       ),
     );
     if (outcome === 'trial') {
@@ -183,7 +189,11 @@ export class ProviderHealthService {
   }
 
   phase(record: BreakerRecord): BreakerPhase {
-    return breakerPhase(record, this.nowMs(), this.config.breaker.cooldownMs);
+    return breakerPhase(record, this.nowMs(), this.config.breaker.cooldownMs, this.trialLeaseMs());
+  }
+
+  private trialLeaseMs(): number {
+    return trialLeaseMs(this.config.breaker.cooldownMs, this.config.sendTimeoutMs);
   }
 
   /**

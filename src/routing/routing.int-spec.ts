@@ -10,6 +10,9 @@ import { QUOTE_STALENESS_MS, RoutingService } from './routing.service';
 const THRESHOLD = 3;
 const WINDOW_MS = 10_000;
 const COOLDOWN_MS = 30_000;
+/** The default SEND_TIMEOUT_MS, and the margin a send is given past it to report its outcome. */
+const SEND_TIMEOUT_MS = 30_000;
+const TRIAL_REPORT_MARGIN_MS = 5_000;
 const BREAKER_ENV = {
   BREAKER_FAILURE_THRESHOLD: String(THRESHOLD),
   BREAKER_WINDOW_MS: String(WINDOW_MS),
@@ -208,13 +211,45 @@ describe('routing against Postgres and Redis', () => {
       expect(await health.acquireSend('zindigi')).toBe(true);
     });
 
-    it('grants another trial when a granted one never reports back within a cool-down', async () => {
+    it('grants another trial when a granted one never reports back once its send can no longer be on its way', async () => {
       for (let i = 0; i < THRESHOLD; i++) await health.recordFailure('sadapay');
       clock.advance(COOLDOWN_MS);
       expect(await health.acquireSend('sadapay')).toBe(true);
       expect(await health.acquireSend('sadapay')).toBe(false);
+      // The trial's send may take SEND_TIMEOUT_MS (30 s by default, as long as this cool-down) from after it was
+      // granted, plus the time to report: a cool-down later it may still be in flight.
       clock.advance(COOLDOWN_MS);
+      expect(await health.acquireSend('sadapay')).toBe(false);
+      clock.advance(SEND_TIMEOUT_MS + TRIAL_REPORT_MARGIN_MS - COOLDOWN_MS);
       expect(await health.acquireSend('sadapay')).toBe(true);
+    });
+
+    it('lets no second trial through while the first may still be sending, with a cool-down shorter than a send', async () => {
+      // BREAKER_COOLDOWN_MS 5 s, SEND_TIMEOUT_MS 30 s: a provider that hangs opens the breaker, its trial hangs
+      // too, and every cool-down another payout's send was let through to it while the first still waited.
+      const shortCooldown = await startApp(
+        { ...BREAKER_ENV, BREAKER_COOLDOWN_MS: '5000', SEND_TIMEOUT_MS: '30000' },
+        { clock },
+      );
+      try {
+        const short = shortCooldown.app.get(ProviderHealthService);
+        for (let i = 0; i < THRESHOLD; i++) await short.recordFailure('sadapay');
+        clock.advance(5_000);
+        expect(await short.acquireSend('sadapay')).toBe(true);
+        let sinceTrial = 0;
+        for (const at of [5_000, 10_000, 29_000, 34_000]) {
+          clock.advance(at - sinceTrial);
+          sinceTrial = at;
+          expect(await short.acquireSend('sadapay')).toBe(false);
+          expect((await short.list()).find((p) => p.id === 'sadapay')!.breaker).toBe('trial_in_flight');
+        }
+        // Past the send timeout and the margin to report it, a trial that never reported (its worker died)
+        // no longer blocks.
+        clock.advance(35_000 - sinceTrial);
+        expect(await short.acquireSend('sadapay')).toBe(true);
+      } finally {
+        await shortCooldown.close();
+      }
     });
 
     it('starts closed again when ops enable the provider', async () => {
