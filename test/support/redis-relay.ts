@@ -8,6 +8,8 @@ import { AddressInfo, createServer, Server, Socket, connect } from 'node:net';
 export class PausableRedisRelay {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** What arrived while paused, in arrival order, to be passed on at resume(). */
+  private held: Array<() => void> = [];
   private paused = false;
   private refusing = false;
 
@@ -22,12 +24,23 @@ export class PausableRedisRelay {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => undefined);
-        if (this.paused) socket.pause();
       }
-      client.pipe(server);
-      server.pipe(client);
+      // Bytes are held back by the relay itself, not by pausing the sockets: a paused socket that is piped
+      // resumes when its destination drains, and a Redis meant to hang would then answer.
+      this.forward(client, server);
+      this.forward(server, client);
       client.on('close', () => server.destroy());
       server.on('close', () => client.destroy());
+    });
+  }
+
+  private forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      const pass = () => {
+        if (!to.destroyed) to.write(chunk);
+      };
+      if (this.paused) this.held.push(pass);
+      else pass();
     });
   }
 
@@ -44,12 +57,13 @@ export class PausableRedisRelay {
   /** Stops relaying: commands sent meanwhile get no answer until resume(). */
   pause(): void {
     this.paused = true;
-    for (const socket of this.sockets) socket.pause();
   }
 
   resume(): void {
     this.paused = false;
-    for (const socket of this.sockets) socket.resume();
+    const held = this.held;
+    this.held = [];
+    for (const pass of held) pass();
   }
 
   /** Drops every connection and every new one: a Redis that went away. */
