@@ -69,13 +69,13 @@ export function agreement(ours: AttemptStatus, provider: ProviderState): Agreeme
 const SENT: readonly AttemptStatus[] = ['accepted', 'settled', 'returned'];
 
 /**
- * Compares the provider's transfers with our attempts, matched by idempotency key. `provider` holds, for every
- * key either side knows, the provider's transfer (or null when it has none); `ours` the attempts of the window and
- * those the statement names. Pure: the caller reads both books.
+ * Compares the provider's transfers with our attempts, matched by idempotency key: `provider` holds the
+ * statement's transfers by key, `ours` the attempts of the window and those the statement names. Pure: the caller
+ * reads both books.
  */
 export function compareBooks(
   ours: OurTransfer[],
-  provider: Map<string, StatementLine | null>,
+  provider: ReadonlyMap<string, StatementLine>,
 ): BooksComparison {
   const byKey = new Map(ours.map((attempt) => [attempt.idempotencyKey, attempt]));
   const discrepancies: Discrepancy[] = [];

@@ -56,7 +56,7 @@ export class ReconciliationService {
     const connector = this.connector(providerId);
     const window = checkedWindow(query);
     const lines = await this.readStatement(connector, window);
-    const statement = new Map<string, StatementLine | null>(lines.map((line) => [line.idempotencyKey, line]));
+    const statement = new Map(lines.map((line) => [line.idempotencyKey, line]));
     const attempts = await this.ourAttempts(providerId, window, [...statement.keys()]);
 
     // An attempt of the window the statement does not show may have been accepted just outside it (sent again
@@ -155,19 +155,19 @@ export class ReconciliationService {
 
   /** The last report's discrepancies per kind, for the provider, in metrics; a warning when there are any. */
   private record(providerId: string, discrepancies: Discrepancy[]): void {
-    for (const kind of DISCREPANCY_KINDS) {
-      const count = discrepancies.filter((d) => d.kind === kind).length;
+    const counts = DISCREPANCY_KINDS.map((kind) => ({
+      kind,
+      count: discrepancies.filter((d) => d.kind === kind).length,
+    }));
+    for (const { kind, count } of counts) {
       this.metrics.reconciliationDiscrepancies.set({ provider: providerId, kind }, count);
     }
     if (discrepancies.length) {
-      const kinds = DISCREPANCY_KINDS.map((kind) => [
-        kind,
-        discrepancies.filter((d) => d.kind === kind).length,
-      ])
-        .filter(([, count]) => count)
-        .map(([kind, count]) => `${kind} ${count}`)
+      const found = counts
+        .filter(({ count }) => count > 0)
+        .map(({ kind, count }) => `${kind} ${count}`)
         .join(', ');
-      this.logger.warn(`Reconciliation with ${providerId}: ${discrepancies.length} discrepancies (${kinds})`);
+      this.logger.warn(`Reconciliation with ${providerId}: ${discrepancies.length} discrepancies (${found})`);
     }
   }
 }
