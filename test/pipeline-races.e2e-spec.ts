@@ -1,6 +1,8 @@
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { RedisService } from '../src/redis/redis.module';
+import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import { transferProviders } from './support/payouts';
 
@@ -139,6 +141,27 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       expect(route).toHaveBeenCalledTimes(1);
     } finally {
       route.mockRestore();
+    }
+  });
+
+  it('takes no half-open breaker’s trial for a send it then may not make', async () => {
+    const { id, attemptId } = await routedPayout('515.00');
+    const health = t.app.get(ProviderHealthService);
+    const redis = t.app.get(RedisService).client;
+    // payoneer's breaker opened a cool-down ago: the next send is its one trial.
+    await redis.hset('breaker:{payoneer}', {
+      state: 'open',
+      openedAt: String(Date.now() - t.config.breaker.cooldownMs - 1000),
+    });
+    try {
+      // Another job's send of this attempt is on its way (its mark is fresh), so this job must wait for it.
+      await t.db.query(`UPDATE payout_attempts SET last_send_at = now() WHERE id = $1`, [attemptId]);
+      await sendJob(id, attemptId);
+      expect(await transferProviders(t, id)).toEqual([]);
+      // The trial is still there for a send that can go out.
+      expect(await health.acquireSend('payoneer')).toBe(true);
+    } finally {
+      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
     }
   });
 

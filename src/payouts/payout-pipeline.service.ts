@@ -261,6 +261,14 @@ export class PayoutPipelineService {
 
     // The fast path's first send was marked with its attempt; any other send marks the attempt here.
     const marked = known && attempt.last_send_at !== null ? attempt.last_send_at : null;
+    const waitForOtherSend = () =>
+      this.sendLater(payout.id, attemptId, this.sendWindowMs(), 'another send of it may still be on its way');
+    // Seen already in the row this job read: it waits without taking a send slot, which for a half-open breaker
+    // is the provider's one trial and would hold it shut for the trial's lease with nothing sent.
+    if (!marked && this.mayStillBeOnItsWay(attempt)) {
+      await waitForOtherSend();
+      return;
+    }
     if (!(await this.health.acquireSend(attempt.provider))) {
       // Nothing goes out: the fast path's mark is taken back, so the attempt counts as never sent.
       if (marked) await this.unmark(attemptId, marked);
@@ -269,12 +277,7 @@ export class PayoutPipelineService {
     }
     const sentAt = marked ?? (await this.markSend(attemptId, attempt.status === 'unknown'));
     if (!sentAt) {
-      await this.sendLater(
-        payout.id,
-        attemptId,
-        this.sendWindowMs(),
-        'another send of it may still be on its way',
-      );
+      await waitForOtherSend();
       return;
     }
     const payee =
@@ -354,6 +357,18 @@ export class PayoutPipelineService {
       return true;
     }
     return false;
+  }
+
+  /**
+   * What markSend would refuse, read from the attempt as loaded: a send of it marked less than the send window ago
+   * whose outcome has not come back unknown.
+   */
+  private mayStillBeOnItsWay(attempt: AttemptRow): boolean {
+    return (
+      attempt.last_send_at !== null &&
+      attempt.status !== 'unknown' &&
+      attempt.last_send_at.getTime() >= this.clock.now().getTime() - this.sendWindowMs()
+    );
   }
 
   /** The longest a send may take, plus the margin for the provider to record one that was being carried out. */
