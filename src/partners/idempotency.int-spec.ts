@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { insertPartner } from '../../test/support/payout-rows';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
+import { ProblemException } from '../common/problem';
 import { IDEMPOTENCY_RETENTION_HOURS, IdempotencyService } from './idempotency.service';
 
 /**
@@ -72,6 +73,54 @@ describe(`${IdempotencyService.name} taking over a key past its retention`, () =
     );
     expect(await keys.claim(partnerId, key, 'hash-of-another-request')).toEqual({ kind: 'mismatch' });
     expect(await keys.claim(partnerId, key, 'hash-of-the-first-request')).toEqual({
+      kind: 'claimed',
+      token: expect.any(String),
+    });
+  });
+});
+
+/**
+ * The POSTs that keep their own replay (webhook endpoints, platform connections, secret rotations) take their key
+ * with reserveForOwnReplay, under a fingerprint of their own. A claim of another request whose lock ran out is
+ * that other request's key within its retention: a different request naming it answers 422, as the contract says.
+ */
+describe(`${IdempotencyService.name} reserving a key for a request that keeps its own replay`, () => {
+  let db: DataSource;
+  let keys: IdempotencyService;
+  let partnerId: string;
+
+  beforeAll(async () => {
+    db = await new DataSource(dataSourceOptions(loadConfig().databaseUrl)).initialize();
+    keys = new IdempotencyService(db);
+    partnerId = await insertPartner(db, 'idem-own-replay');
+  });
+
+  afterAll(async () => {
+    await db.destroy();
+  });
+
+  it('does not take over the claim of another request whose lock ran out', async () => {
+    const key = `k-${process.pid}-own-replay-stale-lock`;
+    await db.query(
+      `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until, created_at)
+       VALUES ($1, $2, 'hash-of-a-payout-request', 'in_progress', now() - interval '1 second', now() - interval '2 minutes')`,
+      [partnerId, key],
+    );
+    const refused = await db
+      .transaction((tx) => keys.reserveForOwnReplay(tx, partnerId, key, 'webhook-endpoints:abc'))
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(ProblemException);
+    expect((refused as ProblemException).getStatus()).toBe(422);
+    const [row] = await db.query(
+      `SELECT request_hash, state FROM idempotency_keys WHERE partner_id = $1 AND key = $2`,
+      [partnerId, key],
+    );
+    expect(row).toEqual({ request_hash: 'hash-of-a-payout-request', state: 'in_progress' });
+    // The retry of the request that holds the key still takes it over.
+    expect(await keys.claim(partnerId, key, 'hash-of-a-payout-request')).toEqual({
       kind: 'claimed',
       token: expect.any(String),
     });

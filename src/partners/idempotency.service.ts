@@ -117,8 +117,9 @@ export class IdempotencyService {
          ON CONFLICT (partner_id, key) DO UPDATE
            SET request_hash = EXCLUDED.request_hash, state = 'completed', response_status = NULL,
                response_body = NULL, locked_until = now(), created_at = now()
-           WHERE idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < now()
-              OR idempotency_keys.created_at < now() - make_interval(hours => $4)
+           -- Only a key past its retention is taken over. A claim in progress is always another request's
+           -- (this one never leaves one): even once its lock ran out, it passes to that request's retry only.
+           WHERE idempotency_keys.created_at < now() - make_interval(hours => $4)
          RETURNING 1`,
         [partnerId, key, requestHash, IDEMPOTENCY_RETENTION_HOURS],
       );
