@@ -69,4 +69,11 @@ describe('scheduled reconciliation', () => {
       /RECONCILE_LOOKBACK_MS/,
     );
   });
+
+  it('refuses an interval longer than a timer can wait, which Node would shorten to 1 ms (a pass every millisecond)', () => {
+    expect(() => loadConfig({ RECONCILE_INTERVAL_MS: String(30 * 86_400_000) })).toThrow(
+      /RECONCILE_INTERVAL_MS/,
+    );
+    expect(loadConfig({ RECONCILE_INTERVAL_MS: '2147483647' }).reconcile.intervalMs).toBe(2_147_483_647);
+  });
 });

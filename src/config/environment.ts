@@ -179,6 +179,8 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  // The longest delay a Node timer holds: a longer one is cut to 1 ms, and the pass would run every millisecond.
+  @Max(2_147_483_647)
   RECONCILE_INTERVAL_MS?: number;
 
   @IsOptional()
