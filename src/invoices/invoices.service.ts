@@ -304,10 +304,8 @@ export class InvoicesService {
   /**
    * Records the bank's e-PRC: proceeds_realized → prc_issued; the same PRC again answers the invoice as it is. A bank
    * certifies proceeds it has received, so the e-PRC's date lies between the realization's day and today (Pakistan).
-   */
-  /**
-   * Records the bank's e-PRC. With a held Idempotency-Key, the answer is kept in the transaction that records it: a
-   * retry after a crash right after the commit is answered the first answer, even once the proceeds came back since.
+   * With a held Idempotency-Key, the answer is kept in the transaction that records it: a retry after a crash right
+   * after the commit is answered the first answer, even once the proceeds came back since.
    */
   async recordPrc(
     partnerId: string,
