@@ -201,6 +201,10 @@ describe('reconciliation with a provider (e2e)', () => {
     );
 
     const metrics = await t.http.get('/metrics').expect(200);
+    const lastSuccess = metrics.text.match(
+      new RegExp(`^reconciliation_last_success_seconds\\{provider="${provider}"\\} (\\d+)$`, 'm'),
+    );
+    expect(Number(lastSuccess?.[1])).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 60);
     for (const kind of [
       'unknown_transfer',
       'amount_mismatch',
@@ -238,6 +242,20 @@ describe('reconciliation with a provider (e2e)', () => {
       });
       expect(await scheduler(registry).pass()).toMatch(
         /^Reconciled 5 of 6 providers from \S+ to \S+: 5 discrepancies; failed: wise$/,
+      );
+    });
+
+    it('gives up on a provider whose statement never answers, and still reconciles the others', async () => {
+      const registry = new ConnectorRegistry(t.app.get(SandboxConnectorFactory));
+      const hanging = registry.get('zindigi');
+      registry.register({
+        providerId: 'zindigi',
+        send: (request) => hanging.send(request),
+        getStatus: (key) => hanging.getStatus(key),
+        statement: () => new Promise(() => undefined),
+      });
+      expect(await scheduler(registry).pass(200)).toMatch(
+        /^Reconciled 5 of 6 providers from \S+ to \S+: 5 discrepancies; failed: zindigi$/,
       );
     });
   });

@@ -55,6 +55,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly reconciliationLastSuccess = new Gauge({
+    name: 'reconciliation_last_success_seconds',
+    help: "When the provider's last reconciliation report was made (Unix seconds): a failing statement leaves it behind.",
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly breakerState = new Gauge({
     name: 'provider_breaker_open',
     help: '1 while a provider circuit breaker is open, 0 when closed.',

@@ -68,7 +68,12 @@ export interface ProviderConnector {
   /**
    * The provider's statement: every transfer it accepted at or after `from` and before `to`, oldest first, at
    * most `limit` to a page; `cursor` is the `next` of the page before (null for the first). Reconciliation reads
-   * it to compare the provider's books with ours.
+   * it to compare the provider's books with ours; `signal` is aborted when it stops waiting.
    */
-  statement(window: { from: Date; to: Date }, cursor: string | null, limit: number): Promise<StatementPage>;
+  statement(
+    window: { from: Date; to: Date },
+    cursor: string | null,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<StatementPage>;
 }

@@ -5,6 +5,9 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { ConnectorRegistry } from '../connectors/connector-registry';
 import { ReconciliationService } from './reconciliation.service';
 
+/** How long one provider's report may take in a scheduled pass: a statement API that hangs holds up no other. */
+export const PROVIDER_TIMEOUT_MS = 5 * 60_000;
+
 /**
  * The worker reconciles every provider on its own, every RECONCILE_INTERVAL_MS, over the window that ended
  * RECONCILE_LAG_MS ago (sends of the last minutes are still being settled): each report sets the provider's
@@ -30,8 +33,11 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
     return this.task.stop();
   }
 
-  /** One pass over every provider; answers the line to log. A provider whose statement fails is named, and the others still run. */
-  async pass(): Promise<string> {
+  /**
+   * One pass over every provider; answers the line to log. A provider whose statement fails, or takes longer than
+   * `timeoutMs`, is named, and the others still run.
+   */
+  async pass(timeoutMs = PROVIDER_TIMEOUT_MS): Promise<string> {
     const now = this.clock.now().getTime();
     const { lookbackMs, lagMs } = this.config.reconcile;
     const from = new Date(now - lookbackMs).toISOString();
@@ -40,7 +46,11 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
     const failed: string[] = [];
     for (const providerId of this.connectors.providerIds()) {
       try {
-        const report = await this.reconciliation.reconcile(providerId, { from, to });
+        const report = await this.reconciliation.reconcile(
+          providerId,
+          { from, to },
+          AbortSignal.timeout(timeoutMs),
+        );
         discrepancies += report.discrepancies.length;
       } catch (error) {
         failed.push(providerId);

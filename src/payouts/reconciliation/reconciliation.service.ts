@@ -5,7 +5,7 @@ import { Problems } from '../../common/problem';
 import { formatAmount, formatExact, MoneyDecimal, sumAmounts } from '../../money/money';
 import { MetricsService } from '../../ops/metrics.service';
 import { ConnectorRegistry, UnknownProviderError } from '../connectors/connector-registry';
-import { ProviderConnector, StatementLine } from '../connectors/provider-connector';
+import { ProviderConnector, StatementLine, StatementPage } from '../connectors/provider-connector';
 import { AttemptStatus } from '../payout-status';
 import { compareBooks, Discrepancy, DiscrepancyKind, OurTransfer } from './compare-books';
 import { ReconciliationQuery, ReconciliationReportDto } from './reconciliation.dto';
@@ -52,10 +52,15 @@ export class ReconciliationService {
     private readonly metrics: MetricsService,
   ) {}
 
-  async reconcile(providerId: string, query: ReconciliationQuery): Promise<ReconciliationReportDto> {
+  /** A report for the window; `signal` ends the reading of the provider's books when the caller stops waiting. */
+  async reconcile(
+    providerId: string,
+    query: ReconciliationQuery,
+    signal?: AbortSignal,
+  ): Promise<ReconciliationReportDto> {
     const connector = this.connector(providerId);
     const window = checkedWindow(query);
-    const lines = await this.readStatement(connector, window);
+    const lines = await this.readStatement(connector, window, signal);
     const statement = new Map(lines.map((line) => [line.idempotencyKey, line]));
     const attempts = await this.ourAttempts(providerId, window, [...statement.keys()]);
 
@@ -66,7 +71,7 @@ export class ReconciliationService {
     const compared: OurTransfer[] = [];
     for (const attempt of attempts) {
       if (!statement.has(attempt.idempotencyKey)) {
-        const status = await connector.getStatus(attempt.idempotencyKey);
+        const status = await untilAborted(connector.getStatus(attempt.idempotencyKey), signal);
         if (status.state !== 'not_found') {
           elsewhere += 1;
           continue;
@@ -76,6 +81,10 @@ export class ReconciliationService {
     }
     const { matched, discrepancies } = compareBooks(compared, statement);
     this.record(providerId, discrepancies);
+    this.metrics.reconciliationLastSuccess.set(
+      { provider: providerId },
+      Math.floor(this.clock.now().getTime() / 1000),
+    );
 
     return {
       providerId,
@@ -101,11 +110,15 @@ export class ReconciliationService {
   private async readStatement(
     connector: ProviderConnector,
     window: { from: Date; to: Date },
+    signal?: AbortSignal,
   ): Promise<StatementLine[]> {
     const lines: StatementLine[] = [];
     let cursor: string | null = null;
     do {
-      const page = await connector.statement(window, cursor, STATEMENT_PAGE);
+      const page: StatementPage = await untilAborted(
+        connector.statement(window, cursor, STATEMENT_PAGE, signal),
+        signal,
+      );
       lines.push(...page.lines);
       if (lines.length > MAX_STATEMENT_LINES) {
         throw Problems.unprocessable(
@@ -170,6 +183,20 @@ export class ReconciliationService {
       this.logger.warn(`Reconciliation with ${providerId}: ${discrepancies.length} discrepancies (${found})`);
     }
   }
+}
+
+/**
+ * The call's answer, or the signal's reason once it is aborted: a connector that does not heed the signal still
+ * cannot keep the caller waiting.
+ */
+function untilAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return call;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 function checkedWindow(query: ReconciliationQuery): { from: Date; to: Date } {
