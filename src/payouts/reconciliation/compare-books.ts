@@ -25,8 +25,14 @@ export type ProviderState = StatementLine['state'];
  * - `state_behind`: the provider is further along than we are (settled while we wait, a return not yet seen):
  *   the pipeline's polling catches up by itself; one that stays is a stuck payout.
  */
-export type DiscrepancyKind =
-  'unknown_transfer' | 'missing_transfer' | 'amount_mismatch' | 'state_contradiction' | 'state_behind';
+export const DISCREPANCY_KINDS = [
+  'unknown_transfer',
+  'missing_transfer',
+  'amount_mismatch',
+  'state_contradiction',
+  'state_behind',
+] as const;
+export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
 export interface Discrepancy {
   kind: DiscrepancyKind;

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { Clock } from '../../common/clock';
 import { PeriodicTask } from '../../common/periodic-task';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../ops/metrics.service';
 import { ConnectorRegistry } from '../connectors/connector-registry';
+import { DISCREPANCY_KINDS } from './compare-books';
 import { ReconciliationService } from './reconciliation.service';
 
 /** How long one provider's report may take in a scheduled pass: a statement API that hangs holds up no other. */
@@ -22,6 +24,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
     private readonly reconciliation: ReconciliationService,
     private readonly connectors: ConnectorRegistry,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -52,6 +55,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
           AbortSignal.timeout(timeoutMs),
         );
         discrepancies += report.discrepancies.length;
+        this.record(providerId, report.discrepancies);
       } catch (error) {
         failed.push(providerId);
         this.logger.warn(`Reconciliation with ${providerId} failed: ${(error as Error).message}`);
@@ -62,5 +66,30 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
       `Reconciled ${providers - failed.length} of ${providers} providers from ${from} to ${to}: ` +
       `${discrepancies} discrepancies${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
     );
+  }
+
+  /**
+   * The provider's discrepancies per kind and the time of its report, in metrics; a warning when there are any.
+   * Only the scheduled pass sets them: a report ops ask for, of any window, leaves what alerts read alone.
+   */
+  private record(providerId: string, discrepancies: { kind: string }[]): void {
+    const counts = DISCREPANCY_KINDS.map((kind) => ({
+      kind,
+      count: discrepancies.filter((d) => d.kind === kind).length,
+    }));
+    for (const { kind, count } of counts) {
+      this.metrics.reconciliationDiscrepancies.set({ provider: providerId, kind }, count);
+    }
+    this.metrics.reconciliationLastSuccess.set(
+      { provider: providerId },
+      Math.floor(this.clock.now().getTime() / 1000),
+    );
+    if (discrepancies.length) {
+      const found = counts
+        .filter(({ count }) => count > 0)
+        .map(({ kind, count }) => `${kind} ${count}`)
+        .join(', ');
+      this.logger.warn(`Reconciliation with ${providerId}: ${discrepancies.length} discrepancies (${found})`);
+    }
   }
 }

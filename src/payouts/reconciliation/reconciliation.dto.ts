@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsISO8601, IsString, Matches } from 'class-validator';
 import { ATTEMPT_STATUSES } from '../payout-status';
+import { DISCREPANCY_KINDS } from './compare-books';
 
 /**
  * An instant with its zone (a window that depends on the server's time zone would name another window), to the
@@ -53,10 +54,7 @@ export class ReconciliationProviderDto {
 }
 
 export class DiscrepancyDto {
-  @ApiProperty({
-    enum: ['unknown_transfer', 'missing_transfer', 'amount_mismatch', 'state_contradiction', 'state_behind'],
-  })
-  kind: string;
+  @ApiProperty({ enum: DISCREPANCY_KINDS }) kind: string;
   @ApiProperty() idempotencyKey: string;
   @ApiProperty({ type: ReconciliationOursDto, nullable: true }) ours: ReconciliationOursDto | null;
   @ApiProperty({ type: ReconciliationProviderDto, nullable: true })

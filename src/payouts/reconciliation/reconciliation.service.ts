@@ -1,13 +1,12 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { Problems } from '../../common/problem';
 import { formatAmount, formatExact, MoneyDecimal, sumAmounts } from '../../money/money';
-import { MetricsService } from '../../ops/metrics.service';
 import { ConnectorRegistry, UnknownProviderError } from '../connectors/connector-registry';
 import { ProviderConnector, StatementLine, StatementPage } from '../connectors/provider-connector';
 import { AttemptStatus } from '../payout-status';
-import { compareBooks, Discrepancy, DiscrepancyKind, OurTransfer } from './compare-books';
+import { compareBooks, Discrepancy, OurTransfer } from './compare-books';
 import { ReconciliationQuery, ReconciliationReportDto } from './reconciliation.dto';
 
 /** The longest window one report reads: a month of transfers, a day more for the month's edges. */
@@ -16,14 +15,6 @@ export const MAX_WINDOW_DAYS = 31;
 export const STATEMENT_PAGE = 500;
 /** A window holding more transfers than this is refused: the report would not fit in one answer. */
 export const MAX_STATEMENT_LINES = 100_000;
-
-const DISCREPANCY_KINDS: readonly DiscrepancyKind[] = [
-  'unknown_transfer',
-  'missing_transfer',
-  'amount_mismatch',
-  'state_contradiction',
-  'state_behind',
-];
 
 interface AttemptRow {
   id: string;
@@ -43,13 +34,10 @@ interface AttemptRow {
  */
 @Injectable()
 export class ReconciliationService {
-  private readonly logger = new Logger(ReconciliationService.name);
-
   constructor(
     private readonly db: DataSource,
     private readonly connectors: ConnectorRegistry,
     private readonly clock: Clock,
-    private readonly metrics: MetricsService,
   ) {}
 
   /** A report for the window; `signal` ends the reading of the provider's books when the caller stops waiting. */
@@ -80,11 +68,6 @@ export class ReconciliationService {
       compared.push(attempt);
     }
     const { matched, discrepancies } = compareBooks(compared, statement);
-    this.record(providerId, discrepancies);
-    this.metrics.reconciliationLastSuccess.set(
-      { provider: providerId },
-      Math.floor(this.clock.now().getTime() / 1000),
-    );
 
     return {
       providerId,
@@ -164,24 +147,6 @@ export class ReconciliationService {
       currency: row.currency,
       updatedAt: row.updated_at,
     }));
-  }
-
-  /** The last report's discrepancies per kind, for the provider, in metrics; a warning when there are any. */
-  private record(providerId: string, discrepancies: Discrepancy[]): void {
-    const counts = DISCREPANCY_KINDS.map((kind) => ({
-      kind,
-      count: discrepancies.filter((d) => d.kind === kind).length,
-    }));
-    for (const { kind, count } of counts) {
-      this.metrics.reconciliationDiscrepancies.set({ provider: providerId, kind }, count);
-    }
-    if (discrepancies.length) {
-      const found = counts
-        .filter(({ count }) => count > 0)
-        .map(({ kind, count }) => `${kind} ${count}`)
-        .join(', ');
-      this.logger.warn(`Reconciliation with ${providerId}: ${discrepancies.length} discrepancies (${found})`);
-    }
   }
 }
 
