@@ -8,6 +8,15 @@ import { JobIds } from '../queues/queues';
 const BATCH = 200;
 
 /**
+ * Where a pass's read of one kind of stale row stopped: the row it read last, its time as Postgres text (exact to
+ * the microsecond, which a Date is not).
+ */
+interface Cursor {
+  at: string;
+  id: string;
+}
+
+/**
  * Redis may lose a job and a worker may die holding one: every interval, payouts that sat too long in a
  * non-terminal state get their next step queued again, and settled transfers their overdue check for a return. Job ids carry the sweep's time bucket, so one sweep
  * queues a step once, and the step itself is idempotent in Postgres.
@@ -19,6 +28,14 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
     const queued = await this.sweep();
     return queued > 0 ? `Sweeper queued ${queued} stalled payout steps again.` : null;
   });
+
+  /**
+   * Stale rows can stay stale (a payout waiting for providers, a transfer a slow provider keeps processing), so each
+   * read goes on from where the last one stopped, and starts over once it reached the end: every stale row is
+   * reached within a few passes, not only the oldest BATCH.
+   */
+  private receivedAfter: Cursor | null = null;
+  private attemptsAfter: Cursor | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -40,23 +57,29 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
     const bucket = Math.floor(Date.now() / staleMs) * staleMs;
     let queued = 0;
 
-    const received: { id: string }[] = await this.db.query(
-      `SELECT id FROM payouts WHERE status = 'received' AND updated_at < now() - make_interval(secs => $1 / 1000.0)
-       ORDER BY updated_at LIMIT $2`,
-      [staleMs, BATCH],
+    const received: { id: string; at: string }[] = await this.db.query(
+      `SELECT id, updated_at::text AS at FROM payouts
+       WHERE status = 'received' AND updated_at < now() - make_interval(secs => $1 / 1000.0)
+         AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3::timestamptz, $4::uuid))
+       ORDER BY updated_at, id LIMIT $2`,
+      [staleMs, BATCH, this.receivedAfter?.at ?? null, this.receivedAfter?.id ?? null],
     );
+    this.receivedAfter = received.length < BATCH ? null : received[received.length - 1];
     for (const { id } of received) {
       await this.queues.enqueueRoute({ payoutId: id, cause: 'sweep' }, JobIds.routeSweep(id, bucket));
       queued += 1;
     }
 
-    const attempts: { id: string; payout_id: string; status: string }[] = await this.db.query(
-      `SELECT a.id, a.payout_id, a.status FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
+    const attempts: { id: string; payout_id: string; status: string; at: string }[] = await this.db.query(
+      `SELECT a.id, a.payout_id, a.status, a.updated_at::text AS at
+       FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
        WHERE p.status IN ('routed', 'sending') AND a.status IN ('pending', 'unknown', 'accepted')
          AND a.updated_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
-       ORDER BY a.updated_at LIMIT $2`,
-      [staleMs, BATCH],
+         AND ($3::timestamptz IS NULL OR (a.updated_at, a.id) > ($3::timestamptz, $4::uuid))
+       ORDER BY a.updated_at, a.id LIMIT $2`,
+      [staleMs, BATCH, this.attemptsAfter?.at ?? null, this.attemptsAfter?.id ?? null],
     );
+    this.attemptsAfter = attempts.length < BATCH ? null : attempts[attempts.length - 1];
     for (const attempt of attempts) {
       const data = { payoutId: attempt.payout_id, attemptId: attempt.id };
       if (attempt.status === 'accepted') {
