@@ -77,3 +77,18 @@ describe('scheduled reconciliation', () => {
     expect(loadConfig({ RECONCILE_INTERVAL_MS: '2147483647' }).reconcile.intervalMs).toBe(2_147_483_647);
   });
 });
+
+describe('durations a Node timer waits', () => {
+  // Node cuts a longer delay to 1 ms: a sweep or dispatch every millisecond, every send aborted at once, every Redis
+  // command timed out, and a SIGTERM that exits (1) at once instead of letting the workers finish.
+  it.each([
+    'SWEEP_INTERVAL_MS',
+    'PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS',
+    'SHUTDOWN_TIMEOUT_MS',
+    'SEND_TIMEOUT_MS',
+    'REDIS_COMMAND_TIMEOUT_MS',
+  ])('refuses %s longer than a timer can wait, and takes the longest it can', (name) => {
+    expect(() => loadConfig({ [name]: '2147483648' })).toThrow(new RegExp(`${name}: .*2147483647`));
+    expect(() => loadConfig({ [name]: '2147483647' })).not.toThrow();
+  });
+});

@@ -47,6 +47,9 @@ function isTrustedProxies(value: unknown): boolean {
   });
 }
 
+/** The longest delay a Node timer holds: a longer one is cut to 1 ms, with a warning and nothing else. */
+const TIMER_MAX_MS = 2_147_483_647;
+
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
 
@@ -167,6 +170,7 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(100)
+  @Max(TIMER_MAX_MS)
   SWEEP_INTERVAL_MS?: number;
 
   @IsOptional()
@@ -179,8 +183,8 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(0)
-  // The longest delay a Node timer holds: a longer one is cut to 1 ms, and the pass would run every millisecond.
-  @Max(2_147_483_647)
+  // A longer one would be cut to 1 ms, and the pass would run every millisecond.
+  @Max(TIMER_MAX_MS)
   RECONCILE_INTERVAL_MS?: number;
 
   @IsOptional()
@@ -206,6 +210,7 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(100)
+  @Max(TIMER_MAX_MS)
   SEND_TIMEOUT_MS?: number;
 
   @IsOptional()
@@ -218,12 +223,14 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(100)
+  @Max(TIMER_MAX_MS)
   SHUTDOWN_TIMEOUT_MS?: number;
 
   @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(10)
+  @Max(TIMER_MAX_MS)
   REDIS_COMMAND_TIMEOUT_MS?: number;
 
   @IsOptional()
@@ -286,6 +293,7 @@ export class EnvironmentVariables {
   @Transform(toInt)
   @IsInt()
   @Min(50)
+  @Max(TIMER_MAX_MS)
   PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS?: number;
 
   @IsOptional()
