@@ -1,11 +1,6 @@
 import { QueryRunner } from 'typeorm';
 
 /**
- * Runs `statements` with a lock timeout of a few seconds: an ALTER TABLE on a table the app writes waits for
- * the transactions before it and makes every one after it wait in turn, so rather than stall intake or
- * deliveries behind a long transaction it gives up, the migration fails, and it runs again later.
- */
-/**
  * Runs `work` in one transaction with a lock timeout of a few seconds (see withLockTimeout): for changes that
  * must land together or not at all, such as a rule dropped and its wider replacement added.
  */
@@ -21,6 +16,11 @@ export async function inShortTransaction(q: QueryRunner, work: () => Promise<voi
   }
 }
 
+/**
+ * Runs `statements` with a lock timeout of a few seconds: an ALTER TABLE on a table the app writes waits for
+ * the transactions before it and makes every one after it wait in turn, so rather than stall intake or
+ * deliveries behind a long transaction it gives up, the migration fails, and it runs again later.
+ */
 export async function withLockTimeout(q: QueryRunner, statements: string[]): Promise<void> {
   await q.query(`SET lock_timeout = '5s'`);
   try {
