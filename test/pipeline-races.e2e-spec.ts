@@ -1,6 +1,8 @@
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { PayoutQueues } from '../src/queues/payout-queues.service';
+import { JobIds } from '../src/queues/queues';
 import { RedisService } from '../src/redis/redis.module';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
@@ -162,6 +164,36 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       expect(await health.acquireSend('payoneer')).toBe(true);
     } finally {
       await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+    }
+  });
+
+  it('hands a transfer still processing after a settle job’s quick polls to the slow poll instead of failing', async () => {
+    await sandbox('payoneer', { settleAfterMs: 600_000 });
+    try {
+      const { id, attemptId } = await routedPayout('233.00');
+      await sendJob(id, attemptId);
+      // Not the last try: the job polls again shortly.
+      await expect(pipeline.settle(id, attemptId, undefined, undefined, false)).rejects.toBeInstanceOf(
+        RetryLater,
+      );
+      // The last try: no failure, the next poll is kept in Postgres and queued for then.
+      await pipeline.settle(id, attemptId, undefined, undefined, true);
+      const [row] = await t.db.query(
+        `SELECT status, settle_check_at, extract(epoch FROM settle_check_at - clock_timestamp()) * 1000 AS in_ms
+         FROM payout_attempts WHERE id = $1`,
+        [attemptId],
+      );
+      expect(row.status).toBe('accepted');
+      expect(Number(row.in_ms)).toBeGreaterThan(t.config.settlePollIntervalMs - 5_000);
+      expect(Number(row.in_ms)).toBeLessThanOrEqual(t.config.settlePollIntervalMs);
+      const job = await t.app
+        .get(PayoutQueues)
+        .settle.getJob(JobIds.settlePoll(attemptId, row.settle_check_at.getTime()));
+      expect(job?.data).toEqual({ payoutId: id, attemptId });
+      expect(await job?.isDelayed()).toBe(true);
+      await job?.remove();
+    } finally {
+      await sandbox('payoneer', { settleAfterMs: 50 });
     }
   });
 

@@ -47,6 +47,8 @@ export interface AppConfig {
   returnWindowMs: number;
   /** How long one send to a provider may take before the pipeline stops waiting (its outcome is then unknown). */
   sendTimeoutMs: number;
+  /** How often a transfer still processing is asked about once a settle job's quick polls are used up. */
+  settlePollIntervalMs: number;
   /**
    * How long a client may take to send a whole request, headers and body; past it the api answers 408 and closes
    * the connection, so a client that never finishes its body cannot hold a connection open.
@@ -146,6 +148,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     returnCheckDelayMs: env.RETURN_CHECK_DELAY_MS ?? 60_000,
     returnWindowMs: env.RETURN_WINDOW_MS ?? 30 * 24 * 60 * 60 * 1000,
     sendTimeoutMs: env.SEND_TIMEOUT_MS ?? 30_000,
+    settlePollIntervalMs: env.SETTLE_POLL_INTERVAL_MS ?? 60_000,
     httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS ?? 35_000,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS ?? 500,

@@ -216,6 +216,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(100)
+  @Max(TIMER_MAX_MS)
+  SETTLE_POLL_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(1000)
   HTTP_REQUEST_TIMEOUT_MS?: number;
 

@@ -34,6 +34,7 @@ import { EarlierDecisions1763900029000 } from '../../migrations/1763900029000-ea
 import { ReturnChecksKept1763900030000 } from '../../migrations/1763900030000-return-checks-kept';
 import { PayoutRefunded1763900031000 } from '../../migrations/1763900031000-payout-refunded';
 import { ReconciliationIndexes1763900032000 } from '../../migrations/1763900032000-reconciliation-indexes';
+import { SettleChecksKept1763900033000 } from '../../migrations/1763900033000-settle-checks-kept';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -73,4 +74,5 @@ export const MIGRATIONS = [
   ReturnChecksKept1763900030000,
   PayoutRefunded1763900031000,
   ReconciliationIndexes1763900032000,
+  SettleChecksKept1763900033000,
 ];

@@ -488,7 +488,18 @@ export class PayoutPipelineService {
   }
 
   /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
-  async settle(payoutId: string, attemptId: string, known?: Known, returnCheck?: number): Promise<void> {
+  /**
+   * Polls the provider for an accepted transfer's settlement (or, with `returnCheck`, checks a settled one for a
+   * return). Still processing: RetryLater, so the job polls again shortly, until its last try (`finalTry`), which
+   * hands the transfer over to the slow poll instead of failing.
+   */
+  async settle(
+    payoutId: string,
+    attemptId: string,
+    known?: Known,
+    returnCheck?: number,
+    finalTry = false,
+  ): Promise<void> {
     const attempt = known?.attempt ?? (await this.loadAttempt(attemptId));
     if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
     const payout = known?.payout ?? (await this.loadPayout(this.db.manager, payoutId));
@@ -501,6 +512,10 @@ export class PayoutPipelineService {
     const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
     switch (status.state) {
       case 'processing':
+        if (finalTry) {
+          await this.pollLater(payout.id, attempt.id);
+          return;
+        }
         throw new RetryLater(`transfer at ${attempt.provider} still processing`);
       case 'settled':
       case 'returned':
@@ -515,6 +530,27 @@ export class PayoutPipelineService {
         await this.failOver(payout, attempt, 'provider has no record of the accepted transfer');
         return;
     }
+  }
+
+  /**
+   * A transfer still processing after a settle job's quick polls is asked about again every
+   * SETTLE_POLL_INTERVAL_MS: the attempt keeps when (settle_check_at), so the sweeper queues the poll only once it
+   * is overdue (Redis lost its job), and a delayed job asks then.
+   */
+  private async pollLater(payoutId: string, attemptId: string): Promise<void> {
+    const [rows]: [{ due: Date }[], number] = await this.db.query(
+      `UPDATE payout_attempts
+       SET settle_check_at = clock_timestamp() + make_interval(secs => $2 / 1000.0), updated_at = clock_timestamp()
+       WHERE id = $1 AND status = 'accepted'
+       RETURNING settle_check_at AS due`,
+      [attemptId, this.config.settlePollIntervalMs],
+    );
+    if (!rows.length) return;
+    await this.queues.enqueueSettle(
+      { payoutId, attemptId },
+      this.config.settlePollIntervalMs,
+      JobIds.settlePoll(attemptId, rows[0].due.getTime()),
+    );
   }
 
   private async accepted(payout: PayoutRow, attempt: AttemptRow, transferId: string): Promise<void> {

@@ -100,4 +100,18 @@ describe(PayoutSweeper.name, () => {
 
     expect(queued.route).toContain(lost);
   });
+
+  it('queues a transfer on the slow poll only once its poll is overdue', async () => {
+    const due = await attempt('accepted', 10 * 60_000);
+    const overdue = await attempt('accepted', 10 * 60_000);
+    await db.query(`UPDATE payout_attempts SET settle_check_at = now() + interval '1 minute' WHERE id = $1`, [
+      due,
+    ]);
+    await db.query(
+      `UPDATE payout_attempts SET settle_check_at = now() - interval '10 minutes' WHERE id = $1`,
+      [overdue],
+    );
+    await sweeper().sweep();
+    expect(queued.settle).toEqual([overdue]);
+  });
 });

@@ -75,6 +75,8 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
        FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
        WHERE p.status IN ('routed', 'sending') AND a.status IN ('pending', 'unknown', 'accepted')
          AND a.updated_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
+         -- A transfer on the slow poll is queued again only once its poll is overdue.
+         AND (a.settle_check_at IS NULL OR a.settle_check_at < clock_timestamp() - make_interval(secs => $1 / 1000.0))
          AND ($3::timestamptz IS NULL OR (a.updated_at, a.id) > ($3::timestamptz, $4::uuid))
        ORDER BY a.updated_at, a.id LIMIT $2`,
       [staleMs, BATCH, this.attemptsAfter?.at ?? null, this.attemptsAfter?.id ?? null],

@@ -65,6 +65,8 @@ export const JobIds = {
   sendLater: (attemptId: string, atMs: number, delayMs: number) =>
     `send-${attemptId}-later-${Math.floor(atMs / delayMs) * delayMs}`,
   settleSweep: (attemptId: string, sweepAtMs: number) => `settle-${attemptId}-sweep-${sweepAtMs}`,
+  /** The slow poll of a transfer still processing, due at `dueAtMs` (kept in Postgres as settle_check_at). */
+  settlePoll: (attemptId: string, dueAtMs: number) => `settle-${attemptId}-poll-${dueAtMs}`,
   partnerWebhookOverdue: (deliveryId: string, attempt: number, bucket: number) =>
     `partner-webhook-${deliveryId}-${attempt}-overdue-${bucket}`,
   partnerWebhook: (deliveryId: string, attempt: number, waits = 0) =>

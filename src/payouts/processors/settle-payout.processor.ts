@@ -11,6 +11,13 @@ export class SettlePayoutProcessor extends PipelineWorkerHost {
   }
 
   run(job: Job<SettlePayoutJobData>): Promise<void> {
-    return this.pipeline.settle(job.data.payoutId, job.data.attemptId, undefined, job.data.returnCheck);
+    const finalTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    return this.pipeline.settle(
+      job.data.payoutId,
+      job.data.attemptId,
+      undefined,
+      job.data.returnCheck,
+      finalTry,
+    );
   }
 }
