@@ -3,6 +3,7 @@ import { MoneyDecimal } from '../src/money/money';
 import { Clock } from '../src/common/clock';
 import { MetricsService } from '../src/ops/metrics.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { ProviderConnector } from '../src/payouts/connectors/provider-connector';
 import { SandboxConnectorFactory } from '../src/payouts/connectors/sandbox/sandbox.connector';
 import { ReconciliationScheduler } from '../src/payouts/reconciliation/reconciliation-scheduler.service';
 import { ReconciliationService } from '../src/payouts/reconciliation/reconciliation.service';
@@ -236,29 +237,28 @@ describe('reconciliation with a provider (e2e)', () => {
       expect(await scheduler(registry, 3_000_000).pass()).toMatch(/: 0 discrepancies$/);
     });
 
-    it('names a provider whose statement cannot be read, and still reconciles the others', async () => {
+    /** Sandbox connectors, but for one provider whose statement answers as `statement` does. */
+    const withStatement = (providerId: string, statement: ProviderConnector['statement']) => {
       const registry = new ConnectorRegistry(t.app.get(SandboxConnectorFactory));
-      const broken = registry.get('wise');
+      const sandbox = registry.get(providerId);
       registry.register({
-        providerId: 'wise',
-        send: (request) => broken.send(request),
-        getStatus: (key) => broken.getStatus(key),
-        statement: () => Promise.reject(new Error('statement API answered 503')),
+        providerId,
+        send: (request) => sandbox.send(request),
+        getStatus: (key) => sandbox.getStatus(key),
+        statement,
       });
+      return registry;
+    };
+
+    it('names a provider whose statement cannot be read, and still reconciles the others', async () => {
+      const registry = withStatement('wise', () => Promise.reject(new Error('statement API answered 503')));
       expect(await scheduler(registry).pass()).toMatch(
         /^Reconciled 5 of 6 providers from \S+ to \S+: 5 discrepancies; failed: wise$/,
       );
     });
 
     it('gives up on a provider whose statement never answers, and still reconciles the others', async () => {
-      const registry = new ConnectorRegistry(t.app.get(SandboxConnectorFactory));
-      const hanging = registry.get('zindigi');
-      registry.register({
-        providerId: 'zindigi',
-        send: (request) => hanging.send(request),
-        getStatus: (key) => hanging.getStatus(key),
-        statement: () => new Promise(() => undefined),
-      });
+      const registry = withStatement('zindigi', () => new Promise(() => undefined));
       expect(await scheduler(registry).pass(200)).toMatch(
         /^Reconciled 5 of 6 providers from \S+ to \S+: 5 discrepancies; failed: zindigi$/,
       );

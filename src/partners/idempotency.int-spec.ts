@@ -5,12 +5,7 @@ import { dataSourceOptions } from '../database/data-source-options';
 import { ProblemException } from '../common/problem';
 import { IDEMPOTENCY_RETENTION_HOURS, IdempotencyService } from './idempotency.service';
 
-/**
- * A key past its retention that the sweeper has not purged yet is taken by the next request that names it. The
- * row then belongs to that request from the statement that takes it: no moment, and no process that dies
- * between two statements, may leave the new request's fingerprint beside the old request's answer.
- */
-describe(`${IdempotencyService.name} taking over a key past its retention`, () => {
+describe(IdempotencyService.name, () => {
   let db: DataSource;
   let keys: IdempotencyService;
   let partnerId: string;
@@ -18,7 +13,7 @@ describe(`${IdempotencyService.name} taking over a key past its retention`, () =
   beforeAll(async () => {
     db = await new DataSource(dataSourceOptions(loadConfig().databaseUrl)).initialize();
     keys = new IdempotencyService(db);
-    partnerId = await insertPartner(db, 'idem-expired');
+    partnerId = await insertPartner(db, 'idem-take-over');
   });
 
   afterAll(async () => {
@@ -26,103 +21,97 @@ describe(`${IdempotencyService.name} taking over a key past its retention`, () =
     await db.destroy();
   });
 
-  it('never answers the new request with the old request’s stored answer, even if the taker dies after its first statement', async () => {
-    const key = `k-${process.pid}-expired`;
-    await db.query(
-      `INSERT INTO idempotency_keys
-         (partner_id, key, request_hash, state, response_status, response_body, locked_until, created_at)
-       VALUES ($1, $2, 'hash-of-the-old-request', 'completed', 201, '{"id":"the-old-answer"}',
-               now() - make_interval(hours => $3 + 1), now() - make_interval(hours => $3 + 1))`,
-      [partnerId, key, IDEMPOTENCY_RETENTION_HOURS],
-    );
-
-    // The process taking the key dies right after its first statement (or is merely slow there while a
-    // retry of the same new request arrives).
-    const real = db.query.bind(db);
-    let statements = 0;
-    const spy = jest.spyOn(db, 'query').mockImplementation(((...args: Parameters<DataSource['query']>) => {
-      statements += 1;
-      if (statements > 1) return Promise.reject(new Error('the process died here'));
-      return real(...args);
-    }) as DataSource['query']);
-    await keys.claim(partnerId, key, 'hash-of-the-new-request').catch(() => undefined);
-    spy.mockRestore();
-
-    // The new request's retry must not be handed the old request's answer as if it were its own.
-    const retry = await keys.claim(partnerId, key, 'hash-of-the-new-request');
-    expect(retry).not.toEqual(expect.objectContaining({ kind: 'replay' }));
-    const [row] = await db.query(
-      `SELECT request_hash, state, response_status, response_body FROM idempotency_keys
-       WHERE partner_id = $1 AND key = $2`,
-      [partnerId, key],
-    );
-    expect(row).toEqual({
-      request_hash: 'hash-of-the-new-request',
-      state: 'in_progress',
-      response_status: null,
-      response_body: null,
-    });
-  });
-
-  it('passes a claim whose lock ran out to a retry of the same request only: another body is told the key is taken', async () => {
-    const key = `k-${process.pid}-stale-lock`;
+  /** The key held by a claim of `requestHash` whose process died: its lock ran out a second ago. */
+  async function staleClaim(key: string, requestHash: string): Promise<void> {
     await db.query(
       `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until, created_at)
-       VALUES ($1, $2, 'hash-of-the-first-request', 'in_progress', now() - interval '1 second', now() - interval '2 minutes')`,
-      [partnerId, key],
+       VALUES ($1, $2, $3, 'in_progress', now() - interval '1 second', now() - interval '2 minutes')`,
+      [partnerId, key, requestHash],
     );
-    expect(await keys.claim(partnerId, key, 'hash-of-another-request')).toEqual({ kind: 'mismatch' });
-    expect(await keys.claim(partnerId, key, 'hash-of-the-first-request')).toEqual({
-      kind: 'claimed',
-      token: expect.any(String),
-    });
-  });
-});
+  }
 
-/**
- * The POSTs that keep their own replay (webhook endpoints, platform connections, secret rotations) take their key
- * with reserveForOwnReplay, under a fingerprint of their own. A claim of another request whose lock ran out is
- * that other request's key within its retention: a different request naming it answers 422, as the contract says.
- */
-describe(`${IdempotencyService.name} reserving a key for a request that keeps its own replay`, () => {
-  let db: DataSource;
-  let keys: IdempotencyService;
-  let partnerId: string;
-
-  beforeAll(async () => {
-    db = await new DataSource(dataSourceOptions(loadConfig().databaseUrl)).initialize();
-    keys = new IdempotencyService(db);
-    partnerId = await insertPartner(db, 'idem-own-replay');
-  });
-
-  afterAll(async () => {
-    await db.destroy();
-  });
-
-  it('does not take over the claim of another request whose lock ran out', async () => {
-    const key = `k-${process.pid}-own-replay-stale-lock`;
-    await db.query(
-      `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until, created_at)
-       VALUES ($1, $2, 'hash-of-a-payout-request', 'in_progress', now() - interval '1 second', now() - interval '2 minutes')`,
-      [partnerId, key],
-    );
-    const refused = await db
-      .transaction((tx) => keys.reserveForOwnReplay(tx, partnerId, key, 'webhook-endpoints:abc'))
-      .then(
-        () => null,
-        (error: unknown) => error,
+  /**
+   * A key past its retention that the sweeper has not purged yet is taken by the next request that names it. The
+   * row then belongs to that request from the statement that takes it: no moment, and no process that dies
+   * between two statements, may leave the new request's fingerprint beside the old request's answer.
+   */
+  describe('taking over a key past its retention', () => {
+    it('never answers the new request with the old request’s stored answer, even if the taker dies after its first statement', async () => {
+      const key = `k-${process.pid}-expired`;
+      await db.query(
+        `INSERT INTO idempotency_keys
+           (partner_id, key, request_hash, state, response_status, response_body, locked_until, created_at)
+         VALUES ($1, $2, 'hash-of-the-old-request', 'completed', 201, '{"id":"the-old-answer"}',
+                 now() - make_interval(hours => $3 + 1), now() - make_interval(hours => $3 + 1))`,
+        [partnerId, key, IDEMPOTENCY_RETENTION_HOURS],
       );
-    expect(refused).toBeInstanceOf(ProblemException);
-    expect((refused as ProblemException).getStatus()).toBe(422);
-    const [row] = await db.query(
-      `SELECT request_hash, state FROM idempotency_keys WHERE partner_id = $1 AND key = $2`,
-      [partnerId, key],
-    );
-    expect(row).toEqual({ request_hash: 'hash-of-a-payout-request', state: 'in_progress' });
-    // The retry of the request that holds the key still takes it over.
-    expect(await keys.claim(partnerId, key, 'hash-of-a-payout-request')).toEqual({
-      kind: 'claimed',
-      token: expect.any(String),
+
+      // The process taking the key dies right after its first statement (or is merely slow there while a
+      // retry of the same new request arrives).
+      const real = db.query.bind(db);
+      let statements = 0;
+      const spy = jest.spyOn(db, 'query').mockImplementation(((...args: Parameters<DataSource['query']>) => {
+        statements += 1;
+        if (statements > 1) return Promise.reject(new Error('the process died here'));
+        return real(...args);
+      }) as DataSource['query']);
+      await keys.claim(partnerId, key, 'hash-of-the-new-request').catch(() => undefined);
+      spy.mockRestore();
+
+      // The new request's retry must not be handed the old request's answer as if it were its own.
+      const retry = await keys.claim(partnerId, key, 'hash-of-the-new-request');
+      expect(retry).not.toEqual(expect.objectContaining({ kind: 'replay' }));
+      const [row] = await db.query(
+        `SELECT request_hash, state, response_status, response_body FROM idempotency_keys
+         WHERE partner_id = $1 AND key = $2`,
+        [partnerId, key],
+      );
+      expect(row).toEqual({
+        request_hash: 'hash-of-the-new-request',
+        state: 'in_progress',
+        response_status: null,
+        response_body: null,
+      });
+    });
+
+    it('passes a claim whose lock ran out to a retry of the same request only: another body is told the key is taken', async () => {
+      const key = `k-${process.pid}-stale-lock`;
+      await staleClaim(key, 'hash-of-the-first-request');
+      expect(await keys.claim(partnerId, key, 'hash-of-another-request')).toEqual({ kind: 'mismatch' });
+      expect(await keys.claim(partnerId, key, 'hash-of-the-first-request')).toEqual({
+        kind: 'claimed',
+        token: expect.any(String),
+      });
+    });
+  });
+
+  /**
+   * The POSTs that keep their own replay (webhook endpoints, platform connections, secret rotations) take their key
+   * with reserveForOwnReplay, under a fingerprint of their own. A claim of another request whose lock ran out is
+   * that other request's key within its retention: a different request naming it answers 422, as the contract says.
+   */
+  describe('reserving a key for a request that keeps its own replay', () => {
+    it('does not take over the claim of another request whose lock ran out', async () => {
+      const key = `k-${process.pid}-own-replay-stale-lock`;
+      await staleClaim(key, 'hash-of-a-payout-request');
+      const refused = await db
+        .transaction((tx) => keys.reserveForOwnReplay(tx, partnerId, key, 'webhook-endpoints:abc'))
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      expect(refused).toBeInstanceOf(ProblemException);
+      expect((refused as ProblemException).getStatus()).toBe(422);
+      const [row] = await db.query(
+        `SELECT request_hash, state FROM idempotency_keys WHERE partner_id = $1 AND key = $2`,
+        [partnerId, key],
+      );
+      expect(row).toEqual({ request_hash: 'hash-of-a-payout-request', state: 'in_progress' });
+      // The retry of the request that holds the key still takes it over.
+      expect(await keys.claim(partnerId, key, 'hash-of-a-payout-request')).toEqual({
+        kind: 'claimed',
+        token: expect.any(String),
+      });
     });
   });
 });
