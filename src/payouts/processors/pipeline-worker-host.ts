@@ -23,6 +23,11 @@ export abstract class PipelineWorkerHost
 
   abstract run(job: Job): Promise<void>;
 
+  /** Whether this run is the job's last try: a step that would retry does its giving-up work instead. */
+  protected isFinalTry(job: Job): boolean {
+    return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  }
+
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.workerConcurrency;
     logWorkerErrors(this.worker, this.logger);

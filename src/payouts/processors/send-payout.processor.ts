@@ -11,7 +11,6 @@ export class SendPayoutProcessor extends PipelineWorkerHost {
   }
 
   run(job: Job<SendPayoutJobData>): Promise<void> {
-    const finalTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    return this.pipeline.send(job.data.payoutId, job.data.attemptId, finalTry);
+    return this.pipeline.send(job.data.payoutId, job.data.attemptId, this.isFinalTry(job));
   }
 }

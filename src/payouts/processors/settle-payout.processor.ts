@@ -11,13 +11,12 @@ export class SettlePayoutProcessor extends PipelineWorkerHost {
   }
 
   run(job: Job<SettlePayoutJobData>): Promise<void> {
-    const finalTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     return this.pipeline.settle(
       job.data.payoutId,
       job.data.attemptId,
       undefined,
       job.data.returnCheck,
-      finalTry,
+      this.isFinalTry(job),
     );
   }
 }
