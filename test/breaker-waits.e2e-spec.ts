@@ -62,7 +62,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
       await t.http
         .put(`/v1/ops/sandbox/providers/${id}`)
         .set(ops)
-        .send({ transientFailureRate: 0, latencyMs: 0 })
+        .send({ transientFailureRate: 0, permanentFailureRate: 0, latencyMs: 0 })
         .expect(200);
     }
   });
@@ -146,6 +146,66 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(payout.attempts).toEqual([
       expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
     ]);
+  });
+
+  it('fails over to a route routing held back for its open breaker, waiting for the breaker, instead of failing', async () => {
+    await trip('payoneer');
+    // The route chosen instead refuses the payout for good.
+    await t.http
+      .put('/v1/ops/sandbox/providers/upwork')
+      .set(ops)
+      .send({ permanentFailureRate: 1 })
+      .expect(200);
+    const waitsBefore = await payoutWaits(t, 'send', 'breaker_open');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await waitFor(async () => (await payoutWaits(t, 'send', 'breaker_open')) > waitsBefore, {
+      what: 'the failover to wait for the open payoneer breaker',
+    });
+    const waiting = await payoutAt(t, partner.apiKey, id, ['sending'], 1000);
+    expect(waiting.candidates.map((q) => q.routeId)).toEqual(['upwork-wire-usd']);
+    expect(waiting.rejected).toContainEqual({
+      routeId: 'upwork-payoneer-usd',
+      reason: 'provider_unhealthy',
+    });
+    expect(waiting.standby).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', net: '1210.50' }),
+    ]);
+    expect(waiting.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'failed' }),
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'pending' }),
+    ]);
+    expect(await transferProviders(t, id)).toEqual([]);
+
+    clock.advance(COOLDOWN_MS);
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.route).toEqual(waiting.standby[0]);
+    expect(payout.net).toBe('1210.50');
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+  });
+
+  it('takes a held-back route at once when its provider is back by the time the chosen route refuses', async () => {
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    // Slow enough to re-enable payoneer while the chosen route's send is on its way; then refused for good.
+    await t.http
+      .put('/v1/ops/sandbox/providers/upwork')
+      .set(ops)
+      .send({ permanentFailureRate: 1, latencyMs: 500 })
+      .expect(200);
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await sendUnderWay(t, id);
+    await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
+
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('settled');
+    expect(payout.rejected).toContainEqual({ routeId: 'upwork-payoneer-usd', reason: 'provider_disabled' });
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'failed' }),
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'settled' }),
+    ]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
   });
 
   it('counts sends that never answer against the provider, and fails over once they can no longer land', async () => {

@@ -405,6 +405,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
           chosen: 'upwork-payoneer-usd',
           candidates: failed.candidates,
           rejected: failed.rejected,
+          standby: [],
         },
       ]);
       expect(Date.parse(payout.earlierDecisions[0].replacedAt)).toBeGreaterThan(

@@ -10,7 +10,7 @@ import { MetricsService } from '../ops/metrics.service';
 import { PayoutQueues } from '../queues/payout-queues.service';
 import { JobIds } from '../queues/queues';
 import { ProviderHealthService } from '../routing/provider-health.service';
-import { ProviderAvailability } from '../routing/ranking';
+import { compareQuoteViews, ProviderAvailability } from '../routing/ranking';
 import { ProviderWait, QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
 import { ProviderConnector } from './connectors/provider-connector';
@@ -123,7 +123,7 @@ export class PayoutPipelineService {
       accountKind: payee.account.kind,
     });
     const first = decision.quotes.find((q) => q.routeId === decision.chosen);
-    const waitFor = first ? null : await this.routing.waitsForProviders(decision);
+    const waitFor = first ? null : this.routing.waitsForProviders(decision);
     if (waitFor && (await this.mayWaitForProviders(payoutId))) {
       // Only provider state stands in the way (open breakers, providers ops disabled); it passes, so the payout
       // waits in received, up to PROVIDER_WAIT_MAX_MS.
@@ -796,9 +796,9 @@ export class PayoutPipelineService {
   }
 
   /**
-   * The best route of the stored decision not yet tried in this routing round whose provider can be sent to now
-   * (`available`), and the best one whose provider cannot now (`waiting`: its breaker open, or disabled by ops),
-   * which is only waited for when nothing else is left.
+   * The best route of the stored decision (its quotes and its standby) not yet tried in this routing round whose
+   * provider can be sent to now (`available`), and the best one whose provider cannot now (`waiting`: its breaker
+   * open, or disabled by ops), which is only waited for when nothing else is left.
    */
   private async nextRoutes(
     manager: EntityManager,
@@ -810,7 +810,10 @@ export class PayoutPipelineService {
        WHERE a.payout_id = $1 AND a.round = p.route_round`,
       [payout.id],
     );
-    const quotes = payout.decision?.quotes ?? [];
+    // Routes held back at routing by provider state only compete again, in rank, once their provider is back.
+    const quotes = [...(payout.decision?.quotes ?? []), ...(payout.decision?.standby ?? [])].sort(
+      compareQuoteViews,
+    );
     const availability = new Map<string, ProviderAvailability>();
     for (const { provider } of quotes) {
       if (!availability.has(provider)) availability.set(provider, await this.health.availability(provider));

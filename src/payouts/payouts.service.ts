@@ -160,6 +160,7 @@ export class PayoutsService {
         route,
         candidates: row.decision?.quotes ?? [],
         rejected: row.decision?.rejected ?? [],
+        standby: row.decision?.standby ?? [],
         earlierDecisions: earlier
           .filter((e) => e.payout_id === row.id)
           .map((e) => ({
@@ -170,6 +171,7 @@ export class PayoutsService {
             chosen: e.decision.chosen,
             candidates: e.decision.quotes,
             rejected: e.decision.rejected,
+            standby: e.decision.standby ?? [],
           })),
         attempts: own.map((a) => ({
           routeId: a.route_id,

@@ -3,7 +3,14 @@ import Decimal from 'decimal.js';
 import { MoneyDecimal } from '../money/money';
 import { CatalogRoute, RouteFees } from './catalog';
 import { computeFees } from './fees';
-import { ProviderAvailability, quoteView, rankRoutes, REJECTION_REASONS, RejectionReason } from './ranking';
+import {
+  compareQuoteViews,
+  ProviderAvailability,
+  quoteView,
+  rankRoutes,
+  REJECTION_REASONS,
+  RejectionReason,
+} from './ranking';
 
 const PROVIDERS = ['p1', 'p2', 'p3'];
 const PLATFORMS = ['upwork', 'deel'];
@@ -181,6 +188,25 @@ describe('rankRoutes (properties)', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('ranks stored quotes, merged from two lists in any order, exactly as the ranking did', () => {
+    fc.assert(
+      fc.property(
+        catalogArb,
+        availabilityArb,
+        inputArb,
+        fc.infiniteStream(fc.boolean()),
+        (routes, providers, input, picks) => {
+          const ranked = rankRoutes(routes, providers, input).quotes.map(quoteView);
+          // Split the ranked list in two at random, as a decision's quotes and standby, and merge them back.
+          const [one, two] = [[] as typeof ranked, [] as typeof ranked];
+          for (const q of ranked) (picks.next().value ? one : two).push(q);
+          expect([...two.reverse(), ...one].sort(compareQuoteViews)).toEqual(ranked);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

@@ -64,10 +64,28 @@ function rejectionOf(
 
 /** Contract section 6: highest net first; ties go to the lower etaHours, then the lower route id. */
 export function compareQuotes(a: RankedQuote, b: RankedQuote): number {
-  const byNet = b.fees.net.comparedTo(a.fees.net);
+  return compareRank(
+    { net: a.fees.net, etaHours: a.route.fees.etaHours, routeId: a.route.id },
+    { net: b.fees.net, etaHours: b.route.fees.etaHours, routeId: b.route.id },
+  );
+}
+
+/** The same order over stored quotes, whose figures are strings: to merge lists ranked apart. */
+export function compareQuoteViews(a: QuoteView, b: QuoteView): number {
+  return compareRank(
+    { net: new MoneyDecimal(a.net), etaHours: a.etaHours, routeId: a.routeId },
+    { net: new MoneyDecimal(b.net), etaHours: b.etaHours, routeId: b.routeId },
+  );
+}
+
+function compareRank(
+  a: { net: Decimal; etaHours: number; routeId: string },
+  b: { net: Decimal; etaHours: number; routeId: string },
+): number {
+  const byNet = b.net.comparedTo(a.net);
   if (byNet !== 0) return byNet;
-  if (a.route.fees.etaHours !== b.route.fees.etaHours) return a.route.fees.etaHours - b.route.fees.etaHours;
-  return compareIds(a.route.id, b.route.id);
+  if (a.etaHours !== b.etaHours) return a.etaHours - b.etaHours;
+  return compareIds(a.routeId, b.routeId);
 }
 
 /** Code-unit order, so the ranking is the same under every locale. */

@@ -149,6 +149,32 @@ describe('routing against Postgres and Redis', () => {
       await health.enable('payoneer');
       expect((await sut.decide(upwork('1000.00'))).chosen).toBe('upwork-payoneer-usd');
     });
+
+    it('keeps the routes only provider state held back as its standby, quoted as if their providers were back', async () => {
+      await health.disable('payoneer');
+      const held = await sut.decide(upwork('1000.00'));
+      await health.enable('payoneer');
+      const open = await sut.decide(upwork('1000.00'));
+      expect(open.standby).toEqual([]);
+      // The same figures and fee version the open decision quotes for payoneer's route; every other route that
+      // provider state did not hold back (another platform's, say) stays out.
+      expect(held.standby).toEqual(open.quotes.filter((q) => q.provider === 'payoneer'));
+      expect(held.standby!.map((q) => q.routeId)).toEqual(['upwork-payoneer-usd']);
+      // Were no route to carry it, the held decision would wait for the provider; the open one has nothing to wait for.
+      expect(sut.waitsForProviders({ ...open, chosen: null, quotes: [] })).toBeNull();
+      expect(sut.waitsForProviders({ ...held, chosen: null, quotes: [] })).toBe('provider_disabled');
+      expect(
+        sut.waitsForProviders({
+          ...held,
+          chosen: null,
+          quotes: [],
+          rejected: held.rejected.map((r) =>
+            r.reason === 'provider_disabled' ? { ...r, reason: 'provider_unhealthy' as const } : r,
+          ),
+        }),
+      ).toBe('breaker_open');
+      expect(sut.waitsForProviders({ ...held, standby: undefined })).toBeNull();
+    });
   });
 
   describe('circuit breaker', () => {

@@ -4,10 +4,11 @@ import { Clock } from '../common/clock';
 import type { AccountKind } from '../freelancers/dto/freelancer.dto';
 import { formatAmount, parseAmount } from '../money/money';
 import { breakerAllowsTraffic } from './breaker';
+import { CatalogRoute } from './catalog';
 import { CatalogService } from './catalog.service';
 import { QuoteRequestDto, QuoteResponseDto } from './dto/quote.dto';
 import { ProviderHealthService } from './provider-health.service';
-import { ProviderAvailability, quoteView, QuoteView, rankRoutes, RejectionReason } from './ranking';
+import { ProviderAvailability, quoteView, QuoteView, Ranking, rankRoutes, RejectionReason } from './ranking';
 
 export type { QuoteView } from './ranking';
 
@@ -23,6 +24,12 @@ export interface RoutingDecision {
   chosen: string | null;
   quotes: QuoteView[];
   rejected: { routeId: string; reason: RejectionReason }[];
+  /**
+   * The rejected routes that only provider state held back (an open breaker, a provider ops disabled), quoted on
+   * the same catalog as if their providers were back, best first. A failover may take one once its provider takes
+   * traffic again, and a payout no route can carry now waits for them. Absent from decisions stored before it.
+   */
+  standby?: QuoteView[];
   /** ISO time of the decision. */
   decidedAt: string;
   input: { platform: string; gross: string; accountKind: string };
@@ -49,11 +56,12 @@ export class RoutingService {
 
   /** The route decision for a payout, on the current fees, provider switches and breaker states. */
   async decide(input: RoutingInput): Promise<RoutingDecision> {
-    const { version, chosen, quotes, rejected } = await this.rank(input, 0);
+    const { version, chosen, quotes, rejected, standby } = await this.rank(input, 0, true);
     return {
       chosen,
       quotes,
       rejected,
+      standby,
       decidedAt: this.clock.now().toISOString(),
       input: { platform: input.platform, gross: formatAmount(input.gross), accountKind: input.accountKind },
       catalogVersion: version,
@@ -62,28 +70,14 @@ export class RoutingService {
 
   /**
    * What a decision that chose no route waits for, if anything: were every open circuit breaker closed and every
-   * disabled provider enabled again, would a route carry it? Then only provider state stands in the way, which
-   * passes, and the payout should wait rather than fail: `breaker_open` when a route it waits for has its breaker
-   * open, else `provider_disabled`. Null when no provider coming back would help.
+   * disabled provider enabled again, would a route carry it (its standby)? Then only provider state stands in the
+   * way, which passes, and the payout should wait rather than fail: `breaker_open` when a route it waits for has
+   * its breaker open, else `provider_disabled`. Null when no provider coming back would help.
    */
-  async waitsForProviders(decision: RoutingDecision): Promise<ProviderWait | null> {
-    const held = new Map(
-      decision.rejected
-        .filter((r) => r.reason === 'provider_unhealthy' || r.reason === 'provider_disabled')
-        .map((r) => [r.routeId, r.reason]),
-    );
-    if (!held.size) return null;
-    const catalog = await this.catalog.snapshot(0);
-    const routes = catalog.routes.filter((r) => held.has(r.id));
-    const available = new Map(routes.map((r) => [r.provider, 'available' as ProviderAvailability]));
-    const input = decision.input;
-    const { quotes } = rankRoutes(routes, available, {
-      platform: input.platform,
-      gross: parseAmount(input.gross),
-      accountKind: input.accountKind,
-    });
-    if (!quotes.length) return null;
-    return quotes.some((q) => held.get(q.route.id) === 'provider_unhealthy')
+  waitsForProviders(decision: RoutingDecision): ProviderWait | null {
+    const standby = new Set((decision.standby ?? []).map((q) => q.routeId));
+    if (!standby.size) return null;
+    return decision.rejected.some((r) => standby.has(r.routeId) && r.reason === 'provider_unhealthy')
       ? 'breaker_open'
       : 'provider_disabled';
   }
@@ -97,7 +91,7 @@ export class RoutingService {
     return { chosen, quotes, rejected };
   }
 
-  private async rank(input: RoutingInput, maxAgeMs: number) {
+  private async rank(input: RoutingInput, maxAgeMs: number, withStandby = false) {
     const catalog = await this.catalog.snapshot(maxAgeMs);
     const breakers = await this.health.breakers(catalog.providerIds, maxAgeMs);
     const availability = new Map<string, ProviderAvailability>();
@@ -113,6 +107,24 @@ export class RoutingService {
       chosen: quotes[0]?.routeId ?? null,
       quotes,
       rejected: ranking.rejected,
+      standby: withStandby ? standbyQuotes(catalog.routes, ranking.rejected, input) : [],
     };
   }
+}
+
+/** The routes rejected only for provider state, ranked as if their providers were back (see `standby`). */
+function standbyQuotes(
+  routes: readonly CatalogRoute[],
+  rejected: Ranking['rejected'],
+  input: RoutingInput,
+): QuoteView[] {
+  const held = new Set(
+    rejected
+      .filter((r) => r.reason === 'provider_unhealthy' || r.reason === 'provider_disabled')
+      .map((r) => r.routeId),
+  );
+  if (!held.size) return [];
+  const heldRoutes = routes.filter((r) => held.has(r.id));
+  const back = new Map(heldRoutes.map((r) => [r.provider, 'available' as ProviderAvailability]));
+  return rankRoutes(heldRoutes, back, input).quotes.map(quoteView);
 }

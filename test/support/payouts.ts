@@ -13,6 +13,7 @@ export interface Payout {
   timeline: { status: string; at: string }[];
   candidates: { routeId: string }[];
   rejected: { routeId: string; reason: string }[];
+  standby: { routeId: string; net: string }[];
   earlierDecisions: {
     decidedAt: string;
     replacedAt: string;
@@ -21,6 +22,7 @@ export interface Payout {
     chosen: string | null;
     candidates: { routeId: string }[];
     rejected: { routeId: string; reason: string }[];
+    standby: { routeId: string }[];
   }[];
 }
 

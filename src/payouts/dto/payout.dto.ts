@@ -36,6 +36,7 @@ export class EarlierDecisionDto {
   @ApiProperty({ type: String, nullable: true }) chosen: string | null;
   @ApiProperty({ type: [QuoteDto] }) candidates: QuoteDto[];
   @ApiProperty({ type: [RejectedRouteDto] }) rejected: RejectedRouteDto[];
+  @ApiProperty({ type: [QuoteDto] }) standby: QuoteDto[];
 }
 
 export class AttemptDto {
@@ -64,6 +65,13 @@ export class PayoutDto {
   @ApiProperty({ type: QuoteDto, nullable: true }) route: QuoteDto | null;
   @ApiProperty({ type: [QuoteDto] }) candidates: QuoteDto[];
   @ApiProperty({ type: [RejectedRouteDto] }) rejected: RejectedRouteDto[];
+  @ApiProperty({
+    type: [QuoteDto],
+    description:
+      'Rejected routes that only provider state held back (open breaker, provider disabled), quoted as if their ' +
+      'providers were back: a failover may take one once its provider is.',
+  })
+  standby: QuoteDto[];
   @ApiProperty({
     type: [EarlierDecisionDto],
     description:
