@@ -214,6 +214,13 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
       .set('Idempotency-Key', key)
       .send({ url: receiver.url('/other') })
       .expect(422);
+    // A malformed body is another request for that key too: 422, not 400.
+    await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ url: 'not a url' })
+      .expect(422);
   });
 
   it.each([

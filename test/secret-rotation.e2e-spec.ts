@@ -139,6 +139,12 @@ describe('signing secret rotation (e2e)', () => {
     );
     expect(n).toBe(1);
     expectProblem(await rotate(a, connection, { previousSecretValidForSeconds: 60 }, key), 422);
+    // Malformed is still another request for that key.
+    expectProblem(await rotate(a, connection, { previousSecretValidForSeconds: 999_999_999 }, key), 422);
+    expectProblem(
+      await rotate(a, connection, { previousSecretValidForSeconds: 999_999_999 }, `${key}-new`),
+      400,
+    );
   });
 
   it('hands out no ended secret again once a rotation ends them at once, not even to a repeat', async () => {

@@ -144,6 +144,27 @@ describe('webhooks (e2e)', () => {
         .set({ ...bearer(partner.apiKey), 'Idempotency-Key': key })
         .send({ platform: 'toptal' });
       expectProblem(other, 422);
+      // A body that would not pass validation is still another request for that key: 422, not 400.
+      for (const body of [{ platform: 'nope' }, { platform: 'guru', bogus: 1 }]) {
+        const malformed = await t.http
+          .post('/v1/platform-connections')
+          .set({ ...bearer(partner.apiKey), 'Idempotency-Key': key })
+          .send(body);
+        expectProblem(malformed, 422);
+        expect(malformed.body.errors).toEqual([expect.objectContaining({ field: 'Idempotency-Key' })]);
+      }
+      // Under a key no request holds, the same body is refused as malformed, and the key stays free.
+      const fresh = unique('idem');
+      const refused = await t.http
+        .post('/v1/platform-connections')
+        .set({ ...bearer(partner.apiKey), 'Idempotency-Key': fresh })
+        .send({ platform: 'nope' });
+      expectProblem(refused, 400);
+      await t.http
+        .post('/v1/platform-connections')
+        .set({ ...bearer(partner.apiKey), 'Idempotency-Key': fresh })
+        .send({ platform: 'guru' })
+        .expect(201);
       const [{ n }] = await t.db.query(
         `SELECT count(*)::int AS n FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
         [partner.id, key],

@@ -33,6 +33,7 @@ import {
   IdempotencyInterceptor,
   IdempotencyKey,
   markOwnReplay,
+  OwnReplayKeyInterceptor,
 } from '../partners/idempotency.interceptor';
 import { IdempotencyHold } from '../partners/idempotency.service';
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
@@ -50,6 +51,7 @@ export class WebhookEndpointsController {
   constructor(private readonly endpoints: WebhookEndpointsService) {}
 
   @Post()
+  @UseInterceptors(OwnReplayKeyInterceptor)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
   async create(
     @PartnerId() partnerId: string,

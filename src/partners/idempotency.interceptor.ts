@@ -45,6 +45,34 @@ export function markOwnReplay(
   if (replayed) void reply.header('Idempotent-Replayed', 'true');
 }
 
+/**
+ * On a handler that replays its own Idempotency-Key (`reserveForOwnReplay`): a request refused as malformed
+ * (400, from validation before the handler runs) under a key another request already holds answers 422, as the
+ * contract says of a key used with a different body. Without a taken key the 400 stands, and the key stays free.
+ */
+@Injectable()
+export class OwnReplayKeyInterceptor implements NestInterceptor {
+  constructor(private readonly keys: IdempotencyService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<PartnerRequest>();
+    const key = idempotencyKeyOf(request.headers, request.raw.rawHeaders);
+    const partnerId = request.partner?.partnerId;
+    if (key === undefined || partnerId === undefined) return next.handle();
+    return next.handle().pipe(
+      catchError((error: unknown) =>
+        from(
+          (async () => {
+            if (toProblem(error).problem.status === 400 && (await this.keys.isTaken(partnerId, key)))
+              throw keyUsedElsewhere();
+            throw error;
+          })(),
+        ),
+      ),
+    );
+  }
+}
+
 /** The Idempotency-Key the request holds, for a handler that completes it with its effect; null without one. */
 export const HeldIdempotencyKey = createParamDecorator(
   (_: unknown, context: ExecutionContext): IdempotencyHold | null =>

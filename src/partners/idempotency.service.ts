@@ -134,6 +134,16 @@ export class IdempotencyService {
     }
   }
 
+  /** Whether the partner's key belongs to a request within its retention (one in progress included). */
+  async isTaken(partnerId: string, key: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM idempotency_keys
+       WHERE partner_id = $1 AND key = $2 AND created_at >= now() - make_interval(hours => $3)`,
+      [partnerId, key, IDEMPOTENCY_RETENTION_HOURS],
+    );
+    return rows.length > 0;
+  }
+
   /** The request failed in a way a retry may fix (5xx, 429): forget the key so the retry runs. */
   async release(hold: IdempotencyHold): Promise<void> {
     await this.db.query(

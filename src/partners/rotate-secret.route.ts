@@ -1,5 +1,6 @@
-import { applyDecorators, HttpCode, Post } from '@nestjs/common';
+import { applyDecorators, HttpCode, Post, UseInterceptors } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
+import { OwnReplayKeyInterceptor } from './idempotency.interceptor';
 
 /**
  * `POST :id/rotate-secret`, as platform connections and webhook endpoints both answer it: 200 with the new secret,
@@ -10,6 +11,7 @@ export function RotateSecretRoute(): MethodDecorator {
   return applyDecorators(
     Post(':id/rotate-secret'),
     HttpCode(200),
+    UseInterceptors(OwnReplayKeyInterceptor),
     ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' }),
   );
 }

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { IdPipe } from '../common/id.pipe';
@@ -14,7 +26,7 @@ import {
 import { RotateSecretDto } from '../partners/dto/rotate-secret.dto';
 import { RotateSecretRoute } from '../partners/rotate-secret.route';
 import { PlatformConnectionsService } from './platform-connections.service';
-import { IdempotencyKey, markOwnReplay } from '../partners/idempotency.interceptor';
+import { IdempotencyKey, markOwnReplay, OwnReplayKeyInterceptor } from '../partners/idempotency.interceptor';
 
 /**
  * Partner API, but without the shared idempotency interceptor: that store keeps response bodies in clear,
@@ -28,6 +40,7 @@ export class PlatformConnectionsController {
   constructor(private readonly connections: PlatformConnectionsService) {}
 
   @Post()
+  @UseInterceptors(OwnReplayKeyInterceptor)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 characters.' })
   async create(
     @PartnerId() partnerId: string,
