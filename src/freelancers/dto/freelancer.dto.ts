@@ -7,7 +7,7 @@ import { CNIC_PATTERN, NTN_PATTERN } from '../identifiers';
 export class CreateFreelancerDto {
   @ApiProperty({ example: 'fl-42' })
   @IsString()
-  @Length(1, 100)
+  @MaxLength(100)
   @Matches(/^[\x21-\x7e]+$/, { message: 'externalRef must be printable ASCII without spaces' })
   externalRef: string;
 
@@ -16,7 +16,7 @@ export class CreateFreelancerDto {
     description: 'Printed on invoices: no control characters but tab and line breaks.',
   })
   @IsString()
-  @Length(1, 200)
+  @MaxLength(200)
   @NotBlank()
   @Printable()
   name: string;
@@ -35,7 +35,7 @@ export class CreateFreelancerDto {
   @ApiPropertyOptional({ example: 'PSEB-F-12345', description: 'Printed on invoices.' })
   @IsOptional()
   @IsString()
-  @Length(1, 50)
+  @MaxLength(50)
   @NotBlank()
   @Printable()
   psebRegistrationNo?: string;
@@ -67,7 +67,7 @@ export class CreateAccountDto {
 
   @ApiProperty({ example: 'Meezan Bank' })
   @IsString()
-  @Length(1, 120)
+  @MaxLength(120)
   @NotBlank()
   institution: string;
 
@@ -78,7 +78,7 @@ export class CreateAccountDto {
 
   @ApiProperty({ example: 'Ayesha Khan' })
   @IsString()
-  @Length(1, 200)
+  @MaxLength(200)
   @NotBlank()
   title: string;
 

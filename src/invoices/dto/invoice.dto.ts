@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { NotBlank, Satisfies } from '../../common/validation';
 import {
@@ -103,7 +103,7 @@ export class InvoiceQuery extends PageQuery {
 export class RecordPrcDto {
   @ApiProperty({ example: 'PRC-2026-0001234' })
   @IsString()
-  @Length(1, 100)
+  @MaxLength(100)
   @NotBlank()
   prcNumber: string;
 
@@ -123,7 +123,7 @@ export class RecordPrcDto {
 
   @ApiProperty({ example: 'Meezan Bank' })
   @IsString()
-  @Length(1, 200)
+  @MaxLength(200)
   @NotBlank()
   bank: string;
 }

@@ -1,11 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Length } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { NotBlank } from '../../common/validation';
 
 export class CreatePartnerDto {
   @ApiProperty({ example: 'Acme Fintech' })
   @IsString()
-  @Length(1, 200)
+  @MaxLength(200)
   @NotBlank()
   name: string;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { NotBlank } from '../../common/validation';
 import { PageQuery } from '../../common/pagination';
 import { ATTEMPT_STATUSES, PAYOUT_STATUSES, PayoutStatus } from '../payout-status';
@@ -126,7 +126,7 @@ export class RefundPayoutDto {
     description: "What names the refund outside the service: the provider's or the platform's reference.",
   })
   @IsString()
-  @Length(1, 200)
+  @MaxLength(200)
   @NotBlank()
   reference: string;
 }
