@@ -103,6 +103,70 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
+  describe('a send that came back unknown, then a resend of its key refused as transient', () => {
+    /**
+     * Send 1 is given up unanswered (the provider may still carry it out until its window is over); the resend of
+     * the same key is turned away at the provider's door (a 503: nothing was created by that call); the provider's
+     * status API has no record of the key yet.
+     */
+    async function unknownThenTransient(amount: string, finalTry: boolean) {
+      const { id, attemptId } = await routedPayout(amount);
+      const connector = t.app.get(ConnectorRegistry).get('payoneer');
+      const send = jest
+        .spyOn(connector, 'send')
+        .mockResolvedValueOnce({ kind: 'unknown', error: 'no answer within SEND_TIMEOUT_MS' })
+        .mockResolvedValueOnce({ kind: 'transient', error: '503 from the load balancer' });
+      const status = jest.spyOn(connector, 'getStatus').mockResolvedValue({ state: 'not_found' });
+      await sendJob(id, attemptId);
+      const [first] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
+        attemptId,
+      ]);
+      expect(first.status).toBe('unknown');
+      await pipeline.send(id, attemptId, finalTry).catch((error: unknown) => {
+        if (!(error instanceof RetryLater)) throw error;
+      });
+      expect(send).toHaveBeenCalledTimes(2);
+      const restore = () => {
+        send.mockRestore();
+        status.mockRestore();
+      };
+      return { id, attemptId, firstMark: first.last_send_at as Date, restore };
+    }
+
+    const stillInWindow = (mark: Date) =>
+      expect(Date.now()).toBeLessThan(mark.getTime() + t.config.sendTimeoutMs + 5_000);
+
+    it('keeps the unknown send’s mark, so no failover starts while that send may still land', async () => {
+      const { id, attemptId, firstMark, restore } = await unknownThenTransient('377.00', false);
+      try {
+        const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
+          attemptId,
+        ]);
+        expect(row).toEqual({ status: 'unknown', last_send_at: firstMark });
+        // payoneer is taken out of service while another route can be sent to: the next send job would fail over.
+        await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+        await sendJob(id, attemptId);
+        stillInWindow(firstMark);
+        expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+      } finally {
+        restore();
+        await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
+      }
+    });
+
+    it('on the send job’s last try, waits for the unknown send’s window instead of failing over', async () => {
+      const { id, attemptId, firstMark, restore } = await unknownThenTransient('378.00', true);
+      try {
+        stillInWindow(firstMark);
+        expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+        const delayed = await t.app.get(PayoutQueues).send.getDelayed();
+        expect(delayed.filter((job) => job.data.attemptId === attemptId)).toHaveLength(1);
+      } finally {
+        restore();
+      }
+    });
+  });
+
   it('records an unknown outcome only while the attempt still holds that send’s mark', async () => {
     const { id, attemptId } = await routedPayout('455.00');
     const connector = t.app.get(ConnectorRegistry).get('payoneer');

@@ -312,15 +312,26 @@ export class PayoutPipelineService {
         else await this.health.recordFailure(attempt.provider);
         await this.failOver(payout, attempt, result.error, { ownSend: sentAt });
         return;
-      case 'transient':
+      case 'transient': {
         await this.health.recordFailure(attempt.provider);
-        if (finalTry) {
-          await this.failOver(payout, attempt, `retries exhausted: ${result.error}`, { ownSend: sentAt });
-          return;
+        // A definite "nothing was created": this send can no longer land, so its mark is taken back. A send of the
+        // same key that came back unknown before it still may, until its own window is over: that mark stands again.
+        const earlier = attempt.status === 'unknown' ? attempt.last_send_at : null;
+        await this.unmark(attemptId, sentAt, attempt);
+        if (!finalTry) throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
+        if (!(await this.failOver(payout, attempt, `retries exhausted: ${result.error}`))) {
+          await this.sendLater(
+            payout.id,
+            attemptId,
+            Math.max(
+              RETRY_DELAY_MS,
+              (earlier?.getTime() ?? 0) + this.sendWindowMs() - this.clock.now().getTime(),
+            ),
+            `an earlier send of it may still reach ${attempt.provider}`,
+          );
         }
-        // A definite "nothing was created": this send can no longer land, so it holds back no failover.
-        await this.unmark(attemptId, sentAt, attempt.status === 'unknown');
-        throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
+        return;
+      }
       case 'unknown':
         // A provider that does not answer is failing too: enough of these open its breaker, and an attempt held
         // by it then fails over once its sends can no longer land, instead of asking forever.
@@ -400,15 +411,21 @@ export class PayoutPipelineService {
 
   /**
    * Takes back the mark of a send that moved no money (nothing sent, or a definite transient answer). A send that
-   * followed an unknown outcome (`afterUnknown`) leaves the attempt unknown again, so the next send asks the
-   * provider first, as it would have before this one.
+   * followed an unknown outcome (`before`, the attempt as that send found it) leaves the attempt unknown again, so
+   * the next send asks the provider first, as it would have before this one, with the unknown send's mark back:
+   * that send may still land until its window is over.
    */
-  private async unmark(attemptId: string, mark: Date, afterUnknown = false): Promise<void> {
+  private async unmark(
+    attemptId: string,
+    mark: Date,
+    before?: Pick<AttemptRow, 'status' | 'last_send_at'>,
+  ): Promise<void> {
+    const afterUnknown = before?.status === 'unknown';
     await this.db.query(
-      `UPDATE payout_attempts SET last_send_at = NULL,
+      `UPDATE payout_attempts SET last_send_at = $4,
               status = CASE WHEN $3 AND status = 'pending' THEN 'unknown' ELSE status END
        WHERE id = $1 AND last_send_at = $2`,
-      [attemptId, mark, afterUnknown],
+      [attemptId, mark, afterUnknown, afterUnknown ? before.last_send_at : null],
     );
   }
 
