@@ -92,3 +92,17 @@ describe('durations a Node timer waits', () => {
     expect(() => loadConfig({ [name]: '2147483647' })).not.toThrow();
   });
 });
+
+describe('PUBLIC_BASE_URL in production', () => {
+  // CONTRACT §3: the verify endpoint is "the URL in the PDF's QR code ... so a bank can check a printed invoice".
+  // Without PUBLIC_BASE_URL, production starts and every PDF's QR code says http://localhost:3000/...
+  const production = {
+    NODE_ENV: 'production',
+    OPS_TOKEN: 'a-production-ops-token-0123456789',
+    SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
+
+  it('refuses to start in production without PUBLIC_BASE_URL, as it does without OPS_TOKEN', () => {
+    expect(() => loadConfig(production)).toThrow(/PUBLIC_BASE_URL/);
+  });
+});

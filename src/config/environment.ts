@@ -340,6 +340,12 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
       'Invalid environment variables: OPS_TOKEN is required when NODE_ENV=production',
     );
   }
+  if (env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
+    // Printed in every invoice PDF's QR code, for a bank to verify it: a default of localhost verifies nothing.
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: PUBLIC_BASE_URL is required when NODE_ENV=production',
+    );
+  }
   if (env.NODE_ENV === 'production' && !env.SECRETS_KEY) {
     throw new InvalidEnvironmentError(
       'Invalid environment variables: SECRETS_KEY is required when NODE_ENV=production',

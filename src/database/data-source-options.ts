@@ -13,6 +13,8 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     entities: [],
-    extra: { max: 20, Client: PreparingClient },
+    // pg parses timestamps, and the app reads dates back as `date::text`, in ISO style only: pinned per session,
+    // whatever DateStyle the server or database defaults to.
+    extra: { max: 20, Client: PreparingClient, options: '-c DateStyle=ISO,YMD' },
   };
 }
