@@ -25,6 +25,7 @@ import { InvoicesService } from './invoices.service';
  * DateStyle: a Postgres whose DBA set DateStyle = 'SQL, DMY' (the day-first style Pakistan writes dates in)
  * would make every fx.asOf "21/11/2026"; the app pins ISO on each connection.
  */
+/* eslint-disable no-restricted-properties -- the test sets libpq's PGOPTIONS, as a server default would be, not app configuration */
 describe('dates read back from Postgres, whatever the server DateStyle', () => {
   let db: DataSource;
   let fxRates: FxRatesService;
