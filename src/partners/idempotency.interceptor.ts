@@ -59,17 +59,13 @@ export class OwnReplayKeyInterceptor implements NestInterceptor {
     const key = idempotencyKeyOf(request.headers, request.raw.rawHeaders);
     const partnerId = request.partner?.partnerId;
     if (key === undefined || partnerId === undefined) return next.handle();
-    return next.handle().pipe(
-      catchError((error: unknown) =>
-        from(
-          (async () => {
-            if (toProblem(error).problem.status === 400 && (await this.keys.isTaken(partnerId, key)))
-              throw keyUsedElsewhere();
-            throw error;
-          })(),
-        ),
-      ),
-    );
+    return next.handle().pipe(catchError((error: unknown) => from(this.refusal(partnerId, key, error))));
+  }
+
+  private async refusal(partnerId: string, key: string, error: unknown): Promise<never> {
+    if (toProblem(error).problem.status === 400 && (await this.keys.isTaken(partnerId, key)))
+      throw keyUsedElsewhere();
+    throw error;
   }
 }
 
