@@ -320,15 +320,7 @@ export class PayoutPipelineService {
         await this.unmark(attemptId, sentAt, attempt);
         if (!finalTry) throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
         if (!(await this.failOver(payout, attempt, `retries exhausted: ${result.error}`))) {
-          await this.sendLater(
-            payout.id,
-            attemptId,
-            Math.max(
-              RETRY_DELAY_MS,
-              (earlier?.getTime() ?? 0) + this.sendWindowMs() - this.clock.now().getTime(),
-            ),
-            `an earlier send of it may still reach ${attempt.provider}`,
-          );
+          await this.sendAfterWindow(payout.id, attempt, earlier, 'an earlier send of it');
         }
         return;
       }
@@ -429,6 +421,22 @@ export class PayoutPipelineService {
     );
   }
 
+  /** A failover held back by a send marked at `mark`: the attempt's send runs again once that send's window is over. */
+  private async sendAfterWindow(
+    payoutId: string,
+    attempt: AttemptRow,
+    mark: Date | null,
+    which: string,
+  ): Promise<void> {
+    const landsUntil = (mark?.getTime() ?? 0) + this.sendWindowMs();
+    await this.sendLater(
+      payoutId,
+      attempt.id,
+      Math.max(RETRY_DELAY_MS, landsUntil - this.clock.now().getTime()),
+      `${which} may still reach ${attempt.provider}`,
+    );
+  }
+
   /**
    * Queues the attempt's send to run again after `delayMs`. The attempt is touched, so the sweeper (which looks
    * for attempts nobody moved for a while) leaves a waiting one to its delayed job; a sweep that still queues one
@@ -494,13 +502,7 @@ export class PayoutPipelineService {
     const error = current.last_send_at === null ? `nothing sent: ${why}` : `nothing arrived: ${why}`;
     if (!(await this.failOver(payout, current, error))) {
       // Held back by a send that may still land: ask again once its window has passed.
-      const landsUntil = (current.last_send_at?.getTime() ?? 0) + this.sendWindowMs();
-      await this.sendLater(
-        payout.id,
-        current.id,
-        Math.max(RETRY_DELAY_MS, landsUntil - this.clock.now().getTime()),
-        `a send of it may still reach ${current.provider}`,
-      );
+      await this.sendAfterWindow(payout.id, current, current.last_send_at, 'a send of it');
     }
   }
 
