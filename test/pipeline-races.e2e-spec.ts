@@ -231,32 +231,93 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
+  /** The attempt's next slow poll as Postgres keeps it, and how far off it is. */
+  async function slowPoll(attemptId: string): Promise<{ status: string; dueAtMs: number; inMs: number }> {
+    const [row] = await t.db.query(
+      `SELECT status, settle_check_at, extract(epoch FROM settle_check_at - clock_timestamp()) * 1000 AS in_ms
+       FROM payout_attempts WHERE id = $1`,
+      [attemptId],
+    );
+    return { status: row.status, dueAtMs: row.settle_check_at.getTime(), inMs: Number(row.in_ms) };
+  }
+
+  /** The delayed settle jobs queued for an attempt's slow poll, by due time. */
+  async function slowPollJobs(attemptId: string): Promise<{ dueAtMs: number; data: unknown }[]> {
+    const delayed = await t.app.get(PayoutQueues).settle.getDelayed();
+    return delayed
+      .filter((job) => job.id?.startsWith(`settle-${attemptId}-poll-`))
+      .map((job) => ({ dueAtMs: job.data.pollDueAtMs as number, data: job.data }))
+      .sort((a, b) => a.dueAtMs - b.dueAtMs);
+  }
+
+  async function removeSlowPollJobs(attemptId: string): Promise<void> {
+    for (const job of await t.app.get(PayoutQueues).settle.getDelayed())
+      if (job.id?.startsWith(`settle-${attemptId}-poll-`)) await job.remove();
+  }
+
   it('hands a transfer still processing after a settle job’s quick polls to the slow poll instead of failing', async () => {
     await sandbox('payoneer', { settleAfterMs: 600_000 });
+    const { id, attemptId } = await routedPayout('233.00');
     try {
-      const { id, attemptId } = await routedPayout('233.00');
       await sendJob(id, attemptId);
       // Not the last try: the job polls again shortly.
-      await expect(pipeline.settle(id, attemptId, undefined, undefined, false)).rejects.toBeInstanceOf(
+      await expect(pipeline.settle({ payoutId: id, attemptId }, { finalTry: false })).rejects.toBeInstanceOf(
         RetryLater,
       );
       // The last try: no failure, the next poll is kept in Postgres and queued for then.
-      await pipeline.settle(id, attemptId, undefined, undefined, true);
-      const [row] = await t.db.query(
-        `SELECT status, settle_check_at, extract(epoch FROM settle_check_at - clock_timestamp()) * 1000 AS in_ms
-         FROM payout_attempts WHERE id = $1`,
-        [attemptId],
-      );
-      expect(row.status).toBe('accepted');
-      expect(Number(row.in_ms)).toBeGreaterThan(t.config.settlePollIntervalMs - 5_000);
-      expect(Number(row.in_ms)).toBeLessThanOrEqual(t.config.settlePollIntervalMs);
-      const job = await t.app
-        .get(PayoutQueues)
-        .settle.getJob(JobIds.settlePoll(attemptId, row.settle_check_at.getTime()));
-      expect(job?.data).toEqual({ payoutId: id, attemptId });
-      expect(await job?.isDelayed()).toBe(true);
-      await job?.remove();
+      await pipeline.settle({ payoutId: id, attemptId }, { finalTry: true });
+      const poll = await slowPoll(attemptId);
+      expect(poll.status).toBe('accepted');
+      expect(poll.inMs).toBeGreaterThan(t.config.settlePollIntervalMs - 5_000);
+      expect(poll.inMs).toBeLessThanOrEqual(t.config.settlePollIntervalMs);
+      const job = await t.app.get(PayoutQueues).settle.getJob(JobIds.settlePoll(attemptId, poll.dueAtMs));
+      expect(job?.data).toEqual({ payoutId: id, attemptId, pollDueAtMs: poll.dueAtMs });
+      expect(job?.opts.delay).toBe(t.config.settlePollIntervalMs);
     } finally {
+      await removeSlowPollJobs(attemptId);
+      await sandbox('payoneer', { settleAfterMs: 50 });
+    }
+  });
+
+  it('asks once per slow poll, and merges two jobs for one poll (the delayed one and the sweeper’s) into one chain', async () => {
+    await sandbox('payoneer', { settleAfterMs: 600_000 });
+    const { id, attemptId } = await routedPayout('234.00');
+    try {
+      await sendJob(id, attemptId);
+      await pipeline.settle({ payoutId: id, attemptId }, { finalTry: true });
+      const first = await slowPoll(attemptId);
+      const asked = jest.spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'getStatus');
+      try {
+        // The poll comes due twice: its delayed job, and the sweeper's for the same due time. Neither is a last
+        // try, and neither polls again shortly: each asks the provider once.
+        const due = { payoutId: id, attemptId, pollDueAtMs: first.dueAtMs };
+        await Promise.all([pipeline.settle(due), pipeline.settle(due)]);
+        expect(asked).toHaveBeenCalledTimes(2);
+      } finally {
+        asked.mockRestore();
+      }
+      // Only one of them moved the poll on: one next poll, queued once.
+      const next = await slowPoll(attemptId);
+      expect(next.dueAtMs).toBeGreaterThan(first.dueAtMs);
+      expect((await slowPollJobs(attemptId)).map((job) => job.dueAtMs)).toEqual([
+        first.dueAtMs,
+        next.dueAtMs,
+      ]);
+      // A late job of a poll already moved on, or a second hand-over from quick polls, queues nothing more.
+      await pipeline.settle({ payoutId: id, attemptId, pollDueAtMs: first.dueAtMs });
+      await pipeline.settle({ payoutId: id, attemptId }, { finalTry: true });
+      expect((await slowPoll(attemptId)).dueAtMs).toBe(next.dueAtMs);
+      expect(await slowPollJobs(attemptId)).toHaveLength(2);
+
+      // Once the provider has settled it, the due poll books the settlement.
+      await t.db.query(`UPDATE sandbox_transfers SET settles_at = clock_timestamp() WHERE payout_id = $1`, [
+        id,
+      ]);
+      await pipeline.settle({ payoutId: id, attemptId, pollDueAtMs: next.dueAtMs });
+      const [payout] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+      expect(payout.status).toBe('settled');
+    } finally {
+      await removeSlowPollJobs(attemptId);
       await sandbox('payoneer', { settleAfterMs: 50 });
     }
   });
@@ -269,7 +330,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       await sendJob(id, attemptId);
       await waitFor(
         async () => {
-          await pipeline.settle(id, attemptId).catch((error: unknown) => {
+          await pipeline.settle({ payoutId: id, attemptId }).catch((error: unknown) => {
             if (!(error instanceof RetryLater)) throw error;
           });
           const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
@@ -293,7 +354,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
         .spyOn(connector, 'getStatus')
         .mockRejectedValueOnce(new Error('payoneer status API unavailable'));
       try {
-        await pipeline.settle(id, attemptId, undefined, 0).catch((error: unknown) => {
+        await pipeline.settle({ payoutId: id, attemptId, returnCheck: 0 }).catch((error: unknown) => {
           if (!(error instanceof RetryLater)) throw error;
         });
       } finally {
@@ -302,7 +363,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       const [due] = await t.db.query(`SELECT return_check FROM payout_attempts WHERE id = $1`, [attemptId]);
       expect(due.return_check).toBe(0);
       // The check runs again (its job's retry, or the sweeper's for a check overdue in Postgres) and sees the return.
-      await pipeline.settle(id, attemptId, undefined, 0);
+      await pipeline.settle({ payoutId: id, attemptId, returnCheck: 0 });
       const [payout] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
       expect(payout.status).toBe('returned');
       const kinds: { kind: string }[] = await t.db.query(

@@ -137,7 +137,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
     const pipeline = t.app.get(PayoutPipelineService);
     await pipeline.route(id);
     await pipeline.send(id, attempt.id, false);
-    await pipeline.settle(id, attempt.id);
+    await pipeline.settle({ payoutId: id, attemptId: attempt.id });
     await expect(
       t.db.transaction((tx) => pipeline.transition(tx, id, 'sending', 'a late job')),
     ).resolves.toBe(false);

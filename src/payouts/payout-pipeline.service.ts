@@ -8,7 +8,7 @@ import { PayoutBookings } from '../ledger/payout-bookings.service';
 import { MoneyDecimal } from '../money/money';
 import { MetricsService } from '../ops/metrics.service';
 import { PayoutQueues } from '../queues/payout-queues.service';
-import { JobIds } from '../queues/queues';
+import { JobIds, SettlePayoutJobData } from '../queues/queues';
 import { ProviderHealthService } from '../routing/provider-health.service';
 import { compareQuoteViews, ProviderAvailability } from '../routing/ranking';
 import { ProviderWait, QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
@@ -506,18 +506,15 @@ export class PayoutPipelineService {
     }
   }
 
-  /** Polls the provider for an accepted attempt until it settles, fails or (later) returns. */
   /**
    * Polls the provider for an accepted transfer's settlement (or, with `returnCheck`, checks a settled one for a
    * return). Still processing: RetryLater, so the job polls again shortly, until its last try (`finalTry`), which
-   * hands the transfer over to the slow poll instead of failing.
+   * hands the transfer over to the slow poll instead of failing. A job of the slow poll (`pollDueAtMs`) asks once
+   * and queues the next slow poll, without quick polls of its own.
    */
   async settle(
-    payoutId: string,
-    attemptId: string,
-    known?: Known,
-    returnCheck?: number,
-    finalTry = false,
+    { payoutId, attemptId, returnCheck, pollDueAtMs }: SettlePayoutJobData,
+    { known, finalTry = false }: { known?: Known; finalTry?: boolean } = {},
   ): Promise<void> {
     const attempt = known?.attempt ?? (await this.loadAttempt(attemptId));
     if (!attempt || (attempt.status !== 'accepted' && attempt.status !== 'settled')) return;
@@ -531,11 +528,10 @@ export class PayoutPipelineService {
     const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
     switch (status.state) {
       case 'processing':
-        if (finalTry) {
-          await this.pollLater(payout.id, attempt.id);
-          return;
-        }
-        throw new RetryLater(`transfer at ${attempt.provider} still processing`);
+        if (pollDueAtMs === undefined && !finalTry)
+          throw new RetryLater(`transfer at ${attempt.provider} still processing`);
+        await this.pollLater(payout.id, attempt.id, pollDueAtMs ?? null);
+        return;
       case 'settled':
       case 'returned':
         await this.settled(payout, attempt, status.settledAt);
@@ -553,22 +549,27 @@ export class PayoutPipelineService {
 
   /**
    * A transfer still processing after a settle job's quick polls is asked about again every
-   * SETTLE_POLL_INTERVAL_MS: the attempt keeps when (settle_check_at), so the sweeper queues the poll only once it
-   * is overdue (Redis lost its job), and a delayed job asks then.
+   * SETTLE_POLL_INTERVAL_MS: the attempt keeps when (settle_check_at, to the millisecond), so the sweeper queues
+   * the poll only once it is overdue (Redis lost its job), and a delayed job asks then. Only the poll the attempt
+   * is waiting for moves it on (`dueAtMs`; null: the hand-over from the quick polls): of two jobs for one due time
+   * (the delayed one and the sweeper's) or two hand-overs, the second queues nothing, so the chains merge.
    */
-  private async pollLater(payoutId: string, attemptId: string): Promise<void> {
+  private async pollLater(payoutId: string, attemptId: string, dueAtMs: number | null): Promise<void> {
     const [rows]: [{ due: Date }[], number] = await this.db.query(
       `UPDATE payout_attempts
-       SET settle_check_at = clock_timestamp() + make_interval(secs => $2 / 1000.0), updated_at = clock_timestamp()
+       SET settle_check_at = date_trunc('milliseconds', clock_timestamp() + make_interval(secs => $2 / 1000.0)),
+           updated_at = clock_timestamp()
        WHERE id = $1 AND status = 'accepted'
+         AND date_trunc('milliseconds', settle_check_at) IS NOT DISTINCT FROM to_timestamp($3::bigint / 1000.0)
        RETURNING settle_check_at AS due`,
-      [attemptId, this.config.settlePollIntervalMs],
+      [attemptId, this.config.settlePollIntervalMs, dueAtMs],
     );
     if (!rows.length) return;
+    const due = rows[0].due.getTime();
     await this.queues.enqueueSettle(
-      { payoutId, attemptId },
+      { payoutId, attemptId, pollDueAtMs: due },
       this.config.settlePollIntervalMs,
-      JobIds.settlePoll(attemptId, rows[0].due.getTime()),
+      JobIds.settlePoll(attemptId, due),
     );
   }
 
@@ -931,7 +932,7 @@ export class PayoutPipelineService {
   /** Asks once right after acceptance (a provider may settle at once); otherwise the settle queue polls. */
   private async settleNowOrPoll(payoutId: string, attemptId: string, known?: Known): Promise<void> {
     try {
-      await this.settle(payoutId, attemptId, known);
+      await this.settle({ payoutId, attemptId }, { known });
       return;
     } catch (error) {
       if (!(error instanceof RetryLater))

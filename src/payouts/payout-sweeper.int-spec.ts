@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { PayoutQueues } from '../queues/payout-queues.service';
+import { SettlePayoutJobData } from '../queues/queues';
 import { OwnDatabase } from '../../test/support/own-database';
 import {
   insertConnection,
@@ -23,11 +24,19 @@ describe(PayoutSweeper.name, () => {
   let connectionId: string;
   let freelancerId: string;
   /** What the sweeper queued, by kind and payout or attempt id. */
-  const queued: { route: string[]; send: string[]; settle: string[] } = { route: [], send: [], settle: [] };
+  const queued: { route: string[]; send: string[]; settle: string[]; settleJobs: SettlePayoutJobData[] } = {
+    route: [],
+    send: [],
+    settle: [],
+    settleJobs: [],
+  };
   const queues = {
     enqueueRoute: async (data: { payoutId: string }) => void queued.route.push(data.payoutId),
     enqueueSend: async (data: { attemptId: string }) => void queued.send.push(data.attemptId),
-    enqueueSettle: async (data: { attemptId: string }) => void queued.settle.push(data.attemptId),
+    enqueueSettle: async (data: SettlePayoutJobData) => {
+      queued.settle.push(data.attemptId);
+      queued.settleJobs.push(data);
+    },
   } as unknown as PayoutQueues;
 
   beforeAll(async () => {
@@ -40,7 +49,7 @@ describe(PayoutSweeper.name, () => {
   });
 
   beforeEach(async () => {
-    queued.route.length = queued.send.length = queued.settle.length = 0;
+    queued.route.length = queued.send.length = queued.settle.length = queued.settleJobs.length = 0;
     await db.query(`DELETE FROM payout_attempts`);
     await db.query(`DELETE FROM payout_timeline`);
     await db.query(`DELETE FROM payouts`);
@@ -101,17 +110,23 @@ describe(PayoutSweeper.name, () => {
     expect(queued.route).toContain(lost);
   });
 
-  it('queues a transfer on the slow poll only once its poll is overdue', async () => {
+  it('queues a transfer on the slow poll only once its poll is overdue, as that poll', async () => {
     const due = await attempt('accepted', 10 * 60_000);
     const overdue = await attempt('accepted', 10 * 60_000);
+    const quick = await attempt('accepted', 10 * 60_000);
     await db.query(`UPDATE payout_attempts SET settle_check_at = now() + interval '1 minute' WHERE id = $1`, [
       due,
     ]);
-    await db.query(
-      `UPDATE payout_attempts SET settle_check_at = now() - interval '10 minutes' WHERE id = $1`,
+    const [[{ at }]] = await db.query(
+      `UPDATE payout_attempts SET settle_check_at = date_trunc('milliseconds', now() - interval '10 minutes')
+       WHERE id = $1 RETURNING settle_check_at AS at`,
       [overdue],
     );
     await sweeper().sweep();
-    expect(queued.settle).toEqual([overdue]);
+    expect(queued.settle.sort()).toEqual([overdue, quick].sort());
+    // The overdue slow poll is queued as the poll the attempt waits for (one ask, then the next slow poll); a
+    // transfer whose quick polls were lost gets quick polls again.
+    expect(queued.settleJobs.find((job) => job.attemptId === overdue)?.pollDueAtMs).toBe(at.getTime());
+    expect(queued.settleJobs.find((job) => job.attemptId === quick)?.pollDueAtMs).toBeUndefined();
   });
 });

@@ -70,8 +70,15 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
       queued += 1;
     }
 
-    const attempts: { id: string; payout_id: string; status: string; at: string }[] = await this.db.query(
-      `SELECT a.id, a.payout_id, a.status, a.updated_at::text AS at
+    const attempts: {
+      id: string;
+      payout_id: string;
+      status: string;
+      at: string;
+      poll_due_ms: string | null;
+    }[] = await this.db.query(
+      `SELECT a.id, a.payout_id, a.status, a.updated_at::text AS at,
+              (extract(epoch FROM date_trunc('milliseconds', a.settle_check_at)) * 1000)::bigint AS poll_due_ms
        FROM payout_attempts a JOIN payouts p ON p.id = a.payout_id
        WHERE p.status IN ('routed', 'sending') AND a.status IN ('pending', 'unknown', 'accepted')
          AND a.updated_at < clock_timestamp() - make_interval(secs => $1 / 1000.0)
@@ -85,7 +92,9 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
     for (const attempt of attempts) {
       const data = { payoutId: attempt.payout_id, attemptId: attempt.id };
       if (attempt.status === 'accepted') {
-        await this.queues.enqueueSettle(data, 0, JobIds.settleSweep(attempt.id, bucket));
+        // A transfer on the slow poll gets the overdue poll itself, not a new round of quick polls.
+        const poll = attempt.poll_due_ms === null ? {} : { pollDueAtMs: Number(attempt.poll_due_ms) };
+        await this.queues.enqueueSettle({ ...data, ...poll }, 0, JobIds.settleSweep(attempt.id, bucket));
       } else {
         await this.queues.enqueueSend(data, { jobId: JobIds.sendSweep(attempt.id, bucket) });
       }

@@ -33,6 +33,8 @@ export interface SettlePayoutJobData {
   attemptId: string;
   /** Set on the checks of a settled transfer for a later return: which one this is, from 0. */
   returnCheck?: number;
+  /** Set on a job of the slow poll: the attempt's settle_check_at it was queued for, in epoch milliseconds. */
+  pollDueAtMs?: number;
 }
 
 export interface PartnerWebhookJobData {

@@ -11,12 +11,6 @@ export class SettlePayoutProcessor extends PipelineWorkerHost {
   }
 
   run(job: Job<SettlePayoutJobData>): Promise<void> {
-    return this.pipeline.settle(
-      job.data.payoutId,
-      job.data.attemptId,
-      undefined,
-      job.data.returnCheck,
-      this.isFinalTry(job),
-    );
+    return this.pipeline.settle(job.data, { finalTry: this.isFinalTry(job) });
   }
 }
