@@ -725,14 +725,18 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('books a return whose checks Redis lost: the check due is kept in Postgres and swept', async () => {
-    // Settles 6 s after acceptance and comes back 6 s after that: checks come 0.3, 0.9, 2.1, 4.5 and 9.3 s after
-    // settling, so the test has 6 s to take them away before one could see the return.
-    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 6000 });
+    // Settles 4 s after acceptance and would come back 4 s after that; the return waits at the provider until
+    // the test has taken the queued checks away (the one statement below runs well within those 4 s).
+    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 4000 });
     const queue = t.app.get(PayoutQueues).settle;
+    let id = '';
+    const returnAt = (at: string) =>
+      t.db.query(`UPDATE sandbox_transfers SET returns_at = ${at} WHERE payout_id = $1`, [id]);
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
-      const id = await announce(freelancer.externalRef, '350.00');
+      id = await announce(freelancer.externalRef, '350.00');
       const settled = await payoutWhen(id, ['settled']);
+      await returnAt(`settles_at + interval '1 hour'`);
       const [attempt] = await t.db.query(
         `SELECT id, return_check, return_check_at FROM payout_attempts WHERE payout_id = $1 AND status = 'settled'`,
         [id],
@@ -747,6 +751,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(lost.length).toBeGreaterThan(0);
       for (const job of lost) await queue.remove(job.id!);
       expect((await payoutWhen(id, ['settled', 'returned'])).status).toBe('settled');
+      await returnAt('greatest(settles_at, clock_timestamp())');
       await queue.resume();
 
       const returned = await payoutWhen(id, ['returned']);
