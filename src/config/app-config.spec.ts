@@ -105,4 +105,12 @@ describe('PUBLIC_BASE_URL in production', () => {
   it('refuses to start in production without PUBLIC_BASE_URL, as it does without OPS_TOKEN', () => {
     expect(() => loadConfig(production)).toThrow(/PUBLIC_BASE_URL/);
   });
+
+  it('takes only https in production, or http to this machine itself for the local demo', () => {
+    expect(() => loadConfig({ ...production, PUBLIC_BASE_URL: 'http://pay.example.pk' })).toThrow(
+      /PUBLIC_BASE_URL must be https:\/\//,
+    );
+    for (const url of ['https://pay.example.pk', 'http://localhost:3000', 'http://127.0.0.1:3000'])
+      expect(loadConfig({ ...production, PUBLIC_BASE_URL: url }).publicBaseUrl).toBe(url);
+  });
 });

@@ -346,6 +346,12 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
       'Invalid environment variables: PUBLIC_BASE_URL is required when NODE_ENV=production',
     );
   }
+  if (env.NODE_ENV === 'production' && env.PUBLIC_BASE_URL && !servedSafely(env.PUBLIC_BASE_URL)) {
+    // A bank following the QR code over plain http could be shown another answer than ours.
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: PUBLIC_BASE_URL must be https:// when NODE_ENV=production (http only for localhost)',
+    );
+  }
   if (env.NODE_ENV === 'production' && !env.SECRETS_KEY) {
     throw new InvalidEnvironmentError(
       'Invalid environment variables: SECRETS_KEY is required when NODE_ENV=production',
@@ -361,4 +367,10 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
     );
   }
   return env;
+}
+
+/** https, or http to this machine itself (the local demo of docker-compose). */
+function servedSafely(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
 }
