@@ -263,6 +263,7 @@ export async function run(args: string[]): Promise<void> {
   const appEnv = {
     NODE_ENV: 'production',
     PORT: String(appPort),
+    PUBLIC_BASE_URL: `http://localhost:${appPort}`,
     DATABASE_URL: databaseUrl,
     QUEUE_PREFIX: queuePrefix,
     OPS_TOKEN,
