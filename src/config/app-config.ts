@@ -36,6 +36,8 @@ export interface AppConfig {
   queuePrefix: string;
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
+  /** How long a pipeline job that failed is kept in Redis for ops to read, before the worker removes it. */
+  failedJobRetentionMs: number;
   /** Scheduled reconciliation (worker role): every `intervalMs` (0: never), the window [now - lookbackMs, now - lagMs). */
   reconcile: { intervalMs: number; lookbackMs: number; lagMs: number };
   workerConcurrency: number;
@@ -139,6 +141,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       windowMs: env.BREAKER_WINDOW_MS ?? 60_000,
       cooldownMs: env.BREAKER_COOLDOWN_MS ?? 30_000,
     },
+    failedJobRetentionMs: (env.FAILED_JOB_RETENTION_DAYS ?? 30) * 24 * 60 * 60 * 1000,
     sweep: {
       intervalMs: env.SWEEP_INTERVAL_MS ?? 5_000,
       staleAfterMs: env.SWEEP_STALE_AFTER_MS ?? 30_000,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FailedJobPruner } from '../queues/failed-job-pruner.service';
 import { PayoutSweeper } from './payout-sweeper.service';
 import { PayoutsModule } from './payouts.module';
 import { ReconciliationScheduler } from './reconciliation/reconciliation-scheduler.service';
@@ -6,7 +7,7 @@ import { RoutePayoutProcessor } from './processors/route-payout.processor';
 import { SendPayoutProcessor } from './processors/send-payout.processor';
 import { SettlePayoutProcessor } from './processors/settle-payout.processor';
 
-/** The worker role: queue processors and the sweeper. Imported only when ROLE is worker or all. */
+/** The worker role: queue processors, the sweeper, reconciliation and the pruning of old failed jobs. Imported only when ROLE is worker or all. */
 @Module({
   imports: [PayoutsModule],
   providers: [
@@ -15,6 +16,7 @@ import { SettlePayoutProcessor } from './processors/settle-payout.processor';
     SettlePayoutProcessor,
     PayoutSweeper,
     ReconciliationScheduler,
+    FailedJobPruner,
   ],
 })
 export class PipelineWorkerModule {}
