@@ -46,6 +46,22 @@ describe(logRequests.name, () => {
     ]);
   });
 
+  it('writes no credential a client put in the URL, and the rest of the URL as sent', async () => {
+    const { fastify, lines } = await serve('info');
+    const key = `pk_${'A'.repeat(43)}`;
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+J/ab==';
+    await fastify.inject({ method: 'GET', url: `/ok?status=failed&api_key=${key}&Token=t0ps3cret&limit=5` });
+    await fastify.inject({ method: 'GET', url: `/ok?note=${encodeURIComponent(secret)}` });
+    await fastify.inject({ method: 'GET', url: `/ok/${key}?cursor=abc` });
+    await fastify.close();
+    expect(lines.map((line) => (line.req as { url: string }).url)).toEqual([
+      '/ok?status=failed&api_key=[redacted]&Token=[redacted]&limit=5',
+      '/ok?note=[redacted]',
+      '/ok/[redacted]?cursor=abc',
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/pk_A|whsec_|t0ps3cret/);
+  });
+
   it('writes "request aborted" when the client goes away before the answer', async () => {
     const { fastify, lines, release, isHolding } = await serve('info');
     await fastify.listen({ port: 0, host: '127.0.0.1' });

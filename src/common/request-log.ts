@@ -9,7 +9,11 @@ import { withLogContext } from './log-context';
  */
 export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
   if (!root.isLevelEnabled('info')) return;
-  const req = (request: FastifyRequest) => ({ id: request.id, method: request.method, url: request.url });
+  const req = (request: FastifyRequest) => ({
+    id: request.id,
+    method: request.method,
+    url: loggableUrl(request.url),
+  });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const statusCode = reply.statusCode;
     root[statusCode >= 500 ? 'error' : 'info'](
@@ -22,6 +26,35 @@ export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
     root.info({ req: req(request), res: { statusCode: null } }, 'request aborted');
     done();
   });
+}
+
+/** Query parameters whose value is a credential by their name, whatever it holds (`?token=`, `?api_key=`). */
+const SECRET_PARAMETER = /token|secret|key|passw|signature|auth/i;
+/** What our own credentials look like (partner API keys, signing secrets), wherever a client put one. */
+const CREDENTIAL = /pk_[\w-]{8,}|whsec_[\w+/=%-]{8,}/g;
+
+/**
+ * The URL as the request log writes it. No endpoint takes a credential in its URL, but a client that puts one
+ * there (an API key as `?api_key=`, a platform told to call `…?secret=`) must not have it written to the log in
+ * clear: such values are replaced, the rest of the URL is kept as sent.
+ */
+export function loggableUrl(url: string): string {
+  const at = url.indexOf('?');
+  const path = at === -1 ? url : url.slice(0, at);
+  const query =
+    at === -1
+      ? ''
+      : `?${url
+          .slice(at + 1)
+          .split('&')
+          .map((part) => {
+            const eq = part.indexOf('=');
+            return eq !== -1 && SECRET_PARAMETER.test(part.slice(0, eq))
+              ? `${part.slice(0, eq)}=[redacted]`
+              : part;
+          })
+          .join('&')}`;
+  return `${path}${query}`.replace(CREDENTIAL, '[redacted]');
 }
 
 /**
