@@ -114,3 +114,27 @@ describe('PUBLIC_BASE_URL in production', () => {
       expect(loadConfig({ ...production, PUBLIC_BASE_URL: url }).publicBaseUrl).toBe(url);
   });
 });
+
+describe('OPS_TOKEN', () => {
+  const production = {
+    NODE_ENV: 'production',
+    PUBLIC_BASE_URL: 'https://pay.example.pk',
+    SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
+
+  it.each(['a-production-ops-token-0123456789\n', 'a-production ops-token-0123456789'])(
+    'refuses a token with white space, which no bearer header can carry: %j',
+    (token) => {
+      expect(() => loadConfig({ OPS_TOKEN: token })).toThrow(/OPS_TOKEN must not contain white space/);
+    },
+  );
+
+  it('refuses the development default in production, and takes any other token', () => {
+    expect(() => loadConfig({ ...production, OPS_TOKEN: 'dev-ops-token-change-me' })).toThrow(
+      /OPS_TOKEN must not be the development default/,
+    );
+    expect(loadConfig({ ...production, OPS_TOKEN: 'a-production-ops-token-0123456789' }).opsToken).toBe(
+      'a-production-ops-token-0123456789',
+    );
+  });
+});

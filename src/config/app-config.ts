@@ -102,6 +102,12 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     lookbackMs: env.RECONCILE_LOOKBACK_MS ?? 25 * 60 * 60 * 1000,
     lagMs: env.RECONCILE_LAG_MS ?? 10 * 60 * 1000,
   };
+  if (nodeEnv === 'production' && env.OPS_TOKEN === DEVELOPMENT_OPS_TOKEN) {
+    // The development default is in this repository for anyone to read.
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: OPS_TOKEN must not be the development default when NODE_ENV=production',
+    );
+  }
   if (reconcile.lagMs >= reconcile.lookbackMs) {
     throw new InvalidEnvironmentError(
       'Invalid environment variables: RECONCILE_LAG_MS must be less than RECONCILE_LOOKBACK_MS',

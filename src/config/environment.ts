@@ -81,6 +81,9 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   @MinLength(16, { message: 'OPS_TOKEN must be at least 16 characters' })
+  // Sent as "Authorization: Bearer <token>", which holds no white space: a token with some (a secret file's
+  // trailing newline) would start and then refuse every ops request.
+  @Matches(/^\S+$/, { message: 'OPS_TOKEN must not contain white space (a trailing newline, say)' })
   OPS_TOKEN?: string;
 
   @IsOptional()
