@@ -138,3 +138,20 @@ describe('OPS_TOKEN', () => {
     );
   });
 });
+
+describe('partner webhook retry schedule', () => {
+  it('refuses a base and cap so small that a delivery would take more attempts than the limit', () => {
+    expect(() =>
+      loadConfig({ PARTNER_WEBHOOK_RETRY_BASE_MS: '1', PARTNER_WEBHOOK_RETRY_CAP_MS: '1' }),
+    ).toThrow(
+      /PARTNER_WEBHOOK_RETRY_CAP_MS are too small for PARTNER_WEBHOOK_RETRY_WINDOW_MS: .* more than 1000 attempts/,
+    );
+    // Exactly the limit: 999 delays of 86,487 ms cover the default 24 hours, so 1,000 attempts.
+    const atLimit = { PARTNER_WEBHOOK_RETRY_BASE_MS: '86487', PARTNER_WEBHOOK_RETRY_CAP_MS: '86487' };
+    expect(loadConfig(atLimit).partnerWebhooks.retryCapMs).toBe(86_487);
+    expect(() =>
+      loadConfig({ PARTNER_WEBHOOK_RETRY_BASE_MS: '86486', PARTNER_WEBHOOK_RETRY_CAP_MS: '86486' }),
+    ).toThrow(/more than 1000 attempts/);
+    expect(loadConfig({}).partnerWebhooks.retryBaseMs).toBe(30_000);
+  });
+});

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { fitsAttemptLimit, MAX_DELIVERY_ATTEMPTS } from '../notifications/retry-schedule';
 import { InvalidEnvironmentError, validateEnvironment } from './environment';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -113,6 +114,17 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       'Invalid environment variables: RECONCILE_LAG_MS must be less than RECONCILE_LOOKBACK_MS',
     );
   }
+  const retry = {
+    baseMs: env.PARTNER_WEBHOOK_RETRY_BASE_MS ?? 30_000,
+    capMs: env.PARTNER_WEBHOOK_RETRY_CAP_MS ?? 3_600_000,
+    windowMs: env.PARTNER_WEBHOOK_RETRY_WINDOW_MS ?? 86_400_000,
+  };
+  if (!fitsAttemptLimit(retry)) {
+    throw new InvalidEnvironmentError(
+      `Invalid environment variables: PARTNER_WEBHOOK_RETRY_BASE_MS and PARTNER_WEBHOOK_RETRY_CAP_MS are too ` +
+        `small for PARTNER_WEBHOOK_RETRY_WINDOW_MS: a delivery would take more than ${MAX_DELIVERY_ATTEMPTS} attempts`,
+    );
+  }
   return {
     nodeEnv,
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/payouts',
@@ -172,9 +184,9 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       maxInFlightPerPartner: env.PARTNER_WEBHOOK_MAX_IN_FLIGHT_PER_PARTNER ?? 16,
       concurrency: env.PARTNER_WEBHOOK_CONCURRENCY ?? 64,
       dispatchIntervalMs: env.PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS ?? 500,
-      retryBaseMs: env.PARTNER_WEBHOOK_RETRY_BASE_MS ?? 30_000,
-      retryCapMs: env.PARTNER_WEBHOOK_RETRY_CAP_MS ?? 3_600_000,
-      retryWindowMs: env.PARTNER_WEBHOOK_RETRY_WINDOW_MS ?? 86_400_000,
+      retryBaseMs: retry.baseMs,
+      retryCapMs: retry.capMs,
+      retryWindowMs: retry.windowMs,
     },
   };
 }

@@ -34,3 +34,16 @@ export function retryDelays(policy: RetryPolicy): number[] {
 export function maxAttempts(policy: RetryPolicy): number {
   return retryDelays(policy).length + 1;
 }
+
+/** More attempts than this per delivery is a schedule mistyped (a cap of 1 ms, say), refused at start. */
+export const MAX_DELIVERY_ATTEMPTS = 1000;
+
+/** Whether the policy covers its window within MAX_DELIVERY_ATTEMPTS (counted without building the schedule). */
+export function fitsAttemptLimit(policy: RetryPolicy): boolean {
+  let total = 0;
+  for (let attempt = 1; attempt < MAX_DELIVERY_ATTEMPTS; attempt += 1) {
+    total += retryDelayMs(policy, attempt);
+    if (total >= policy.windowMs) return true;
+  }
+  return false;
+}
