@@ -232,6 +232,40 @@ describe(PayoutBookings.name, () => {
         'settled',
       ]);
     });
+
+    it('refuses to settle or return for another freelancer or provider than the one booked', async () => {
+      const p = payout('400.00');
+      const fees = breakdown([4_000_000n, 0n, 0n, 0n]);
+      const net = p.gross.minus(fees.total);
+      const stranger = randomUUID();
+      await inTx((tx) => sut.bookRouted(tx, p));
+      await inTx((tx) => sut.bookSent(tx, { ...p, attemptSeq: 1 }));
+      await expect(
+        inTx((tx) => sut.bookSettled(tx, { ...p, freelancerId: stranger, attemptSeq: 1, fees, net })),
+      ).rejects.toThrow(/routed for another freelancer/);
+      await inTx((tx) => sut.bookSettled(tx, { ...p, attemptSeq: 1, fees, net }));
+      await expect(
+        inTx((tx) => sut.bookReturned(tx, { ...p, freelancerId: stranger, attemptSeq: 1, fees, net })),
+      ).rejects.toThrow(/settled for another freelancer/);
+      await expect(
+        inTx((tx) => sut.bookReturned(tx, { ...p, provider: `${p.provider}-b`, attemptSeq: 1, fees, net })),
+      ).rejects.toThrow(/settled through another provider/);
+
+      expect((await ledger.entriesForPayout(p.payoutId)).map((e) => e.kind)).toEqual([
+        'routed',
+        'sent',
+        'settled',
+      ]);
+      expect(await ledger.freelancerBalance(stranger)).toEqual({
+        currency: 'USD',
+        settled: ZERO,
+        inTransit: ZERO,
+        returned: ZERO,
+      });
+      const accounts = await balances(p.provider.slice(5));
+      expect(accounts.get(`provider_disbursed:${p.provider}-b`)).toBeUndefined();
+      expect(accounts.get(`provider_in_transit:${p.provider}`)?.toFixed(2)).toBe('0.00');
+    });
   });
 
   describe('any sequence of pipeline outcomes', () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import Decimal from 'decimal.js';
 import { EntityManager } from 'typeorm';
-import { LedgerError } from './chart';
+import { Accounts, LedgerError } from './chart';
 import { LedgerService } from './ledger.service';
 import {
   assertNet,
@@ -113,6 +113,14 @@ export class PayoutBookings {
         `attempt ${p.attemptSeq} of payout ${p.payoutId} was sent through another provider`,
       );
     }
+    // The settlement discharges what routing put in transit: the freelancer's, not whoever the caller names.
+    const routed = state.openRouted();
+    if (
+      !routed ||
+      lineOn(routed, 'freelancer_in_transit')?.account !== Accounts.freelancerInTransit(p.freelancerId)
+    ) {
+      throw new LedgerError(`payout ${p.payoutId} was routed for another freelancer than ${p.freelancerId}`);
+    }
     await this.ledger.post(tx, {
       idempotencyKey: key,
       kind: EntryKinds.settled,
@@ -156,6 +164,13 @@ export class PayoutBookings {
       throw new LedgerError(`attempt ${p.attemptSeq} of payout ${p.payoutId} is not booked as settled`);
     }
     this.expectSame(settled, 'freelancer_settled', p.net, p.payoutId);
+    // The return takes back what the settlement booked, from the same freelancer and the same provider.
+    if (lineOn(settled, 'freelancer_settled')?.account !== Accounts.freelancerSettled(p.freelancerId)) {
+      throw new LedgerError(`payout ${p.payoutId} was settled for another freelancer than ${p.freelancerId}`);
+    }
+    if (lineOn(settled, 'provider_disbursed')?.account !== Accounts.providerDisbursed(p.provider)) {
+      throw new LedgerError(`payout ${p.payoutId} was settled through another provider than ${p.provider}`);
+    }
     await this.ledger.post(tx, {
       idempotencyKey: key,
       kind: EntryKinds.returned,
