@@ -1,0 +1,133 @@
+import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
+import { bearer, createFreelancer, createPartner, startApp, TestApp } from './support/app';
+import { announcePayout, Connection, createConnection } from './support/webhooks';
+
+/**
+ * A provider may accept a transfer and fail it later (the sandbox never does): the sent entry is then reversed, and
+ * the money either moves on to the next route or, once every route failed, back out of transit. Driven by hand: the
+ * app runs without workers, and the providers' answers are mocked.
+ */
+describe('ledger of a transfer a provider accepted and then failed (e2e, steps called by hand)', () => {
+  let t: TestApp;
+  let partner: { id: string; apiKey: string };
+  let connection: Connection;
+  let pipeline: PayoutPipelineService;
+  let registry: ConnectorRegistry;
+
+  beforeAll(async () => {
+    t = await startApp({ BREAKER_FAILURE_THRESHOLD: '1000' }, { role: 'api' });
+    partner = await createPartner(t.http);
+    connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    pipeline = t.app.get(PayoutPipelineService);
+    registry = t.app.get(ConnectorRegistry);
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  /** The payout's balance per account over its own entries, debit positive, accounts named by type only. */
+  async function balances(payoutId: string): Promise<Record<string, string>> {
+    const rows: { type: string; balance: string }[] = await t.db.query(
+      `SELECT split_part(l.account, ':', 1) || ':' || split_part(l.account, ':', 2) AS type,
+              sum(CASE WHEN l.side = 'debit' THEN l.amount ELSE -l.amount END)::text AS balance
+         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+        WHERE e.payout_id = $1 GROUP BY 1`,
+      [payoutId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.type, r.balance]));
+  }
+
+  async function kinds(payoutId: string): Promise<string[]> {
+    const rows: { kind: string }[] = await t.db.query(
+      `SELECT kind FROM ledger_entries WHERE payout_id = $1 ORDER BY seq`,
+      [payoutId],
+    );
+    return rows.map((r) => r.kind);
+  }
+
+  async function openAttempt(payoutId: string): Promise<{ id: string; provider: string } | undefined> {
+    const [row] = await t.db.query(
+      `SELECT id, provider FROM payout_attempts WHERE payout_id = $1 AND status = 'pending' ORDER BY seq DESC`,
+      [payoutId],
+    );
+    return row;
+  }
+
+  /** Every provider accepts the send; each then reports the transfer as `later` says. */
+  function providersAcceptThen(later: (provider: string) => 'failed' | 'settled'): void {
+    for (const provider of ['payoneer', 'upwork', 'wise', 'correspondent', 'zindigi', 'sadapay']) {
+      const connector = registry.get(provider);
+      jest.spyOn(connector, 'send').mockResolvedValue({ kind: 'accepted', transferId: `tr-${provider}` });
+      jest
+        .spyOn(connector, 'getStatus')
+        .mockResolvedValue(
+          later(provider) === 'failed'
+            ? { state: 'failed', transferId: `tr-${provider}`, error: 'the beneficiary bank refused it' }
+            : { state: 'settled', transferId: `tr-${provider}`, settledAt: new Date() },
+        );
+    }
+  }
+
+  /** Runs the send job of each open attempt in turn, as the queue would, until none is left (one per route at most). */
+  async function sendUntilDone(payoutId: string): Promise<void> {
+    for (let round = 0; round < 12; round += 1) {
+      const attempt = await openAttempt(payoutId);
+      if (!attempt) return;
+      await pipeline.send(payoutId, attempt.id, false).catch((error: unknown) => {
+        if (!(error instanceof RetryLater)) throw error;
+      });
+    }
+    throw new Error(`payout ${payoutId} still has an attempt to send`);
+  }
+
+  it('reverses the failed transfer, settles on the next route, and leaves nothing in transit', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await pipeline.route(id, { sendInline: false });
+    const first = (await openAttempt(id))!;
+    providersAcceptThen((provider) => (provider === first.provider ? 'failed' : 'settled'));
+
+    await sendUntilDone(id);
+
+    const [payout] = await t.db.query(`SELECT status, net::text AS net FROM payouts WHERE id = $1`, [id]);
+    expect(payout.status).toBe('settled');
+    expect(await kinds(id)).toEqual(['routed', 'sent', 'attempt_rejected', 'sent', 'settled']);
+    const b = await balances(id);
+    expect(b[`provider_in_transit:${first.provider}`]).toBe('0.00');
+    expect(b['platform_receivable:upwork']).toBe('0.00');
+    expect(b[`freelancer_in_transit:${freelancer.id}`]).toBe('0.00');
+    expect(b[`freelancer_settled:${freelancer.id}`]).toBe(`-${payout.net}`);
+    const balance = await t.http
+      .get(`/v1/freelancers/${freelancer.id}/balance`)
+      .set(bearer(partner.apiKey))
+      .expect(200);
+    expect(balance.body).toMatchObject({ settled: payout.net, inTransit: '0.00' });
+  });
+
+  it('fails the payout once every accepted transfer failed, and leaves nothing in transit', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '800.00');
+    await pipeline.route(id, { sendInline: false });
+    providersAcceptThen(() => 'failed');
+
+    await sendUntilDone(id);
+
+    const [payout] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+    expect(payout.status).toBe('failed');
+    const entries = await kinds(id);
+    expect(entries[0]).toBe('routed');
+    expect(entries.at(-1)).toBe('failed');
+    expect(entries.filter((k) => k === 'sent').length).toBe(
+      entries.filter((k) => k === 'attempt_rejected').length,
+    );
+    for (const [account, balance] of Object.entries(await balances(id))) {
+      expect([account, balance]).toEqual([account, '0.00']);
+    }
+  });
+});
