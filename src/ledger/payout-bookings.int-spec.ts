@@ -266,6 +266,32 @@ describe(PayoutBookings.name, () => {
       expect(accounts.get(`provider_disbursed:${p.provider}-b`)).toBeUndefined();
       expect(accounts.get(`provider_in_transit:${p.provider}`)?.toFixed(2)).toBe('0.00');
     });
+    it('refuses to give a returned net back to another platform than the one it was routed from', async () => {
+      const p = payout('250.00');
+      const fees = breakdown([5_000_000n, 0n, 0n, 0n]);
+      const net = p.gross.minus(fees.total);
+      await inTx((tx) => sut.bookRouted(tx, p));
+      await inTx((tx) => sut.bookSettled(tx, { ...p, attemptSeq: 1, fees, net }));
+      await inTx((tx) => sut.bookReturned(tx, { ...p, attemptSeq: 1, fees, net }));
+      const elsewhere = `${p.platform}-b`;
+      await expect(
+        inTx((tx) =>
+          sut.bookRefunded(tx, {
+            payoutId: p.payoutId,
+            attemptSeq: 1,
+            platform: elsewhere,
+            reference: 'RF-2',
+          }),
+        ),
+      ).rejects.toThrow(/routed from another platform/);
+      expect((await ledger.entriesForPayout(p.payoutId)).map((e) => e.kind)).toEqual([
+        'routed',
+        'sent',
+        'settled',
+        'returned',
+      ]);
+      expect((await balances(elsewhere)).size).toBe(0);
+    });
   });
 
   describe('any sequence of pipeline outcomes', () => {

@@ -198,6 +198,14 @@ export class PayoutBookings {
     }
     const key = PayoutKeys.refunded(p.payoutId, p.attemptSeq);
     if (state.entry(key)) return net;
+    // The net goes back to the platform it came from: the one routing booked the gross from.
+    const routed = state.openRouted();
+    if (
+      !routed ||
+      lineOn(routed, 'platform_receivable')?.account !== Accounts.platformReceivable(p.platform)
+    ) {
+      throw new LedgerError(`payout ${p.payoutId} was routed from another platform than ${p.platform}`);
+    }
     await this.ledger.post(tx, {
       idempotencyKey: key,
       kind: EntryKinds.refunded,
