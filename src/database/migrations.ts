@@ -35,6 +35,7 @@ import { ReturnChecksKept1763900030000 } from '../../migrations/1763900030000-re
 import { PayoutRefunded1763900031000 } from '../../migrations/1763900031000-payout-refunded';
 import { ReconciliationIndexes1763900032000 } from '../../migrations/1763900032000-reconciliation-indexes';
 import { SettleChecksKept1763900033000 } from '../../migrations/1763900033000-settle-checks-kept';
+import { LedgerEntriesClosed1763900034000 } from '../../migrations/1763900034000-ledger-entries-closed';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -75,4 +76,5 @@ export const MIGRATIONS = [
   PayoutRefunded1763900031000,
   ReconciliationIndexes1763900032000,
   SettleChecksKept1763900033000,
+  LedgerEntriesClosed1763900034000,
 ];

@@ -84,19 +84,77 @@ describe(LedgerService.name, () => {
       await expect(rawEntry([])).rejects.toThrow(/has 0 line\(s\)/);
     });
 
-    it('refuses a line added later that unbalances a booked entry', async () => {
+    it('refuses lines added to a booked entry later, even balanced ones, and keeps the entry as booked', async () => {
       const where = platform();
+      // Booked line by line in one transaction, as rawEntry does: an entry is open until its transaction ends.
       const id = await rawEntry([
         [`platform_receivable:${where}`, 'debit', '10.00'],
         [`provider_in_transit:${where}`, 'credit', '10.00'],
       ]);
+      const closed = new RegExp(`ledger entry ${id} is closed`);
       await expect(
         db.query(
           `INSERT INTO ledger_lines (entry_id, line_no, account, currency, side, amount)
            VALUES ($1, 3, $2, 'USD', 'debit', '1.00')`,
           [id, `platform_receivable:${where}`],
         ),
-      ).rejects.toThrow(/unbalanced/);
+      ).rejects.toThrow(closed);
+      await expect(
+        db.query(
+          `INSERT INTO ledger_lines (entry_id, line_no, account, currency, side, amount)
+           VALUES ($1, 3, $2, 'USD', 'debit', '1000.00'), ($1, 4, $3, 'USD', 'credit', '1000.00')`,
+          [id, `platform_receivable:${where}`, `provider_in_transit:${where}`],
+        ),
+      ).rejects.toThrow(closed);
+      // Nor inside a savepoint of a later transaction.
+      await expect(
+        db.transaction((tx) =>
+          tx.transaction((inner) =>
+            inner.query(
+              `INSERT INTO ledger_lines (entry_id, line_no, account, currency, side, amount)
+               VALUES ($1, 3, $2, 'USD', 'debit', '5.00'), ($1, 4, $3, 'USD', 'credit', '5.00')`,
+              [id, `platform_receivable:${where}`, `provider_in_transit:${where}`],
+            ),
+          ),
+        ),
+      ).rejects.toThrow(closed);
+      expect(await balanceOf(`platform_receivable:${where}`)).toBe('10.00');
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ledger_lines WHERE entry_id = $1`, [id]);
+      expect(n).toBe(2);
+    });
+
+    it('books an entry and its lines inside a savepoint of the transaction', async () => {
+      const where = platform();
+      const { entryId } = await db.transaction((tx) =>
+        tx.transaction((inner) =>
+          sut.post(inner, {
+            idempotencyKey: randomUUID(),
+            kind: 'manual',
+            description: 'nested',
+            lines: routed(randomUUID(), where, '3.00'),
+          }),
+        ),
+      );
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ledger_lines WHERE entry_id = $1`, [
+        entryId,
+      ]);
+      expect(n).toBe(2);
+    });
+
+    it('refuses a second entry with the posting order of another', async () => {
+      const { entryId } = await sut.post(null, {
+        idempotencyKey: randomUUID(),
+        kind: 'routed',
+        description: 'first in order',
+        lines: routed(randomUUID(), platform(), '4.00'),
+      });
+      await expect(
+        db.query(
+          `INSERT INTO ledger_entries (seq, idempotency_key, kind, description)
+           OVERRIDING SYSTEM VALUE SELECT seq, $2, 'manual', 'same seq' FROM ledger_entries WHERE id = $1`,
+          [entryId, randomUUID()],
+        ),
+      ).rejects.toThrow(/ledger_entries_seq_key/);
     });
 
     it('refuses UPDATE, DELETE and TRUNCATE of entries, lines and accounts', async () => {
