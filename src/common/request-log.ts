@@ -9,6 +9,9 @@ import { withLogContext } from './log-context';
  */
 export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
   if (!root.isLevelEnabled('info')) return;
+  // These lines hold only the fields below (the URL with its credentials replaced), never headers: the root
+  // logger's redaction, which walks every line for header paths, cost a request 4 µs of its 5 µs line.
+  const log = root.child({}, { redact: [] });
   const req = (request: FastifyRequest) => ({
     id: request.id,
     method: request.method,
@@ -16,14 +19,14 @@ export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const statusCode = reply.statusCode;
-    root[statusCode >= 500 ? 'error' : 'info'](
+    log[statusCode >= 500 ? 'error' : 'info'](
       { req: req(request), res: { statusCode }, responseTime: Math.round(reply.elapsedTime) },
       'request completed',
     );
     done();
   });
   fastify.addHook('onRequestAbort', (request: FastifyRequest, done: () => void) => {
-    root.info({ req: req(request), res: { statusCode: null } }, 'request aborted');
+    log.info({ req: req(request), res: { statusCode: null } }, 'request aborted');
     done();
   });
 }
