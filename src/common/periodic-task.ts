@@ -7,6 +7,7 @@ import { Logger } from '@nestjs/common';
  */
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
+  private first: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
 
   constructor(
@@ -17,23 +18,29 @@ export class PeriodicTask {
     private readonly pass: () => Promise<string | null>,
   ) {}
 
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .then((line) => {
-          if (line) this.logger.log(line);
-        })
-        .catch((error: Error) => this.logger.warn(`${this.failure}: ${error.message}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }, intervalMs);
+  /** A pass every `intervalMs`; with `firstAfterMs`, one more that long after the start. */
+  start(intervalMs: number, firstAfterMs?: number): void {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    if (firstAfterMs !== undefined) this.first = setTimeout(() => this.tick(), firstAfterMs);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.first);
     this.timer = undefined;
+    this.first = undefined;
     await this.running;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = this.pass()
+      .then((line) => {
+        if (line) this.logger.log(line);
+      })
+      .catch((error: Error) => this.logger.warn(`${this.failure}: ${error.message}`))
+      .finally(() => {
+        this.running = null;
+      });
   }
 }

@@ -1,3 +1,4 @@
+import { openSecret, sealSecret, SecretBoxError } from '../common/secret-box';
 import { loadConfig } from './app-config';
 
 describe('TRUST_PROXY', () => {
@@ -154,4 +155,38 @@ describe('partner webhook retry schedule', () => {
     ).toThrow(/more than 1000 attempts/);
     expect(loadConfig({}).partnerWebhooks.retryBaseMs).toBe(30_000);
   });
+});
+
+describe('SECRETS_KEY and SECRETS_KEYS_DECRYPT_ONLY', () => {
+  const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+
+  it('seals with SECRETS_KEY and opens with it and every decrypt-only key', () => {
+    const before = loadConfig({ SECRETS_KEY: key(1) }).secretKeys;
+    const sealedBefore = sealSecret(before, 'whsec_x', 'row');
+    const { secretKeys } = loadConfig({
+      SECRETS_KEY: key(2),
+      SECRETS_KEYS_DECRYPT_ONLY: `${key(1)},${key(3)}`,
+    });
+    expect(secretKeys.current.equals(Buffer.alloc(32, 2))).toBe(true);
+    expect(openSecret(secretKeys, sealedBefore, 'row')).toBe('whsec_x');
+    expect(() => openSecret(loadConfig({ SECRETS_KEY: key(2) }).secretKeys, sealedBefore, 'row')).toThrow(
+      SecretBoxError,
+    );
+  });
+
+  it('takes an empty list as none, as docker-compose passes a variable left unset', () => {
+    const { secretKeys } = loadConfig({ SECRETS_KEY: key(2), SECRETS_KEYS_DECRYPT_ONLY: '' });
+    expect(() =>
+      openSecret(secretKeys, sealSecret(loadConfig({ SECRETS_KEY: key(1) }).secretKeys, 'x', 'r'), 'r'),
+    ).toThrow(SecretBoxError);
+  });
+
+  it.each([key(1).slice(1), `${key(1)},`, `${key(1)} ${key(2)}`, 'c2hvcnQ='])(
+    'refuses a decrypt-only list that is not 32-byte base64 keys separated by commas: %j',
+    (value) => {
+      expect(() => loadConfig({ SECRETS_KEY: key(2), SECRETS_KEYS_DECRYPT_ONLY: value })).toThrow(
+        /SECRETS_KEYS_DECRYPT_ONLY must be keys of 32 bytes, base64, separated by commas/,
+      );
+    },
+  );
 });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fitsAttemptLimit, MAX_DELIVERY_ATTEMPTS } from '../notifications/retry-schedule';
+import { SecretKeys } from '../common/secret-box';
 import { InvalidEnvironmentError, validateEnvironment } from './environment';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -19,7 +20,8 @@ export interface AppConfig {
   publicRateLimitPerSecond: number;
   webhookRateLimitPerSecond: number;
   /** 32-byte key that encrypts stored webhook signing secrets (AES-256-GCM). */
-  secretsKey: Buffer;
+  /** SECRETS_KEY seals stored secrets; it and SECRETS_KEYS_DECRYPT_ONLY open them. */
+  secretKeys: SecretKeys;
   secretsKeyIsDevelopmentDefault: boolean;
   invoiceSigningKeyPem: string | undefined;
   invoiceSigningKeyFile: string;
@@ -137,9 +139,12 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     partnerRateLimitPerSecond: env.PARTNER_RATE_LIMIT_PER_SECOND ?? 1000,
     webhookRateLimitPerSecond: env.WEBHOOK_RATE_LIMIT_PER_SECOND ?? 1000,
     publicRateLimitPerSecond: env.PUBLIC_RATE_LIMIT_PER_SECOND ?? 20,
-    secretsKey: env.SECRETS_KEY
-      ? Buffer.from(env.SECRETS_KEY, 'base64')
-      : createHash('sha256').update('payout-router development secrets key').digest(),
+    secretKeys: new SecretKeys(
+      env.SECRETS_KEY
+        ? Buffer.from(env.SECRETS_KEY, 'base64')
+        : createHash('sha256').update('payout-router development secrets key').digest(),
+      (env.SECRETS_KEYS_DECRYPT_ONLY?.split(',') ?? []).map((key) => Buffer.from(key, 'base64')),
+    ),
     secretsKeyIsDevelopmentDefault: env.SECRETS_KEY === undefined,
     invoiceSigningKeyPem: env.INVOICE_SIGNING_KEY_PEM,
     invoiceSigningKeyFile: env.INVOICE_SIGNING_KEY_FILE ?? '.keys/invoice-signing-key.pem',

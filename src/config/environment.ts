@@ -113,6 +113,14 @@ export class EnvironmentVariables {
   SECRETS_KEY?: string;
 
   @IsOptional()
+  // Empty as docker-compose passes a variable the operator did not set: no decrypt-only key.
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @Matches(/^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'SECRETS_KEYS_DECRYPT_ONLY must be keys of 32 bytes, base64, separated by commas',
+  })
+  SECRETS_KEYS_DECRYPT_ONLY?: string;
+
+  @IsOptional()
   @IsString()
   INVOICE_SIGNING_KEY_PEM?: string;
 

@@ -125,8 +125,8 @@ export class WebhookDeliveryService {
       previous_secrets: claimed.previous_secrets,
     };
     const secrets = [
-      openCurrent(this.config.secretsKey, ENDPOINT_SECRETS, endpoint),
-      ...workingPrevious(this.config.secretsKey, ENDPOINT_SECRETS, endpoint, Date.now()).map((p) => p.secret),
+      openCurrent(this.config.secretKeys, ENDPOINT_SECRETS, endpoint),
+      ...workingPrevious(this.config.secretKeys, ENDPOINT_SECRETS, endpoint, Date.now()).map((p) => p.secret),
     ];
     const started = Date.now();
     let statusCode: number | null = null;

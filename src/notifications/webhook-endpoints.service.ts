@@ -66,7 +66,6 @@ interface DeliveryRow {
 export const ENDPOINT_SECRETS: SecretStore = {
   ...ROTATED_SECRET_TABLES.endpoints,
   live: 'deleted_at IS NULL',
-  sealedFor: (id) => `webhook-endpoint:${id}`,
   generate: generateEndpointSecret,
   noun: 'Webhook endpoint',
 };
@@ -113,7 +112,7 @@ export class WebhookEndpointsService {
           .update(events ? `${dto.url}\n${events.join(' ')}` : dto.url)
           .digest('hex')
       : null;
-    const sealed = sealCurrent(this.config.secretsKey, ENDPOINT_SECRETS, id, secret);
+    const sealed = sealCurrent(this.config.secretKeys, ENDPOINT_SECRETS, id, secret);
     // The key's reservation commits only with the endpoint, or with the answer replayed: a refusal (409)
     // rolls it back with everything else.
     return this.db.transaction(async (tx) => {
@@ -140,7 +139,7 @@ export class WebhookEndpointsService {
           idempotencyKey ?? null,
           requestHash,
           MAX_ENDPOINTS_PER_PARTNER,
-          sealCreatedCopy(this.config.secretsKey, ENDPOINT_SECRETS, id, secret, idempotencyKey),
+          sealCreatedCopy(this.config.secretKeys, ENDPOINT_SECRETS, id, secret, idempotencyKey),
           events,
         ],
       );
@@ -160,7 +159,7 @@ export class WebhookEndpointsService {
         );
       }
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      const opened = openFirstSecret(this.config.secretsKey, ENDPOINT_SECRETS, first);
+      const opened = openFirstSecret(this.config.secretKeys, ENDPOINT_SECRETS, first);
       // As the first answer was: no secret of the endpoint had been replaced then.
       return {
         endpoint: {
@@ -186,7 +185,7 @@ export class WebhookEndpointsService {
     idempotencyKey?: string,
   ): Promise<{ endpoint: RotatedWebhookEndpointDto; replayed: boolean }> {
     const rotation = await this.db.transaction((tx) =>
-      rotateSecret<EndpointRow>(tx, this.idempotency, this.config.secretsKey, ENDPOINT_SECRETS, {
+      rotateSecret<EndpointRow>(tx, this.idempotency, this.config.secretKeys, ENDPOINT_SECRETS, {
         partnerId,
         id,
         validForSeconds: dto.previousSecretValidForSeconds,

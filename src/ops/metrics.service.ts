@@ -48,6 +48,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly secretsSealedElsewhere = new Gauge({
+    name: 'stored_secrets_not_under_current_key',
+    help: 'Rows whose stored signing secrets another key than SECRETS_KEY sealed, by kind, after the last reseal pass: 0 before a key in SECRETS_KEYS_DECRYPT_ONLY is dropped.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly reconciliationDiscrepancies = new Gauge({
     name: 'reconciliation_discrepancies',
     help: "Discrepancies by provider and kind found by the provider's last reconciliation report.",

@@ -9,6 +9,7 @@ import { PartnerGuard } from './partner.guard';
 import { PartnersService } from './partners.service';
 import { PublicRateLimitGuard } from './public-rate-limit.guard';
 import { RetentionSweeper } from './retention.sweeper';
+import { SecretResealer } from './secret-resealer.service';
 
 @Global()
 @Module({
@@ -23,6 +24,7 @@ import { RetentionSweeper } from './retention.sweeper';
     IdempotencyService,
     IdempotencyInterceptor,
     RetentionSweeper,
+    SecretResealer,
   ],
   exports: [
     ApiKeyCache,

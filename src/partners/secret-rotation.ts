@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from '../common/canonical-json';
 import { Problems } from '../common/problem';
-import { openSecret, sealSecret } from '../common/secret-box';
+import { openSecret, sealSecret, SecretBoxError, SecretKeys } from '../common/secret-box';
 import { IDEMPOTENCY_RETENTION_HOURS, IdempotencyService, keyUsedElsewhere } from './idempotency.service';
 
 /** The most a replaced secret may go on working: a week, as long as the other side may need to move over. */
@@ -23,6 +23,8 @@ export interface RotatedSecretTables {
   rotations: string;
   /** The log's column naming the row. */
   ownerColumn: string;
+  /** The context a row's current secret is sealed with, so a sealed secret cannot be moved to another row. */
+  sealedFor(id: string): string;
 }
 
 export const ROTATED_SECRET_TABLES = {
@@ -30,11 +32,13 @@ export const ROTATED_SECRET_TABLES = {
     table: 'platform_connections',
     rotations: 'platform_connection_rotations',
     ownerColumn: 'connection_id',
+    sealedFor: (id: string) => id,
   },
   endpoints: {
     table: 'webhook_endpoints',
     rotations: 'webhook_endpoint_rotations',
     ownerColumn: 'endpoint_id',
+    sealedFor: (id: string) => `webhook-endpoint:${id}`,
   },
 } as const satisfies Record<string, RotatedSecretTables>;
 
@@ -42,8 +46,6 @@ export const ROTATED_SECRET_TABLES = {
 export interface SecretStore extends RotatedSecretTables {
   /** A condition the owner's row must meet to be rotated (`true`, or for example `deleted_at IS NULL`). */
   live: string;
-  /** The context a row's current secret is sealed with, so a sealed secret cannot be moved to another row. */
-  sealedFor(id: string): string;
   generate(): string;
   /** What a missing owner is called in the 404. */
   noun: string;
@@ -72,25 +74,25 @@ export interface SecretRotation<Row> {
   replayed: boolean;
 }
 
-const previousContext = (store: SecretStore, id: string, expiresAt: string) =>
+const previousContext = (store: RotatedSecretTables, id: string, expiresAt: string) =>
   `${store.sealedFor(id)}:previous:${expiresAt}`;
-const replayContext = (store: SecretStore, id: string, rotationId: string) =>
+const replayContext = (store: RotatedSecretTables, id: string, rotationId: string) =>
   `${store.sealedFor(id)}:rotation:${rotationId}`;
 /** The context of the copy a row keeps of its first secret, to answer a repeat of the request that created it. */
-const createdContext = (store: SecretStore, id: string) => `${store.sealedFor(id)}:created`;
+const createdContext = (store: RotatedSecretTables, id: string) => `${store.sealedFor(id)}:created`;
 
 /** A row's current secret, sealed for the row. */
-export function sealCurrent(secretsKey: Buffer, store: SecretStore, id: string, secret: string): Buffer {
-  return sealSecret(secretsKey, secret, store.sealedFor(id));
+export function sealCurrent(keys: SecretKeys, store: SecretStore, id: string, secret: string): Buffer {
+  return sealSecret(keys, secret, store.sealedFor(id));
 }
 
 /** The row's current secret, opened. */
 export function openCurrent(
-  secretsKey: Buffer,
+  keys: SecretKeys,
   store: SecretStore,
   row: { id: string; secret_ciphertext: Buffer },
 ): string {
-  return openSecret(secretsKey, row.secret_ciphertext, store.sealedFor(row.id));
+  return openSecret(keys, row.secret_ciphertext, store.sealedFor(row.id));
 }
 
 /**
@@ -98,24 +100,24 @@ export function openCurrent(
  * that secret even after a rotation, see openFirstSecret); null without a key.
  */
 export function sealCreatedCopy(
-  secretsKey: Buffer,
+  keys: SecretKeys,
   store: SecretStore,
   id: string,
   secret: string,
   idempotencyKey: string | undefined,
 ): Buffer | null {
-  return idempotencyKey ? sealSecret(secretsKey, secret, createdContext(store, id)) : null;
+  return idempotencyKey ? sealSecret(keys, secret, createdContext(store, id)) : null;
 }
 
 /** The secret a row's creation answered, for a repeat of it: its kept copy, or once that is forgotten the current one. */
 export function openFirstSecret(
-  secretsKey: Buffer,
+  keys: SecretKeys,
   store: SecretStore,
   row: { id: string; secret_ciphertext: Buffer; created_secret_ciphertext: Buffer | null },
 ): string {
   return row.created_secret_ciphertext
-    ? openSecret(secretsKey, row.created_secret_ciphertext, createdContext(store, row.id))
-    : openCurrent(secretsKey, store, row);
+    ? openSecret(keys, row.created_secret_ciphertext, createdContext(store, row.id))
+    : openCurrent(keys, store, row);
 }
 
 /**
@@ -129,7 +131,7 @@ export function openFirstSecret(
 export async function rotateSecret<Row extends RotatedRow>(
   tx: EntityManager,
   idempotency: IdempotencyService,
-  secretsKey: Buffer,
+  keys: SecretKeys,
   store: SecretStore,
   rotation: { partnerId: string; id: string; validForSeconds?: number; idempotencyKey?: string; now: Date },
 ): Promise<SecretRotation<Row>> {
@@ -150,7 +152,7 @@ export async function rotateSecret<Row extends RotatedRow>(
   );
   if (!row) throw Problems.notFound(store.noun);
 
-  const earlier = idempotencyKey && (await earlierRotation(tx, secretsKey, store, request, requestHash));
+  const earlier = idempotencyKey && (await earlierRotation(tx, keys, store, request, requestHash));
   if (earlier) return { row, ...earlier, replayed: true };
 
   const nowMs = request.now.getTime();
@@ -160,8 +162,8 @@ export async function rotateSecret<Row extends RotatedRow>(
   if (request.validForSeconds > 0) {
     previousExpiresAt = new Date(nowMs + request.validForSeconds * 1000);
     const expiresAt = previousExpiresAt.toISOString();
-    const replaced = openCurrent(secretsKey, store, row);
-    const sealed = sealSecret(secretsKey, replaced, previousContext(store, id, expiresAt)).toString('base64');
+    const replaced = openCurrent(keys, store, row);
+    const sealed = sealSecret(keys, replaced, previousContext(store, id, expiresAt)).toString('base64');
     previous = [{ sealed, expiresAt }, ...still].slice(0, MAX_PREVIOUS_SECRETS);
   } else {
     // Ended at once, as for a leak: no repeat of an earlier request may hand out one of the ended secrets again
@@ -177,7 +179,7 @@ export async function rotateSecret<Row extends RotatedRow>(
   // An UPDATE answers [rows, count] through TypeORM.
   const [rows]: [Row[], number] = await tx.query(
     `UPDATE ${store.table} SET secret_ciphertext = $2, previous_secrets = $3::jsonb WHERE id = $1 RETURNING *`,
-    [id, sealCurrent(secretsKey, store, id, secret), JSON.stringify(previous)],
+    [id, sealCurrent(keys, store, id, secret), JSON.stringify(previous)],
   );
   const rotationId = randomUUID();
   await tx.query(
@@ -191,7 +193,7 @@ export async function rotateSecret<Row extends RotatedRow>(
       previousExpiresAt,
       idempotencyKey ?? null,
       requestHash,
-      idempotencyKey ? sealSecret(secretsKey, secret, replayContext(store, id, rotationId)) : null,
+      idempotencyKey ? sealSecret(keys, secret, replayContext(store, id, rotationId)) : null,
     ],
   );
   return { row: rows[0], secret, previousExpiresAt, replayed: false };
@@ -204,7 +206,7 @@ export async function rotateSecret<Row extends RotatedRow>(
  */
 async function earlierRotation(
   tx: EntityManager,
-  secretsKey: Buffer,
+  keys: SecretKeys,
   store: SecretStore,
   request: { partnerId: string; id: string; idempotencyKey?: string },
   requestHash: string | null,
@@ -228,7 +230,7 @@ async function earlierRotation(
   if (!earlier) return null;
   if (earlier.request_hash !== requestHash) throw keyUsedElsewhere();
   return {
-    secret: openSecret(secretsKey, earlier.secret_ciphertext, replayContext(store, id, earlier.id)),
+    secret: openSecret(keys, earlier.secret_ciphertext, replayContext(store, id, earlier.id)),
     previousExpiresAt: earlier.expires_at,
   };
 }
@@ -240,7 +242,7 @@ export interface OpenedPrevious {
 
 /** The replaced secrets of a row that still work at `nowMs`, opened, with their expiry, newest first. */
 export function workingPrevious(
-  secretsKey: Buffer,
+  keys: SecretKeys,
   store: SecretStore,
   row: { id: string; previous_secrets: StoredPrevious[] },
   nowMs: number,
@@ -248,11 +250,7 @@ export function workingPrevious(
   return row.previous_secrets
     .filter((p) => Date.parse(p.expiresAt) > nowMs)
     .map((p) => ({
-      secret: openSecret(
-        secretsKey,
-        Buffer.from(p.sealed, 'base64'),
-        previousContext(store, row.id, p.expiresAt),
-      ),
+      secret: openSecret(keys, Buffer.from(p.sealed, 'base64'), previousContext(store, row.id, p.expiresAt)),
       expiresAtMs: Date.parse(p.expiresAt),
     }));
 }
@@ -286,4 +284,129 @@ export async function forgetReplayCopies(
     [IDEMPOTENCY_RETENTION_HOURS],
   );
   return rotations + created;
+}
+
+/** Rows one transaction of a reseal pass locks. */
+const RESEAL_BATCH = 100;
+const FIRST_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** What one reseal pass over a kind of secret did. */
+export interface ResealPass {
+  /** Values sealed again with the current key. */
+  resealed: number;
+  /** Rows (owners or rotations) holding a value no key given opens: they stay as they are. */
+  unreadable: string[];
+}
+
+/** A condition on a sealed column: it holds a value the current key ($1, its prefix) did not seal. */
+const sealedElsewhere = (column: string) =>
+  `(${column} IS NOT NULL AND substring(${column} FROM 1 FOR length($1::bytea)) <> $1::bytea)`;
+/** An owner row holding any value the current key did not seal. */
+const ownerSealedElsewhere = `(${sealedElsewhere('secret_ciphertext')} OR ${sealedElsewhere('created_secret_ciphertext')}
+  OR EXISTS (SELECT 1 FROM jsonb_array_elements(previous_secrets) p
+             WHERE ${sealedElsewhere("decode(p->>'sealed', 'base64')")}))`;
+
+type SealedRow = RotatedRow & { created_secret_ciphertext: Buffer | null };
+
+/**
+ * Seals again with the current key every stored value of one kind of secret that another key sealed: each row's
+ * secret, the replaced secrets it keeps, its copy of its first secret, and the rotations' replay copies; deleted
+ * rows too, so that no value is left for the old key. Rows are read on in id order, in batches each locked in a
+ * transaction of its own; a row another transaction holds (a rotation under way) is skipped, and the next pass,
+ * which finds it by its prefix again, takes it. Owners and rotation rows are never locked together, so a pass and
+ * a rotation cannot deadlock; the locks are NO KEY ones, so webhooks still arrive for the rows being resealed.
+ */
+export async function resealSecrets(
+  db: DataSource,
+  keys: SecretKeys,
+  tables: RotatedSecretTables,
+): Promise<ResealPass> {
+  const pass: ResealPass = { resealed: 0, unreadable: [] };
+  const prefix = keys.currentPrefix;
+  const again = (sealed: Buffer, context: string) => {
+    if (sealed.subarray(0, prefix.length).equals(prefix)) return sealed;
+    pass.resealed += 1;
+    return sealSecret(keys, openSecret(keys, sealed, context), context);
+  };
+  for (let after = FIRST_UUID; ;) {
+    const rows: SealedRow[] = await db.transaction(async (tx) => {
+      const locked: SealedRow[] = await tx.query(
+        `SELECT id, secret_ciphertext, previous_secrets, created_secret_ciphertext FROM ${tables.table}
+           WHERE id > $2 AND ${ownerSealedElsewhere}
+           ORDER BY id LIMIT ${RESEAL_BATCH} FOR NO KEY UPDATE SKIP LOCKED`,
+        [prefix, after],
+      );
+      for (const row of locked) {
+        const before = pass.resealed;
+        try {
+          const secret = again(row.secret_ciphertext, tables.sealedFor(row.id));
+          const created =
+            row.created_secret_ciphertext &&
+            again(row.created_secret_ciphertext, createdContext(tables, row.id));
+          const previous = row.previous_secrets.map((p) => ({
+            ...p,
+            sealed: again(
+              Buffer.from(p.sealed, 'base64'),
+              previousContext(tables, row.id, p.expiresAt),
+            ).toString('base64'),
+          }));
+          await tx.query(
+            `UPDATE ${tables.table}
+               SET secret_ciphertext = $2, created_secret_ciphertext = $3, previous_secrets = $4::jsonb WHERE id = $1`,
+            [row.id, secret, created, JSON.stringify(previous)],
+          );
+        } catch (error) {
+          if (!(error instanceof SecretBoxError)) throw error;
+          pass.resealed = before;
+          pass.unreadable.push(row.id);
+        }
+      }
+      return locked;
+    });
+    if (rows.length < RESEAL_BATCH) break;
+    after = rows[rows.length - 1].id;
+  }
+  for (let after = FIRST_UUID; ;) {
+    const rows: { id: string }[] = await db.transaction(async (tx) => {
+      const locked: { id: string; owner: string; secret_ciphertext: Buffer }[] = await tx.query(
+        `SELECT id, ${tables.ownerColumn} AS owner, secret_ciphertext FROM ${tables.rotations}
+         WHERE id > $2 AND ${sealedElsewhere('secret_ciphertext')}
+         ORDER BY id LIMIT ${RESEAL_BATCH} FOR NO KEY UPDATE SKIP LOCKED`,
+        [prefix, after],
+      );
+      for (const rotation of locked) {
+        try {
+          const sealed = again(
+            rotation.secret_ciphertext,
+            replayContext(tables, rotation.owner, rotation.id),
+          );
+          await tx.query(`UPDATE ${tables.rotations} SET secret_ciphertext = $2 WHERE id = $1`, [
+            rotation.id,
+            sealed,
+          ]);
+        } catch (error) {
+          if (!(error instanceof SecretBoxError)) throw error;
+          pass.unreadable.push(rotation.id);
+        }
+      }
+      return locked;
+    });
+    if (rows.length < RESEAL_BATCH) break;
+    after = rows[rows.length - 1].id;
+  }
+  return pass;
+}
+
+/** How many rows (owners and rotations) of one kind of secret still hold a value the current key did not seal. */
+export async function countSealedElsewhere(
+  db: DataSource,
+  keys: SecretKeys,
+  tables: RotatedSecretTables,
+): Promise<number> {
+  const [{ count }]: { count: string }[] = await db.query(
+    `SELECT (SELECT count(*) FROM ${tables.table} WHERE ${ownerSealedElsewhere})
+          + (SELECT count(*) FROM ${tables.rotations} WHERE ${sealedElsewhere('secret_ciphertext')}) AS count`,
+    [keys.currentPrefix],
+  );
+  return Number(count);
 }

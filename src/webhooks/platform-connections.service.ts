@@ -50,7 +50,6 @@ interface ConnectionRow {
 const CONNECTION_SECRETS: SecretStore = {
   ...ROTATED_SECRET_TABLES.connections,
   live: 'deleted_at IS NULL',
-  sealedFor: (id) => id,
   generate: generateSigningSecret,
   noun: 'Platform connection',
 };
@@ -133,10 +132,10 @@ export class PlatformConnectionsService {
           partnerId,
           dto.platform,
           scheme,
-          sealCurrent(this.config.secretsKey, CONNECTION_SECRETS, id, secret),
+          sealCurrent(this.config.secretKeys, CONNECTION_SECRETS, id, secret),
           idempotencyKey ?? null,
           requestHash,
-          sealCreatedCopy(this.config.secretsKey, CONNECTION_SECRETS, id, secret, idempotencyKey),
+          sealCreatedCopy(this.config.secretKeys, CONNECTION_SECRETS, id, secret, idempotencyKey),
         ],
       );
       if (inserted.length) return { connection: toCreated(inserted[0], secret), replayed: false };
@@ -146,7 +145,7 @@ export class PlatformConnectionsService {
         [partnerId, idempotencyKey],
       );
       if (first.request_hash !== requestHash) throw keyUsedElsewhere();
-      const firstSecret = openFirstSecret(this.config.secretsKey, CONNECTION_SECRETS, first);
+      const firstSecret = openFirstSecret(this.config.secretKeys, CONNECTION_SECRETS, first);
       return { connection: toCreated(first, firstSecret), replayed: true };
     });
   }
@@ -163,7 +162,7 @@ export class PlatformConnectionsService {
     idempotencyKey?: string,
   ): Promise<{ rotated: RotatedSigningSecretDto; replayed: boolean }> {
     const rotation = await this.db.transaction((tx) =>
-      rotateSecret<ConnectionRow>(tx, this.idempotency, this.config.secretsKey, CONNECTION_SECRETS, {
+      rotateSecret<ConnectionRow>(tx, this.idempotency, this.config.secretKeys, CONNECTION_SECRETS, {
         partnerId,
         id,
         validForSeconds: dto.previousSecretValidForSeconds,
@@ -244,8 +243,8 @@ export class PlatformConnectionsService {
       partnerId: row.partner_id,
       platform: row.platform,
       scheme: row.scheme,
-      secret: openCurrent(this.config.secretsKey, CONNECTION_SECRETS, row),
-      previous: workingPrevious(this.config.secretsKey, CONNECTION_SECRETS, row, this.clock.now().getTime()),
+      secret: openCurrent(this.config.secretKeys, CONNECTION_SECRETS, row),
+      previous: workingPrevious(this.config.secretKeys, CONNECTION_SECRETS, row, this.clock.now().getTime()),
       epoch,
     };
     if (this.intakeCache.size >= INTAKE_CACHE_MAX) this.intakeCache.clear();
