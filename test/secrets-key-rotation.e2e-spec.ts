@@ -10,15 +10,19 @@ import {
   workingPrevious,
 } from '../src/partners/secret-rotation';
 import { bearer, createPartner, startApp, TestApp, unique } from './support/app';
+import { OwnDatabase } from './support/own-database';
 import { Connection, deliver, payoutEvent } from './support/webhooks';
 
 const base64 = (key: Buffer) => key.toString('base64');
 
 /**
  * SECRETS_KEY rotated: secrets stored under the old key keep working while it is given as decrypt-only, the worker
- * seals them again with the new one, and then the old key can go.
+ * seals them again with the new one, and then the old key can go. A database of its own: a pass reads every stored
+ * secret, and on the run's shared one those of other suites are sealed with a key this suite does not give.
  */
 describe('SECRETS_KEY rotation (e2e)', () => {
+  const own = new OwnDatabase('secrets_key');
+  const env = { DATABASE_URL: own.url, QUEUE_PREFIX: `${process.env.QUEUE_PREFIX}:secrets-key` };
   const oldKey = randomBytes(32);
   const newKey = randomBytes(32);
   let before: TestApp;
@@ -27,8 +31,9 @@ describe('SECRETS_KEY rotation (e2e)', () => {
   let partner: { id: string; apiKey: string };
 
   beforeAll(async () => {
-    before = await startApp({ SECRETS_KEY: base64(oldKey) });
-    during = await startApp({ SECRETS_KEY: base64(newKey), SECRETS_KEYS_DECRYPT_ONLY: base64(oldKey) });
+    await own.create();
+    before = await startApp({ ...env, SECRETS_KEY: base64(oldKey) });
+    during = await startApp({ ...env, SECRETS_KEY: base64(newKey), SECRETS_KEYS_DECRYPT_ONLY: base64(oldKey) });
     partner = await createPartner(before.http);
   });
 
@@ -36,6 +41,7 @@ describe('SECRETS_KEY rotation (e2e)', () => {
     await before.close();
     await during.close();
     await after?.close();
+    await own.drop();
   });
 
   const post = (t: TestApp, path: string, key: string, body: Record<string, unknown>) =>
@@ -94,7 +100,7 @@ describe('SECRETS_KEY rotation (e2e)', () => {
     expect(await resealer.pass()).toBeNull();
 
     // The old key dropped: the current and the replaced secrets verify, and repeats answer as before.
-    after = await startApp({ SECRETS_KEY: base64(newKey) });
+    after = await startApp({ ...env, SECRETS_KEY: base64(newKey) });
     await signed(after, rotated.body.signingSecret).expect(202);
     await signed(after, connection.signingSecret).expect(202);
     const repeatCreation = await post(after, '/v1/platform-connections', connectionKey, {
