@@ -23,6 +23,7 @@ import { isOpsRequest } from './partners/ops.guard';
 import { FORBIDDEN_PROTOTYPE_MESSAGE, isForbiddenPrototype, parseJsonBody } from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './ops/metrics.service';
 import { RedisService } from './redis/redis.module';
 
 /** A caller's X-Request-Id is kept when it is this plain. */
@@ -255,13 +256,14 @@ export async function createApp(
   app.useLogger(new AppLogger(rootLogger));
   const fastify = app.getHttpAdapter().getInstance();
   const redis = app.get(RedisService);
+  const metrics = app.get(MetricsService);
   tagRequestLogs(fastify);
   logRequests(fastify, rootLogger);
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
     if (isDashboardRequest(request)) {
-      if (!isOpsRequest(request.headers.authorization, config.opsToken)) {
+      if (!isOpsRequest(request.headers.authorization, config, metrics)) {
         sendProblem(
           reply,
           Problems.unauthorized('The queue dashboard needs the ops token as "Authorization: Bearer …".'),

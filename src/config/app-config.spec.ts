@@ -138,6 +138,41 @@ describe('OPS_TOKEN', () => {
       'a-production-ops-token-0123456789',
     );
   });
+
+  it('takes OPS_TOKEN_PREVIOUS beside an OPS_TOKEN of its own, as one more token while clients move over', () => {
+    const config = loadConfig({
+      OPS_TOKEN: 'the-new-ops-token-0123456789',
+      OPS_TOKEN_PREVIOUS: 'the-old-ops-token-0123',
+    });
+    expect(config.opsToken).toBe('the-new-ops-token-0123456789');
+    expect(config.opsTokenPrevious).toBe('the-old-ops-token-0123');
+    expect(loadConfig({ OPS_TOKEN: 'the-new-ops-token-0123456789' }).opsTokenPrevious).toBeNull();
+    // docker-compose passes it empty when the operator did not set it.
+    expect(
+      loadConfig({ OPS_TOKEN: 'the-new-ops-token-0123456789', OPS_TOKEN_PREVIOUS: '' }).opsTokenPrevious,
+    ).toBeNull();
+  });
+
+  it.each([
+    [
+      { OPS_TOKEN_PREVIOUS: 'the-old-ops-token-0123' },
+      /OPS_TOKEN_PREVIOUS is taken only beside an OPS_TOKEN/,
+    ],
+    [
+      { OPS_TOKEN: 'the-new-ops-token-0123456789', OPS_TOKEN_PREVIOUS: 'short' },
+      /OPS_TOKEN_PREVIOUS must be at least 16/,
+    ],
+    [
+      { OPS_TOKEN: 'the-new-ops-token-0123456789', OPS_TOKEN_PREVIOUS: 'the-old-ops-token-0123\n' },
+      /OPS_TOKEN_PREVIOUS must not contain white space/,
+    ],
+    [
+      { OPS_TOKEN: 'the-new-ops-token-0123456789', OPS_TOKEN_PREVIOUS: 'dev-ops-token-change-me' },
+      /OPS_TOKEN_PREVIOUS must not be the development default/,
+    ],
+  ])('refuses OPS_TOKEN_PREVIOUS in %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
 });
 
 describe('partner webhook retry schedule', () => {

@@ -14,6 +14,8 @@ export interface AppConfig {
   role: Role;
   opsToken: string;
   opsTokenIsDevelopmentDefault: boolean;
+  /** Also taken while clients move over to a new OPS_TOKEN. */
+  opsTokenPrevious: string | null;
   logLevel: string;
   partnerRateLimitPerSecond: number;
   /** Per client address, on the endpoints that need no credential. */
@@ -105,6 +107,16 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     lookbackMs: env.RECONCILE_LOOKBACK_MS ?? 25 * 60 * 60 * 1000,
     lagMs: env.RECONCILE_LAG_MS ?? 10 * 60 * 1000,
   };
+  if (env.OPS_TOKEN_PREVIOUS !== undefined && env.OPS_TOKEN === undefined) {
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: OPS_TOKEN_PREVIOUS is taken only beside an OPS_TOKEN of its own',
+    );
+  }
+  if (env.OPS_TOKEN_PREVIOUS === DEVELOPMENT_OPS_TOKEN) {
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: OPS_TOKEN_PREVIOUS must not be the development default',
+    );
+  }
   if (nodeEnv === 'production' && env.OPS_TOKEN === DEVELOPMENT_OPS_TOKEN) {
     // The development default is in this repository for anyone to read.
     throw new InvalidEnvironmentError(
@@ -134,6 +146,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     port,
     role: (env.ROLE ?? 'all') as Role,
     opsToken: env.OPS_TOKEN ?? DEVELOPMENT_OPS_TOKEN,
+    opsTokenPrevious: env.OPS_TOKEN_PREVIOUS ?? null,
     opsTokenIsDevelopmentDefault: env.OPS_TOKEN === undefined,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     partnerRateLimitPerSecond: env.PARTNER_RATE_LIMIT_PER_SECOND ?? 1000,

@@ -87,6 +87,14 @@ export class EnvironmentVariables {
   OPS_TOKEN?: string;
 
   @IsOptional()
+  // Empty as docker-compose passes a variable the operator did not set: no previous token.
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsString()
+  @MinLength(16, { message: 'OPS_TOKEN_PREVIOUS must be at least 16 characters' })
+  @Matches(/^\S+$/, { message: 'OPS_TOKEN_PREVIOUS must not contain white space (a trailing newline, say)' })
+  OPS_TOKEN_PREVIOUS?: string;
+
+  @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 

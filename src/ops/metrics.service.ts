@@ -48,6 +48,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly opsPreviousTokenRequests = new Counter({
+    name: 'ops_previous_token_requests_total',
+    help: 'Ops requests authenticated with OPS_TOKEN_PREVIOUS: while it grows, some client has not moved to OPS_TOKEN.',
+    registers: [this.registry],
+  });
+
   readonly secretsSealedElsewhere = new Gauge({
     name: 'stored_secrets_not_under_current_key',
     help: 'Rows whose stored signing secrets another key than SECRETS_KEY sealed, by kind, after the last reseal pass: 0 before a key in SECRETS_KEYS_DECRYPT_ONLY is dropped.',
