@@ -33,7 +33,11 @@ describe('SECRETS_KEY rotation (e2e)', () => {
   beforeAll(async () => {
     await own.create();
     before = await startApp({ ...env, SECRETS_KEY: base64(oldKey) });
-    during = await startApp({ ...env, SECRETS_KEY: base64(newKey), SECRETS_KEYS_DECRYPT_ONLY: base64(oldKey) });
+    during = await startApp({
+      ...env,
+      SECRETS_KEY: base64(newKey),
+      SECRETS_KEYS_DECRYPT_ONLY: base64(oldKey),
+    });
     partner = await createPartner(before.http);
   });
 
