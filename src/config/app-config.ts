@@ -21,8 +21,7 @@ export interface AppConfig {
   /** Per client address, on the endpoints that need no credential. */
   publicRateLimitPerSecond: number;
   webhookRateLimitPerSecond: number;
-  /** 32-byte key that encrypts stored webhook signing secrets (AES-256-GCM). */
-  /** SECRETS_KEY seals stored secrets; it and SECRETS_KEYS_DECRYPT_ONLY open them. */
+  /** SECRETS_KEY (32 bytes) seals stored signing secrets with AES-256-GCM; it and SECRETS_KEYS_DECRYPT_ONLY open them. */
   secretKeys: SecretKeys;
   secretsKeyIsDevelopmentDefault: boolean;
   invoiceSigningKeyPem: string | undefined;
