@@ -20,7 +20,13 @@ import {
   QUEUE_DASHBOARD_PATH,
 } from './ops/queue-dashboard.module';
 import { isOpsRequest } from './partners/ops.guard';
-import { FORBIDDEN_PROTOTYPE_MESSAGE, isForbiddenPrototype, parseJsonBody } from './common/json-body';
+import {
+  FORBIDDEN_PROTOTYPE_MESSAGE,
+  isForbiddenPrototype,
+  parseJsonBody,
+  RepeatedKeyError,
+  REPEATED_KEY_MESSAGE,
+} from './common/json-body';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './ops/metrics.service';
@@ -133,6 +139,10 @@ function installBodyParsers(fastify: FastifyInstance): void {
       }
       if (isForbiddenPrototype(error)) {
         done(Problems.validation([{ field: 'body', message: FORBIDDEN_PROTOTYPE_MESSAGE }]));
+        return;
+      }
+      if (error instanceof RepeatedKeyError) {
+        done(Problems.validation([{ field: error.field, message: REPEATED_KEY_MESSAGE }]));
         return;
       }
       // Not UTF-8 (a TypeError from the decoder) is not JSON either.

@@ -243,6 +243,18 @@ describe('foundation (e2e)', () => {
     expect(listed.body.data).toEqual([]);
   });
 
+  it('refuses a key given twice in one object with 400 naming it, rather than keeping the last, and creates nothing', async () => {
+    const partner = await createPartner(t.http);
+    const res = await t.http
+      .post('/v1/freelancers')
+      .set({ ...bearer(partner.apiKey), 'content-type': 'application/json' })
+      .send(`{"externalRef":"${unique('twice')}","cnic":"35202-1234567-1","name":"A","name":"B"}`);
+    expectProblem(res, 400);
+    expect(res.body.errors).toEqual([{ field: 'name', message: expect.stringContaining('more than once') }]);
+    const listed = await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+    expect(listed.body.data).toEqual([]);
+  });
+
   it('refuses a body that is not UTF-8 as not JSON, rather than storing U+FFFD', async () => {
     const partner = await createPartner(t.http);
     const bytes = Buffer.concat([

@@ -9,10 +9,104 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 const WEBHOOK_JSON = { protoAction: 'remove', constructorAction: 'remove' } as const;
 
-/** Reads a JSON body: strictly for the API (a prototype key throws), leniently for a platform's webhook. */
+/** A key an API body holds twice in one object: JSON.parse would keep the last and silently drop the other. */
+export class RepeatedKeyError extends SyntaxError {
+  constructor(readonly field: string) {
+    super(`The key ${field} appears twice in one object.`);
+  }
+}
+
+export const REPEATED_KEY_MESSAGE = 'appears more than once in its object; each key may be given once';
+
+/**
+ * Reads a JSON body: strictly for the API (a prototype key, or a key given twice in one object, throws),
+ * leniently for a platform's webhook.
+ */
 export function parseJsonBody(body: Buffer, webhook: boolean): unknown {
   const text = UTF8.decode(body);
-  return body.length === 0 ? undefined : sjson.parse(text, null, webhook ? WEBHOOK_JSON : {});
+  if (body.length === 0) return undefined;
+  const value: unknown = sjson.parse(text, null, webhook ? WEBHOOK_JSON : {});
+  if (!webhook && value !== null && typeof value === 'object') {
+    const field = repeatedKey(text);
+    if (field !== null) throw new RepeatedKeyError(field);
+  }
+  return value;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/** An object or array of the text being read: its keys so far (null for an array), and its name in its parent. */
+interface Scope {
+  keys: Set<string> | null;
+  /** An object's next string is a key; an array counts its items. */
+  expectKey: boolean;
+  index: number;
+  lastKey: string;
+  name: string;
+  parent: Scope | null;
+}
+
+/** The index of the quote that ends the string whose opening quote is at `start`. */
+function endOfString(text: string, start: number): number {
+  for (let from = start + 1; ;) {
+    const quote = text.indexOf('"', from);
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
+  }
+}
+
+/**
+ * The first key that `text`, already known to be valid JSON, holds twice in one object (`"a"` and `"\u0061"`
+ * are the same key), named from the root as validation names fields (`client.name`, `items.0.amount`); null when
+ * every key is unique. One pass over the text, without building anything for a body that has none.
+ */
+export function repeatedKey(text: string): string | null {
+  let top: Scope | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = endOfString(text, i);
+      if (top?.keys && top.expectKey) {
+        const raw = text.slice(i, end + 1);
+        const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (top.keys.has(key)) return nameOf(top, key);
+        top.keys.add(key);
+        top.lastKey = key;
+        top.expectKey = false;
+      }
+      i = end;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      const name: string = top === null ? '' : top.keys ? top.lastKey : String(top.index);
+      top = {
+        keys: c === OPEN_OBJECT ? new Set() : null,
+        expectKey: true,
+        index: 0,
+        lastKey: '',
+        name,
+        parent: top,
+      };
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      top = top!.parent;
+    } else if (c === COMMA) {
+      if (top!.keys) top!.expectKey = true;
+      else top!.index += 1;
+    }
+  }
+  return null;
+}
+
+function nameOf(scope: Scope, key: string): string {
+  const names = [key];
+  for (let s: Scope | null = scope; s && s.parent; s = s.parent) names.unshift(s.name);
+  return names.join('.');
 }
 
 /** What secure-json-parse throws for a `__proto__` key, or a `constructor` key holding `prototype`. */
