@@ -19,6 +19,7 @@ import {
   dashboardErrorDetail,
   QUEUE_DASHBOARD_PATH,
 } from './ops/queue-dashboard.module';
+import { authorizationSentTwice } from './partners/api-key';
 import { isOpsRequest } from './partners/ops.guard';
 import {
   FORBIDDEN_PROTOTYPE_MESSAGE,
@@ -272,6 +273,10 @@ export async function createApp(
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
+    if (request.headers.authorization !== undefined && authorizationSentTwice(request.raw.rawHeaders)) {
+      sendProblem(reply, Problems.validation([{ field: 'Authorization', message: 'must be sent once' }]));
+      return reply;
+    }
     if (isDashboardRequest(request)) {
       if (!isOpsRequest(request.headers.authorization, config, metrics)) {
         sendProblem(

@@ -1217,6 +1217,44 @@ describe('key revocation after Redis lost its keys (e2e)', () => {
   });
 });
 
+describe('two Authorization lines (e2e)', () => {
+  it('answers 400 naming Authorization, whichever line holds a good key, and creates nothing', async () => {
+    const t = await startApp();
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const partner = await createPartner(t.http);
+      const send = async (lines: string[]) => {
+        const socket = connect(port, '127.0.0.1');
+        const body = JSON.stringify({ externalRef: unique('twice'), cnic: '35202-1234567-1', name: 'A' });
+        socket.write(
+          `POST /v1/freelancers HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `${l}\r\n`).join('')}` +
+            `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        );
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+        await once(socket, 'close');
+        const [head, json] = answer.split('\r\n\r\n');
+        return { head, body: JSON.parse(json) };
+      };
+      for (const lines of [
+        [`Authorization: Bearer ${partner.apiKey}`, 'Authorization: Bearer pk_forged'],
+        ['authorization: Bearer pk_forged', `AUTHORIZATION: Bearer ${partner.apiKey}`],
+      ]) {
+        const res = await send(lines);
+        expect(res.head).toMatch(/^HTTP\/1\.1 400 /);
+        expect(res.head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+        expect(res.body.errors).toEqual([{ field: 'Authorization', message: 'must be sent once' }]);
+      }
+      const listed = await t.http.get('/v1/freelancers').set(bearer(partner.apiKey)).expect(200);
+      expect(listed.body.data).toEqual([]);
+      expect((await send([`Authorization: Bearer ${partner.apiKey}`])).head).toMatch(/^HTTP\/1\.1 201 /);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('a revocation whose epoch bump was lost (e2e)', () => {
   it('stops serving the cached key once its entry is API_KEY_CACHE_TTL_MS old', async () => {
     const clock = new MovableClock();

@@ -1,6 +1,7 @@
 import {
   API_KEY_PATTERN,
   apiKeyHint,
+  authorizationSentTwice,
   bearerToken,
   constantTimeEquals,
   generateApiKey,
@@ -45,5 +46,18 @@ describe('api keys', () => {
     [undefined, null],
   ])('reads the bearer token of %p', (header, expected) => {
     expect(bearerToken(header)).toBe(expected);
+  });
+});
+
+describe(authorizationSentTwice.name, () => {
+  it('finds a second Authorization line, however it is spelled, among the raw headers', () => {
+    expect(authorizationSentTwice(['Host', 'x', 'Authorization', 'Bearer a'])).toBe(false);
+    expect(authorizationSentTwice(['Host', 'x'])).toBe(false);
+    expect(
+      authorizationSentTwice(['Authorization', 'Bearer a', 'Host', 'x', 'authorization', 'Bearer b']),
+    ).toBe(true);
+    expect(authorizationSentTwice(['AUTHORIZATION', 'Bearer a', 'Authorization', 'Bearer a'])).toBe(true);
+    // Values are not names: a header whose value reads "Authorization" is not a second line.
+    expect(authorizationSentTwice(['Authorization', 'Bearer a', 'X-Note', 'Authorization'])).toBe(false);
   });
 });

@@ -23,6 +23,18 @@ export function constantTimeEquals(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
+/**
+ * Whether the request holds more than one Authorization line. Node keeps the first and drops the others, while a
+ * proxy in front may have read another: such a request is refused rather than authenticated by a guess.
+ */
+export function authorizationSentTwice(rawHeaders: string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].length === 13 && rawHeaders[i].toLowerCase() === 'authorization') seen += 1;
+  }
+  return seen > 1;
+}
+
 /** The token of `Authorization: Bearer <token>`; the scheme name is case-insensitive (RFC 9110 §11.1). */
 export function bearerToken(header: string | string[] | undefined): string | null {
   if (typeof header !== 'string') return null;
