@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -16,6 +17,7 @@ import {
   waitFor,
 } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
+import { OwnDatabase } from './support/own-database';
 import { expectProblem } from './support/problem';
 
 interface PartnerEvent {
@@ -1136,5 +1138,87 @@ describe('partner webhooks: an endpoint deleted while events fan out (e2e)', () 
     expect(left).toEqual([]);
     const [event] = await t.db.query(`SELECT fanned_out_at FROM partner_events WHERE id = $1`, [fresh]);
     expect(event.fanned_out_at).not.toBeNull();
+  });
+});
+
+// A database of its own: a production app's key differs from the run's, so it must not meet other suites' secrets.
+describe('partner webhooks: a receiver inside the operator network (e2e, NODE_ENV=production)', () => {
+  const own = new OwnDatabase('trusted_hosts');
+  const receiver = new Receiver();
+  const production = {
+    DATABASE_URL: own.url,
+    QUEUE_PREFIX: `${process.env.QUEUE_PREFIX}:trusted-hosts`,
+    NODE_ENV: 'production',
+    PUBLIC_BASE_URL: 'https://pay.example.pk',
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    INVOICE_SIGNING_KEY_PEM: generateKeyPairSync('ed25519')
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString(),
+    LOG_LEVEL: 'silent',
+  };
+  let guarded: TestApp;
+  let trusting: TestApp;
+
+  beforeAll(async () => {
+    await own.create();
+    await receiver.start();
+    guarded = await startApp(production, { role: 'api' });
+    trusting = await startApp(
+      {
+        ...production,
+        WEBHOOK_TRUSTED_HOSTS: 'receiver.internal, 127.0.0.1',
+        PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+      },
+      { role: 'all' },
+    );
+  });
+
+  afterAll(async () => {
+    await guarded.close();
+    await trusting.close();
+    await receiver.close();
+    await own.drop();
+  });
+
+  it('refuses a private http receiver unless WEBHOOK_TRUSTED_HOSTS names its host, then delivers to it', async () => {
+    const partner = await createPartner(guarded.http);
+    const path = `/internal/${unique('p')}`;
+    const refused = await guarded.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: receiver.url(path) });
+    expectProblem(refused, 400);
+    expect(refused.body.errors).toEqual([{ field: 'url', message: 'url must use https://' }]);
+    // Only the hosts named: another private address is refused as before, by the trusting app too.
+    const other = await trusting.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: 'https://10.1.2.3/hook' });
+    expect(other.body.errors).toEqual([
+      { field: 'url', message: 'url must not point at a private, loopback or link-local address' },
+    ]);
+
+    const endpoint = await trusting.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: receiver.url(path) })
+      .expect(201);
+    const [event] = await trusting.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
+       VALUES ($1, 'payout.failed', 'payout_timeline', 1, '{"payoutId":"x"}') RETURNING id`,
+      [partner.id],
+    );
+    const delivered = await waitFor(
+      async () => {
+        const [row] = await trusting.db.query(
+          `SELECT status, last_error FROM webhook_deliveries WHERE event_id = $1`,
+          [event.id],
+        );
+        return row?.status !== 'pending' && row;
+      },
+      { what: 'the delivery to the trusted receiver' },
+    );
+    expect(delivered).toEqual({ status: 'delivered', last_error: null });
+    expect(receiver.verifiedAt(path, endpoint.body.secret)).toHaveLength(1);
   });
 });

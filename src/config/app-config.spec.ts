@@ -175,6 +175,28 @@ describe('OPS_TOKEN', () => {
   });
 });
 
+describe('WEBHOOK_TRUSTED_HOSTS', () => {
+  it('takes host names and address literals, comma-separated', () => {
+    expect([
+      ...loadConfig({ WEBHOOK_TRUSTED_HOSTS: 'receiver.internal, 10.0.0.5,[fd00::5]' }).webhookTrustedHosts,
+    ]).toEqual(['receiver.internal', '10.0.0.5', '[fd00::5]']);
+    expect(loadConfig({}).webhookTrustedHosts.size).toBe(0);
+    // docker-compose passes it empty when the operator did not set it.
+    expect(loadConfig({ WEBHOOK_TRUSTED_HOSTS: '' }).webhookTrustedHosts.size).toBe(0);
+  });
+
+  it.each([
+    'http://receiver.internal',
+    'receiver.internal:8080',
+    'Receiver.Internal',
+    'fd00::5',
+    'a,,b',
+    'a b',
+  ])('refuses %j, which no URL host reads as', (value) => {
+    expect(() => loadConfig({ WEBHOOK_TRUSTED_HOSTS: value })).toThrow(/WEBHOOK_TRUSTED_HOSTS is host names/);
+  });
+});
+
 describe('partner webhook retry schedule', () => {
   it('refuses a base and cap so small that a delivery would take more attempts than the limit', () => {
     expect(() =>

@@ -37,6 +37,8 @@ export interface AppConfig {
    * a client cannot choose the address its per-address limits count under.
    */
   trustProxy: number | string | false;
+  /** Hosts a partner's webhook endpoint may name over plain http and at a private address (an internal receiver). */
+  webhookTrustedHosts: ReadonlySet<string>;
   queuePrefix: string;
   breaker: { failureThreshold: number; windowMs: number; cooldownMs: number };
   sweep: { intervalMs: number; staleAfterMs: number };
@@ -165,6 +167,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       required: env.INVOICE_FONT_DIR !== undefined,
     },
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
+    webhookTrustedHosts: new Set(env.WEBHOOK_TRUSTED_HOSTS?.split(',').map((host) => host.trim()) ?? []),
     trustProxy: !env.TRUST_PROXY
       ? false
       : /^\d+$/.test(env.TRUST_PROXY)

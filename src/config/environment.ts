@@ -47,6 +47,23 @@ function isTrustedProxies(value: unknown): boolean {
   });
 }
 
+/**
+ * WEBHOOK_TRUSTED_HOSTS: host names or address literals (IPv6 in brackets), comma-separated, each as a URL's host
+ * would read it (lower case, no port, no scheme).
+ */
+function isHostList(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  return value.split(',').every((item) => {
+    const host = item.trim();
+    if (!host || !/^[a-z0-9.\-[\]:]+$/.test(host)) return false;
+    try {
+      return new URL(`http://${host}/`).hostname === host;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The longest delay a Node timer holds: a longer one is cut to 1 ms, with a warning and nothing else. */
 const TIMER_MAX_MS = 2_147_483_647;
 
@@ -161,6 +178,18 @@ export class EnvironmentVariables {
     },
   })
   TRUST_PROXY?: string;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @ValidateBy({
+    name: 'hostList',
+    validator: {
+      validate: isHostList,
+      defaultMessage: () =>
+        'WEBHOOK_TRUSTED_HOSTS is host names or address literals (IPv6 in brackets), lower case, without scheme or port, comma-separated',
+    },
+  })
+  WEBHOOK_TRUSTED_HOSTS?: string;
 
   @IsOptional()
   @IsString()

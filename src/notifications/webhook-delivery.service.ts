@@ -11,7 +11,7 @@ import { ENDPOINT_SECRETS } from './webhook-endpoints.service';
 import { openCurrent, StoredPrevious, workingPrevious } from '../partners/secret-rotation';
 import { signWebhook } from './webhook-signer';
 import { postOnce } from './post-once';
-import { privateLiteralProblem, publicOnlyLookup } from './webhook-url';
+import { isTrustedHost, privateLiteralProblem, publicOnlyLookup } from './webhook-url';
 
 /** Slack on top of the POST timeout before an attempt in flight counts as lost (its worker died). */
 const IN_FLIGHT_GRACE_MS = 60_000;
@@ -132,15 +132,16 @@ export class WebhookDeliveryService {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const production = this.config.nodeEnv === 'production';
-      const refused = production ? privateLiteralProblem(claimed.url) : null;
+      const guarded =
+        this.config.nodeEnv === 'production' && !isTrustedHost(claimed.url, this.config.webhookTrustedHosts);
+      const refused = guarded ? privateLiteralProblem(claimed.url) : null;
       if (refused) throw new Error(`refused to send: ${refused}`);
       const headers = signWebhook(secrets, claimed.event_id, Math.floor(Date.now() / 1000), body);
       statusCode = await postOnce(claimed.url, {
         headers: { 'content-type': 'application/json', 'user-agent': 'payout-router-webhooks/1', ...headers },
         body,
         timeoutMs,
-        lookup: production ? PUBLIC_ONLY : undefined,
+        lookup: guarded ? PUBLIC_ONLY : undefined,
       });
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
     } catch (thrown) {

@@ -100,7 +100,11 @@ export class WebhookEndpointsService {
     dto: CreateWebhookEndpointDto,
     idempotencyKey?: string,
   ): Promise<{ endpoint: CreatedWebhookEndpointDto; replayed: boolean }> {
-    const problem = webhookUrlProblem(dto.url, this.config.nodeEnv === 'production');
+    const problem = webhookUrlProblem(
+      dto.url,
+      this.config.nodeEnv === 'production',
+      this.config.webhookTrustedHosts,
+    );
     if (problem) throw Problems.validation([{ field: 'url', message: `url ${problem}` }]);
 
     const id = randomUUID();

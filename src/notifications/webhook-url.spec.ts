@@ -3,6 +3,7 @@ import type { LookupFunction } from 'node:net';
 import {
   HostLookup,
   isPrivateAddress,
+  isTrustedHost,
   privateLiteralProblem,
   publicOnlyLookup,
   webhookUrlProblem,
@@ -12,6 +13,31 @@ const NOT_AS_WRITTEN =
   'must be printable ASCII without white space or backslashes (percent-encode the rest, give host names in punycode): the parser would change them';
 
 describe(webhookUrlProblem.name, () => {
+  it('takes http and private addresses for the hosts the operator trusts, and only those', () => {
+    const trusted = new Set(['receiver.internal', '10.0.0.5', '[fd00::5]']);
+    for (const url of [
+      'http://receiver.internal:8080/h',
+      'https://10.0.0.5/h',
+      'http://[fd00::5]/h',
+      'HTTP://Receiver.Internal/h',
+    ]) {
+      expect(webhookUrlProblem(url, true, trusted)).toBeNull();
+    }
+    expect(webhookUrlProblem('http://other.internal/h', true, trusted)).toBe('must use https://');
+    expect(webhookUrlProblem('https://10.0.0.6/h', true, trusted)).toBe(
+      'must not point at a private, loopback or link-local address',
+    );
+    expect(webhookUrlProblem('ftp://receiver.internal/h', true, trusted)).toBe(
+      'must be an absolute https:// URL',
+    );
+    expect(webhookUrlProblem('http://user@receiver.internal/h', true, trusted)).toBe(
+      'must not carry a user name or password',
+    );
+    expect(isTrustedHost('http://Receiver.Internal:8080/h', trusted)).toBe(true);
+    expect(isTrustedHost('https://receiver.internal.evil.example/h', trusted)).toBe(false);
+    expect(isTrustedHost('http://receiver.internal/h', new Set())).toBe(false);
+  });
+
   it.each(['https://hooks.example.com/payouts', 'https://example.com:8443/x?y=1', 'https://93.184.216.34/h'])(
     'accepts %s everywhere',
     (url) => {

@@ -8,9 +8,14 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * Why `raw` cannot be a partner's webhook endpoint, or null when it can. https only; plain http only for the
  * local machine outside production (tests and local development). In production the URL may not name the
  * local machine or a private, loopback or link-local address literal, so a partner cannot aim our POSTs at
- * our own network. Host names are not resolved here: that would be checked at send time.
+ * our own network. Host names are not resolved here: that would be checked at send time. A host the operator
+ * trusts (WEBHOOK_TRUSTED_HOSTS: a receiver inside its own network) may be named over http and be private.
  */
-export function webhookUrlProblem(raw: string, production: boolean): string | null {
+export function webhookUrlProblem(
+  raw: string,
+  production: boolean,
+  trusted: ReadonlySet<string> = new Set(),
+): string | null {
   if (raw.length > 2048) return 'must be at most 2048 characters';
   // The URL is kept and shown as sent: what the parser would quietly strip or never send is refused instead.
   if (raw.trim() !== raw) return 'must not begin or end with white space';
@@ -29,6 +34,7 @@ export function webhookUrlProblem(raw: string, production: boolean): string | nu
   }
   if (url.username || url.password) return 'must not carry a user name or password';
   const host = url.hostname.toLowerCase();
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && trusted.has(host)) return null;
   if (url.protocol === 'http:') {
     if (production || !LOCAL_HOSTS.has(host)) return 'must use https://';
     return null;
@@ -95,6 +101,11 @@ function isPrivateV6(address: string): boolean {
 }
 
 export type HostLookup = (host: string) => Promise<{ address: string }[]>;
+
+/** Whether the URL's host is one the operator trusts (WEBHOOK_TRUSTED_HOSTS): sends to it are not checked. */
+export function isTrustedHost(raw: string, trusted: ReadonlySet<string>): boolean {
+  return trusted.size > 0 && trusted.has(new URL(raw).hostname.toLowerCase());
+}
 
 /**
  * Send-time half of the rule above, for address literals: host names are checked by publicOnlyLookup as the
