@@ -1,4 +1,7 @@
-import { clientKey } from './public-rate-limit.guard';
+import type { ExecutionContext } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import type { RateLimiter } from '../common/rate-limiter';
+import { clientKey, PublicRateLimitGuard } from './public-rate-limit.guard';
 
 describe(clientKey.name, () => {
   it.each([
@@ -15,5 +18,28 @@ describe(clientKey.name, () => {
   it('puts every address of one /64 under one key', () => {
     expect(clientKey('2001:db8:1:2:aaaa::1')).toBe(clientKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
     expect(clientKey('2001:db8:1:2::1')).not.toBe(clientKey('2001:db8:1:3::1'));
+  });
+
+  it('counts a request without an address under one shared key', () => {
+    expect(clientKey(undefined)).toBe('unknown');
+    expect(clientKey('')).toBe('unknown');
+  });
+});
+
+describe(PublicRateLimitGuard.name, () => {
+  const contextOf = (request: { ip: string | undefined }) =>
+    ({ switchToHttp: () => ({ getRequest: () => request }) }) as unknown as ExecutionContext;
+
+  it('limits a request whose socket has closed (no address) under "unknown" instead of failing', async () => {
+    const consume = jest.fn().mockResolvedValue({ read: null });
+    const sut = new PublicRateLimitGuard(
+      { consume } as unknown as RateLimiter,
+      {
+        publicRateLimitPerSecond: 7,
+      } as AppConfig,
+    );
+
+    await expect(sut.canActivate(contextOf({ ip: undefined }))).resolves.toBe(true);
+    expect(consume).toHaveBeenCalledWith('public-client', 'unknown', 7);
   });
 });

@@ -24,8 +24,12 @@ export class PublicRateLimitGuard implements CanActivate {
   }
 }
 
-/** An IPv4 address as it is; an IPv6 address as its first four groups (its /64). */
-export function clientKey(address: string): string {
+/** Where no address is known (the socket closed before the guard ran), every such request shares one bucket. */
+export const UNKNOWN_CLIENT = 'unknown';
+
+/** An IPv4 address as it is; an IPv6 address as its first four groups (its /64); no address as `unknown`. */
+export function clientKey(address: string | undefined): string {
+  if (!address) return UNKNOWN_CLIENT;
   const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
   const groups = isIPv6(plain) ? ipv6Groups(plain) : null;
   if (!groups) return plain;
