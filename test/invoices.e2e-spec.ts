@@ -338,6 +338,9 @@ describe('invoices (e2e)', () => {
       ['issuedAt', { issuedAt: '2026-W48-1' }],
       ['issuedAt', { issuedAt: '2026-11-20T10Z' }],
       ['issuedAt', { issuedAt: '2026-02-30' }],
+      // No clock is more than 14 hours from UTC.
+      ['issuedAt', { issuedAt: '2026-11-23T10:00:00+14:30' }],
+      ['issuedAt', { issuedAt: '2026-11-23T10:00:00+23:59' }],
       ['bank', { bank: '' }],
       ['bank', { bank: '\t ' }],
       ['extra', { extra: 'x' }],

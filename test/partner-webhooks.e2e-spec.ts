@@ -885,18 +885,22 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
       await deliveryOf(early, 'delivered');
     });
 
-    it.each([['yesterday'], ['2026-02-30T00:00:00Z'], ['2026-11-29T24:00:00Z'], ['2026-11-29'], [undefined]])(
-      'refuses to recover since %p with 400 naming since',
-      async (since) => {
-        const { partner, endpoint } = await endpointWithEvent(`/bad-since/${unique('p')}`);
-        const res = await t.http
-          .post(`/v1/webhook-endpoints/${endpoint.id}/recover`)
-          .set(bearer(partner.apiKey))
-          .send(since === undefined ? {} : { since });
-        expectProblem(res, 400);
-        expect(new Set(res.body.errors.map((e: { field: string }) => e.field))).toEqual(new Set(['since']));
-      },
-    );
+    it.each([
+      ['yesterday'],
+      ['2026-02-30T00:00:00Z'],
+      ['2026-11-29T24:00:00Z'],
+      ['2026-11-29'],
+      ['2026-11-29T00:00:00+14:30'],
+      [undefined],
+    ])('refuses to recover since %p with 400 naming since', async (since) => {
+      const { partner, endpoint } = await endpointWithEvent(`/bad-since/${unique('p')}`);
+      const res = await t.http
+        .post(`/v1/webhook-endpoints/${endpoint.id}/recover`)
+        .set(bearer(partner.apiKey))
+        .send(since === undefined ? {} : { since });
+      expectProblem(res, 400);
+      expect(new Set(res.body.errors.map((e: { field: string }) => e.field))).toEqual(new Set(['since']));
+    });
 
     it('answers 404 to a recovery of another partner’s endpoint, and 400 to a status that is none', async () => {
       const { partner, endpoint } = await endpointWithEvent(`/foreign/${unique('p')}`);

@@ -49,6 +49,8 @@ export function pakistanYear(at: Date): number {
   return new Date(at.getTime() + PAKISTAN_OFFSET_MS).getUTCFullYear();
 }
 
+const MAX_UTC_OFFSET_MINUTES = 14 * 60;
+
 const DATE_OR_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
 
@@ -56,7 +58,8 @@ const DATE_OR_DATE_TIME =
  * The instant a Pakistani bank document names: a date (`2026-11-23`, kept as that day's UTC midnight, which is
  * the same day in Pakistan) or a date-time (`T` or a space between) with or without an offset; without one it is
  * read as Pakistan's time, never the server's. Null for anything else, including days a calendar lacks
- * (`2026-02-30`), a year or month alone, hour 24 and leap seconds. Digits past milliseconds are dropped.
+ * (`2026-02-30`), a year or month alone, hour 24, leap seconds and offsets beyond ±14:00. Digits past
+ * milliseconds are dropped.
  */
 export function parsePakistanInstant(text: string): Date | null {
   const m = DATE_OR_DATE_TIME.exec(text);
@@ -66,7 +69,8 @@ export function parsePakistanInstant(text: string): Date | null {
   const offsetHours = Number(m[10] ?? 0);
   const offsetMinutes = Number(m[11] ?? 0);
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
-  if (offsetHours > 14 || offsetMinutes > 59) return null;
+  // Clocks in use run from UTC-12:00 to UTC+14:00: an offset beyond ±14:00 (+23:59, +14:30) is a typo, not a time.
+  if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > MAX_UTC_OFFSET_MINUTES) return null;
   const wallClock = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   const calendar = new Date(wallClock);
   if (
