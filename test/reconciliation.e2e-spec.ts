@@ -269,6 +269,9 @@ describe('reconciliation with a provider (e2e)', () => {
     [{ to: '2026-12-01T00:00:00Z' }, 'from', 'from is required'],
     [{ from: '2026-11-30T00:00:00', to: '2026-12-01T00:00:00Z' }, 'from', 'with its zone'],
     [{ from: '2026-02-30T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'from', 'real calendar instant'],
+    // No clock is more than 14 hours from UTC.
+    [{ from: '2026-11-30T00:00:00+23:59', to: '2026-12-01T00:00:00Z' }, 'from', 'offset within ±14:00'],
+    [{ from: '2026-11-30T00:00:00Z', to: '2026-12-01T00:00:00-14:30' }, 'to', 'offset within ±14:00'],
     [
       { from: '2026-11-30T00:00:00.123456Z', to: '2026-12-01T00:00:00Z' },
       'from',

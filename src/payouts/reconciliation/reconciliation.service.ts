@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { Problems } from '../../common/problem';
+import { parsePakistanInstant } from '../../invoices/pakistan-export';
 import { formatAmount, formatExact, MoneyDecimal, sumAmounts } from '../../money/money';
 import { ConnectorRegistry, UnknownProviderError } from '../connectors/connector-registry';
 import { ProviderConnector, StatementLine, StatementPage } from '../connectors/provider-connector';
@@ -165,8 +166,9 @@ function untilAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 function checkedWindow(query: ReconciliationQuery): { from: Date; to: Date } {
-  const from = new Date(query.from);
-  const to = new Date(query.to);
+  // Validated instants, or the scheduler's toISOString(): always ones this parser reads.
+  const from = parsePakistanInstant(query.from)!;
+  const to = parsePakistanInstant(query.to)!;
   if (to.getTime() <= from.getTime()) {
     throw Problems.validation([{ field: 'to', message: 'to must be after from' }]);
   }
