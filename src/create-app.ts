@@ -3,13 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type pino from 'pino';
 import { AppModule } from './app.module';
 import { AppLogger, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
+import { answerClientError, installHttpEdge, requestIdOf } from './common/http-edge';
 import { logRequests, tagRequestLogs } from './common/request-log';
 import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
@@ -32,9 +31,6 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './ops/metrics.service';
 import { RedisService } from './redis/redis.module';
-
-/** A caller's X-Request-Id is kept when it is this plain. */
-const REQUEST_ID = /^[\w-]{1,100}$/;
 
 /** Largest request body accepted anywhere (the webhook limit of the contract). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -205,28 +201,6 @@ function isDashboardApiRequest(request: Pick<FastifyRequest, 'url' | 'routeOptio
 /** How long the dashboard's API waits for Redis to answer a ping before it answers 503. */
 const DASHBOARD_REDIS_TIMEOUT_MS = 1000;
 
-/**
- * Answers a request node's HTTP parser could not read, as problem+json, then closes the connection: no route,
- * hook or filter ever sees it. A reset connection gets nothing.
- */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, detail] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'The request did not arrive in time.']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'The request headers are too large.']
-        : [400, 'The request is not valid HTTP.'];
-  const body = JSON.stringify(httpProblem(status, detail));
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(error);
-}
-
 export async function createApp(
   config: AppConfig,
   extra: { clock?: Clock } = {},
@@ -246,10 +220,7 @@ export async function createApp(
     // The request id: the caller's X-Request-Id when it is a plain token, a fresh UUID otherwise. Answers carry
     // it back (see the onRequest hook) and the request log names it.
     requestIdHeader: false,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req: IncomingMessage) => requestIdOf(req.headers),
     // What node's HTTP parser refuses (a NUL byte in a header, a bad request line) is problem+json too.
     clientErrorHandler: answerClientError,
     // What the router refuses before any handler runs (a malformed percent-escape, say) is problem+json too.
@@ -268,6 +239,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   const redis = app.get(RedisService);
   const metrics = app.get(MetricsService);
+  installHttpEdge(fastify);
   tagRequestLogs(fastify);
   logRequests(fastify, rootLogger);
   installBodyParsers(fastify);

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { IncomingHttpHeaders, IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { httpProblem, ProblemDocument } from './problem';
+
+/** A caller's X-Request-Id is kept when it is this plain. */
+const REQUEST_ID = /^[\w-]{1,100}$/;
+
+/** The request id: the caller's X-Request-Id when it is a plain token, a fresh UUID otherwise. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Writes a whole problem+json answer on a socket no HTTP response object owns, then closes it. */
+function writeProblem(socket: Duplex, problem: ProblemDocument, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(problem);
+  const lines = Object.entries({
+    'Content-Type': 'application/problem+json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...headers,
+    Connection: 'close',
+  }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${lines.join('')}\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
+
+/**
+ * Answers a request node's HTTP parser could not read, as problem+json, then closes the connection: no route,
+ * hook or filter ever sees it. A reset connection gets nothing.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request did not arrive in time.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request headers are too large.']
+        : [400, 'The request is not valid HTTP.'];
+  if (socket.writable) writeProblem(socket, httpProblem(status, detail));
+  else socket.destroy(error);
+}
+
+/**
+ * CONNECT asks for a tunnel, which node hands over as a bare socket (its 'connect' event) and, with no listener,
+ * drops without a word. No path serves it here: 405, with the methods the API's routes do take.
+ */
+function refuseConnect(methods: Set<string>) {
+  return (req: IncomingMessage, socket: Duplex): void => {
+    writeProblem(socket, httpProblem(405, 'CONNECT is not served: this is an API, not a proxy.'), {
+      Allow: [...methods].join(', '),
+      'X-Request-Id': requestIdOf(req.headers),
+    });
+  };
+}
+
+/**
+ * What node's HTTP server would answer itself, before fastify sees a request, is answered here as problem+json
+ * like the rest of the API. Call before the app's routes are registered: the methods they take are collected.
+ */
+export function installHttpEdge(fastify: FastifyInstance): void {
+  const methods = new Set<string>();
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) methods.add(method);
+  });
+  fastify.server.on('connect', refuseConnect(methods));
+}

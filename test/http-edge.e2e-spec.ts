@@ -1,0 +1,68 @@
+import { once } from 'node:events';
+import { AddressInfo, connect } from 'node:net';
+import { startApp, TestApp } from './support/app';
+
+/** What node's HTTP server sees before any route: requests written byte for byte on a socket of their own. */
+describe('the HTTP edge (e2e)', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Sends `raw` and reads the answer until the server closes the connection (the client closes after 5 s). */
+  const exchange = async (raw: string) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close');
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    socket.write(raw);
+    await closed;
+    clearTimeout(timer);
+    const at = answer.indexOf('\r\n\r\n');
+    const [statusLine, ...fields] = answer.slice(0, at).split('\r\n');
+    const headers = Object.fromEntries(
+      fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]),
+    );
+    return { statusLine, headers, body: at === -1 ? null : JSON.parse(answer.slice(at + 4)) };
+  };
+
+  const expectRawProblem = (res: Awaited<ReturnType<typeof exchange>>, status: number) => {
+    expect(res.statusLine).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toEqual(
+      expect.objectContaining({
+        type: expect.any(String),
+        title: expect.any(String),
+        status,
+        detail: expect.any(String),
+      }),
+    );
+  };
+
+  it.each([
+    ['an authority', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
+    ['a path of the API', 'CONNECT /v1/payouts HTTP/1.1\r\nHost: x\r\nX-Request-Id: tunnel-1\r\n\r\n'],
+  ])(
+    'answers CONNECT to %s with 405 problem+json, the methods it serves, and a closed connection',
+    async (_, raw) => {
+      const res = await exchange(raw);
+      expectRawProblem(res, 405);
+      expect(res.body.detail).toMatch(/CONNECT/);
+      expect(res.headers.connection).toBe('close');
+      expect(res.headers.allow.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT']);
+      expect(res.headers['x-request-id']).toMatch(
+        raw.includes('tunnel-1') ? /^tunnel-1$/ : /^[0-9a-f-]{36}$/,
+      );
+    },
+  );
+});
