@@ -8,7 +8,7 @@ import type pino from 'pino';
 import { AppModule } from './app.module';
 import { AppLogger, ROOT_LOGGER } from './common/app-logger';
 import { Clock } from './common/clock';
-import { answerClientError, installHttpEdge, requestIdOf } from './common/http-edge';
+import { answerClientError, hostProblem, installHttpEdge, requestIdOf } from './common/http-edge';
 import { logRequests, tagRequestLogs } from './common/request-log';
 import { unstorableText } from './common/storable-text';
 import { ProblemFilter, sendProblem } from './common/problem.filter';
@@ -216,6 +216,8 @@ export async function createApp(
     http: {
       requestTimeout: config.httpRequestTimeoutMs,
       connectionsCheckingInterval: Math.min(5_000, config.httpRequestTimeoutMs),
+      // A request without Host is refused by the onRequest hook (hostProblem), as problem+json.
+      requireHostHeader: false,
     },
     // The request id: the caller's X-Request-Id when it is a plain token, a fresh UUID otherwise. Answers carry
     // it back (see the onRequest hook) and the request log names it.
@@ -245,6 +247,11 @@ export async function createApp(
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
+    const host = hostProblem(request.raw);
+    if (host) {
+      sendProblem(reply, Problems.validation([host]));
+      return reply;
+    }
     if (request.headers.authorization !== undefined && authorizationSentTwice(request.raw.rawHeaders)) {
       sendProblem(reply, Problems.validation([{ field: 'Authorization', message: 'must be sent once' }]));
       return reply;

@@ -65,4 +65,28 @@ describe('the HTTP edge (e2e)', () => {
       );
     },
   );
+
+  it.each([
+    ['no Host line', 'GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n', 'is required in HTTP/1.1'],
+    [
+      'two Host lines',
+      'GET /health/live HTTP/1.1\r\nHost: a\r\nhost: b\r\nConnection: close\r\n\r\n',
+      'must be sent once',
+    ],
+    [
+      'two Host lines in HTTP/1.0',
+      'GET /health/live HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n',
+      'must be sent once',
+    ],
+  ])('answers a request with %s with 400 problem+json naming Host', async (_, raw, message) => {
+    const res = await exchange(raw);
+    expectRawProblem(res, 400);
+    expect(res.body.errors).toEqual([{ field: 'Host', message }]);
+    expect(res.headers['x-request-id']).toEqual(expect.any(String));
+  });
+
+  it('serves an HTTP/1.0 request without Host, which that version allows', async () => {
+    const res = await exchange('GET /health/live HTTP/1.0\r\n\r\n');
+    expect(res.statusLine).toMatch(/^HTTP\/1\.1 200 /);
+  });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { IncomingHttpHeaders, IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { httpProblem, ProblemDocument } from './problem';
+import { FieldError, httpProblem, ProblemDocument } from './problem';
 
 /** A caller's X-Request-Id is kept when it is this plain. */
 const REQUEST_ID = /^[\w-]{1,100}$/;
@@ -55,6 +55,24 @@ function refuseConnect(methods: Set<string>) {
       'X-Request-Id': requestIdOf(req.headers),
     });
   };
+}
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request holds exactly one Host line (HTTP/1.0 may leave it out). Node answered a
+ * missing one with a bare 400 of its own (its requireHostHeader, turned off so that this answers instead) and
+ * keeps the first of two, while a proxy in front may have routed by the other: both are refused, naming Host.
+ */
+export function hostProblem(request: IncomingMessage): FieldError | null {
+  const raw = request.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') seen += 1;
+  }
+  if (seen > 1) return { field: 'Host', message: 'must be sent once' };
+  if (seen === 0 && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1) {
+    return { field: 'Host', message: 'is required in HTTP/1.1' };
+  }
+  return null;
 }
 
 /**
