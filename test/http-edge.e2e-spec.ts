@@ -28,12 +28,15 @@ describe('the HTTP edge (e2e)', () => {
     socket.write(raw);
     await closed;
     clearTimeout(timer);
+    // An interim answer (100 Continue) comes before the final one.
+    const interim = /^HTTP\/1\.1 1\d\d [^\r]*\r\n\r\n/.exec(answer)?.[0] ?? '';
+    answer = answer.slice(interim.length);
     const at = answer.indexOf('\r\n\r\n');
     const [statusLine, ...fields] = answer.slice(0, at).split('\r\n');
     const headers = Object.fromEntries(
       fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]),
     );
-    return { statusLine, headers, body: at === -1 ? null : JSON.parse(answer.slice(at + 4)) };
+    return { interim, statusLine, headers, body: at === -1 ? null : JSON.parse(answer.slice(at + 4)) };
   };
 
   const expectRawProblem = (res: Awaited<ReturnType<typeof exchange>>, status: number) => {
@@ -87,6 +90,33 @@ describe('the HTTP edge (e2e)', () => {
 
   it('serves an HTTP/1.0 request without Host, which that version allows', async () => {
     const res = await exchange('GET /health/live HTTP/1.0\r\n\r\n');
+    expect(res.statusLine).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it.each([
+    ['a GET', 'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nX-Request-Id: expect-1\r\n\r\n'],
+    [
+      'a POST holding its body back',
+      'POST /v1/freelancers HTTP/1.1\r\nHost: x\r\nExpect: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n',
+    ],
+  ])(
+    'answers %s with an Expect other than 100-continue with 417 problem+json naming Expect',
+    async (_, raw) => {
+      const res = await exchange(raw);
+      expectRawProblem(res, 417);
+      expect(res.body.errors).toEqual([{ field: 'Expect', message: 'must be 100-continue' }]);
+      expect(res.headers.connection).toBe('close');
+      expect(res.headers['x-request-id']).toMatch(
+        raw.includes('expect-1') ? /^expect-1$/ : /^[0-9a-f-]{36}$/,
+      );
+    },
+  );
+
+  it('still serves Expect: 100-continue', async () => {
+    const res = await exchange(
+      'GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+    );
+    expect(res.interim).toBe('HTTP/1.1 100 Continue\r\n\r\n');
     expect(res.statusLine).toMatch(/^HTTP\/1\.1 200 /);
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { IncomingHttpHeaders, IncomingMessage, STATUS_CODES } from 'node:http';
+import { IncomingHttpHeaders, IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FieldError, httpProblem, ProblemDocument } from './problem';
 
@@ -76,6 +76,25 @@ export function hostProblem(request: IncomingMessage): FieldError | null {
 }
 
 /**
+ * An Expect other than 100-continue, the only expectation HTTP defines (RFC 9110 §10.1.1): node emits
+ * 'checkExpectation' for it and, with no listener, answers a bare 417.
+ */
+function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({
+    ...httpProblem(417, 'The only expectation served is "Expect: 100-continue".'),
+    errors: [{ field: 'Expect', message: 'must be 100-continue' }],
+  });
+  // The body the client may be holding back is not read: the connection closes after the answer.
+  res.writeHead(417, {
+    'Content-Type': 'application/problem+json',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Request-Id': requestIdOf(req.headers),
+    Connection: 'close',
+  });
+  res.end(body);
+}
+
+/**
  * What node's HTTP server would answer itself, before fastify sees a request, is answered here as problem+json
  * like the rest of the API. Call before the app's routes are registered: the methods they take are collected.
  */
@@ -85,4 +104,5 @@ export function installHttpEdge(fastify: FastifyInstance): void {
     for (const method of [route.method].flat()) methods.add(method);
   });
   fastify.server.on('connect', refuseConnect(methods));
+  fastify.server.on('checkExpectation', refuseExpectation);
 }
