@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { AddressInfo, connect } from 'node:net';
+import { Duplex } from 'node:stream';
 import { startApp, TestApp } from './support/app';
 
 /** What node's HTTP server sees before any route: requests written byte for byte on a socket of their own. */
@@ -111,6 +112,23 @@ describe('the HTTP edge (e2e)', () => {
       );
     },
   );
+
+  it('survives a CONNECT whose client is gone before the answer, and goes on serving', async () => {
+    // The socket node hands over for a CONNECT, its own error listener taken off, failing the answer's write.
+    const gone = new Duplex({
+      read() {},
+      write(_chunk, _encoding, callback) {
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    // Not events.once: it would listen for 'error' itself.
+    const closed = new Promise<void>((resolve) => gone.on('close', () => resolve()));
+    t.app.getHttpServer().emit('connect', { headers: {} }, gone, Buffer.alloc(0));
+    await closed;
+    expect(gone.destroyed).toBe(true);
+    const res = await exchange('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(res.statusLine).toMatch(/^HTTP\/1\.1 200 /);
+  });
 
   it('still serves Expect: 100-continue', async () => {
     const res = await exchange(

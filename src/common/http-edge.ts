@@ -13,8 +13,13 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** Writes a whole problem+json answer on a socket no HTTP response object owns, then closes it. */
+/**
+ * Writes a whole problem+json answer on a socket no HTTP response object owns, then closes it. A client gone
+ * before the answer (a reset) only ends the socket: node took its own error listener off a CONNECT's socket, and
+ * an 'error' with no listener would end the process.
+ */
 function writeProblem(socket: Duplex, problem: ProblemDocument, headers: Record<string, string> = {}): void {
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
   const body = JSON.stringify(problem);
   const lines = Object.entries({
     'Content-Type': 'application/problem+json',
