@@ -147,6 +147,13 @@ describe('SECRETS_KEY rotation (e2e)', () => {
       a.body.id,
       unreadable,
     ]);
+    // b keeps a replaced secret no given key opens, expired: it holds nothing back, and is dropped.
+    const expiresAt = new Date(Date.now() - 1000).toISOString();
+    const expired = sealSecret(new SecretKeys(stray), 'whsec_old', `${b.body.id}:previous:${expiresAt}`);
+    await during.db.query('UPDATE platform_connections SET previous_secrets = $2::jsonb WHERE id = $1', [
+      b.body.id,
+      JSON.stringify([{ sealed: expired.toString('base64'), expiresAt }]),
+    ]);
 
     expect(await during.app.get(SecretResealer).pass()).toMatch(/^Sealed \d+ stored secrets again/);
     const newOnly = new SecretKeys(newKey);
@@ -156,10 +163,11 @@ describe('SECRETS_KEY rotation (e2e)', () => {
     ]);
     expect(Buffer.compare(left.secret_ciphertext, unreadable)).toBe(0);
     const [resealed] = await during.db.query(
-      'SELECT substring(secret_ciphertext FROM 1 FOR 5) = $2 AS current FROM platform_connections WHERE id = $1',
+      `SELECT substring(secret_ciphertext FROM 1 FOR 5) = $2 AS current, previous_secrets
+       FROM platform_connections WHERE id = $1`,
       [b.body.id, newOnly.currentPrefix],
     );
-    expect(resealed.current).toBe(true);
+    expect(resealed).toEqual({ current: true, previous_secrets: [] });
     const metrics = await during.app
       .get(MetricsService)
       .registry.getSingleMetricAsString('stored_secrets_not_under_current_key');

@@ -32,6 +32,11 @@ export class SecretKeys {
     }
   }
 
+  /** Whether earlier keys are given beside the current one: a rotation of SECRETS_KEY is under way. */
+  get rotating(): boolean {
+    return this.all.length > 1;
+  }
+
   /** The first bytes of a value `current` sealed: a value that does not start so needs sealing again. */
   get currentPrefix(): Buffer {
     return Buffer.concat([Buffer.from([NAMED_KEY]), this.currentId]);

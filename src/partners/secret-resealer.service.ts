@@ -28,8 +28,15 @@ export class SecretResealer implements OnApplicationBootstrap, OnApplicationShut
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Only while a rotation is under way (SECRETS_KEYS_DECRYPT_ONLY given): otherwise a pass would only rewrite the
+   * secrets stored before the key id was written into the newer format, which a replica of an earlier release,
+   * still running during a rolling deploy, cannot open.
+   */
   onApplicationBootstrap(): void {
-    if (this.config.role !== 'api') this.task.start(RESEAL_INTERVAL_MS, FIRST_PASS_MS);
+    if (this.config.role !== 'api' && this.config.secretKeys.rotating) {
+      this.task.start(RESEAL_INTERVAL_MS, FIRST_PASS_MS);
+    }
   }
 
   onApplicationShutdown(): Promise<void> {

@@ -325,8 +325,9 @@ export async function resealSecrets(
   const prefix = keys.currentPrefix;
   const again = (sealed: Buffer, context: string) => {
     if (sealed.subarray(0, prefix.length).equals(prefix)) return sealed;
+    const resealed = sealSecret(keys, openSecret(keys, sealed, context), context);
     pass.resealed += 1;
-    return sealSecret(keys, openSecret(keys, sealed, context), context);
+    return resealed;
   };
   for (let after = FIRST_UUID; ;) {
     const rows: SealedRow[] = await db.transaction(async (tx) => {
@@ -336,30 +337,39 @@ export async function resealSecrets(
            ORDER BY id LIMIT ${RESEAL_BATCH} FOR NO KEY UPDATE SKIP LOCKED`,
         [prefix, after],
       );
+      const nowMs = Date.now();
       for (const row of locked) {
-        const before = pass.resealed;
-        try {
-          const secret = again(row.secret_ciphertext, tables.sealedFor(row.id));
-          const created =
-            row.created_secret_ciphertext &&
-            again(row.created_secret_ciphertext, createdContext(tables, row.id));
-          const previous = row.previous_secrets.map((p) => ({
+        // Each value on its own: one no key opens stays as it is, and the row is named, while the others move on.
+        let unreadable = false;
+        const each = (sealed: Buffer, context: string) => {
+          try {
+            return again(sealed, context);
+          } catch (error) {
+            if (!(error instanceof SecretBoxError)) throw error;
+            unreadable = true;
+            return sealed;
+          }
+        };
+        const secret = each(row.secret_ciphertext, tables.sealedFor(row.id));
+        const created =
+          row.created_secret_ciphertext &&
+          each(row.created_secret_ciphertext, createdContext(tables, row.id));
+        // A replaced secret past its expiry verifies nothing any more: it is dropped, not sealed again.
+        const previous = row.previous_secrets
+          .filter((p) => Date.parse(p.expiresAt) > nowMs)
+          .map((p) => ({
             ...p,
-            sealed: again(
+            sealed: each(
               Buffer.from(p.sealed, 'base64'),
               previousContext(tables, row.id, p.expiresAt),
             ).toString('base64'),
           }));
-          await tx.query(
-            `UPDATE ${tables.table}
-               SET secret_ciphertext = $2, created_secret_ciphertext = $3, previous_secrets = $4::jsonb WHERE id = $1`,
-            [row.id, secret, created, JSON.stringify(previous)],
-          );
-        } catch (error) {
-          if (!(error instanceof SecretBoxError)) throw error;
-          pass.resealed = before;
-          pass.unreadable.push(row.id);
-        }
+        await tx.query(
+          `UPDATE ${tables.table}
+             SET secret_ciphertext = $2, created_secret_ciphertext = $3, previous_secrets = $4::jsonb WHERE id = $1`,
+          [row.id, secret, created, JSON.stringify(previous)],
+        );
+        if (unreadable) pass.unreadable.push(row.id);
       }
       return locked;
     });
