@@ -1170,7 +1170,7 @@ describe('partner webhooks: a receiver inside the operator network (e2e, NODE_EN
     trusting = await startApp(
       {
         ...production,
-        WEBHOOK_TRUSTED_HOSTS: 'receiver.internal, 127.0.0.1',
+        WEBHOOK_TRUSTED_HOSTS: `receiver.internal, ${new URL(receiver.url('/')).host}`,
         PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
       },
       { role: 'all' },
@@ -1184,7 +1184,7 @@ describe('partner webhooks: a receiver inside the operator network (e2e, NODE_EN
     await own.drop();
   });
 
-  it('refuses a private http receiver unless WEBHOOK_TRUSTED_HOSTS names its host, then delivers to it', async () => {
+  it('refuses a private http receiver unless WEBHOOK_TRUSTED_HOSTS names its host and port, delivers to it, and stops once it leaves', async () => {
     const partner = await createPartner(guarded.http);
     const path = `/internal/${unique('p')}`;
     const refused = await guarded.http
@@ -1201,6 +1201,13 @@ describe('partner webhooks: a receiver inside the operator network (e2e, NODE_EN
     expect(other.body.errors).toEqual([
       { field: 'url', message: 'url must not point at a private, loopback or link-local address' },
     ]);
+    // Only the ports named: another service on the trusted host is refused.
+    const port = new URL(receiver.url('/')).port;
+    const otherPort = await trusting.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: `http://127.0.0.1:${Number(port) === 6379 ? 6380 : 6379}/` });
+    expect(otherPort.body.errors).toEqual([{ field: 'url', message: 'url must use https://' }]);
 
     const endpoint = await trusting.http
       .post('/v1/webhook-endpoints')
@@ -1224,5 +1231,31 @@ describe('partner webhooks: a receiver inside the operator network (e2e, NODE_EN
     );
     expect(delivered).toEqual({ status: 'delivered', last_error: null });
     expect(receiver.verifiedAt(path, endpoint.body.secret)).toHaveLength(1);
+
+    // The host leaves the list: the endpoint registered over http is no longer sent to, in clear or otherwise.
+    await trusting.close();
+    trusting = await startApp(
+      { ...production, PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100' },
+      { role: 'all' },
+    );
+    const [later] = await trusting.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
+       VALUES ($1, 'payout.failed', 'payout_timeline', 2, '{"payoutId":"y"}') RETURNING id`,
+      [partner.id],
+    );
+    const refusedSend = await waitFor(
+      async () => {
+        const [row] = await trusting.db.query(
+          `SELECT last_error FROM webhook_deliveries WHERE event_id = $1`,
+          [later.id],
+        );
+        return row?.last_error;
+      },
+      { what: 'the send to the host no longer trusted to be refused' },
+    );
+    expect(refusedSend).toBe(
+      'request failed: refused to send: plain http is sent only to WEBHOOK_TRUSTED_HOSTS',
+    );
+    expect(receiver.at(path)).toHaveLength(1);
   });
 });

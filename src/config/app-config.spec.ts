@@ -176,10 +176,11 @@ describe('OPS_TOKEN', () => {
 });
 
 describe('WEBHOOK_TRUSTED_HOSTS', () => {
-  it('takes host names and address literals, comma-separated', () => {
+  it('takes host names and address literals, with a port unless the default, comma-separated', () => {
     expect([
-      ...loadConfig({ WEBHOOK_TRUSTED_HOSTS: 'receiver.internal, 10.0.0.5,[fd00::5]' }).webhookTrustedHosts,
-    ]).toEqual(['receiver.internal', '10.0.0.5', '[fd00::5]']);
+      ...loadConfig({ WEBHOOK_TRUSTED_HOSTS: 'receiver.internal:8080, 10.0.0.5,[fd00::5]:9000' })
+        .webhookTrustedHosts,
+    ]).toEqual(['receiver.internal:8080', '10.0.0.5', '[fd00::5]:9000']);
     expect(loadConfig({}).webhookTrustedHosts.size).toBe(0);
     // docker-compose passes it empty when the operator did not set it.
     expect(loadConfig({ WEBHOOK_TRUSTED_HOSTS: '' }).webhookTrustedHosts.size).toBe(0);
@@ -187,7 +188,9 @@ describe('WEBHOOK_TRUSTED_HOSTS', () => {
 
   it.each([
     'http://receiver.internal',
-    'receiver.internal:8080',
+    'receiver.internal:80',
+    'receiver.internal:',
+    'receiver.internal/hooks',
     'Receiver.Internal',
     'fd00::5',
     'a,,b',

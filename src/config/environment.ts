@@ -48,8 +48,8 @@ function isTrustedProxies(value: unknown): boolean {
 }
 
 /**
- * WEBHOOK_TRUSTED_HOSTS: host names or address literals (IPv6 in brackets), comma-separated, each as a URL's host
- * would read it (lower case, no port, no scheme).
+ * WEBHOOK_TRUSTED_HOSTS: host names or address literals (IPv6 in brackets), each with a port unless it is the
+ * scheme's default, comma-separated, each as a URL's host would read it (lower case, no scheme).
  */
 function isHostList(value: unknown): boolean {
   if (typeof value !== 'string') return false;
@@ -57,7 +57,7 @@ function isHostList(value: unknown): boolean {
     const host = item.trim();
     if (!host || !/^[a-z0-9.\-[\]:]+$/.test(host)) return false;
     try {
-      return new URL(`http://${host}/`).hostname === host;
+      return new URL(`http://${host}/`).host === host;
     } catch {
       return false;
     }
@@ -186,7 +186,7 @@ export class EnvironmentVariables {
     validator: {
       validate: isHostList,
       defaultMessage: () =>
-        'WEBHOOK_TRUSTED_HOSTS is host names or address literals (IPv6 in brackets), lower case, without scheme or port, comma-separated',
+        'WEBHOOK_TRUSTED_HOSTS is host names or address literals (IPv6 in brackets), each with its port unless the default, lower case, without scheme, comma-separated',
     },
   })
   WEBHOOK_TRUSTED_HOSTS?: string;

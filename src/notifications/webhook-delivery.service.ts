@@ -11,7 +11,7 @@ import { ENDPOINT_SECRETS } from './webhook-endpoints.service';
 import { openCurrent, StoredPrevious, workingPrevious } from '../partners/secret-rotation';
 import { signWebhook } from './webhook-signer';
 import { postOnce } from './post-once';
-import { isTrustedHost, privateLiteralProblem, publicOnlyLookup } from './webhook-url';
+import { isTrustedHost, plainHttpProblem, privateLiteralProblem, publicOnlyLookup } from './webhook-url';
 
 /** Slack on top of the POST timeout before an attempt in flight counts as lost (its worker died). */
 const IN_FLIGHT_GRACE_MS = 60_000;
@@ -134,7 +134,7 @@ export class WebhookDeliveryService {
     try {
       const guarded =
         this.config.nodeEnv === 'production' && !isTrustedHost(claimed.url, this.config.webhookTrustedHosts);
-      const refused = guarded ? privateLiteralProblem(claimed.url) : null;
+      const refused = guarded ? (plainHttpProblem(claimed.url) ?? privateLiteralProblem(claimed.url)) : null;
       if (refused) throw new Error(`refused to send: ${refused}`);
       const headers = signWebhook(secrets, claimed.event_id, Math.floor(Date.now() / 1000), body);
       statusCode = await postOnce(claimed.url, {

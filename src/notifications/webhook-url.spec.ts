@@ -4,6 +4,7 @@ import {
   HostLookup,
   isPrivateAddress,
   isTrustedHost,
+  plainHttpProblem,
   privateLiteralProblem,
   publicOnlyLookup,
   webhookUrlProblem,
@@ -14,16 +15,24 @@ const NOT_AS_WRITTEN =
 
 describe(webhookUrlProblem.name, () => {
   it('takes http and private addresses for the hosts the operator trusts, and only those', () => {
-    const trusted = new Set(['receiver.internal', '10.0.0.5', '[fd00::5]']);
+    const trusted = new Set(['receiver.internal:8080', '10.0.0.5', '[fd00::5]:9000']);
     for (const url of [
       'http://receiver.internal:8080/h',
+      'HTTP://Receiver.Internal:8080/h',
       'https://10.0.0.5/h',
-      'http://[fd00::5]/h',
-      'HTTP://Receiver.Internal/h',
+      'https://10.0.0.5:443/h',
+      'http://10.0.0.5/h',
+      'http://[fd00::5]:9000/h',
     ]) {
       expect(webhookUrlProblem(url, true, trusted)).toBeNull();
     }
     expect(webhookUrlProblem('http://other.internal/h', true, trusted)).toBe('must use https://');
+    // Another port of a trusted host is another service: the rules hold for it.
+    expect(webhookUrlProblem('http://receiver.internal/h', true, trusted)).toBe('must use https://');
+    expect(webhookUrlProblem('http://10.0.0.5:6379/', true, trusted)).toBe('must use https://');
+    expect(webhookUrlProblem('https://[fd00::5]/h', true, trusted)).toBe(
+      'must not point at a private, loopback or link-local address',
+    );
     expect(webhookUrlProblem('https://10.0.0.6/h', true, trusted)).toBe(
       'must not point at a private, loopback or link-local address',
     );
@@ -35,7 +44,15 @@ describe(webhookUrlProblem.name, () => {
     );
     expect(isTrustedHost('http://Receiver.Internal:8080/h', trusted)).toBe(true);
     expect(isTrustedHost('https://receiver.internal.evil.example/h', trusted)).toBe(false);
+    expect(isTrustedHost('http://receiver.internal:8081/h', trusted)).toBe(false);
     expect(isTrustedHost('http://receiver.internal/h', new Set())).toBe(false);
+  });
+
+  it('refuses at send time plain http to a host that is not (or no longer) trusted', () => {
+    expect(plainHttpProblem('http://hooks.example.com/h')).toBe(
+      'plain http is sent only to WEBHOOK_TRUSTED_HOSTS',
+    );
+    expect(plainHttpProblem('https://hooks.example.com/h')).toBeNull();
   });
 
   it.each(['https://hooks.example.com/payouts', 'https://example.com:8443/x?y=1', 'https://93.184.216.34/h'])(

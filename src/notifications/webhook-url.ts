@@ -8,8 +8,8 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * Why `raw` cannot be a partner's webhook endpoint, or null when it can. https only; plain http only for the
  * local machine outside production (tests and local development). In production the URL may not name the
  * local machine or a private, loopback or link-local address literal, so a partner cannot aim our POSTs at
- * our own network. Host names are not resolved here: that would be checked at send time. A host the operator
- * trusts (WEBHOOK_TRUSTED_HOSTS: a receiver inside its own network) may be named over http and be private.
+ * our own network. Host names are not resolved here: that would be checked at send time. A host and port the
+ * operator trusts (WEBHOOK_TRUSTED_HOSTS: a receiver inside its own network) may be named over http and be private.
  */
 export function webhookUrlProblem(
   raw: string,
@@ -34,7 +34,7 @@ export function webhookUrlProblem(
   }
   if (url.username || url.password) return 'must not carry a user name or password';
   const host = url.hostname.toLowerCase();
-  if ((url.protocol === 'http:' || url.protocol === 'https:') && trusted.has(host)) return null;
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && trusted.has(url.host)) return null;
   if (url.protocol === 'http:') {
     if (production || !LOCAL_HOSTS.has(host)) return 'must use https://';
     return null;
@@ -102,9 +102,20 @@ function isPrivateV6(address: string): boolean {
 
 export type HostLookup = (host: string) => Promise<{ address: string }[]>;
 
-/** Whether the URL's host is one the operator trusts (WEBHOOK_TRUSTED_HOSTS): sends to it are not checked. */
+/**
+ * Whether the URL's host and port (as `URL.host` writes them: no port for the scheme's default) are ones the
+ * operator trusts (WEBHOOK_TRUSTED_HOSTS): sends to them are not checked.
+ */
 export function isTrustedHost(raw: string, trusted: ReadonlySet<string>): boolean {
-  return trusted.size > 0 && trusted.has(new URL(raw).hostname.toLowerCase());
+  return trusted.size > 0 && trusted.has(new URL(raw).host);
+}
+
+/**
+ * Send-time half of the https rule: plain http to a host not (or no longer) trusted. A URL registered while its
+ * host was trusted keeps its scheme; once the host leaves the list, signed events must not go out in clear.
+ */
+export function plainHttpProblem(raw: string): string | null {
+  return new URL(raw).protocol === 'http:' ? 'plain http is sent only to WEBHOOK_TRUSTED_HOSTS' : null;
 }
 
 /**
