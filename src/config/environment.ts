@@ -70,6 +70,9 @@ const TIMER_MAX_MS = 2_147_483_647;
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
 
+/** Empty as docker-compose passes a variable the operator did not set (`${NAME:-}`): unset. */
+const emptyAsUnset = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
 /** The environment variables the service reads, each with its rule. Nothing else reads process.env. */
 export class EnvironmentVariables {
   @IsOptional()
@@ -104,8 +107,7 @@ export class EnvironmentVariables {
   OPS_TOKEN?: string;
 
   @IsOptional()
-  // Empty as docker-compose passes a variable the operator did not set: no previous token.
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @Transform(emptyAsUnset)
   @IsString()
   @MinLength(16, { message: 'OPS_TOKEN_PREVIOUS must be at least 16 characters' })
   @Matches(/^\S+$/, { message: 'OPS_TOKEN_PREVIOUS must not contain white space (a trailing newline, say)' })
@@ -138,8 +140,7 @@ export class EnvironmentVariables {
   SECRETS_KEY?: string;
 
   @IsOptional()
-  // Empty as docker-compose passes a variable the operator did not set: no decrypt-only key.
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @Transform(emptyAsUnset)
   @Matches(/^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$/, {
     message: 'SECRETS_KEYS_DECRYPT_ONLY must be keys of 32 bytes, base64, separated by commas',
   })
@@ -180,7 +181,7 @@ export class EnvironmentVariables {
   TRUST_PROXY?: string;
 
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @Transform(emptyAsUnset)
   @ValidateBy({
     name: 'hostList',
     validator: {
