@@ -63,16 +63,24 @@ function refuseConnect(methods: Set<string>) {
 }
 
 /**
+ * How many lines of the request name the header `name` (lower case), however each spells it: node joins or drops
+ * the repeats of most headers, so only the raw lines tell that one was sent twice.
+ */
+export function headerLines(rawHeaders: string[], name: string): number {
+  let lines = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].length === name.length && rawHeaders[i].toLowerCase() === name) lines += 1;
+  }
+  return lines;
+}
+
+/**
  * RFC 9112 §3.2: an HTTP/1.1 request holds exactly one Host line (HTTP/1.0 may leave it out). Node answered a
  * missing one with a bare 400 of its own (its requireHostHeader, turned off so that this answers instead) and
  * keeps the first of two, while a proxy in front may have routed by the other: both are refused, naming Host.
  */
 export function hostProblem(request: IncomingMessage): FieldError | null {
-  const raw = request.rawHeaders;
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') seen += 1;
-  }
+  const seen = headerLines(request.rawHeaders, 'host');
   if (seen > 1) return { field: 'Host', message: 'must be sent once' };
   if (seen === 0 && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1) {
     return { field: 'Host', message: 'is required in HTTP/1.1' };

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { headerLines } from '../common/http-edge';
 
 /** `pk_` + 32 random bytes, base64url: 256 bits, so a plain SHA-256 is a safe stored form. */
 export function generateApiKey(): string {
@@ -28,11 +29,7 @@ export function constantTimeEquals(a: string, b: string): boolean {
  * proxy in front may have read another: such a request is refused rather than authenticated by a guess.
  */
 export function authorizationSentTwice(rawHeaders: string[]): boolean {
-  let seen = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i].length === 13 && rawHeaders[i].toLowerCase() === 'authorization') seen += 1;
-  }
-  return seen > 1;
+  return headerLines(rawHeaders, 'authorization') > 1;
 }
 
 /** The token of `Authorization: Bearer <token>`; the scheme name is case-insensitive (RFC 9110 §11.1). */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { DataSource, EntityManager } from 'typeorm';
+import { headerLines } from '../common/http-edge';
 import { Problems } from '../common/problem';
 
 export type IdempotencyClaim =
@@ -184,8 +185,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 export function idempotencyKeyOf(headers: IncomingHttpHeaders, rawHeaders: string[]): string | undefined {
   const header = headers['idempotency-key'];
   if (header === undefined) return undefined;
-  const lines = rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'idempotency-key');
-  if (lines.length > 1 || typeof header !== 'string') {
+  if (headerLines(rawHeaders, 'idempotency-key') > 1 || typeof header !== 'string') {
     throw Problems.validation([{ field: 'Idempotency-Key', message: 'must be sent once' }]);
   }
   let spelled = header;
