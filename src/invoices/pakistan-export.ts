@@ -88,6 +88,9 @@ export function parsePakistanInstant(text: string): Date | null {
   return new Date(wallClock - offsetMs);
 }
 
+/** Whether parsePakistanInstant reads `text`: the rule of every instant the API takes as text. */
+export const isPakistanInstant = (text: string): boolean => parsePakistanInstant(text) !== null;
+
 const ESFCA_FLOOR_USD = new MoneyDecimal(5000);
 
 /** What the freelancer framework lets the bank keep of a month's proceeds: the higher of USD 5,000 or 50%, at most the proceeds. */

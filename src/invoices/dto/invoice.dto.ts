@@ -11,7 +11,7 @@ import {
   InvoiceView,
   StatusChange,
 } from '../invoice-view';
-import { parsePakistanInstant, PurposeCode } from '../pakistan-export';
+import { isPakistanInstant, PurposeCode } from '../pakistan-export';
 
 export class ExporterDto implements Exporter {
   @ApiProperty({ example: 'Ayesha Khan' }) name: string;
@@ -116,7 +116,7 @@ export class RecordPrcDto {
   @IsString()
   @MaxLength(40)
   @Satisfies(
-    (text) => parsePakistanInstant(text) !== null,
+    isPakistanInstant,
     '$property must be a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|±HH:MM])',
   )
   issuedAt: string;

@@ -10,7 +10,7 @@ import {
 } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { Satisfies } from '../../common/validation';
-import { parsePakistanInstant } from '../../invoices/pakistan-export';
+import { isPakistanInstant } from '../../invoices/pakistan-export';
 import { DEFAULT_EVENT_TYPES, PARTNER_EVENT_TYPES, PartnerEventType } from '../partner-events';
 
 export class CreateWebhookEndpointDto {
@@ -90,8 +90,7 @@ export class DeliveryQuery extends PageQuery {
 
 /** An ISO-8601 date-time with its offset (`2026-11-29T00:00:00Z`), naming an instant the calendar has. */
 const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-export const isInstant = (text: string) =>
-  DATE_TIME_WITH_OFFSET.test(text) && parsePakistanInstant(text) !== null;
+export const isInstant = (text: string) => DATE_TIME_WITH_OFFSET.test(text) && isPakistanInstant(text);
 
 export class RecoverDeliveriesDto {
   @ApiProperty({

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import { Satisfies } from '../../common/validation';
-import { parsePakistanInstant } from '../../invoices/pakistan-export';
+import { isPakistanInstant } from '../../invoices/pakistan-export';
 import { ATTEMPT_STATUSES } from '../payout-status';
 import { DISCREPANCY_KINDS } from './compare-books';
 
@@ -10,9 +10,6 @@ import { DISCREPANCY_KINDS } from './compare-books';
  * millisecond at most: a finer one could not be kept exactly.
  */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Read by the parser the other instants of the API go through: a day the calendar has, an offset within ±14:00. */
-const isRealInstant = (text: string) => parsePakistanInstant(text) !== null;
 
 export class ReconciliationQuery {
   @ApiProperty({
@@ -24,7 +21,7 @@ export class ReconciliationQuery {
     message:
       'from must be an instant with its zone, to the millisecond at most, such as "2026-11-30T00:00:00Z"',
   })
-  @Satisfies(isRealInstant, 'from must be a real calendar instant, its offset within ±14:00')
+  @Satisfies(isPakistanInstant, 'from must be a real calendar instant, its offset within ±14:00')
   from: string;
 
   @ApiProperty({
@@ -36,7 +33,7 @@ export class ReconciliationQuery {
     message:
       'to must be an instant with its zone, to the millisecond at most, such as "2026-12-01T00:00:00Z"',
   })
-  @Satisfies(isRealInstant, 'to must be a real calendar instant, its offset within ±14:00')
+  @Satisfies(isPakistanInstant, 'to must be a real calendar instant, its offset within ±14:00')
   to: string;
 }
 
