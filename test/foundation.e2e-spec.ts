@@ -9,7 +9,6 @@ import {
   unique,
 } from './support/app';
 import { randomInt, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { AddressInfo, connect } from 'node:net';
 import { API_KEY_CACHE_TTL_MS, ApiKeyCache } from '../src/partners/api-key-cache';
 import { IdempotencyService } from '../src/partners/idempotency.service';
@@ -18,6 +17,7 @@ import { RedisService } from '../src/redis/redis.module';
 import { MovableClock } from './support/movable-clock';
 import { commitOnceBlocked } from './support/held-transaction';
 import { expectProblem } from './support/problem';
+import { rawExchange } from './support/raw-http';
 import { insertConnection, insertPayout } from './support/payout-rows';
 
 describe('foundation (e2e)', () => {
@@ -1225,15 +1225,12 @@ describe('two Authorization lines (e2e)', () => {
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       const partner = await createPartner(t.http);
       const send = async (lines: string[]) => {
-        const socket = connect(port, '127.0.0.1');
         const body = JSON.stringify({ externalRef: unique('twice'), cnic: '35202-1234567-1', name: 'A' });
-        socket.write(
+        const answer = await rawExchange(
+          port,
           `POST /v1/freelancers HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `${l}\r\n`).join('')}` +
             `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
         );
-        let answer = '';
-        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
-        await once(socket, 'close');
         const [head, json] = answer.split('\r\n\r\n');
         return { head, body: JSON.parse(json) };
       };
@@ -1279,11 +1276,10 @@ describe('requests node cannot parse (e2e)', () => {
     try {
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = t.app.getHttpServer().address() as AddressInfo;
-      const socket = connect(port, '127.0.0.1');
-      socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n');
-      let answer = '';
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
-      await once(socket, 'close');
+      const answer = await rawExchange(
+        port,
+        'GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n',
+      );
       const [head, body] = answer.split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(head).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);

@@ -1,8 +1,8 @@
-import { once } from 'node:events';
-import { AddressInfo, connect } from 'node:net';
+import { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 import { startApp, TestApp } from './support/app';
 import { expectProblem } from './support/problem';
+import { rawExchange } from './support/raw-http';
 
 /** What node's HTTP server sees before any route: requests written byte for byte on a socket of their own. */
 describe('the HTTP edge (e2e)', () => {
@@ -19,17 +19,9 @@ describe('the HTTP edge (e2e)', () => {
     await t?.close();
   });
 
-  /** Sends `raw` and reads the answer until the server closes the connection (the client closes after 5 s). */
+  /** Sends `raw` and reads the answer until the server closes the connection, its status line, fields and body. */
   const exchange = async (raw: string) => {
-    const socket = connect(port, '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
-    socket.on('error', () => undefined);
-    const closed = once(socket, 'close');
-    const timer = setTimeout(() => socket.destroy(), 5000);
-    socket.write(raw);
-    await closed;
-    clearTimeout(timer);
+    let answer = await rawExchange(port, raw);
     // An interim answer (100 Continue) comes before the final one.
     const interim = /^HTTP\/1\.1 1\d\d [^\r]*\r\n\r\n/.exec(answer)?.[0] ?? '';
     answer = answer.slice(interim.length);
