@@ -1,4 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   bearer,
@@ -40,14 +41,25 @@ function killMilestones(seed: number): number[] {
 describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
   let t: TestApp;
   let worker: ChildProcess | null = null;
+  let workerPort = 0;
 
-  function startWorker(): void {
+  /** A port nothing listens on now, for the next worker: the test asks it whether it is up. */
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  async function startWorker(): Promise<void> {
+    workerPort = await freePort();
     worker = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
       cwd: ROOT,
       env: {
         ...process.env,
         ROLE: 'worker',
-        PORT: '0',
+        PORT: String(workerPort),
         OPS_TOKEN,
         LOG_LEVEL: 'silent',
         SANDBOX_SETTLE_AFTER_MS: '100',
@@ -58,6 +70,17 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+  }
+
+  /**
+   * Until the worker answers on its port: it takes SIGTERM as a graceful stop only from then on (before, the
+   * signal ends it as it ends any process).
+   */
+  function workerListening(): Promise<true> {
+    return waitFor(
+      async () => (await fetch(`http://127.0.0.1:${workerPort}/health/live`).catch(() => null))?.ok === true,
+      { timeoutMs: 60_000, what: 'the worker to listen' },
+    );
   }
 
   /** Stops the worker; answers its exit code (null when a signal ended it). */
@@ -99,7 +122,7 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
       Array.from({ length: 10 }, () => createFreelancer(t.http, partner.apiKey)),
     );
 
-    startWorker();
+    await startWorker();
     for (let i = 0; i < PAYOUTS; i += 20) {
       await Promise.all(
         Array.from({ length: 20 }, (_, j) => {
@@ -118,7 +141,7 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
       if (i === 60) {
         // Null: the kill ended a worker that was still running (it had not died on its own).
         expect(await stopWorker()).toBeNull();
-        startWorker();
+        await startWorker();
       }
     }
 
@@ -128,7 +151,7 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
         what: `${milestone} finished payouts (CRASH_SEED=${SEED})`,
       });
       expect(await stopWorker()).toBeNull();
-      startWorker();
+      await startWorker();
     }
 
     // A graceful stop mid-flow: the worker finishes or releases what it holds and exits cleanly.
@@ -136,8 +159,9 @@ describe('crash recovery (e2e, worker killed with SIGKILL)', () => {
       timeoutMs: 120_000,
       what: '150 finished payouts',
     });
+    await workerListening();
     expect(await stopWorker('SIGTERM')).toBe(0);
-    startWorker();
+    await startWorker();
 
     await waitFor(async () => (await count(['settled', 'failed'], [connection.id])) === PAYOUTS, {
       timeoutMs: 180_000,
