@@ -231,6 +231,42 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
+  it('lets only the job holding an attempt’s mark take a half-open breaker’s trial; the other waits, never failing over', async () => {
+    const { id, attemptId } = await routedPayout('517.00');
+    const health = t.app.get(ProviderHealthService);
+    const redis = t.app.get(RedisService).client;
+    await redis.hset('breaker:{payoneer}', {
+      state: 'open',
+      openedAt: String(Date.now() - t.config.breaker.cooldownMs - 1000),
+    });
+    // Job A stops right after it asks for the send slot, until job B (a sweep's send of the same attempt) is done.
+    let bDone!: () => void;
+    const bFinished = new Promise<void>((resolve) => (bDone = resolve));
+    let aAtSlot!: () => void;
+    const aReachedSlot = new Promise<void>((resolve) => (aAtSlot = resolve));
+    const acquire = health.acquireSend.bind(health);
+    const slot = jest.spyOn(health, 'acquireSend').mockImplementationOnce(async (provider) => {
+      aAtSlot();
+      const granted = await acquire(provider);
+      await bFinished;
+      return granted;
+    });
+    try {
+      const a = sendJob(id, attemptId);
+      await aReachedSlot;
+      await sendJob(id, attemptId);
+      bDone();
+      await a;
+      // upwork could take the payout, but B never failed the attempt over: A's trial went to payoneer.
+      expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+      expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'accepted' }]);
+      expect(await health.availability('payoneer')).toBe('available');
+    } finally {
+      slot.mockRestore();
+      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+    }
+  });
+
   /** The attempt's next slow poll as Postgres keeps it, and how far off it is. */
   async function slowPoll(attemptId: string): Promise<{ status: string; dueAtMs: number; inMs: number }> {
     const [row] = await t.db.query(

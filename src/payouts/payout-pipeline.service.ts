@@ -263,21 +263,23 @@ export class PayoutPipelineService {
     const marked = known && attempt.last_send_at !== null ? attempt.last_send_at : null;
     const waitForOtherSend = () =>
       this.sendLater(payout.id, attemptId, this.sendWindowMs(), 'another send of it may still be on its way');
-    // Seen already in the row this job read: it waits without taking a send slot, which for a half-open breaker
-    // is the provider's one trial and would hold it shut for the trial's lease with nothing sent.
+    // Seen already in the row this job read: it waits at once, without the write markSend would refuse.
     if (!marked && this.mayStillBeOnItsWay(attempt)) {
       await waitForOtherSend();
       return;
     }
-    if (!(await this.health.acquireSend(attempt.provider))) {
-      // Nothing goes out: the fast path's mark is taken back, so the attempt counts as never sent.
-      if (marked) await this.unmark(attemptId, marked);
-      await this.refused(connector, payout, attempt);
-      return;
-    }
+    // The mark comes before the send slot: of two jobs of one attempt, only the one holding the mark asks the
+    // breaker, so the other can neither take a half-open provider's one trial nor, refused because this job holds
+    // it, fail the attempt over while this job's send is about to go.
     const sentAt = marked ?? (await this.markSend(attemptId, attempt.status === 'unknown'));
     if (!sentAt) {
       await waitForOtherSend();
+      return;
+    }
+    if (!(await this.health.acquireSend(attempt.provider))) {
+      // Nothing goes out: the mark is taken back, so the attempt stands as it was before this job.
+      await this.unmark(attemptId, sentAt, attempt);
+      await this.refused(connector, payout, attempt);
       return;
     }
     const payee =
