@@ -210,15 +210,20 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
-  it('takes no half-open breaker’s trial for a send it then may not make', async () => {
-    const { id, attemptId } = await routedPayout('515.00');
-    const health = t.app.get(ProviderHealthService);
+  /** payoneer's breaker, opened a cool-down ago: the next send is its one trial. Answers how to close it again. */
+  async function halfOpenPayoneer(): Promise<() => Promise<unknown>> {
     const redis = t.app.get(RedisService).client;
-    // payoneer's breaker opened a cool-down ago: the next send is its one trial.
     await redis.hset('breaker:{payoneer}', {
       state: 'open',
       openedAt: String(Date.now() - t.config.breaker.cooldownMs - 1000),
     });
+    return () => redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+  }
+
+  it('takes no half-open breaker’s trial for a send it then may not make', async () => {
+    const { id, attemptId } = await routedPayout('515.00');
+    const health = t.app.get(ProviderHealthService);
+    const closeBreaker = await halfOpenPayoneer();
     try {
       // Another job's send of this attempt is on its way (its mark is fresh), so this job must wait for it.
       await t.db.query(`UPDATE payout_attempts SET last_send_at = now() WHERE id = $1`, [attemptId]);
@@ -227,18 +232,14 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       // The trial is still there for a send that can go out.
       expect(await health.acquireSend('payoneer')).toBe(true);
     } finally {
-      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+      await closeBreaker();
     }
   });
 
   it('lets only the job holding an attempt’s mark take a half-open breaker’s trial; the other waits, never failing over', async () => {
     const { id, attemptId } = await routedPayout('517.00');
     const health = t.app.get(ProviderHealthService);
-    const redis = t.app.get(RedisService).client;
-    await redis.hset('breaker:{payoneer}', {
-      state: 'open',
-      openedAt: String(Date.now() - t.config.breaker.cooldownMs - 1000),
-    });
+    const closeBreaker = await halfOpenPayoneer();
     // Job A stops right after it asks for the send slot, until job B (a sweep's send of the same attempt) is done.
     let bDone!: () => void;
     const bFinished = new Promise<void>((resolve) => (bDone = resolve));
@@ -263,7 +264,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       expect(await health.availability('payoneer')).toBe('available');
     } finally {
       slot.mockRestore();
-      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+      await closeBreaker();
     }
   });
 
