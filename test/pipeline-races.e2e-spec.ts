@@ -260,12 +260,62 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       await a;
       // upwork could take the payout, but B never failed the attempt over: A's trial went to payoneer.
       expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
-      expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'accepted' }]);
+      expect(await attempts(id)).toEqual([
+        { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
+      ]);
       expect(await health.availability('payoneer')).toBe('available');
     } finally {
       slot.mockRestore();
       await closeBreaker();
     }
+  });
+
+  it('asks the provider about a send whose worker died before recording it, when the breaker refuses the next', async () => {
+    const { id, attemptId } = await routedPayout('611.00');
+    // The send reaches payoneer and is accepted there; the worker dies before it records that.
+    const died = jest
+      .spyOn(pipeline as unknown as { accepted: () => Promise<void> }, 'accepted')
+      .mockRejectedValueOnce(new Error('worker died'));
+    try {
+      await expect(pipeline.send(id, attemptId, false)).rejects.toThrow('worker died');
+    } finally {
+      died.mockRestore();
+    }
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+    // That send's window passes, and payoneer's breaker opens (in its cool-down) before the sweeper's send runs.
+    await t.db.query(
+      `UPDATE payout_attempts SET last_send_at = last_send_at - make_interval(secs => $2 / 1000.0) WHERE id = $1`,
+      [attemptId, t.config.sendTimeoutMs + 60_000],
+    );
+    const redis = t.app.get(RedisService).client;
+    await redis.hset('breaker:{payoneer}', { state: 'open', openedAt: String(Date.now()) });
+    try {
+      await sendJob(id, attemptId);
+      // Refused by the breaker, the send took its mark back and left the earlier one, so the attempt followed the
+      // provider's record instead of failing over to upwork as never sent.
+      expect(await attempts(id)).toEqual([
+        { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
+      ]);
+      expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+    } finally {
+      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+    }
+  });
+
+  it('takes its mark back when asking for a send slot fails, leaving the attempt as it found it', async () => {
+    const { id, attemptId } = await routedPayout('613.00');
+    const health = t.app.get(ProviderHealthService);
+    const slot = jest.spyOn(health, 'acquireSend').mockRejectedValueOnce(new Error('Postgres went away'));
+    try {
+      await expect(pipeline.send(id, attemptId, false)).rejects.toThrow('Postgres went away');
+    } finally {
+      slot.mockRestore();
+    }
+    const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [attemptId]);
+    expect(row).toEqual({ status: 'pending', last_send_at: null });
+    // So the job's retry sends at once, with no send window to wait out.
+    await sendJob(id, attemptId);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
   });
 
   /** The attempt's next slow poll as Postgres keeps it, and how far off it is. */

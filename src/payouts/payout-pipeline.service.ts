@@ -52,6 +52,9 @@ interface AttemptRow {
   return_check: number | null;
 }
 
+/** An attempt's send mark and the status that goes with it, as a send found them. */
+type AttemptMark = Pick<AttemptRow, 'status' | 'last_send_at'>;
+
 /**
  * What the fast path already holds when one step runs the next in the same job (the rows it just wrote and the
  * payee it matched), so the next step need not read them again. A step run from a queue reads afresh.
@@ -276,9 +279,18 @@ export class PayoutPipelineService {
       await waitForOtherSend();
       return;
     }
-    if (!(await this.health.acquireSend(attempt.provider))) {
+    // The attempt as it stood before this job's mark (the fast path's mark is this job's own), for taking it back.
+    const beforeMark: AttemptMark = marked ? { status: attempt.status, last_send_at: null } : attempt;
+    let mayGo: boolean;
+    try {
+      mayGo = await this.health.acquireSend(attempt.provider);
+    } catch (error) {
+      await this.unmark(attemptId, sentAt, beforeMark);
+      throw error;
+    }
+    if (!mayGo) {
       // Nothing goes out: the mark is taken back, so the attempt stands as it was before this job.
-      await this.unmark(attemptId, sentAt, attempt);
+      await this.unmark(attemptId, sentAt, beforeMark);
       await this.refused(connector, payout, attempt);
       return;
     }
@@ -319,7 +331,7 @@ export class PayoutPipelineService {
         // A definite "nothing was created": this send can no longer land, so its mark is taken back. A send of the
         // same key that came back unknown before it still may, until its own window is over: that mark stands again.
         const earlier = attempt.status === 'unknown' ? attempt.last_send_at : null;
-        await this.unmark(attemptId, sentAt, attempt);
+        await this.unmark(attemptId, sentAt, beforeMark);
         if (!finalTry) throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
         if (!(await this.failOver(payout, attempt, `retries exhausted: ${result.error}`))) {
           await this.sendAfterWindow(payout.id, attempt, earlier, 'an earlier send of it');
@@ -404,22 +416,19 @@ export class PayoutPipelineService {
   }
 
   /**
-   * Takes back the mark of a send that moved no money (nothing sent, or a definite transient answer). A send that
-   * followed an unknown outcome (`before`, the attempt as that send found it) leaves the attempt unknown again, so
-   * the next send asks the provider first, as it would have before this one, with the unknown send's mark back:
-   * that send may still land until its window is over.
+   * Takes back the mark of a send that moved no money (nothing sent, or a definite transient answer): the attempt
+   * gets back the mark it had before (`before`, the attempt as that send found it). An earlier send's mark stands
+   * again even when its window is over: that send's outcome was never recorded (its worker died, say), so it may
+   * have landed, and a refusal must ask the provider before failing over instead of reading the attempt as never
+   * sent. A send that followed an unknown outcome leaves the attempt unknown again, so the next send asks the
+   * provider first, as it would have before this one.
    */
-  private async unmark(
-    attemptId: string,
-    mark: Date,
-    before?: Pick<AttemptRow, 'status' | 'last_send_at'>,
-  ): Promise<void> {
-    const afterUnknown = before?.status === 'unknown';
+  private async unmark(attemptId: string, mark: Date, before: AttemptMark): Promise<void> {
     await this.db.query(
       `UPDATE payout_attempts SET last_send_at = $4,
               status = CASE WHEN $3 AND status = 'pending' THEN 'unknown' ELSE status END
        WHERE id = $1 AND last_send_at = $2`,
-      [attemptId, mark, afterUnknown, afterUnknown ? before.last_send_at : null],
+      [attemptId, mark, before.status === 'unknown', before.last_send_at],
     );
   }
 
