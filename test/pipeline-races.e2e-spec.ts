@@ -270,23 +270,31 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
-  it('asks the provider about a send whose worker died before recording it, when the breaker refuses the next', async () => {
-    const { id, attemptId } = await routedPayout('611.00');
-    // The send reaches payoneer and is accepted there; the worker dies before it records that.
+  /**
+   * A routed payout whose send reached payoneer and was accepted there, while its worker died before recording
+   * that; the send's window has passed since, so the sweeper's next send of the attempt may run.
+   */
+  async function sendLostByItsWorker(amount: string): Promise<{ id: string; attemptId: string }> {
+    const routed = await routedPayout(amount);
     const died = jest
       .spyOn(pipeline as unknown as { accepted: () => Promise<void> }, 'accepted')
       .mockRejectedValueOnce(new Error('worker died'));
     try {
-      await expect(pipeline.send(id, attemptId, false)).rejects.toThrow('worker died');
+      await expect(pipeline.send(routed.id, routed.attemptId, false)).rejects.toThrow('worker died');
     } finally {
       died.mockRestore();
     }
-    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
-    // That send's window passes, and payoneer's breaker opens (in its cool-down) before the sweeper's send runs.
+    expect(await transferProviders(t, routed.id)).toEqual([{ provider_id: 'payoneer' }]);
     await t.db.query(
       `UPDATE payout_attempts SET last_send_at = last_send_at - make_interval(secs => $2 / 1000.0) WHERE id = $1`,
-      [attemptId, t.config.sendTimeoutMs + 60_000],
+      [routed.attemptId, t.config.sendTimeoutMs + 60_000],
     );
+    return routed;
+  }
+
+  it('asks the provider about a send whose worker died before recording it, when the breaker refuses the next', async () => {
+    const { id, attemptId } = await sendLostByItsWorker('611.00');
+    // payoneer's breaker opened (it is in its cool-down) before the sweeper's send runs.
     const redis = t.app.get(RedisService).client;
     await redis.hset('breaker:{payoneer}', { state: 'open', openedAt: String(Date.now()) });
     try {
@@ -300,6 +308,24 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     } finally {
       await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
     }
+  });
+
+  it('asks the provider about a send whose worker died before recording it, when the last retry is answered transient', async () => {
+    const { id, attemptId } = await sendLostByItsWorker('612.00');
+    // The provider answers the resend of the key with a transient error before looking the key up.
+    const payoneer = t.app.get(ConnectorRegistry).get('payoneer');
+    const busy = jest
+      .spyOn(payoneer, 'send')
+      .mockResolvedValueOnce({ kind: 'transient', error: 'HTTP 503 from the load balancer' });
+    try {
+      await pipeline.send(id, attemptId, true);
+    } finally {
+      busy.mockRestore();
+    }
+    expect(await attempts(id)).toEqual([
+      { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
+    ]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
   });
 
   it('takes its mark back when asking for a send slot fails, leaving the attempt as it found it', async () => {

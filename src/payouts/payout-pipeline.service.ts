@@ -333,6 +333,9 @@ export class PayoutPipelineService {
         const earlier = attempt.status === 'unknown' ? attempt.last_send_at : null;
         await this.unmark(attemptId, sentAt, beforeMark);
         if (!finalTry) throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
+        // An earlier send of the key may have landed (its outcome never recorded, or unknown), and a provider may
+        // answer a transient error without looking the key up: its record of the key decides before any failover.
+        if (beforeMark.last_send_at !== null && (await this.followProvider(connector, payout, attempt))) return;
         if (!(await this.failOver(payout, attempt, `retries exhausted: ${result.error}`))) {
           await this.sendAfterWindow(payout.id, attempt, earlier, 'an earlier send of it');
         }
