@@ -6,7 +6,16 @@ import { RedisService } from '../src/redis/redis.module';
 import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
-import { bearer, createPartner, ops, startApp, TestApp, unique, waitFor } from './support/app';
+import {
+  bearer,
+  createFreelancer,
+  createPartner,
+  ops,
+  startApp,
+  TestApp,
+  unique,
+  waitFor,
+} from './support/app';
 import {
   Connection,
   createConnection,
@@ -1174,11 +1183,12 @@ describe('webhook events in the pipeline (e2e)', () => {
     await t.close();
   });
 
-  it('shows ops the events whose payout found no freelancer (unmatched)', async () => {
+  it('shows ops the events whose payout found no freelancer as unmatched, until a retry matches it', async () => {
     const partner = await createPartner(t.http);
     const connection = await createConnection(t.http, partner.apiKey, 'upwork');
     const eventId = `msg_${randomUUID()}`;
-    await deliver(t.http, connection, payoutEvent({ freelancerRef: unique('unknown') }), {
+    const freelancerRef = unique('unknown');
+    await deliver(t.http, connection, payoutEvent({ freelancerRef }), {
       id: eventId,
     }).expect(202);
     const [event] = await t.db.query(`SELECT id, payout_id FROM webhook_events WHERE connection_id = $1`, [
@@ -1191,12 +1201,22 @@ describe('webhook events in the pipeline (e2e)', () => {
       },
       { what: 'the payout to be unmatched' },
     );
-    const res = await t.http.get('/v1/ops/events?status=unmatched&limit=100').set(ops).expect(200);
-    expect(res.body.data.map((e: { id: string }) => e.id)).toContain(event.id);
-    expect(res.body.data.every((e: { payoutStatus: string }) => e.payoutStatus === 'unmatched')).toBe(true);
-    const found = res.body.data.find((e: { id: string }) => e.id === event.id);
-    expect(found).toEqual(
-      expect.objectContaining({ eventId, status: 'accepted', payoutId: event.payout_id }),
+    const listed = async (status: string): Promise<{ id: string; status: string; payoutStatus: string }[]> =>
+      (await t.http.get(`/v1/ops/events?status=${status}&limit=100`).set(ops).expect(200)).body.data;
+    const unmatched = await listed('unmatched');
+    expect(unmatched.map((e) => e.id)).toContain(event.id);
+    expect(unmatched.every((e) => e.status === 'unmatched' && e.payoutStatus === 'unmatched')).toBe(true);
+    expect(unmatched.find((e) => e.id === event.id)).toEqual(
+      expect.objectContaining({ eventId, status: 'unmatched', payoutId: event.payout_id }),
+    );
+    expect((await listed('accepted')).map((e) => e.id)).not.toContain(event.id);
+
+    // The partner registers the freelancer and ops retry: the event is an accepted one again.
+    await createFreelancer(t.http, partner.apiKey, { externalRef: freelancerRef });
+    await t.http.post(`/v1/ops/payouts/${event.payout_id}/retry`).set(ops).expect(200);
+    expect((await listed('unmatched')).map((e) => e.id)).not.toContain(event.id);
+    expect((await listed('accepted')).find((e) => e.id === event.id)).toEqual(
+      expect.objectContaining({ status: 'accepted', payoutId: event.payout_id }),
     );
   });
 });

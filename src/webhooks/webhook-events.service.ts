@@ -336,12 +336,17 @@ export class WebhookEventsService implements OnApplicationShutdown {
     return toDto(rows[0]);
   }
 
-  /** Ops view: newest first; `unmatched` are accepted events whose payout found no freelancer. */
+  /**
+   * Ops view: newest first, by the status each event shows (`toDto`): `unmatched` are accepted events whose payout
+   * found no freelancer, and `accepted` the others.
+   */
   async list(query: EventQuery): Promise<WebhookEventPageDto> {
     const params: unknown[] = [];
     let where = 'TRUE';
     if (query.status === 'unmatched') {
-      where = `p.status = 'unmatched'`;
+      where = `e.status = 'accepted' AND p.status = 'unmatched'`;
+    } else if (query.status === 'accepted') {
+      where = `e.status = 'accepted' AND p.status IS DISTINCT FROM 'unmatched'`;
     } else if (query.status) {
       params.push(query.status);
       where = `e.status = $${params.length}`;
@@ -354,6 +359,10 @@ export class WebhookEventsService implements OnApplicationShutdown {
   }
 }
 
+/**
+ * The event as ops see it. Its status says what it needs of a person: an accepted event whose payout found no
+ * freelancer for its freelancerRef shows `unmatched` (the filter the contract names) until a retry matches it.
+ */
 function toDto(row: EventRow): WebhookEventDto {
   return {
     id: row.id,
@@ -361,7 +370,7 @@ function toDto(row: EventRow): WebhookEventDto {
     partnerId: row.partner_id,
     eventId: row.event_id,
     type: row.event_type,
-    status: row.status,
+    status: row.status === 'accepted' && row.payout_status === 'unmatched' ? 'unmatched' : row.status,
     errors: row.errors,
     payoutId: row.payout_id,
     payoutStatus: row.payout_status,

@@ -33,7 +33,11 @@ export class WebhookEventDto {
   @ApiProperty() partnerId: string;
   @ApiProperty({ description: 'The platform’s event id.' }) eventId: string;
   @ApiProperty({ type: String, nullable: true }) type: string | null;
-  @ApiProperty({ enum: ['accepted', 'rejected', 'ignored'] }) status: string;
+  @ApiProperty({
+    enum: EVENT_FILTERS,
+    description: 'unmatched: accepted, and its payout found no freelancer with its freelancerRef (yet).',
+  })
+  status: EventFilter;
   @ApiProperty({ type: [FieldErrorDto], nullable: true }) errors: FieldError[] | null;
   @ApiProperty({ type: String, nullable: true }) payoutId: string | null;
   @ApiProperty({ type: String, nullable: true }) payoutStatus: string | null;
