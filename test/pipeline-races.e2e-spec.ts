@@ -1,6 +1,8 @@
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
+import { Clock } from '../src/common/clock';
 import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
+import { SendRequest } from '../src/payouts/connectors/provider-connector';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
 import { RedisService } from '../src/redis/redis.module';
@@ -325,6 +327,151 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     expect(await attempts(id)).toEqual([
       { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
     ]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+  });
+
+  /** The pipeline's clock reads `ms` later from now on, as if the process had stalled that long; answers the undo. */
+  function stallFor(ms: number): () => void {
+    const clock = t.app.get(Clock);
+    const now = jest.spyOn(clock, 'now').mockImplementation(() => new Date(Date.now() + ms));
+    return () => now.mockRestore();
+  }
+
+  async function attemptMark(attemptId: string): Promise<{ status: string; last_send_at: Date | null }> {
+    const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [attemptId]);
+    return row;
+  }
+
+  /** A routed payout whose first send to payoneer came back unknown: answers the request that send made. */
+  async function unknownSend(amount: string): Promise<{ id: string; attemptId: string; request: SendRequest }> {
+    const routed = await routedPayout(amount);
+    let request!: SendRequest;
+    const lost = jest.spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send').mockImplementationOnce(
+      async (r) => {
+        request = r;
+        return { kind: 'unknown', error: 'no answer within SEND_TIMEOUT_MS' };
+      },
+    );
+    try {
+      await sendJob(routed.id, routed.attemptId);
+    } finally {
+      lost.mockRestore();
+    }
+    expect((await attemptMark(routed.attemptId)).status).toBe('unknown');
+    return { ...routed, request };
+  }
+
+  it('never fails over on a refusal of a resend while the unknown send before it may still land', async () => {
+    const { id, attemptId, request } = await unknownSend('614.00');
+    const before = await attemptMark(attemptId);
+    // The resend of the key is refused before the provider looks the key up (a gateway's 403).
+    const payoneer = t.app.get(ConnectorRegistry).get('payoneer');
+    const refused = jest
+      .spyOn(payoneer, 'send')
+      .mockResolvedValueOnce({ kind: 'permanent', fault: 'provider', error: '403 from the risk gateway' });
+    try {
+      await sendJob(id, attemptId);
+    } finally {
+      refused.mockRestore();
+    }
+    // The refusal says nothing of the unknown send, which may still land: no failover, the unknown mark kept.
+    expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+    expect(await attemptMark(attemptId)).toEqual(before);
+    // It lands, and the next send job finds it at the provider.
+    await payoneer.send({ ...request, signal: undefined });
+    await sendJob(id, attemptId);
+    expect(await attempts(id)).toEqual([
+      { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
+    ]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+  });
+
+  it('asks the provider about a send whose worker died before recording it, when a resend is refused for good', async () => {
+    const { id, attemptId } = await sendLostByItsWorker('615.00');
+    const refused = jest
+      .spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send')
+      .mockResolvedValueOnce({ kind: 'permanent', fault: 'provider', error: '403 from the risk gateway' });
+    try {
+      await sendJob(id, attemptId);
+    } finally {
+      refused.mockRestore();
+    }
+    expect(await attempts(id)).toEqual([
+      { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
+    ]);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+  });
+
+  it('relies on "no record of the key" only for sends whose window was over when the provider was asked', async () => {
+    const { id, attemptId } = await unknownSend('616.00');
+    // payoneer's breaker opens, so the retry, finding no record of the key, would fail over to upwork.
+    const redis = t.app.get(RedisService).client;
+    await redis.hset('breaker:{payoneer}', { state: 'open', openedAt: String(Date.now()) });
+    const payoneer = t.app.get(ConnectorRegistry).get('payoneer');
+    const lookUp = payoneer.getStatus.bind(payoneer);
+    let undo = () => {};
+    // The provider is asked inside the unknown send's window; its answer comes back after the window is over.
+    const slowAnswer = jest.spyOn(payoneer, 'getStatus').mockImplementationOnce(async (key) => {
+      const answer = await lookUp(key);
+      undo = stallFor(t.config.sendTimeoutMs + 10_000);
+      return answer;
+    });
+    try {
+      await sendJob(id, attemptId);
+    } finally {
+      slowAnswer.mockRestore();
+      undo();
+      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+    }
+    // The unknown send could have landed after the provider looked: the attempt waits and asks again.
+    expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+    expect(await transferProviders(t, id)).toEqual([]);
+  });
+
+  it('sends nothing when the send was held up past its timeout after its mark, and takes the mark back', async () => {
+    const { id, attemptId } = await routedPayout('617.00');
+    const health = t.app.get(ProviderHealthService);
+    const acquire = health.acquireSend.bind(health);
+    let undo = () => {};
+    // The process stalls right after the send slot is granted, for longer than SEND_TIMEOUT_MS.
+    const slot = jest.spyOn(health, 'acquireSend').mockImplementationOnce(async (provider) => {
+      const granted = await acquire(provider);
+      undo = stallFor(t.config.sendTimeoutMs + 1);
+      return granted;
+    });
+    try {
+      await expect(pipeline.send(id, attemptId, false)).rejects.toThrow(/held up past its timeout/);
+    } finally {
+      slot.mockRestore();
+      undo();
+    }
+    // Another job may have marked the attempt once its window was over: this one's send never goes out.
+    expect(await transferProviders(t, id)).toEqual([]);
+    expect(await attemptMark(attemptId)).toEqual({ status: 'pending', last_send_at: null });
+  });
+
+  it('never fails over a transfer the provider accepted when a status poll finds no record of it', async () => {
+    const { id, attemptId } = await routedPayout('618.00');
+    // The provider's status lookup lags its sends: the poll right after the acceptance finds nothing.
+    const lagging = jest
+      .spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'getStatus')
+      .mockResolvedValueOnce({ state: 'not_found' });
+    try {
+      await sendJob(id, attemptId);
+    } finally {
+      lagging.mockRestore();
+    }
+    expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'accepted' }]);
+    const metrics = await t.http.get('/metrics').set(ops).expect(200);
+    expect(metrics.text).toMatch(/accepted_transfers_not_found_total\{provider="payoneer"\} [1-9]/);
+    // A later poll finds it settled.
+    await waitFor(
+      async () => {
+        await pipeline.settle({ payoutId: id, attemptId }, { finalTry: true });
+        return (await attempts(id))[0].status === 'settled';
+      },
+      { what: 'a poll to find the transfer settled' },
+    );
     expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
   });
 

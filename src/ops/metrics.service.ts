@@ -41,6 +41,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly acceptedTransfersNotFound = new Counter({
+    name: 'accepted_transfers_not_found_total',
+    help: 'Status polls of a transfer the provider accepted that the provider answered with no record of it: the transfer is polled on, never failed over (reconciliation lists it as missing_transfer).',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
   readonly routeChosen = new Counter({
     name: 'route_chosen_total',
     help: 'Routing decisions by chosen route.',

@@ -250,14 +250,15 @@ export class PayoutPipelineService {
     const connector = this.connectors.get(attempt.provider);
 
     if (attempt.status === 'unknown') {
-      if (await this.followProvider(connector, payout, attempt)) return;
+      const askedAt = await this.followProvider(connector, payout, attempt);
+      if (!askedAt) return;
       // The same key goes out again only to a provider in good health, or when no other route is left: one whose
       // breaker opened may be why no answer came, and the attempt then waits out its sends and fails over.
       if (
         !(await this.health.isClosed(attempt.provider)) &&
         (await this.nextRoutes(this.db.manager, payout)).available
       ) {
-        await this.refused(connector, payout, attempt, { providerAsked: true });
+        await this.refused(connector, payout, attempt, { askedAt });
         return;
       }
     }
@@ -271,6 +272,10 @@ export class PayoutPipelineService {
       await waitForOtherSend();
       return;
     }
+    // Read before the mark: once marked, the send must go out within its own timeout of the mark (below).
+    const payee =
+      known?.payee ??
+      (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!, payout.account_id!));
     // The mark comes before the send slot: of two jobs of one attempt, only the one holding the mark asks the
     // breaker, so the other can neither take a half-open provider's one trial nor, refused because this job holds
     // it, fail the attempt over while this job's send is about to go.
@@ -294,11 +299,15 @@ export class PayoutPipelineService {
       await this.refused(connector, payout, attempt);
       return;
     }
-    const payee =
-      known?.payee ??
-      (await this.freelancers.payee(payout.partner_id, payout.freelancer_id!, payout.account_id!));
+    // The send window (which lets another job mark the attempt once it is over) runs from the mark: a send held
+    // up since (a stalled process, a slow pool) gets only what is left of its timeout, and none when it is used up.
+    const timeoutMs = sentAt.getTime() + this.config.sendTimeoutMs - this.clock.now().getTime();
+    if (timeoutMs <= 0) {
+      await this.unmark(attemptId, sentAt, beforeMark);
+      throw new RetryLater(`the send to ${attempt.provider} was held up past its timeout before it went out`);
+    }
     const result = await connector.send({
-      signal: AbortSignal.timeout(this.config.sendTimeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
       idempotencyKey: attempt.idempotency_key,
       payoutId,
       attemptId,
@@ -324,20 +333,25 @@ export class PayoutPipelineService {
         // not take a healthy provider out of every payout's routes.
         if (result.fault === 'payout') await this.health.recordSuccess(attempt.provider);
         else await this.health.recordFailure(attempt.provider);
-        await this.failOver(payout, attempt, result.error, { ownSend: sentAt });
+        if (beforeMark.last_send_at === null) {
+          await this.failOver(payout, attempt, result.error, { ownSend: sentAt });
+          return;
+        }
+        // The refusal says only that this call made nothing: its mark is taken back, the earlier one's kept.
+        await this.unmark(attemptId, sentAt, beforeMark);
+        await this.failOverPastEarlierSend(connector, payout, attempt, beforeMark.last_send_at, result.error);
         return;
       case 'transient': {
         await this.health.recordFailure(attempt.provider);
-        // A definite "nothing was created": this send can no longer land, so its mark is taken back. A send of the
-        // same key that came back unknown before it still may, until its own window is over: that mark stands again.
-        const earlier = attempt.status === 'unknown' ? attempt.last_send_at : null;
+        // A definite "nothing was created": this send can no longer land, so its mark is taken back. An earlier send
+        // of the same key (its outcome unknown, or never recorded) still may: that mark stands again.
         await this.unmark(attemptId, sentAt, beforeMark);
         if (!finalTry) throw new RetryLater(`transient failure at ${attempt.provider}: ${result.error}`);
-        // An earlier send of the key may have landed (its outcome never recorded, or unknown), and a provider may
-        // answer a transient error without looking the key up: its record of the key decides before any failover.
-        if (beforeMark.last_send_at !== null && (await this.followProvider(connector, payout, attempt))) return;
-        if (!(await this.failOver(payout, attempt, `retries exhausted: ${result.error}`))) {
-          await this.sendAfterWindow(payout.id, attempt, earlier, 'an earlier send of it');
+        const error = `retries exhausted: ${result.error}`;
+        if (beforeMark.last_send_at !== null) {
+          await this.failOverPastEarlierSend(connector, payout, attempt, beforeMark.last_send_at, error);
+        } else if (!(await this.failOver(payout, attempt, error))) {
+          await this.sendAfterWindow(payout.id, attempt, null, 'another send of it');
         }
         return;
       }
@@ -358,25 +372,46 @@ export class PayoutPipelineService {
   }
 
   /**
-   * Follows what the provider says of the attempt's key: accepted, or failed for good. Answers false when the
-   * provider has no record of it.
+   * Follows what the provider says of the attempt's key: accepted, or failed for good; answers null then. When the
+   * provider has no record of the key, answers when it was asked: that answer rules out only the sends whose
+   * window was over by then (a failover relies on it through its `askedAt`).
    */
   private async followProvider(
     connector: ProviderConnector,
     payout: PayoutRow,
     attempt: AttemptRow,
-  ): Promise<boolean> {
+  ): Promise<Date | null> {
+    const askedAt = this.clock.now();
     const status = await connector.getStatus(attempt.idempotency_key);
     if (status.state === 'processing' || status.state === 'settled' || status.state === 'returned') {
       await this.accepted(payout, attempt, status.transferId);
-      return true;
+      return null;
     }
     if (status.state === 'failed') {
       // The provider's own record of the key: no send of it can land any more.
       await this.failOver(payout, attempt, status.error, { definite: true });
-      return true;
+      return null;
     }
-    return false;
+    return askedAt;
+  }
+
+  /**
+   * This job's send made nothing (a definite answer; its mark is taken back), but an earlier send of the key may
+   * have landed or still land (`earlier`, its mark: its outcome unknown, or never recorded because its worker
+   * died), and a provider may answer without looking the key up. The provider's record of the key decides first;
+   * a failover then waits until that send's window was over when the provider was asked, and asks again after it.
+   */
+  private async failOverPastEarlierSend(
+    connector: ProviderConnector,
+    payout: PayoutRow,
+    attempt: AttemptRow,
+    earlier: Date,
+    error: string,
+  ): Promise<void> {
+    const askedAt = await this.followProvider(connector, payout, attempt);
+    if (askedAt && !(await this.failOver(payout, attempt, error, { askedAt }))) {
+      await this.sendAfterWindow(payout.id, attempt, earlier, 'an earlier send of it');
+    }
   }
 
   /**
@@ -484,17 +519,15 @@ export class PayoutPipelineService {
     connector: ProviderConnector,
     payout: PayoutRow,
     attempt: AttemptRow,
-    { providerAsked = false } = {},
+    { askedAt }: { askedAt?: Date } = {},
   ): Promise<void> {
     const current = await this.loadAttempt(attempt.id);
     if (!current || (current.status !== 'pending' && current.status !== 'unknown')) return;
-    // The caller may just have asked the provider about this key: no second call for the same answer.
-    if (
-      !providerAsked &&
-      current.last_send_at !== null &&
-      (await this.followProvider(connector, payout, current))
-    ) {
-      return;
+    // The caller may just have asked the provider about this key (at `askedAt`): no second call for the same answer.
+    let noRecordAt = askedAt ?? null;
+    if (!noRecordAt && current.last_send_at !== null) {
+      noRecordAt = await this.followProvider(connector, payout, current);
+      if (!noRecordAt) return;
     }
     const availability = await this.health.availability(current.provider);
     if (
@@ -514,7 +547,7 @@ export class PayoutPipelineService {
     }
     const why = `${current.provider} is disabled or its circuit is open`;
     const error = current.last_send_at === null ? `nothing sent: ${why}` : `nothing arrived: ${why}`;
-    if (!(await this.failOver(payout, current, error))) {
+    if (!(await this.failOver(payout, current, error, { askedAt: noRecordAt ?? undefined }))) {
       // Held back by a send that may still land: ask again once its window has passed.
       await this.sendAfterWindow(payout.id, current, current.last_send_at, 'a send of it');
     }
@@ -541,10 +574,19 @@ export class PayoutPipelineService {
     }
     const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
     switch (status.state) {
+      case 'not_found':
+        // The provider took the transfer (its id is on the attempt), so the money is on its way whatever a lookup
+        // says now (a lookup may lag the send): failing over would pay twice. It is polled on as processing, and
+        // counted, and reconciliation lists it as missing_transfer for a person to settle with the provider.
+        this.metrics.acceptedTransfersNotFound.inc({ provider: attempt.provider });
+        this.logger.warn(
+          `Provider ${attempt.provider} has no record of the transfer it accepted under key ` +
+            `${attempt.idempotency_key} (payout ${payout.id}); polling on.`,
+        );
+        await this.pollOn(payout.id, attempt.id, pollDueAtMs, finalTry, 'has no record of it yet');
+        return;
       case 'processing':
-        if (pollDueAtMs === undefined && !finalTry)
-          throw new RetryLater(`transfer at ${attempt.provider} still processing`);
-        await this.pollLater(payout.id, attempt.id, pollDueAtMs ?? null);
+        await this.pollOn(payout.id, attempt.id, pollDueAtMs, finalTry, 'still processing');
         return;
       case 'settled':
       case 'returned':
@@ -555,10 +597,19 @@ export class PayoutPipelineService {
       case 'failed':
         await this.failOver(payout, attempt, status.error);
         return;
-      case 'not_found':
-        await this.failOver(payout, attempt, 'provider has no record of the accepted transfer');
-        return;
     }
+  }
+
+  /** Polls again: shortly (RetryLater) from a settle job's quick polls, then on the slow poll. */
+  private async pollOn(
+    payoutId: string,
+    attemptId: string,
+    pollDueAtMs: number | undefined,
+    finalTry: boolean,
+    why: string,
+  ): Promise<void> {
+    if (pollDueAtMs === undefined && !finalTry) throw new RetryLater(`transfer ${why}`);
+    await this.pollLater(payoutId, attemptId, pollDueAtMs ?? null);
   }
 
   /**
@@ -747,16 +798,15 @@ export class PayoutPipelineService {
     payout: PayoutRow,
     attempt: AttemptRow,
     error: string,
-    settled: { ownSend?: Date; definite?: boolean } = {},
+    settled: { ownSend?: Date; definite?: boolean; askedAt?: Date } = {},
   ): Promise<boolean> {
     let refused = false;
     const next = await this.db.transaction(async (tx) => {
+      // A provider with no record of the key when asked rules out only the sends whose window was over by then.
+      const since = (settled.askedAt ?? this.clock.now()).getTime() - this.sendWindowMs();
       const quiet = settled.definite
         ? undefined
-        : {
-            ownSend: settled.ownSend ?? null,
-            since: new Date(this.clock.now().getTime() - this.sendWindowMs()),
-          };
+        : { ownSend: settled.ownSend ?? null, since: new Date(since) };
       const moved = await this.moveAttempt(
         tx,
         payout.id,
