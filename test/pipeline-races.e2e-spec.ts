@@ -338,20 +338,24 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
   }
 
   async function attemptMark(attemptId: string): Promise<{ status: string; last_send_at: Date | null }> {
-    const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [attemptId]);
+    const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
+      attemptId,
+    ]);
     return row;
   }
 
   /** A routed payout whose first send to payoneer came back unknown: answers the request that send made. */
-  async function unknownSend(amount: string): Promise<{ id: string; attemptId: string; request: SendRequest }> {
+  async function unknownSend(
+    amount: string,
+  ): Promise<{ id: string; attemptId: string; request: SendRequest }> {
     const routed = await routedPayout(amount);
     let request!: SendRequest;
-    const lost = jest.spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send').mockImplementationOnce(
-      async (r) => {
+    const lost = jest
+      .spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send')
+      .mockImplementationOnce(async (r) => {
         request = r;
         return { kind: 'unknown', error: 'no answer within SEND_TIMEOUT_MS' };
-      },
-    );
+      });
     try {
       await sendJob(routed.id, routed.attemptId);
     } finally {
@@ -484,7 +488,9 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     } finally {
       slot.mockRestore();
     }
-    const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [attemptId]);
+    const [row] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
+      attemptId,
+    ]);
     expect(row).toEqual({ status: 'pending', last_send_at: null });
     // So the job's retry sends at once, with no send window to wait out.
     await sendJob(id, attemptId);
