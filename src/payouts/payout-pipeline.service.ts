@@ -583,10 +583,22 @@ export class PayoutPipelineService {
           `Provider ${attempt.provider} has no record of the transfer it accepted under key ` +
             `${attempt.idempotency_key} (payout ${payout.id}); polling on.`,
         );
-        await this.pollOn(payout.id, attempt.id, pollDueAtMs, finalTry, 'has no record of it yet');
+        await this.pollOn(
+          payout.id,
+          attempt.id,
+          pollDueAtMs,
+          finalTry,
+          `at ${attempt.provider} has no record of it yet`,
+        );
         return;
       case 'processing':
-        await this.pollOn(payout.id, attempt.id, pollDueAtMs, finalTry, 'still processing');
+        await this.pollOn(
+          payout.id,
+          attempt.id,
+          pollDueAtMs,
+          finalTry,
+          `at ${attempt.provider} still processing`,
+        );
         return;
       case 'settled':
       case 'returned':
