@@ -747,6 +747,51 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     expect(metrics.text).toMatch(/^partner_webhook_attempts_total\{outcome="failed"\} 1$/m);
   });
 
+  it('records a secret that does not open as each attempt’s outcome, and gives up after the last one', async () => {
+    const path = `/sealed/${unique('p')}`;
+    const { endpoint, eventId } = await endpointWithEvent(path);
+    // A replaced secret still in its overlap, stored in a form no key of this process opens (as one sealed under a
+    // key dropped from SECRETS_KEYS_DECRYPT_ONLY before every value was sealed again).
+    await t.db.query(`UPDATE webhook_endpoints SET previous_secrets = $2::jsonb WHERE id = $1`, [
+      endpoint.id,
+      JSON.stringify([
+        {
+          sealed: Buffer.alloc(64, 0xff).toString('base64'),
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        },
+      ]),
+    ]);
+    const delivery = await waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT id, status, attempts, last_error FROM webhook_deliveries WHERE event_id = $1`,
+          [eventId],
+        );
+        return row?.status === 'failed' ? row : null;
+      },
+      { what: 'the delivery to fail for good' },
+    );
+    expect(delivery).toEqual(
+      expect.objectContaining({
+        attempts: 3,
+        last_error: expect.stringMatching(/^not sent: a signing secret of the endpoint does not open: /),
+      }),
+    );
+    const log = await t.db.query(
+      `SELECT attempt, status_code, error FROM webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY attempt`,
+      [delivery.id],
+    );
+    expect(
+      log.map((a: { attempt: number; status_code: number | null }) => [a.attempt, a.status_code]),
+    ).toEqual([
+      [1, null],
+      [2, null],
+      [3, null],
+    ]);
+    expect(log.every((a: { error: string }) => a.error.startsWith('not sent: '))).toBe(true);
+    expect(receiver.receipts.filter((r) => r.path === path)).toEqual([]);
+  });
+
   describe('redelivery on request', () => {
     const deliveryOf = async (eventId: string, status: string) =>
       waitFor(

@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { lookup } from 'node:dns/promises';
@@ -9,6 +9,7 @@ import { describeSendError, eventBody, PartnerEventType } from './partner-events
 import { maxAttempts, retryDelayMs, RetryPolicy } from './retry-schedule';
 import { ENDPOINT_SECRETS } from './webhook-endpoints.service';
 import { openCurrent, StoredPrevious, workingPrevious } from '../partners/secret-rotation';
+import { SecretBoxError } from '../common/secret-box';
 import { signWebhook } from './webhook-signer';
 import { postOnce } from './post-once';
 import { isTrustedHost, plainHttpProblem, privateLiteralProblem, publicOnlyLookup } from './webhook-url';
@@ -47,8 +48,12 @@ const SLOT_WAIT_CAP_MS = 30_000;
 /** In production a delivery connects only to public addresses, checked as the connection resolves them. */
 const PUBLIC_ONLY = publicOnlyLookup((host) => lookup(host, { all: true }));
 
+/** An attempt that sent nothing, for a reason its message gives whole (not a failed request). */
+class NotSent extends Error {}
+
 @Injectable()
 export class WebhookDeliveryService {
+  private readonly logger = new Logger(WebhookDeliveryService.name);
   private readonly policy: RetryPolicy;
   private readonly attemptLimit: number;
 
@@ -124,14 +129,11 @@ export class WebhookDeliveryService {
       secret_ciphertext: claimed.secret_ciphertext,
       previous_secrets: claimed.previous_secrets,
     };
-    const secrets = [
-      openCurrent(this.config.secretKeys, ENDPOINT_SECRETS, endpoint),
-      ...workingPrevious(this.config.secretKeys, ENDPOINT_SECRETS, endpoint, Date.now()).map((p) => p.secret),
-    ];
     const started = Date.now();
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
+      const secrets = this.signingSecrets(deliveryId, endpoint);
       const guarded =
         this.config.nodeEnv === 'production' && !isTrustedHost(claimed.url, this.config.webhookTrustedHosts);
       const refused = guarded ? (plainHttpProblem(claimed.url) ?? privateLiteralProblem(claimed.url)) : null;
@@ -145,7 +147,7 @@ export class WebhookDeliveryService {
       });
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
     } catch (thrown) {
-      error = describeSendError(thrown, timeoutMs);
+      error = thrown instanceof NotSent ? thrown.message : describeSendError(thrown, timeoutMs);
     }
     const durationMs = Date.now() - started;
     const attempt = claimed.attempts;
@@ -185,6 +187,30 @@ export class WebhookDeliveryService {
       );
     }
     return outcome;
+  }
+
+  /**
+   * Every secret the attempt is signed with, the current one first. One that does not open (sealed under a key this
+   * process is not given: an old key dropped from SECRETS_KEYS_DECRYPT_ONLY before every value was sealed again)
+   * is the attempt's outcome (NotSent), recorded like any other so that the schedule and its last attempt still
+   * hold.
+   */
+  private signingSecrets(
+    deliveryId: string,
+    endpoint: { id: string; secret_ciphertext: Buffer; previous_secrets: StoredPrevious[] },
+  ): string[] {
+    try {
+      return [
+        openCurrent(this.config.secretKeys, ENDPOINT_SECRETS, endpoint),
+        ...workingPrevious(this.config.secretKeys, ENDPOINT_SECRETS, endpoint, Date.now()).map(
+          (p) => p.secret,
+        ),
+      ];
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      this.logger.error(`Delivery ${deliveryId} not sent: ${error.message} See SECRETS_KEYS_DECRYPT_ONLY.`);
+      throw new NotSent(`not sent: a signing secret of the endpoint does not open: ${error.message}`);
+    }
   }
 
   /**
