@@ -792,6 +792,48 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     expect(receiver.receipts.filter((r) => r.path === path)).toEqual([]);
   });
 
+  it('fails a delivery whose last attempt was cut off with its worker, instead of claiming it past its limit', async () => {
+    const path = `/cut-off/${unique('p')}`;
+    const partner = await createPartner(t.http);
+    const endpoint = await t.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: receiver.url(path) })
+      .expect(201);
+    // A delivery on its third and last attempt (the schedule here gives three), whose worker died mid-call: its
+    // in-flight window is over and no outcome was recorded.
+    const [event] = await t.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload, fanned_out_at)
+       VALUES ($1, 'payout.failed', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}', now())
+       RETURNING id`,
+      [partner.id],
+    );
+    const [delivery] = await t.db.query(
+      `INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id, attempts, last_attempt_at, next_attempt_at,
+                                       in_flight_until, enqueued_at)
+       VALUES ($1, $2, $3, 3, now() - interval '1 minute', now(), now() - interval '1 second', now())
+       RETURNING id`,
+      [event.id, endpoint.body.id, partner.id],
+    );
+
+    expect(await t.app.get(WebhookDeliveryService).attempt(delivery.id, 3)).toBe('failed');
+    const [row] = await t.db.query(
+      `SELECT status, attempts, last_error FROM webhook_deliveries WHERE id = $1`,
+      [delivery.id],
+    );
+    expect(row).toEqual({
+      status: 'failed',
+      attempts: 3,
+      last_error: 'no outcome recorded: the last attempt was cut off when its worker stopped',
+    });
+    const log = await t.db.query(
+      `SELECT attempt, error FROM webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY attempt`,
+      [delivery.id],
+    );
+    expect(log).toEqual([{ attempt: 3, error: row.last_error }]);
+    expect(receiver.receipts.filter((r) => r.path === path)).toEqual([]);
+  });
+
   describe('redelivery on request', () => {
     const deliveryOf = async (eventId: string, status: string) =>
       waitFor(

@@ -36,21 +36,23 @@ export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped' | 'wai
 
 /** What the delivery log says of an attempt whose worker stopped before it recorded an outcome. */
 const CUT_OFF = 'no outcome recorded: the attempt was cut off when its worker stopped; sent again';
+/** The same of the delivery's last attempt, after which it is failed instead of sent again. */
+const LAST_CUT_OFF = 'no outcome recorded: the last attempt was cut off when its worker stopped';
 
 /** How long an attempt whose endpoint has no free slot waits before it asks again: doubling, up to the cap. */
 const SLOT_WAIT_MS = 1_000;
 const SLOT_WAIT_CAP_MS = 30_000;
 
-/**
- * One delivery attempt: claim it in Postgres (attempts = expected count, so a duplicate job does nothing),
- * POST the signed event, record the answer, and queue the next attempt on the retry schedule or give up.
- */
 /** In production a delivery connects only to public addresses, checked as the connection resolves them. */
 const PUBLIC_ONLY = publicOnlyLookup((host) => lookup(host, { all: true }));
 
 /** An attempt that sent nothing, for a reason its message gives whole (not a failed request). */
 class NotSent extends Error {}
 
+/**
+ * One delivery attempt: claim it in Postgres (attempts = expected count, so a duplicate job does nothing),
+ * POST the signed event, record the answer, and queue the next attempt on the retry schedule or give up.
+ */
 @Injectable()
 export class WebhookDeliveryService {
   private readonly logger = new Logger(WebhookDeliveryService.name);
@@ -83,12 +85,23 @@ export class WebhookDeliveryService {
       // log says so instead of skipping its number. The in-flight window had passed before this claim could run.
       await tx.query(
         `INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
-         SELECT d.id, d.attempts, d.last_attempt_at, NULL, $3, 0 FROM webhook_deliveries d
+         SELECT d.id, d.attempts, d.last_attempt_at, NULL,
+                CASE WHEN d.attempts >= coalesce(d.attempt_limit, $5) THEN $4 ELSE $3 END, 0
+         FROM webhook_deliveries d
          WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND d.attempts > 0
            AND d.last_attempt_at IS NOT NULL AND d.in_flight_until IS NOT NULL AND d.in_flight_until <= now()
          ON CONFLICT DO NOTHING`,
-        [deliveryId, expectedAttempts, CUT_OFF],
+        [deliveryId, expectedAttempts, CUT_OFF, LAST_CUT_OFF, this.attemptLimit],
       );
+      // When that was its last attempt, the delivery has had every attempt it gets: it fails, as after a refusal.
+      const [, exhausted]: [unknown, number] = await tx.query(
+        `UPDATE webhook_deliveries d
+         SET status = 'failed', last_status_code = NULL, last_error = $3, in_flight_until = NULL
+         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND d.attempts >= coalesce(d.attempt_limit, $4)
+           AND d.in_flight_until IS NOT NULL AND d.in_flight_until <= now()`,
+        [deliveryId, expectedAttempts, LAST_CUT_OFF, this.attemptLimit],
+      );
+      if (exhausted) return 'exhausted' as const;
       // An UPDATE … RETURNING answers [rows, affected count] through this driver.
       const [[row]]: [ClaimedDelivery[], number] = await tx.query(
         `UPDATE webhook_deliveries d
@@ -96,7 +109,7 @@ export class WebhookDeliveryService {
              next_attempt_at = now() + make_interval(secs => $3 / 1000.0),
              in_flight_until = now() + make_interval(secs => $3 / 1000.0)
          FROM webhook_endpoints w, partner_events e
-         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2
+         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND d.attempts < coalesce(d.attempt_limit, $6)
            AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND e.id = d.event_id
            AND (SELECT count(*) FROM webhook_deliveries busy
                 WHERE busy.endpoint_id = d.endpoint_id AND busy.in_flight_until > now()) < $4
@@ -111,10 +124,12 @@ export class WebhookDeliveryService {
           timeoutMs + IN_FLIGHT_GRACE_MS,
           maxInFlightPerEndpoint,
           maxInFlightPerPartner,
+          this.attemptLimit,
         ],
       );
       return row as ClaimedDelivery | undefined;
     });
+    if (claimed === 'exhausted') return 'failed';
     if (!claimed) return this.waitForSlot(deliveryId, expectedAttempts, waits);
 
     const body = eventBody({
