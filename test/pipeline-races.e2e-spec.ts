@@ -1,5 +1,8 @@
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { Clock } from '../src/common/clock';
+import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
+import { InvoicesService } from '../src/invoices/invoices.service';
+import { pakistanDate } from '../src/invoices/pakistan-export';
 import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
 import { SendRequest } from '../src/payouts/connectors/provider-connector';
@@ -586,6 +589,85 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       await removeSlowPollJobs(attemptId);
       await sandbox('payoneer', { settleAfterMs: 50 });
     }
+  });
+
+  it('moves the invoice to proceeds_failed for a return that waited on an e-PRC being recorded', async () => {
+    const { id, attemptId } = await routedPayout('642.00');
+    await sendJob(id, attemptId);
+    await waitFor(
+      async () => {
+        await pipeline.settle({ payoutId: id, attemptId }).catch((error: unknown) => {
+          if (!(error instanceof RetryLater)) throw error;
+        });
+        const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+        return row.status === 'settled';
+      },
+      { what: 'the payout to settle' },
+    );
+    const [{ invoice_id: invoiceId }] = await t.db.query(`SELECT invoice_id FROM payouts WHERE id = $1`, [
+      id,
+    ]);
+    // The e-PRC is recorded, and its transaction holds the invoice (moved to prc_issued) a while before it commits.
+    const documents = t.app.get(InvoiceDocumentsService);
+    const answer = documents.get.bind(documents);
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const slow = jest.spyOn(documents, 'get').mockImplementationOnce(async (...args) => {
+      holding();
+      await committing;
+      return answer(...args);
+    });
+    const returnedNow = jest.spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'getStatus');
+    try {
+      const prc = t.app.get(InvoicesService).recordPrc(partner.id, invoiceId, {
+        prcNumber: 'PRC-RACE-1',
+        issuedAt: pakistanDate(new Date()),
+        bank: 'Meezan Bank',
+      });
+      await held;
+      // Meanwhile the check for a return finds the money sent back, and waits for the invoice's lock.
+      returnedNow.mockResolvedValue({
+        state: 'returned',
+        transferId: 'tr-race',
+        settledAt: new Date(),
+        returnedAt: new Date(),
+        reason: 'beneficiary account closed',
+      });
+      const check = pipeline.settle({ payoutId: id, attemptId, returnCheck: 0 });
+      await waitFor(
+        async () =>
+          (
+            await t.db.query(
+              `SELECT 1 FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND query LIKE '%FROM invoices%FOR UPDATE%'`,
+            )
+          ).length > 0,
+        { what: 'the return to wait for the invoice' },
+      );
+      commit();
+      await prc;
+      await check;
+    } finally {
+      commit();
+      slow.mockRestore();
+      returnedNow.mockRestore();
+    }
+    const [payout] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+    expect(payout.status).toBe('returned');
+    const history = await t.db.query(
+      `SELECT status FROM invoice_status_events WHERE invoice_id = $1 ORDER BY id`,
+      [invoiceId],
+    );
+    expect(history.map((h: { status: string }) => h.status)).toEqual([
+      'awaiting_proceeds',
+      'proceeds_realized',
+      'prc_issued',
+      'proceeds_failed',
+    ]);
+    const [invoice] = await t.db.query(`SELECT export_status FROM invoices WHERE id = $1`, [invoiceId]);
+    expect(invoice.export_status).toBe('proceeds_failed');
   });
 
   it('keeps the last check for a return due when the provider does not answer it, and books the return on its retry', async () => {

@@ -392,22 +392,24 @@ export class InvoicesService {
     detail: string,
     options: { unrealizedOnly?: boolean } = {},
   ): Promise<MovedInvoice | null> {
-    const moved: MovedInvoice[] = await tx.query(
-      // The status it had is read from the locked row, so the event names the one it really moved from.
-      `WITH locked AS (
-           SELECT id, export_status FROM invoices
-           WHERE payout_id = $1 AND export_status = ANY($2::text[]) AND (NOT $4 OR net_realized IS NULL)
-           FOR UPDATE),
-         moved AS (
-           UPDATE invoices i SET export_status = $3 FROM locked
-           WHERE i.id = locked.id AND i.export_status = locked.export_status
-           RETURNING i.id, i.partner_id, i.number, i.sha256, locked.export_status AS previous, i.freelancer_id,
-                     i.net_realized::text AS net_realized, i.realized_at)
-         SELECT * FROM moved`,
-      [payoutId, from, to, options.unrealizedOnly ?? false],
+    // Locked first, in a statement of its own: a lock that waited for another transaction's change (an e-PRC
+    // recorded meanwhile) reads the row as that change left it, and only the next statement's snapshot sees that
+    // version too. In one statement the update's join read the row as it was before the wait and moved nothing.
+    const locked: { id: string; export_status: ExportStatus }[] = await tx.query(
+      `SELECT id, export_status FROM invoices
+       WHERE payout_id = $1 AND export_status = ANY($2::text[]) AND (NOT $3 OR net_realized IS NULL)
+       FOR UPDATE`,
+      [payoutId, from, options.unrealizedOnly ?? false],
     );
-    if (!moved.length) return null;
-    const [invoice] = moved;
+    if (!locked.length) return null;
+    // An UPDATE … RETURNING answers [rows, affected count] through this driver.
+    const [[invoice]]: [MovedInvoice[], number] = await tx.query(
+      // The status it had is the locked row's, so the event names the one it really moved from.
+      `UPDATE invoices SET export_status = $2 WHERE id = $1
+       RETURNING id, partner_id, number, sha256, $3::text AS previous, freelancer_id,
+                 net_realized::text AS net_realized, realized_at`,
+      [locked[0].id, to, locked[0].export_status],
+    );
     await this.appendEvent(tx, { invoice, status: to, previousStatus: invoice.previous, at, detail });
     return invoice;
   }
