@@ -390,6 +390,17 @@ describe(InvoicesService.name, () => {
       ]);
     });
 
+    it('refuses a return for an invoice whose proceeds were never realized, so the return does not commit', async () => {
+      const e = await newExporter();
+      const { invoiceId, payoutId } = await issue(e);
+      await expect(
+        db.transaction((tx) =>
+          sut.markReturned(tx, { payoutId, at: new Date('2026-11-25T00:00:00Z'), reason: 'R03' }),
+        ),
+      ).rejects.toThrow(/in no state a return can move/);
+      expect((await documents.get(e.partnerId, invoiceId)).exportStatus).toBe('awaiting_proceeds');
+    });
+
     it('keeps a held Idempotency-Key’s answer with the e-PRC, so a retry after a crash gets it even once the proceeds came back', async () => {
       const e = await newExporter();
       const { invoiceId, payoutId } = await issue(e);

@@ -278,7 +278,17 @@ export class InvoicesService {
       p.at,
       `returned: ${p.reason}`,
     );
-    if (!moved?.realized_at) return;
+    if (!moved) {
+      // Moved already (a return told twice) is done. A settled payout's invoice is otherwise realized or its
+      // e-PRC recorded: one in any other state means the books disagree, and the return must not commit with the
+      // invoice still saying the proceeds arrived.
+      const [invoice] = await tx.query(`SELECT export_status FROM invoices WHERE payout_id = $1`, [
+        p.payoutId,
+      ]);
+      if (invoice?.export_status === 'proceeds_failed') return;
+      throw new Error(`The invoice of payout ${p.payoutId} is in no state a return can move.`);
+    }
+    if (!moved.realized_at) return;
     // What a provider took back is no longer realized: later ESFCA shares of its month are figured without it.
     await tx.query(
       `UPDATE invoice_realized_months SET realized = greatest(realized - $3, 0)

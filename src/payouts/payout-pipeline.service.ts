@@ -780,7 +780,12 @@ export class PayoutPipelineService {
     await this.db.transaction(async (tx) => {
       if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'returned', ['settled'], { error: reason })))
         return;
-      await this.transition(tx, payout.id, 'returned', reason, { failureReason: `returned: ${reason}` });
+      if (
+        !(await this.transition(tx, payout.id, 'returned', reason, { failureReason: `returned: ${reason}` }))
+      )
+        throw new Error(
+          `Payout ${payout.id} has a settled attempt but is not settled: its return is not booked.`,
+        );
       await this.invoices.markReturned(tx, { payoutId: payout.id, at: this.clock.now(), reason });
       await this.bookings.bookReturned(tx, {
         payoutId: payout.id,
