@@ -3,7 +3,7 @@ import { Clock } from '../src/common/clock';
 import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
 import { InvoicesService } from '../src/invoices/invoices.service';
 import { pakistanDate } from '../src/invoices/pakistan-export';
-import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
+import { MAX_UNKNOWN_SENDS, PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
 import { SendRequest } from '../src/payouts/connectors/provider-connector';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
@@ -455,6 +455,65 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     // Another job may have marked the attempt once its window was over: this one's send never goes out.
     expect(await transferProviders(t, id)).toEqual([]);
     expect(await attemptMark(attemptId)).toEqual({ status: 'pending', last_send_at: null });
+  });
+
+  it('fails over an attempt its provider never answers, though its breaker stays closed, once no send can land', async () => {
+    const { id, attemptId } = await routedPayout('619.00');
+    // payoneer hangs on this payout alone: every send of it times out, and nothing reaches its books.
+    const hangs = jest
+      .spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send')
+      .mockResolvedValue({ kind: 'unknown', error: 'no answer within SEND_TIMEOUT_MS' });
+    try {
+      for (let send = 1; send <= MAX_UNKNOWN_SENDS + 1; send++) await sendJob(id, attemptId);
+      expect(hangs).toHaveBeenCalledTimes(MAX_UNKNOWN_SENDS);
+      expect(await t.app.get(ProviderHealthService).isClosed('payoneer')).toBe(true);
+      // The last send may still land until its window is over: the attempt waits for it.
+      expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+      await t.db.query(
+        `UPDATE payout_attempts SET last_send_at = last_send_at - make_interval(secs => $2 / 1000.0) WHERE id = $1`,
+        [attemptId, t.config.sendTimeoutMs + 60_000],
+      );
+      await sendJob(id, attemptId);
+    } finally {
+      hangs.mockRestore();
+    }
+    expect(await attempts(id)).toEqual([
+      { route_id: 'upwork-payoneer-usd', status: 'failed' },
+      { route_id: 'upwork-wire-usd', status: 'pending' },
+    ]);
+    const [failed] = await t.db.query(`SELECT error FROM payout_attempts WHERE id = $1`, [attemptId]);
+    expect(failed.error).toBe(`nothing arrived: payoneer answered none of ${MAX_UNKNOWN_SENDS} sends of it`);
+    const [next] = await t.db.query(`SELECT id FROM payout_attempts WHERE payout_id = $1 AND seq = 2`, [id]);
+    await sendJob(id, next.id);
+    expect(await transferProviders(t, id)).toEqual([{ provider_id: 'upwork' }]);
+  });
+
+  it('sends again, instead of failing over, when the provider takes traffic again right after refusing the slot', async () => {
+    const { id, attemptId } = await routedPayout('621.00');
+    const health = t.app.get(ProviderHealthService);
+    const redis = t.app.get(RedisService).client;
+    // payoneer's breaker is open, in its cool-down, when the send asks for a slot; its cool-down ends right after.
+    await redis.hset('breaker:{payoneer}', { state: 'open', openedAt: String(Date.now()) });
+    const acquire = health.acquireSend.bind(health);
+    const slot = jest.spyOn(health, 'acquireSend').mockImplementationOnce(async (provider) => {
+      const granted = await acquire(provider);
+      await redis.hset('breaker:{payoneer}', {
+        openedAt: String(Date.now() - t.config.breaker.cooldownMs - 1000),
+      });
+      return granted;
+    });
+    try {
+      await sendJob(id, attemptId);
+      expect(slot).toHaveBeenCalledTimes(1);
+      // upwork could take the payout, but payoneer is back: the attempt stays and is sent again shortly.
+      expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'pending' }]);
+      expect(await transferProviders(t, id)).toEqual([]);
+      await sendJob(id, attemptId);
+      expect(await transferProviders(t, id)).toEqual([{ provider_id: 'payoneer' }]);
+    } finally {
+      slot.mockRestore();
+      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+    }
   });
 
   it('never fails over a transfer the provider accepted when a status poll finds no record of it', async () => {

@@ -36,6 +36,7 @@ import { PayoutRefunded1763900031000 } from '../../migrations/1763900031000-payo
 import { ReconciliationIndexes1763900032000 } from '../../migrations/1763900032000-reconciliation-indexes';
 import { SettleChecksKept1763900033000 } from '../../migrations/1763900033000-settle-checks-kept';
 import { LedgerEntriesClosed1763900034000 } from '../../migrations/1763900034000-ledger-entries-closed';
+import { AttemptUnknownSends1763900035000 } from '../../migrations/1763900035000-attempt-unknown-sends';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests run the same set. */
 export const MIGRATIONS = [
@@ -77,4 +78,5 @@ export const MIGRATIONS = [
   ReconciliationIndexes1763900032000,
   SettleChecksKept1763900033000,
   LedgerEntriesClosed1763900034000,
+  AttemptUnknownSends1763900035000,
 ];

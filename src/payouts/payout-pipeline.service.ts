@@ -45,6 +45,8 @@ interface AttemptRow {
   status: string;
   /** When a send of this attempt last started; null while it was never sent. */
   last_send_at: Date | null;
+  /** How many sends of it came back unknown (no answer within SEND_TIMEOUT_MS). */
+  unknown_sends: number;
   /**
    * A settled attempt's check for a return that is due next (from 0); FINISHED_RETURN_CHECKS once the window is
    * covered; null for an attempt settled before checks were kept in Postgres.
@@ -72,6 +74,11 @@ const RETRY_DELAY_MS = 500;
  * provider (and show in its status) before "no record of the key" means it never will.
  */
 const LANDING_MARGIN_MS = 5_000;
+/**
+ * How many sends of one attempt may come back unknown before it fails over while another route can take the payout
+ * (its sends waited out and the provider asked first), even though the provider's breaker stayed closed.
+ */
+export const MAX_UNKNOWN_SENDS = 3;
 
 /** `return_check` of a settled attempt whose checks for a return covered the whole window. */
 const FINISHED_RETURN_CHECKS = -1;
@@ -252,13 +259,21 @@ export class PayoutPipelineService {
     if (attempt.status === 'unknown') {
       const askedAt = await this.followProvider(connector, payout, attempt);
       if (!askedAt) return;
-      // The same key goes out again only to a provider in good health, or when no other route is left: one whose
-      // breaker opened may be why no answer came, and the attempt then waits out its sends and fails over.
+      // The same key goes out again only to a provider in good health that has not left this attempt unanswered
+      // again and again, or when no other route is left: one whose breaker opened may be why no answer came, and
+      // one that hangs on this payout alone keeps its breaker closed. The attempt then waits out its sends and
+      // fails over.
+      const unanswered = attempt.unknown_sends >= MAX_UNKNOWN_SENDS;
       if (
-        !(await this.health.isClosed(attempt.provider)) &&
+        (unanswered || !(await this.health.isClosed(attempt.provider))) &&
         (await this.nextRoutes(this.db.manager, payout)).available
       ) {
-        await this.refused(connector, payout, attempt, { askedAt });
+        await this.refused(connector, payout, attempt, {
+          askedAt,
+          why: unanswered
+            ? `${attempt.provider} answered none of ${attempt.unknown_sends} sends of it`
+            : undefined,
+        });
         return;
       }
     }
@@ -296,7 +311,7 @@ export class PayoutPipelineService {
     if (!mayGo) {
       // Nothing goes out: the mark is taken back, so the attempt stands as it was before this job.
       await this.unmark(attemptId, sentAt, beforeMark);
-      await this.refused(connector, payout, attempt);
+      await this.refused(connector, payout, attempt, { slotRefused: true });
       return;
     }
     // The send window (which lets another job mark the attempt once it is over) runs from the mark: a send held
@@ -362,9 +377,14 @@ export class PayoutPipelineService {
         // Only while the attempt holds this send's mark: an answer so late that another send took the attempt over
         // must not make it look unknown under that send, or a third job would mark over it.
         await this.db.query(
-          `UPDATE payout_attempts SET status = 'unknown', error = $2, updated_at = clock_timestamp()
+          `UPDATE payout_attempts SET status = 'unknown', error = $2, unknown_sends = unknown_sends + 1,
+                  updated_at = clock_timestamp()
            WHERE id = $1 AND status IN ('pending', 'unknown') AND last_send_at = $3`,
           [attemptId, result.error, sentAt],
+        );
+        this.logger.warn(
+          `Send of payout ${payoutId} to ${attempt.provider} came back unknown (${result.error}); ` +
+            `the provider is asked before the key goes out again.`,
         );
         // Never fail over from an unknown outcome: the money may be on its way. The retry asks the provider first.
         throw new RetryLater(`outcome unknown at ${attempt.provider}: ${result.error}`);
@@ -519,7 +539,11 @@ export class PayoutPipelineService {
     connector: ProviderConnector,
     payout: PayoutRow,
     attempt: AttemptRow,
-    { askedAt }: { askedAt?: Date } = {},
+    {
+      askedAt,
+      why: cause,
+      slotRefused = false,
+    }: { askedAt?: Date; why?: string; slotRefused?: boolean } = {},
   ): Promise<void> {
     const current = await this.loadAttempt(attempt.id);
     if (!current || (current.status !== 'pending' && current.status !== 'unknown')) return;
@@ -529,11 +553,23 @@ export class PayoutPipelineService {
       noRecordAt = await this.followProvider(connector, payout, current);
       if (!noRecordAt) return;
     }
+    const next = await this.nextRoutes(this.db.manager, payout);
+    // Read after the other routes: a cool-down another route was seen to end by then has ended for this provider
+    // too when their breakers opened together.
     const availability = await this.health.availability(current.provider);
-    if (
-      !(await this.nextRoutes(this.db.manager, payout)).available &&
-      (await this.mayWaitForProviders(payout.id))
-    ) {
+    if (slotRefused && availability === 'available') {
+      // It takes traffic again since it refused the send slot (its cool-down ended, a trial finished, ops enabled
+      // it): a moment's refusal is no reason to leave it for another route. The send goes again shortly.
+      await this.sendLater(
+        payout.id,
+        current.id,
+        RETRY_DELAY_MS,
+        `${current.provider} takes traffic again since it refused the send`,
+        'breaker_open',
+      );
+      return;
+    }
+    if (!next.available && (await this.mayWaitForProviders(payout.id))) {
       // No other route to take: wait for this provider, briefly when it already takes traffic again (enabled, its
       // cool-down ended, or a trial succeeded since the refusal), else for a cool-down's time.
       await this.sendLater(
@@ -545,7 +581,7 @@ export class PayoutPipelineService {
       );
       return;
     }
-    const why = `${current.provider} is disabled or its circuit is open`;
+    const why = cause ?? `${current.provider} is disabled or its circuit is open`;
     const error = current.last_send_at === null ? `nothing sent: ${why}` : `nothing arrived: ${why}`;
     if (!(await this.failOver(payout, current, error, { askedAt: noRecordAt ?? undefined }))) {
       // Held back by a send that may still land: ask again once its window has passed.
