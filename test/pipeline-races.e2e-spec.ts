@@ -601,6 +601,11 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       const job = await t.app.get(PayoutQueues).settle.getJob(JobIds.settlePoll(attemptId, poll.dueAtMs));
       expect(job?.data).toEqual({ payoutId: id, attemptId, pollDueAtMs: poll.dueAtMs });
       expect(job?.opts.delay).toBe(t.config.settlePollIntervalMs);
+      // Ops see it: the slow poll is counted, and the transfer among those accepted and not settled, with its age.
+      const metrics = (await t.http.get('/metrics').set(ops).expect(200)).text;
+      expect(metrics).toMatch(/^payout_waits_total\{step="settle",reason="processing"\} [1-9]/m);
+      expect(metrics).toMatch(/^accepted_transfers_open\{provider="payoneer"\} [1-9]/m);
+      expect(metrics).toMatch(/^accepted_transfer_oldest_seconds\{provider="payoneer"\} \d+$/m);
     } finally {
       await removeSlowPollJobs(attemptId);
       await sandbox('payoneer', { settleAfterMs: 50 });

@@ -27,6 +27,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly acceptedTransfersOpen = new Gauge({
+    name: 'accepted_transfers_open',
+    help: 'Transfers providers accepted that have not settled yet, per provider.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly acceptedTransferOldestSeconds = new Gauge({
+    name: 'accepted_transfer_oldest_seconds',
+    help: 'How long ago the oldest accepted transfer not settled yet was sent, per provider: settle polls never give up on a transfer a provider keeps processing, so one that stays shows here.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly attempts = new Counter({
     name: 'payout_attempts_total',
     help: 'Send attempts by provider and outcome.',
@@ -36,7 +50,7 @@ export class MetricsService {
 
   readonly payoutWaits = new Counter({
     name: 'payout_waits_total',
-    help: 'Times a payout step was put off: routing or a send waiting for providers to come back (breaker_open, provider_disabled), or a send that may still land (send_may_land).',
+    help: 'Times a payout step was put off: routing or a send waiting for providers to come back (breaker_open, provider_disabled), a send that may still land (send_may_land), or a settlement poll of a transfer still processing after the quick polls (step settle, processing).',
     labelNames: ['step', 'reason'] as const,
     registers: [this.registry],
   });

@@ -12,8 +12,8 @@ export const GAUGE_REFRESH_MIN_MS = 1000;
 export const GAUGE_READING_WAIT_MS = 1000;
 
 /**
- * Gauges read from the source of truth at scrape time: payouts per status from Postgres, jobs per queue and
- * state from Redis. Concurrent scrapes share one reading, and a reading serves every scrape for a second, so
+ * Gauges read from the source of truth at scrape time: payouts per status and the accepted transfers not settled
+ * yet from Postgres, jobs per queue and state from Redis. Concurrent scrapes share one reading, and a reading serves every scrape for a second, so
  * however often /metrics is called the count runs at most once a second. A dependency that does not answer
  * leaves its gauges as they were and is logged.
  */
@@ -59,6 +59,23 @@ export class StateGauges {
       );
       this.metrics.payoutsByStatus.reset();
       for (const row of rows) this.metrics.payoutsByStatus.set({ status: row.status }, Number(row.n));
+      // Through the open payouts' index: only payouts still sending hold an accepted transfer.
+      const accepted: { provider: string; n: string; oldest: string }[] = await this.db.query(
+        `SELECT a.provider, count(*) AS n,
+                extract(epoch FROM clock_timestamp() - min(coalesce(a.last_send_at, a.created_at))) AS oldest
+         FROM payouts p JOIN payout_attempts a ON a.payout_id = p.id
+         WHERE p.status = 'sending' AND a.status = 'accepted'
+         GROUP BY a.provider`,
+      );
+      this.metrics.acceptedTransfersOpen.reset();
+      this.metrics.acceptedTransferOldestSeconds.reset();
+      for (const row of accepted) {
+        this.metrics.acceptedTransfersOpen.set({ provider: row.provider }, Number(row.n));
+        this.metrics.acceptedTransferOldestSeconds.set(
+          { provider: row.provider },
+          Math.floor(Number(row.oldest)),
+        );
+      }
     } catch (error) {
       this.logger.warn(`Payout gauges not refreshed: ${String(error)}`);
     }

@@ -657,6 +657,7 @@ export class PayoutPipelineService {
     why: string,
   ): Promise<void> {
     if (pollDueAtMs === undefined && !finalTry) throw new RetryLater(`transfer ${why}`);
+    this.metrics.payoutWaits.inc({ step: 'settle', reason: 'processing' });
     await this.pollLater(payoutId, attemptId, pollDueAtMs ?? null);
   }
 
