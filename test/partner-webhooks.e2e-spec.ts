@@ -36,6 +36,32 @@ interface Receipt {
  * A partner's webhook receiver: records every request; `/flaky/…` answers 500 to the first try of each
  * message, `/refuse/…` always answers 500, anything else 200.
  */
+/**
+ * An event already fanned out, and its delivery as a worker killed mid-send leaves it: attempt `attempts` claimed,
+ * its in-flight window over, no outcome recorded. The dispatcher leaves it alone (queued just now).
+ */
+async function cutOffDelivery(
+  t: TestApp,
+  partnerId: string,
+  endpointId: string,
+  attempts: number,
+): Promise<{ id: string }> {
+  const [event] = await t.db.query(
+    `INSERT INTO partner_events (partner_id, type, source, source_id, payload, fanned_out_at)
+     VALUES ($1, 'payout.settled', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}', now())
+     RETURNING id`,
+    [partnerId],
+  );
+  const [delivery] = await t.db.query(
+    `INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id, attempts, last_attempt_at, in_flight_until,
+                                     next_attempt_at, enqueued_at)
+     VALUES ($1, $2, $3, $4, now() - interval '1 minute', now() - interval '1 second', now(), now())
+     RETURNING id`,
+    [event.id, endpointId, partnerId, attempts],
+  );
+  return delivery;
+}
+
 class Receiver {
   readonly receipts: Receipt[] = [];
   /** Paths that answer 500 for now, whatever their name says. */
@@ -512,19 +538,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
     const partner = await createPartner(t.http);
     const endpoint = await register(partner.apiKey, receiver.url(`/ok/${unique('cut')}`));
     // As a worker killed mid-send leaves it: attempt 1 claimed, its window over, no outcome recorded.
-    const [event] = await t.db.query(
-      `INSERT INTO partner_events (partner_id, type, source, source_id, payload, fanned_out_at)
-       VALUES ($1, 'payout.settled', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}', now())
-       RETURNING id`,
-      [partner.id],
-    );
-    const [delivery] = await t.db.query(
-      `INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id, attempts, last_attempt_at, in_flight_until,
-                                       next_attempt_at, enqueued_at)
-       VALUES ($1, $2, $3, 1, now() - interval '1 minute', now() - interval '1 second', now(), now())
-       RETURNING id`,
-      [event.id, endpoint.id, partner.id],
-    );
+    const delivery = await cutOffDelivery(t, partner.id, endpoint.id, 1);
     expect(await t.app.get(WebhookDeliveryService).attempt(delivery.id, 1)).toBe('delivered');
     const history = await t.http
       .get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)
@@ -689,19 +703,21 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     await receiver.close();
   });
 
-  /** A partner with one endpoint at `path`, and one event of the partner's to deliver to it. */
-  async function endpointWithEvent(path: string) {
+  /** A partner with one endpoint at `path`. */
+  async function endpointAt(path: string) {
     const partner = await createPartner(t.http);
     const endpoint = await t.http
       .post('/v1/webhook-endpoints')
       .set(bearer(partner.apiKey))
       .send({ url: receiver.url(path) })
       .expect(201);
-    return {
-      partner,
-      endpoint: endpoint.body as { id: string; secret: string },
-      eventId: await addEvent(partner.id),
-    };
+    return { partner, endpoint: endpoint.body as { id: string; secret: string } };
+  }
+
+  /** A partner with one endpoint at `path`, and one event of the partner's to deliver to it. */
+  async function endpointWithEvent(path: string) {
+    const { partner, endpoint } = await endpointAt(path);
+    return { partner, endpoint, eventId: await addEvent(partner.id) };
   }
 
   /** A new event of the partner's, as the pipeline would record one; answers its id. */
@@ -794,27 +810,9 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
 
   it('fails a delivery whose last attempt was cut off with its worker, instead of claiming it past its limit', async () => {
     const path = `/cut-off/${unique('p')}`;
-    const partner = await createPartner(t.http);
-    const endpoint = await t.http
-      .post('/v1/webhook-endpoints')
-      .set(bearer(partner.apiKey))
-      .send({ url: receiver.url(path) })
-      .expect(201);
-    // A delivery on its third and last attempt (the schedule here gives three), whose worker died mid-call: its
-    // in-flight window is over and no outcome was recorded.
-    const [event] = await t.db.query(
-      `INSERT INTO partner_events (partner_id, type, source, source_id, payload, fanned_out_at)
-       VALUES ($1, 'payout.failed', 'payout_timeline', -floor(random() * 1e12)::bigint, '{"payoutId":"x"}', now())
-       RETURNING id`,
-      [partner.id],
-    );
-    const [delivery] = await t.db.query(
-      `INSERT INTO webhook_deliveries (event_id, endpoint_id, partner_id, attempts, last_attempt_at, next_attempt_at,
-                                       in_flight_until, enqueued_at)
-       VALUES ($1, $2, $3, 3, now() - interval '1 minute', now(), now() - interval '1 second', now())
-       RETURNING id`,
-      [event.id, endpoint.body.id, partner.id],
-    );
+    const { partner, endpoint } = await endpointAt(path);
+    // A delivery on its third and last attempt (the schedule here gives three), whose worker died mid-call.
+    const delivery = await cutOffDelivery(t, partner.id, endpoint.id, 3);
 
     expect(await t.app.get(WebhookDeliveryService).attempt(delivery.id, 3)).toBe('failed');
     const [row] = await t.db.query(

@@ -63,6 +63,20 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     ]);
   }
 
+  /** Settlement polls, as the settle job makes them, until the provider has settled the accepted transfer. */
+  async function settleSoon(id: string, attemptId: string): Promise<void> {
+    await waitFor(
+      async () => {
+        await pipeline.settle({ payoutId: id, attemptId }).catch((error: unknown) => {
+          if (!(error instanceof RetryLater)) throw error;
+        });
+        const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
+        return row.status === 'settled';
+      },
+      { what: 'the payout to settle' },
+    );
+  }
+
   /** A send job as the send processor runs it: RetryLater is the job asking to be run again. */
   async function sendJob(payoutId: string, attemptId: string): Promise<void> {
     await pipeline.send(payoutId, attemptId, false).catch((error: unknown) => {
@@ -658,16 +672,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
   it('moves the invoice to proceeds_failed for a return that waited on an e-PRC being recorded', async () => {
     const { id, attemptId } = await routedPayout('642.00');
     await sendJob(id, attemptId);
-    await waitFor(
-      async () => {
-        await pipeline.settle({ payoutId: id, attemptId }).catch((error: unknown) => {
-          if (!(error instanceof RetryLater)) throw error;
-        });
-        const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
-        return row.status === 'settled';
-      },
-      { what: 'the payout to settle' },
-    );
+    await settleSoon(id, attemptId);
     const [{ invoice_id: invoiceId }] = await t.db.query(`SELECT invoice_id FROM payouts WHERE id = $1`, [
       id,
     ]);
@@ -740,16 +745,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     try {
       const { id, attemptId } = await routedPayout('640.00');
       await sendJob(id, attemptId);
-      await waitFor(
-        async () => {
-          await pipeline.settle({ payoutId: id, attemptId }).catch((error: unknown) => {
-            if (!(error instanceof RetryLater)) throw error;
-          });
-          const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
-          return row.status === 'settled';
-        },
-        { what: 'the payout to settle' },
-      );
+      await settleSoon(id, attemptId);
       // Once the return has happened at the provider, the one check for it finds the provider not answering.
       await waitFor(
         async () => {
