@@ -1,5 +1,6 @@
 import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
 import { Clock } from '../src/common/clock';
+import { FreelancersService } from '../src/freelancers/freelancers.service';
 import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
 import { InvoicesService } from '../src/invoices/invoices.service';
 import { pakistanDate } from '../src/invoices/pakistan-export';
@@ -381,6 +382,52 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     expect((await attemptMark(routed.attemptId)).status).toBe('unknown');
     return { ...routed, request };
   }
+
+  it('takes back exactly the mark its own mark replaced, not the one it read before another send marked', async () => {
+    // A send came back unknown long ago: its window is over.
+    const { id, attemptId } = await unknownSend('733.00');
+    await t.db.query(
+      `UPDATE payout_attempts SET last_send_at = last_send_at - make_interval(secs => $2 / 1000.0) WHERE id = $1`,
+      [attemptId, t.config.sendTimeoutMs + 60_000],
+    );
+    const payoneer = t.app.get(ConnectorRegistry).get('payoneer');
+    const lost = jest
+      .spyOn(payoneer, 'send')
+      .mockResolvedValueOnce({ kind: 'unknown', error: 'no answer within SEND_TIMEOUT_MS' });
+    // Job B read the attempt, and stalls before its mark.
+    const freelancers = t.app.get(FreelancersService);
+    const payee = freelancers.payee.bind(freelancers);
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    let stalling!: () => void;
+    const stalled = new Promise<void>((resolve) => (stalling = resolve));
+    const stall = jest.spyOn(freelancers, 'payee').mockImplementationOnce(async (...args) => {
+      stalling();
+      await resumed;
+      return payee(...args);
+    });
+    const redis = t.app.get(RedisService).client;
+    try {
+      const b = sendJob(id, attemptId);
+      await stalled;
+      // Job A resends the key meanwhile: no answer in time either, so that send may land for a while.
+      await sendJob(id, attemptId);
+      const afterA = await attemptMark(attemptId);
+      expect(afterA.status).toBe('unknown');
+      // payoneer's breaker opens; B marks, is refused its slot, and takes its mark back.
+      await redis.hset('breaker:{payoneer}', { state: 'open', openedAt: String(Date.now()) });
+      resume();
+      await b;
+      // A's mark stands again, so no second route starts while A's send may land.
+      expect(await attemptMark(attemptId)).toEqual(afterA);
+      expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+    } finally {
+      resume();
+      stall.mockRestore();
+      lost.mockRestore();
+      await redis.del('breaker:{payoneer}', 'breaker:{payoneer}:failures');
+    }
+  });
 
   it('never fails over on a refusal of a resend while the unknown send before it may still land', async () => {
     const { id, attemptId, request } = await unknownSend('614.00');

@@ -294,13 +294,15 @@ export class PayoutPipelineService {
     // The mark comes before the send slot: of two jobs of one attempt, only the one holding the mark asks the
     // breaker, so the other can neither take a half-open provider's one trial nor, refused because this job holds
     // it, fail the attempt over while this job's send is about to go.
-    const sentAt = marked ?? (await this.markSend(attemptId, attempt.status === 'unknown'));
-    if (!sentAt) {
+    const mark = marked
+      ? { at: marked, replaced: { status: attempt.status, last_send_at: null } }
+      : await this.markSend(attemptId, attempt.status === 'unknown');
+    if (!mark) {
       await waitForOtherSend();
       return;
     }
-    // The attempt as it stood before this job's mark (the fast path's mark is this job's own), for taking it back.
-    const beforeMark: AttemptMark = marked ? { status: attempt.status, last_send_at: null } : attempt;
+    // The mark and status this job's mark replaced (the fast path's mark is this job's own), for taking it back.
+    const { at: sentAt, replaced: beforeMark } = mark;
     let mayGo: boolean;
     try {
       mayGo = await this.health.acquireSend(attempt.provider);
@@ -458,19 +460,28 @@ export class PayoutPipelineService {
    * outcome takes the attempt back to pending: its own call is on its way now, so a second job that also read the
    * attempt as unknown must wait for it like any other send instead of marking over it (a failover by that job's
    * send would then pass for the only one that could still land). Null too when the attempt has moved on.
+   * Answers, with the mark, the mark and status it replaced, as they were when it replaced them (not as this job
+   * read the attempt earlier: another send may have marked it since), for taking it back exactly.
    */
-  private async markSend(attemptId: string, afterUnknown: boolean): Promise<Date | null> {
+  private async markSend(
+    attemptId: string,
+    afterUnknown: boolean,
+  ): Promise<{ at: Date; replaced: AttemptMark } | null> {
     const now = this.clock.now();
-    const rows: { id: string }[] = await this.db.query(
-      `WITH marked AS (
-         UPDATE payout_attempts SET last_send_at = $2, status = 'pending'
-         WHERE id = $1 AND status IN ('pending', 'unknown')
-           AND (last_send_at IS NULL OR last_send_at < $3 OR ($4 AND status = 'unknown'))
-         RETURNING id)
-       SELECT id FROM marked`,
+    // The row is locked and read first: after a wait for another send's change, the lock reads the row as that
+    // change left it, and the update's conditions and the answer are that version's.
+    const rows: AttemptMark[] = await this.db.query(
+      `WITH old AS (SELECT id, status, last_send_at FROM payout_attempts WHERE id = $1 FOR UPDATE),
+            marked AS (
+              UPDATE payout_attempts a SET last_send_at = $2, status = 'pending'
+              FROM old
+              WHERE a.id = old.id AND old.status IN ('pending', 'unknown')
+                AND (old.last_send_at IS NULL OR old.last_send_at < $3 OR ($4 AND old.status = 'unknown'))
+              RETURNING old.status, old.last_send_at)
+       SELECT status, last_send_at FROM marked`,
       [attemptId, now, new Date(now.getTime() - this.sendWindowMs()), afterUnknown],
     );
-    return rows.length ? now : null;
+    return rows.length ? { at: now, replaced: rows[0] } : null;
   }
 
   /**
