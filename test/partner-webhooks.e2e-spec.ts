@@ -832,6 +832,30 @@ describe('partner webhooks: giving up after the last attempt (e2e, short retry w
     expect(receiver.receipts.filter((r) => r.path === path)).toEqual([]);
   });
 
+  it('fails a delivery the retry schedule, shortened since its last attempt, gives no attempt more', async () => {
+    const path = `/shortened/${unique('p')}`;
+    const { partner, endpoint } = await endpointAt(path);
+    // Refused three times under a longer schedule; the one now in force gives three attempts in all.
+    const delivery = await cutOffDelivery(t, partner.id, endpoint.id, 3);
+    await t.db.query(
+      `UPDATE webhook_deliveries SET in_flight_until = NULL, last_status_code = 500, last_error = 'answered HTTP 500'
+       WHERE id = $1`,
+      [delivery.id],
+    );
+    expect(await t.app.get(WebhookDeliveryService).attempt(delivery.id, 3)).toBe('failed');
+    const [row] = await t.db.query(
+      `SELECT status, attempts, last_status_code, last_error FROM webhook_deliveries WHERE id = $1`,
+      [delivery.id],
+    );
+    expect(row).toEqual({
+      status: 'failed',
+      attempts: 3,
+      last_status_code: 500,
+      last_error: 'answered HTTP 500',
+    });
+    expect(receiver.receipts.filter((r) => r.path === path)).toEqual([]);
+  });
+
   describe('redelivery on request', () => {
     const deliveryOf = async (eventId: string, status: string) =>
       waitFor(

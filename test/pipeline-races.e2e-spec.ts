@@ -647,6 +647,13 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
   it('hands a transfer still processing after a settle job’s quick polls to the slow poll instead of failing', async () => {
     await sandbox('payoneer', { settleAfterMs: 600_000 });
     const { id, attemptId } = await routedPayout('233.00');
+    const slowPolls = async (): Promise<number> => {
+      const metrics = (await t.http.get('/metrics').set(ops).expect(200)).text;
+      return Number(
+        /^payout_waits_total\{step="settle",reason="processing"\} (\d+)$/m.exec(metrics)?.[1] ?? 0,
+      );
+    };
+    const slowPollsBefore = await slowPolls();
     try {
       await sendJob(id, attemptId);
       // Not the last try: the job polls again shortly.
@@ -663,10 +670,21 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       expect(job?.data).toEqual({ payoutId: id, attemptId, pollDueAtMs: poll.dueAtMs });
       expect(job?.opts.delay).toBe(t.config.settlePollIntervalMs);
       // Ops see it: the slow poll is counted, and the transfer among those accepted and not settled, with its age.
-      const metrics = (await t.http.get('/metrics').set(ops).expect(200)).text;
-      expect(metrics).toMatch(/^payout_waits_total\{step="settle",reason="processing"\} [1-9]/m);
-      expect(metrics).toMatch(/^accepted_transfers_open\{provider="payoneer"\} [1-9]/m);
-      expect(metrics).toMatch(/^accepted_transfer_oldest_seconds\{provider="payoneer"\} \d+$/m);
+      expect(await slowPolls()).toBe(slowPollsBefore + 1);
+      const [open] = await t.db.query(
+        `SELECT count(*)::int AS n FROM payouts p JOIN payout_attempts a ON a.payout_id = p.id
+         WHERE p.status = 'sending' AND a.status = 'accepted' AND a.provider = 'payoneer'`,
+      );
+      await waitFor(
+        async () => {
+          const metrics = (await t.http.get('/metrics').set(ops).expect(200)).text;
+          return (
+            metrics.includes(`\naccepted_transfers_open{provider="payoneer"} ${open.n}\n`) &&
+            /^accepted_transfer_oldest_seconds\{provider="payoneer"\} \d+$/m.test(metrics)
+          );
+        },
+        { what: 'the accepted-transfer gauges to count this transfer' },
+      );
     } finally {
       await removeSlowPollJobs(attemptId);
       await sandbox('payoneer', { settleAfterMs: 50 });

@@ -639,6 +639,8 @@ export class PayoutPipelineService {
         );
         return;
       case 'processing':
+        if (pollDueAtMs !== undefined || finalTry)
+          this.metrics.payoutWaits.inc({ step: 'settle', reason: 'processing' });
         await this.pollOn(
           payout.id,
           attempt.id,
@@ -668,7 +670,6 @@ export class PayoutPipelineService {
     why: string,
   ): Promise<void> {
     if (pollDueAtMs === undefined && !finalTry) throw new RetryLater(`transfer ${why}`);
-    this.metrics.payoutWaits.inc({ step: 'settle', reason: 'processing' });
     await this.pollLater(payoutId, attemptId, pollDueAtMs ?? null);
   }
 
