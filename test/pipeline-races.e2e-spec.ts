@@ -577,6 +577,35 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     }
   });
 
+  it('takes no half-open breaker’s trial for a send held up past its timeout before asking for the slot', async () => {
+    const { id, attemptId } = await routedPayout('622.00');
+    const health = t.app.get(ProviderHealthService);
+    const closeBreaker = await halfOpenPayoneer();
+    const slot = jest.spyOn(health, 'acquireSend');
+    let undo = () => {};
+    // The process stalls right after the send is marked, for longer than SEND_TIMEOUT_MS.
+    const marking = pipeline as unknown as { markSend: (...args: unknown[]) => Promise<unknown> };
+    const mark = marking.markSend.bind(pipeline);
+    const stall = jest.spyOn(marking, 'markSend').mockImplementationOnce(async (...args) => {
+      const marked = await mark(...args);
+      undo = stallFor(t.config.sendTimeoutMs + 1);
+      return marked;
+    });
+    try {
+      await expect(pipeline.send(id, attemptId, false)).rejects.toThrow(/held up past its timeout/);
+      expect(slot).not.toHaveBeenCalled();
+      undo();
+      // The trial is still there for a send that can go out.
+      expect(await health.acquireSend('payoneer')).toBe(true);
+    } finally {
+      undo();
+      stall.mockRestore();
+      slot.mockRestore();
+      await closeBreaker();
+    }
+    expect(await attemptMark(attemptId)).toEqual({ status: 'pending', last_send_at: null });
+  });
+
   it('never fails over a transfer the provider accepted when a status poll finds no record of it', async () => {
     const { id, attemptId } = await routedPayout('618.00');
     // The provider's status lookup lags its sends: the poll right after the acceptance finds nothing.

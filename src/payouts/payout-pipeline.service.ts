@@ -303,6 +303,18 @@ export class PayoutPipelineService {
     }
     // The mark and status this job's mark replaced (the fast path's mark is this job's own), for taking it back.
     const { at: sentAt, replaced: beforeMark } = mark;
+    // The send window (which lets another job mark the attempt once it is over) runs from the mark: a send held
+    // up since (a stalled process, a slow pool) gets only what is left of its timeout, and none when it is used up.
+    // Checked before the send slot as well, so that a stall before it does not take a half-open provider's one
+    // trial for a send that will not go.
+    const timeLeftMs = () => sentAt.getTime() + this.config.sendTimeoutMs - this.clock.now().getTime();
+    const heldUp = async () => {
+      await this.unmark(attemptId, sentAt, beforeMark);
+      return new RetryLater(
+        `the send to ${attempt.provider} was held up past its timeout before it went out`,
+      );
+    };
+    if (timeLeftMs() <= 0) throw await heldUp();
     let mayGo: boolean;
     try {
       mayGo = await this.health.acquireSend(attempt.provider);
@@ -316,13 +328,8 @@ export class PayoutPipelineService {
       await this.refused(connector, payout, attempt, { slotRefused: true });
       return;
     }
-    // The send window (which lets another job mark the attempt once it is over) runs from the mark: a send held
-    // up since (a stalled process, a slow pool) gets only what is left of its timeout, and none when it is used up.
-    const timeoutMs = sentAt.getTime() + this.config.sendTimeoutMs - this.clock.now().getTime();
-    if (timeoutMs <= 0) {
-      await this.unmark(attemptId, sentAt, beforeMark);
-      throw new RetryLater(`the send to ${attempt.provider} was held up past its timeout before it went out`);
-    }
+    const timeoutMs = timeLeftMs();
+    if (timeoutMs <= 0) throw await heldUp();
     const result = await connector.send({
       signal: AbortSignal.timeout(timeoutMs),
       idempotencyKey: attempt.idempotency_key,
