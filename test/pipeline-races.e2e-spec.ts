@@ -1,4 +1,13 @@
-import { createFreelancer, createPartner, ops, startApp, TestApp, waitFor } from './support/app';
+import {
+  bearer,
+  createFreelancer,
+  createPartner,
+  ops,
+  pakistaniIban,
+  startApp,
+  TestApp,
+  waitFor,
+} from './support/app';
 import { Clock } from '../src/common/clock';
 import { FreelancersService } from '../src/freelancers/freelancers.service';
 import { InvoiceDocumentsService } from '../src/invoices/invoice-documents.service';
@@ -11,6 +20,7 @@ import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
 import { RedisService } from '../src/redis/redis.module';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
+import { RoutingService } from '../src/routing/routing.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import { transferProviders } from './support/payouts';
 
@@ -213,6 +223,42 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     } finally {
       held.mockRestore();
     }
+  });
+
+  it('routes a payout to the new default when the partner moves the default while routing decides', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const [old] = await t.db.query(`SELECT id FROM dollar_accounts WHERE freelancer_id = $1`, [
+      freelancer.id,
+    ]);
+    const next = await t.http
+      .post(`/v1/freelancers/${freelancer.id}/accounts`)
+      .set(bearer(partner.apiKey))
+      .send({
+        kind: 'bank_fcy',
+        institution: 'Meezan Bank',
+        iban: pakistaniIban('7771'),
+        title: 'Ayesha Khan',
+      })
+      .expect(201);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '623.00');
+    const routing = t.app.get(RoutingService);
+    const decide = routing.decide.bind(routing);
+    // Routing has read the default; the partner moves it and is answered 200 before routing commits.
+    const moved = jest.spyOn(routing, 'decide').mockImplementationOnce(async (...args) => {
+      await t.http
+        .post(`/v1/freelancers/${freelancer.id}/accounts/${next.body.id}/default`)
+        .set(bearer(partner.apiKey))
+        .expect(200);
+      return decide(...args);
+    });
+    try {
+      await pipeline.route(id, { sendInline: false });
+    } finally {
+      moved.mockRestore();
+    }
+    const [payout] = await t.db.query(`SELECT status, account_id FROM payouts WHERE id = $1`, [id]);
+    expect(payout).toEqual({ status: 'routed', account_id: next.body.id });
+    expect(payout.account_id).not.toBe(old.id);
   });
 
   it('answers an ops retry whose routing must run again later with the payout received, not an error', async () => {

@@ -210,8 +210,9 @@ export class PayoutPipelineService {
       return created;
     });
     if (!attempt) {
-      // Nothing moved: another job routed the payout, or the account read above was closed since (the partner
-      // moved the default away first). Then it is routed once more, to the default as it is now.
+      // Nothing moved: another job routed the payout, or the account read above is no longer the default (the
+      // partner moved the default away, and may have closed it). Then it is routed once more, to the default as
+      // it is now.
       const [still] = await this.db.query(
         `SELECT 1 FROM payouts WHERE id = $1 AND status IN ('received', 'unmatched')`,
         [payoutId],
@@ -1002,8 +1003,11 @@ export class PayoutPipelineService {
          UPDATE payouts SET status = $7, freelancer_id = $2, account_id = $3, account_kind = $4, decision = $5,
                 route_round = route_round + 1, updated_at = now()
          WHERE id = $1 AND status IN ('received', 'unmatched')
-           -- The account is still open, and stays so until this commits: closing it waits for this share lock.
-           AND EXISTS (SELECT 1 FROM dollar_accounts a WHERE a.id = $3 AND a.closed_at IS NULL FOR SHARE)
+           -- The account is still open and still the default, and stays so until this commits: closing it or moving
+           -- the default away waits for this share lock (and one that committed first leaves the payout unmoved, to
+           -- be routed once more to the default as it is now).
+           AND EXISTS (SELECT 1 FROM dollar_accounts a WHERE a.id = $3 AND a.closed_at IS NULL AND a.is_default
+                       FOR SHARE)
          RETURNING id, route_round),
        tl AS (
          INSERT INTO payout_timeline (payout_id, status, detail)
