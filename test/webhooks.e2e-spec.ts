@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config/app-config';
 import { MetricsService } from '../src/ops/metrics.service';
 import { RedisService } from '../src/redis/redis.module';
 import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
+import { WebhookEventsService } from '../src/webhooks/webhook-events.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
 import {
@@ -1181,6 +1182,32 @@ describe('webhook events in the pipeline (e2e)', () => {
 
   afterAll(async () => {
     await t.close();
+  });
+
+  it('makes no payout for a connection whose deletion was answered before the event was stored', async () => {
+    const partner = await createPartner(t.http);
+    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const events = t.app.get(WebhookEventsService);
+    const store = events.acceptWithPayout.bind(events);
+    // Intake has checked the signature against the connection; the partner deletes it now, and is answered 204.
+    const deleted = jest.spyOn(events, 'acceptWithPayout').mockImplementationOnce(async (...args) => {
+      await t.http
+        .delete(`/v1/platform-connections/${connection.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(204);
+      return store(...args);
+    });
+    try {
+      const res = await deliver(t.http, connection, payoutEvent({ freelancerRef: freelancer.externalRef }));
+      expectProblem(res, 404);
+    } finally {
+      deleted.mockRestore();
+    }
+    expect(await t.db.query(`SELECT id FROM payouts WHERE connection_id = $1`, [connection.id])).toEqual([]);
+    expect(
+      await t.db.query(`SELECT id FROM webhook_events WHERE connection_id = $1`, [connection.id]),
+    ).toEqual([]);
   });
 
   it('shows ops the events whose payout found no freelancer as unmatched, until a retry matches it', async () => {

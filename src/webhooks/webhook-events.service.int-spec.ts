@@ -78,7 +78,7 @@ describe(`${WebhookEventsService.name}: an event that loses the race for a new p
           (
             await db.query(
               `SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))
-                 AND query LIKE 'WITH existing AS%'`,
+                 AND query LIKE 'WITH live AS%'`,
               [winnerPid],
             )
           ).length > 0,

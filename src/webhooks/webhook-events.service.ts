@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { pageClause, toPage } from '../common/pagination';
-import { FieldError } from '../common/problem';
+import { FieldError, Problems } from '../common/problem';
 import { PayoutInstruction, payoutRow, PayoutSource } from '../payouts/payout-instruction';
 import { EventQuery, WebhookEventDto, WebhookEventPageDto } from './dto/webhook-event.dto';
 import { Platform } from './platforms';
@@ -174,7 +174,9 @@ export class WebhookEventsService implements OnApplicationShutdown {
       errors: rejectionErrors('c.message'),
       payoutId: `CASE WHEN c.message IS NULL THEN coalesce((SELECT id FROM existing), $8::uuid) END`,
       enqueuedAt: `CASE WHEN c.message IS NULL AND EXISTS (SELECT 1 FROM existing) THEN now() END`,
-      from: `(SELECT (SELECT message FROM conflict) AS message) c`,
+      // Only while the connection is not deleted, and it stays so until this commits: a deletion waits for this
+      // share lock, and one that committed first leaves nothing stored (the platform is answered 404).
+      from: `(SELECT (SELECT message FROM conflict) AS message WHERE EXISTS (SELECT 1 FROM live)) c`,
     };
     const event =
       stored === 'new'
@@ -193,7 +195,8 @@ export class WebhookEventsService implements OnApplicationShutdown {
              AND e.status IN ('ignored', 'rejected')
            RETURNING e.id, e.payout_id, e.errors`;
     const [row] = await this.db.query(
-      `WITH existing AS (
+      `WITH live AS (SELECT id FROM platform_connections WHERE id = $2 AND deleted_at IS NULL FOR SHARE),
+       existing AS (
          SELECT id, gross, currency, freelancer_ref FROM payouts WHERE connection_id = $2 AND platform_payout_id = $9),
        conflict AS (SELECT ${disagreement('x', '$9', gross, currency, ref)} AS message FROM existing x),
        ev AS (${event}),
@@ -205,7 +208,7 @@ export class WebhookEventsService implements OnApplicationShutdown {
        tl AS (
          INSERT INTO payout_timeline (payout_id, status, detail) SELECT id, 'received', $10 FROM po)
        SELECT (SELECT id FROM ev) AS event_row, (SELECT payout_id FROM ev) AS linked, (SELECT id FROM po) AS created,
-              (SELECT errors->0->>'message' FROM ev) AS conflict`,
+              (SELECT errors->0->>'message' FROM ev) AS conflict, NOT EXISTS (SELECT 1 FROM live) AS gone`,
       [
         eventRowId,
         record.connectionId,
@@ -223,6 +226,7 @@ export class WebhookEventsService implements OnApplicationShutdown {
         instruction.freelancerRef,
       ],
     );
+    if (row.gone) throw Problems.notFound('The platform connection');
     if (!row.event_row) return { duplicate: true };
     if (row.conflict) return { duplicate: false, conflict: row.conflict };
     return { duplicate: false, conflict: null, payoutId: row.linked, created: row.created !== null };
