@@ -1,4 +1,5 @@
 import {
+  addAccount,
   bearer,
   createFreelancer,
   createPartner,
@@ -52,6 +53,8 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
   });
 
   afterAll(async () => {
+    // The sandbox settings these tests changed go back to the defaults for the suites after this one.
+    await t.db.query(`DELETE FROM sandbox_provider_settings WHERE provider_id = 'payoneer'`);
     await t.close();
   });
 
@@ -230,23 +233,14 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     const [old] = await t.db.query(`SELECT id FROM dollar_accounts WHERE freelancer_id = $1`, [
       freelancer.id,
     ]);
-    const next = await t.http
-      .post(`/v1/freelancers/${freelancer.id}/accounts`)
-      .set(bearer(partner.apiKey))
-      .send({
-        kind: 'bank_fcy',
-        institution: 'Meezan Bank',
-        iban: pakistaniIban('7771'),
-        title: 'Ayesha Khan',
-      })
-      .expect(201);
+    const next = await addAccount(t.http, partner.apiKey, freelancer.id, { iban: pakistaniIban('7771') });
     const id = await announcePayout(t, connection, freelancer.externalRef, '623.00');
     const routing = t.app.get(RoutingService);
     const decide = routing.decide.bind(routing);
     // Routing has read the default; the partner moves it and is answered 200 before routing commits.
     const moved = jest.spyOn(routing, 'decide').mockImplementationOnce(async (...args) => {
       await t.http
-        .post(`/v1/freelancers/${freelancer.id}/accounts/${next.body.id}/default`)
+        .post(`/v1/freelancers/${freelancer.id}/accounts/${next.id}/default`)
         .set(bearer(partner.apiKey))
         .expect(200);
       return decide(...args);
@@ -257,7 +251,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       moved.mockRestore();
     }
     const [payout] = await t.db.query(`SELECT status, account_id FROM payouts WHERE id = $1`, [id]);
-    expect(payout).toEqual({ status: 'routed', account_id: next.body.id });
+    expect(payout).toEqual({ status: 'routed', account_id: next.id });
     expect(payout.account_id).not.toBe(old.id);
   });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  addAccount,
   bearer,
   createFreelancer,
   createPartner,
@@ -159,16 +160,11 @@ describe('payout pipeline (e2e, workers in process)', () => {
     const [old] = await t.db.query(`SELECT id FROM dollar_accounts WHERE freelancer_id = $1`, [
       freelancer.id,
     ]);
-    const added = await t.http
-      .post(`/v1/freelancers/${freelancer.id}/accounts`)
-      .set(bearer(partner.apiKey))
-      .send({
-        kind: 'bank_fcy',
-        institution: 'HBL',
-        iban: pakistaniIban('7000000000000077', 'HABB'),
-        title: 'A',
-      })
-      .expect(201);
+    const added = await addAccount(t.http, partner.apiKey, freelancer.id, {
+      institution: 'HBL',
+      iban: pakistaniIban('7000000000000077', 'HABB'),
+      title: 'A',
+    });
 
     // The partner moves the default and closes the old account in a transaction that commits only once the
     // routing has read the old default and waits at its share lock on it.
@@ -176,20 +172,20 @@ describe('payout pipeline (e2e, workers in process)', () => {
       t.db,
       [
         [`UPDATE dollar_accounts SET is_default = false WHERE id = $1`, [old.id]],
-        [`UPDATE dollar_accounts SET is_default = true WHERE id = $1`, [added.body.id]],
+        [`UPDATE dollar_accounts SET is_default = true WHERE id = $1`, [added.id]],
         [`UPDATE dollar_accounts SET closed_at = now() WHERE id = $1`, [old.id]],
       ],
       () => t.app.get(PayoutPipelineService).route(id),
       'the routing to wait for the closing account',
     );
     const [routed] = await t.db.query(`SELECT account_id FROM payouts WHERE id = $1`, [id]);
-    expect(routed.account_id).toBe(added.body.id);
+    expect(routed.account_id).toBe(added.id);
     expect((await payoutWhen(id, ['settled'])).status).toBe('settled');
     const transfers = await t.db.query(
       `SELECT beneficiary_iban FROM sandbox_transfers WHERE payout_id = $1`,
       [id],
     );
-    expect(transfers).toEqual([{ beneficiary_iban: added.body.iban }]);
+    expect(transfers).toEqual([{ beneficiary_iban: added.iban }]);
   });
 
   it('fails over to the next-ranked route when the first provider rejects for good', async () => {

@@ -75,8 +75,13 @@ describe('a graceful stop with a send in flight (e2e, workers in process)', () =
     const t = await startApp({ SANDBOX_SETTLE_AFTER_MS: '60000' }, { role: 'all' });
     let closed = false;
     try {
-      // The send waits out the provider's latency when the stop comes; the stop cuts the wait short.
-      await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 60_000 }).expect(200);
+      // The send waits out the provider's latency when the stop comes; the stop cuts the wait short. The transfer
+      // then settles a minute later, whatever an earlier suite of the run left in payoneer's settings.
+      await t.http
+        .put('/v1/ops/sandbox/providers/payoneer')
+        .set(ops)
+        .send({ latencyMs: 60_000, settleAfterMs: 60_000 })
+        .expect(200);
       const partner = await createPartner(t.http);
       const connection = await createConnection(t.http, partner.apiKey, 'upwork');
       const freelancer = await createFreelancer(t.http, partner.apiKey);

@@ -71,19 +71,28 @@ export async function createFreelancer(
     .set(bearer(apiKey))
     .send({ externalRef: unique('fl'), name: 'Ayesha Khan', cnic: '35202-1234567-1', ...overrides })
     .expect(201);
-  if (account) {
-    await http
-      .post(`/v1/freelancers/${res.body.id}/accounts`)
-      .set(bearer(apiKey))
-      .send({
-        kind: 'bank_fcy',
-        institution: 'Meezan Bank',
-        iban: 'PK36SCBL0000001123456702',
-        title: 'Ayesha Khan',
-        ...account,
-      })
-      .expect(201);
-  }
+  if (account) await addAccount(http, apiKey, res.body.id, account);
+  return res.body;
+}
+
+/** Adds a dollar account to the freelancer (a Meezan Bank FCY account unless `fields` say otherwise). */
+export async function addAccount(
+  http: TestApp['http'],
+  apiKey: string,
+  freelancerId: string,
+  fields: Record<string, unknown> = {},
+): Promise<{ id: string; iban: string; isDefault: boolean }> {
+  const res = await http
+    .post(`/v1/freelancers/${freelancerId}/accounts`)
+    .set(bearer(apiKey))
+    .send({
+      kind: 'bank_fcy',
+      institution: 'Meezan Bank',
+      iban: 'PK36SCBL0000001123456702',
+      title: 'Ayesha Khan',
+      ...fields,
+    })
+    .expect(201);
   return res.body;
 }
 
