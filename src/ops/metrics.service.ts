@@ -61,6 +61,7 @@ export class MetricsService {
     labelNames: ['provider'] as const,
     registers: [this.registry],
   });
+
   readonly routeChosen = new Counter({
     name: 'route_chosen_total',
     help: 'Routing decisions by chosen route.',

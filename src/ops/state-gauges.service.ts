@@ -13,8 +13,8 @@ export const GAUGE_READING_WAIT_MS = 1000;
 
 /**
  * Gauges read from the source of truth at scrape time: payouts per status and the accepted transfers not settled
- * yet from Postgres, jobs per queue and state from Redis. Concurrent scrapes share one reading, and a reading serves every scrape for a second, so
- * however often /metrics is called the count runs at most once a second. A dependency that does not answer
+ * yet from Postgres, jobs per queue and state from Redis. Concurrent scrapes share one reading, and a reading
+ * serves every scrape for a second, so however often /metrics is called the count runs at most once a second. A dependency that does not answer
  * leaves its gauges as they were and is logged.
  */
 @Injectable()

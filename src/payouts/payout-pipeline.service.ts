@@ -647,14 +647,13 @@ export class PayoutPipelineService {
         );
         return;
       case 'processing':
-        if (pollDueAtMs !== undefined || finalTry)
-          this.metrics.payoutWaits.inc({ step: 'settle', reason: 'processing' });
         await this.pollOn(
           payout.id,
           attempt.id,
           pollDueAtMs,
           finalTry,
           `at ${attempt.provider} still processing`,
+          { countSlowPoll: true },
         );
         return;
       case 'settled':
@@ -669,15 +668,20 @@ export class PayoutPipelineService {
     }
   }
 
-  /** Polls again: shortly (RetryLater) from a settle job's quick polls, then on the slow poll. */
+  /**
+   * Polls again: shortly (RetryLater) from a settle job's quick polls, then on the slow poll, which `countSlowPoll`
+   * counts as a settle wait (a transfer still processing).
+   */
   private async pollOn(
     payoutId: string,
     attemptId: string,
     pollDueAtMs: number | undefined,
     finalTry: boolean,
     why: string,
+    { countSlowPoll = false } = {},
   ): Promise<void> {
     if (pollDueAtMs === undefined && !finalTry) throw new RetryLater(`transfer ${why}`);
+    if (countSlowPoll) this.metrics.payoutWaits.inc({ step: 'settle', reason: 'processing' });
     await this.pollLater(payoutId, attemptId, pollDueAtMs ?? null);
   }
 
