@@ -93,18 +93,6 @@ export class WebhookDeliveryService {
          ON CONFLICT DO NOTHING`,
         [deliveryId, expectedAttempts, CUT_OFF, LAST_CUT_OFF, this.attemptLimit],
       );
-      // A delivery that has had every attempt it gets fails, as after a last refusal: its last attempt was cut off
-      // with its worker, or the schedule became shorter since that attempt (a deploy) and it has none left.
-      const [, exhausted]: [unknown, number] = await tx.query(
-        `UPDATE webhook_deliveries d
-         SET status = 'failed', in_flight_until = NULL,
-             last_status_code = CASE WHEN d.in_flight_until IS NULL THEN d.last_status_code END,
-             last_error = CASE WHEN d.in_flight_until IS NULL THEN d.last_error ELSE $3 END
-         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND d.attempts >= coalesce(d.attempt_limit, $4)
-           AND (d.in_flight_until IS NULL OR d.in_flight_until <= now())`,
-        [deliveryId, expectedAttempts, LAST_CUT_OFF, this.attemptLimit],
-      );
-      if (exhausted) return 'exhausted' as const;
       // An UPDATE … RETURNING answers [rows, affected count] through this driver.
       const [[row]]: [ClaimedDelivery[], number] = await tx.query(
         `UPDATE webhook_deliveries d
@@ -130,7 +118,20 @@ export class WebhookDeliveryService {
           this.attemptLimit,
         ],
       );
-      return row as ClaimedDelivery | undefined;
+      if (row) return row as ClaimedDelivery;
+      // Not claimed. A delivery that has had every attempt it gets fails, as after a last refusal: its last attempt
+      // was cut off with its worker, or the schedule became shorter since that attempt (a deploy) and it has none
+      // left.
+      const [, exhausted]: [unknown, number] = await tx.query(
+        `UPDATE webhook_deliveries d
+         SET status = 'failed', in_flight_until = NULL,
+             last_status_code = CASE WHEN d.in_flight_until IS NULL THEN d.last_status_code END,
+             last_error = CASE WHEN d.in_flight_until IS NULL THEN d.last_error ELSE $3 END
+         WHERE d.id = $1 AND d.status = 'pending' AND d.attempts = $2 AND d.attempts >= coalesce(d.attempt_limit, $4)
+           AND (d.in_flight_until IS NULL OR d.in_flight_until <= now())`,
+        [deliveryId, expectedAttempts, LAST_CUT_OFF, this.attemptLimit],
+      );
+      return exhausted ? ('exhausted' as const) : undefined;
     });
     if (claimed === 'exhausted') return 'failed';
     if (!claimed) return this.waitForSlot(deliveryId, expectedAttempts, waits);
