@@ -174,15 +174,20 @@ export class CatalogService {
     if (maxAgeMs <= 0) return this.refresh();
     const cached = this.cached;
     if (cached && this.clock.monotonicMs() - cached.checkedAt < maxAgeMs) return cached.snapshot;
-    this.shared ??= this.refresh().finally(() => {
-      this.shared = null;
-    });
+    if (!this.shared) {
+      const shared: Promise<CatalogSnapshot> = this.refresh().finally(() => {
+        if (this.shared === shared) this.shared = null;
+      });
+      this.shared = shared;
+    }
     return this.shared;
   }
 
+  /** A read already under way may have seen the catalog before the change: callers from now on do not join it. */
   invalidate(): void {
     this.generation += 1;
     this.cached = null;
+    this.shared = null;
   }
 
   async listRoutes(): Promise<RouteDto[]> {
