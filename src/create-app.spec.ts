@@ -41,3 +41,14 @@ describe(jsonBodyProblem.name, () => {
     expect(jsonBodyProblem({ name: 'Ayesha \u{1F600} 北京' })).toBeNull();
   });
 });
+
+describe('jsonBodyProblem: numbers JSON reads as Infinity', () => {
+  it('names a number too large for a double, wherever it is', () => {
+    expect(jsonBodyProblem(JSON.parse('{"a":{"b":[1,1e400]}}'))).toEqual({
+      field: 'a.b.1',
+      message: expect.stringContaining('too large'),
+    });
+    expect(jsonBodyProblem(JSON.parse('-1e999'))).toEqual({ field: 'body', message: expect.any(String) });
+    expect(jsonBodyProblem(JSON.parse('{"a":1.5e308,"b":-0}'))).toBeNull();
+  });
+});

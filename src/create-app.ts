@@ -61,6 +61,8 @@ function fieldOf(frame: Frame, key: string | null): string {
   return keys.length ? keys.join('.') : 'body';
 }
 
+const NOT_FINITE = 'must not hold a number too large for a double (such as 1e400)';
+
 /**
  * What makes a parsed JSON body unusable before any validator sees it: nesting deeper than `MAX_JSON_DEPTH`, or
  * a key or string Postgres text cannot store (U+0000, a lone surrogate), which no field may silently change. Walked without recursion, touching each value once
@@ -71,6 +73,8 @@ export function jsonBodyProblem(value: unknown): FieldError | null {
     const message = unstorableText(value);
     return message ? { field: 'body', message } : null;
   }
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? null : { field: 'body', message: NOT_FINITE };
   if (value === null || typeof value !== 'object') return null;
   const stack: Frame[] = [{ node: value, depth: 1, parent: null, key: '' }];
   while (stack.length) {
@@ -89,6 +93,9 @@ export function jsonBodyProblem(value: unknown): FieldError | null {
       if (typeof child === 'string') {
         const message = unstorableText(child);
         if (message) return { field: fieldOf(frame, key ?? String(i)), message };
+      } else if (typeof child === 'number') {
+        // JSON reads 1e400 as Infinity, which no JSON (the Idempotency-Key's fingerprint included) can hold.
+        if (!Number.isFinite(child)) return { field: fieldOf(frame, key ?? String(i)), message: NOT_FINITE };
       } else if (child !== null && typeof child === 'object') {
         stack.push({ node: child, depth: frame.depth + 1, parent: frame, key: key ?? String(i) });
       }

@@ -150,7 +150,16 @@ export async function rotateSecret<Row extends RotatedRow>(
     `SELECT * FROM ${store.table} WHERE id = $1 AND partner_id = $2 AND ${store.live} FOR NO KEY UPDATE`,
     [id, partnerId],
   );
-  if (!row) throw Problems.notFound(store.noun);
+  if (!row) {
+    // A repeat of a rotation made before the owner was deleted answers that rotation again, as a repeated creation
+    // of a deleted owner answers its creation: the same key and body get the first answer, not a 404.
+    const [gone]: Row[] = idempotencyKey
+      ? await tx.query(`SELECT * FROM ${store.table} WHERE id = $1 AND partner_id = $2`, [id, partnerId])
+      : [];
+    const earlier = gone && (await earlierRotation(tx, keys, store, request, requestHash));
+    if (gone && earlier) return { row: gone, ...earlier, replayed: true };
+    throw Problems.notFound(store.noun);
+  }
 
   const earlier = idempotencyKey && (await earlierRotation(tx, keys, store, request, requestHash));
   if (earlier) return { row, ...earlier, replayed: true };

@@ -1,0 +1,131 @@
+import { bearer, createPartner, startApp, TestApp, unique } from './support/app';
+import { expectProblem } from './support/problem';
+
+/** Idempotency-Key edges: bodies no fingerprint can hold, repeats after a deletion, concurrent first requests. */
+describe('Idempotency-Key edges (e2e)', () => {
+  let t: TestApp;
+  let partner: { id: string; apiKey: string; apiKeyId: string };
+
+  beforeAll(async () => {
+    t = await startApp();
+    partner = await createPartner(t.http);
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const raw = (path: string, key: string | null, text: string) => {
+    const req = t.http.post(path).set(bearer(partner.apiKey)).set('Content-Type', 'application/json');
+    return (key ? req.set('Idempotency-Key', key) : req).send(text);
+  };
+
+  describe('a body holding a number JSON reads as Infinity (1e400)', () => {
+    it('answers 400 on POST /v1/freelancers with a key, as it does without one', async () => {
+      const text = `{"externalRef":1e400,"name":"A","cnic":"35202-1234567-1"}`;
+      expectProblem(await raw('/v1/freelancers', null, text), 400);
+      expectProblem(await raw('/v1/freelancers', unique('inf'), text), 400);
+    });
+
+    it('answers 400 on POST /v1/quotes with a key, as it does without one', async () => {
+      const text = `{"platform":"upwork","amount":"10.00","currency":"USD","accountKind":"bank_fcy","x":-1e999}`;
+      expectProblem(await raw('/v1/quotes', null, text), 400);
+      expectProblem(await raw('/v1/quotes', unique('inf'), text), 400);
+    });
+  });
+
+  describe('a repeat of a rotation whose connection was deleted since', () => {
+    it('answers the first rotation again (same status, same body), as a repeated creation does', async () => {
+      const created = await t.http
+        .post('/v1/platform-connections')
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', unique('create'))
+        .send({ platform: 'upwork' })
+        .expect(201);
+      const key = unique('rotate');
+      const rotate = () =>
+        t.http
+          .post(`/v1/platform-connections/${created.body.id}/rotate-secret`)
+          .set(bearer(partner.apiKey))
+          .set('Idempotency-Key', key)
+          .send({});
+      const first = await rotate().expect(200);
+      await t.http
+        .delete(`/v1/platform-connections/${created.body.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(204);
+      const again = await rotate();
+      expect(again.status).toBe(first.status);
+      expect(again.body).toEqual(first.body);
+    });
+  });
+  describe('concurrent requests under one key run once', () => {
+    const many = <T>(n: number, f: () => Promise<T>) => Promise.all(Array.from({ length: n }, f));
+
+    it('accounts, connections, endpoints and rotations', async () => {
+      const fl = await t.http
+        .post('/v1/freelancers')
+        .set(bearer(partner.apiKey))
+        .send({ externalRef: unique('conc'), name: 'A', cnic: '35202-1234567-1' })
+        .expect(201);
+      const accountKey = unique('acc');
+      const accounts = await many(8, () =>
+        t.http
+          .post(`/v1/freelancers/${fl.body.id}/accounts`)
+          .set(bearer(partner.apiKey))
+          .set('Idempotency-Key', accountKey)
+          .send({
+            kind: 'bank_fcy',
+            institution: 'Meezan Bank',
+            iban: 'PK36SCBL0000001123456702',
+            title: 'A',
+          }),
+      );
+      expect(accounts.map((r) => r.status)).toEqual(Array(8).fill(201));
+      expect(new Set(accounts.map((r) => r.body.id)).size).toBe(1);
+
+      const connectionKey = unique('conn');
+      const connections = await many(8, () =>
+        t.http
+          .post('/v1/platform-connections')
+          .set(bearer(partner.apiKey))
+          .set('Idempotency-Key', connectionKey)
+          .send({ platform: 'upwork' }),
+      );
+      expect(connections.map((r) => r.status)).toEqual(Array(8).fill(201));
+      expect(new Set(connections.map((r) => r.body.signingSecret)).size).toBe(1);
+      const [{ n }] = await t.db.query(
+        `SELECT count(*)::int AS n FROM platform_connections WHERE partner_id = $1 AND idempotency_key = $2`,
+        [partner.id, connectionKey],
+      );
+      expect(n).toBe(1);
+
+      const rotationKey = unique('rot');
+      const rotations = await many(8, () =>
+        t.http
+          .post(`/v1/platform-connections/${connections[0].body.id}/rotate-secret`)
+          .set(bearer(partner.apiKey))
+          .set('Idempotency-Key', rotationKey)
+          .send({}),
+      );
+      expect(rotations.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect(new Set(rotations.map((r) => r.body.signingSecret)).size).toBe(1);
+      const [{ r }] = await t.db.query(
+        `SELECT count(*)::int AS r FROM platform_connection_rotations WHERE connection_id = $1`,
+        [connections[0].body.id],
+      );
+      expect(r).toBe(1);
+
+      const endpointKey = unique('ep');
+      const endpoints = await many(8, () =>
+        t.http
+          .post('/v1/webhook-endpoints')
+          .set(bearer(partner.apiKey))
+          .set('Idempotency-Key', endpointKey)
+          .send({ url: 'https://partner.example/hooks' }),
+      );
+      expect(new Set(endpoints.map((e) => e.status))).toEqual(new Set([201]));
+      expect(new Set(endpoints.map((e) => e.body.id)).size).toBe(1);
+    });
+  });
+});
