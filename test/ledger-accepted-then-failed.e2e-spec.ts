@@ -1,5 +1,6 @@
 import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
 import { PayoutPipelineService, RetryLater } from '../src/payouts/payout-pipeline.service';
+import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { bearer, createFreelancer, createPartner, startApp, TestApp } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 
@@ -14,6 +15,7 @@ describe('ledger of a transfer a provider accepted and then failed (e2e, steps c
   let connection: Connection;
   let pipeline: PayoutPipelineService;
   let registry: ConnectorRegistry;
+  let health: ProviderHealthService;
 
   beforeAll(async () => {
     t = await startApp({ BREAKER_FAILURE_THRESHOLD: '1000' }, { role: 'api' });
@@ -21,6 +23,7 @@ describe('ledger of a transfer a provider accepted and then failed (e2e, steps c
     connection = await createConnection(t.http, partner.apiKey, 'upwork');
     pipeline = t.app.get(PayoutPipelineService);
     registry = t.app.get(ConnectorRegistry);
+    health = t.app.get(ProviderHealthService);
   });
 
   afterAll(async () => {
@@ -74,14 +77,17 @@ describe('ledger of a transfer a provider accepted and then failed (e2e, steps c
     }
   }
 
+  /** A send job's RetryLater is the queue's business (it tries the job again later); anything else fails the test. */
+  const ignoreRetry = (error: unknown) => {
+    if (!(error instanceof RetryLater)) throw error;
+  };
+
   /** Runs the send job of each open attempt in turn, as the queue would, until none is left (one per route at most). */
   async function sendUntilDone(payoutId: string): Promise<void> {
     for (let round = 0; round < 12; round += 1) {
       const attempt = await openAttempt(payoutId);
       if (!attempt) return;
-      await pipeline.send(payoutId, attempt.id, false).catch((error: unknown) => {
-        if (!(error instanceof RetryLater)) throw error;
-      });
+      await pipeline.send(payoutId, attempt.id, false).catch(ignoreRetry);
     }
     throw new Error(`payout ${payoutId} still has an attempt to send`);
   }
@@ -129,5 +135,62 @@ describe('ledger of a transfer a provider accepted and then failed (e2e, steps c
     for (const [account, balance] of Object.entries(await balances(id))) {
       expect([account, balance]).toEqual([account, '0.00']);
     }
+  });
+
+  it('never fails over (nor reverses the sent entry of) an attempt another job got accepted meanwhile', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await pipeline.route(id, { sendInline: false });
+    const [attempt] = await t.db.query(
+      `SELECT id, provider FROM payout_attempts WHERE payout_id = $1 ORDER BY seq`,
+      [id],
+    );
+    // An earlier send of attempt 1 timed out long ago: the attempt is unknown, as send() leaves it.
+    await t.db.query(`UPDATE payouts SET status = 'sending' WHERE id = $1`, [id]);
+    await t.db.query(
+      `UPDATE payout_attempts SET status = 'unknown', unknown_sends = 1,
+              last_send_at = clock_timestamp() - interval '1 hour' WHERE id = $1`,
+      [attempt.id],
+    );
+
+    const connector = registry.get(attempt.provider);
+    let accepted = false;
+    jest
+      .spyOn(connector, 'getStatus')
+      .mockImplementation(async () =>
+        accepted ? { state: 'processing', transferId: 'tr-1' } : { state: 'not_found' },
+      );
+    jest.spyOn(connector, 'send').mockImplementation(async () => {
+      accepted = true;
+      return { kind: 'accepted', transferId: 'tr-1' };
+    });
+    // Job A reads the breaker open (so it means to fail over); job B, a moment later, closed again.
+    jest.spyOn(health, 'isClosed').mockResolvedValueOnce(false).mockResolvedValue(true);
+
+    // Job B runs while job A is between its reading of the attempt and its failover.
+    const jobB = () => pipeline.send(id, attempt.id, false).catch(ignoreRetry);
+    // nextRoutes is private: reached through an index type, as a spy would.
+    type WithNextRoutes = { nextRoutes: (...args: unknown[]) => Promise<unknown> };
+    const inner = pipeline as unknown as WithNextRoutes;
+    const nextRoutes = inner.nextRoutes.bind(pipeline);
+    let calls = 0;
+    jest.spyOn(inner, 'nextRoutes').mockImplementation(async (...args: unknown[]) => {
+      calls += 1;
+      if (calls === 2) await jobB();
+      return nextRoutes(...args);
+    });
+
+    await pipeline.send(id, attempt.id, false).catch(ignoreRetry); // job A
+
+    expect(accepted).toBe(true); // the provider took attempt 1's transfer: the money is on its way there
+    const attempts = await t.db.query(
+      `SELECT seq, status FROM payout_attempts WHERE payout_id = $1 ORDER BY seq`,
+      [id],
+    );
+    // Expected: attempt 1 stays accepted, booked as sent once, and no second route is sent the same money.
+    expect({ attempts, kinds: await kinds(id) }).toEqual({
+      attempts: [{ seq: 1, status: 'accepted' }],
+      kinds: ['routed', 'sent'],
+    });
   });
 });

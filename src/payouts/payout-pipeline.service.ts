@@ -663,7 +663,8 @@ export class PayoutPipelineService {
         else await this.watchForReturn(payout.id, attempt.id);
         return;
       case 'failed':
-        await this.failOver(payout, attempt, status.error);
+        // The provider failed a transfer it had accepted: the one caller that may fail over an accepted attempt.
+        await this.failOver(payout, attempt, status.error, { accepted: true });
         return;
     }
   }
@@ -876,7 +877,7 @@ export class PayoutPipelineService {
     payout: PayoutRow,
     attempt: AttemptRow,
     error: string,
-    settled: { ownSend?: Date; definite?: boolean; askedAt?: Date } = {},
+    settled: { ownSend?: Date; definite?: boolean; askedAt?: Date; accepted?: boolean } = {},
   ): Promise<boolean> {
     let refused = false;
     const next = await this.db.transaction(async (tx) => {
@@ -890,7 +891,10 @@ export class PayoutPipelineService {
         payout.id,
         attempt.id,
         'failed',
-        ['pending', 'unknown', 'accepted'],
+        // Only a provider's failure of the transfer it accepted fails an accepted attempt; a failover decided on
+        // what a send or a lookup said before (a refusal, "no record of the key") must not fail an attempt that
+        // another job's send got accepted meanwhile: that money is on its way.
+        settled.accepted ? ['accepted'] : ['pending', 'unknown'],
         { error },
         quiet,
       );
