@@ -233,6 +233,23 @@ describe(PayoutBookings.name, () => {
       ]);
     });
 
+    it('refuses to route an open round again for another freelancer or from another platform', async () => {
+      const p = {
+        payoutId: randomUUID(),
+        freelancerId: randomUUID(),
+        platform: 'upwork',
+        gross: new MoneyDecimal('100.00'),
+      };
+      await db.transaction((tx) => sut.bookRouted(tx, p));
+      await expect(
+        db.transaction((tx) => sut.bookRouted(tx, { ...p, freelancerId: randomUUID() })),
+      ).rejects.toThrow(LedgerError);
+      await expect(db.transaction((tx) => sut.bookRouted(tx, { ...p, platform: 'fiverr' }))).rejects.toThrow(
+        LedgerError,
+      );
+      await db.transaction((tx) => sut.bookRouted(tx, p));
+    });
+
     it('refuses to settle or return for another freelancer or provider than the one booked', async () => {
       const p = payout('400.00');
       const fees = breakdown([4_000_000n, 0n, 0n, 0n]);

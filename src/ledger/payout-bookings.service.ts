@@ -50,6 +50,15 @@ export class PayoutBookings {
     const open = state.openRouted();
     if (open) {
       this.expectSame(open, 'platform_receivable', p.gross, p.payoutId);
+      // The round in force was booked for one freelancer from one platform: another is a bug, not a repeat.
+      if (
+        lineOn(open, 'freelancer_in_transit')?.account !== Accounts.freelancerInTransit(p.freelancerId) ||
+        lineOn(open, 'platform_receivable')?.account !== Accounts.platformReceivable(p.platform)
+      ) {
+        throw new LedgerError(
+          `payout ${p.payoutId} is routed for another freelancer or from another platform`,
+        );
+      }
       return;
     }
     const round = state.routedRounds() + 1;
