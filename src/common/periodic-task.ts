@@ -9,13 +9,15 @@ export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
   private first: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
+  /** Aborted by `stop`: a pass that waits on something slow (a provider's API) gives up instead of holding the stop. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly logger: Logger,
     /** How a failed pass is logged: "<failure>: <the error's message>". */
     private readonly failure: string,
     /** One pass; answers a line to log about what it did, or null when there is nothing to say. */
-    private readonly pass: () => Promise<string | null>,
+    private readonly pass: (stopping: AbortSignal) => Promise<string | null>,
   ) {}
 
   /** A pass every `intervalMs`; with `firstAfterMs`, one more that long after the start. */
@@ -29,12 +31,13 @@ export class PeriodicTask {
     clearTimeout(this.first);
     this.timer = undefined;
     this.first = undefined;
+    this.stopping.abort(new Error('the task was stopped'));
     await this.running;
   }
 
   private tick(): void {
-    if (this.running) return;
-    this.running = this.pass()
+    if (this.running || this.stopping.signal.aborted) return;
+    this.running = this.pass(this.stopping.signal)
       .then((line) => {
         if (line) this.logger.log(line);
       })

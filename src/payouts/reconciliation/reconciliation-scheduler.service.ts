@@ -18,7 +18,9 @@ export const PROVIDER_TIMEOUT_MS = 5 * 60_000;
 @Injectable()
 export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconciliationScheduler.name);
-  private readonly task = new PeriodicTask(this.logger, 'Scheduled reconciliation failed', () => this.pass());
+  private readonly task = new PeriodicTask(this.logger, 'Scheduled reconciliation failed', (stopping) =>
+    this.pass(PROVIDER_TIMEOUT_MS, stopping),
+  );
 
   constructor(
     private readonly reconciliation: ReconciliationService,
@@ -40,7 +42,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
    * One pass over every provider; answers the line to log. A provider whose statement fails, or takes longer than
    * `timeoutMs`, is named, and the others still run.
    */
-  async pass(timeoutMs = PROVIDER_TIMEOUT_MS): Promise<string> {
+  async pass(timeoutMs = PROVIDER_TIMEOUT_MS, stopping?: AbortSignal): Promise<string> {
     const now = this.clock.now().getTime();
     const { lookbackMs, lagMs } = this.config.reconcile;
     const from = new Date(now - lookbackMs).toISOString();
@@ -48,11 +50,15 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
     let discrepancies = 0;
     const failed: string[] = [];
     for (const providerId of this.connectors.providerIds()) {
+      // A stop (SIGTERM) ends the pass: the report is read again at the next start, and a stop that waited for a
+      // slow statement API would outlast SHUTDOWN_TIMEOUT_MS.
+      stopping?.throwIfAborted();
       try {
+        const timeout = AbortSignal.timeout(timeoutMs);
         const report = await this.reconciliation.reconcile(
           providerId,
           { from, to },
-          AbortSignal.timeout(timeoutMs),
+          stopping ? AbortSignal.any([stopping, timeout]) : timeout,
         );
         discrepancies += report.discrepancies.length;
         this.record(providerId, report.discrepancies);

@@ -68,7 +68,20 @@ export class ReconciliationService {
       }
       compared.push(attempt);
     }
-    const { matched, discrepancies } = compareBooks(compared, statement);
+    // The statement was read before our attempts: a transfer that moved on at the provider in between, and whose
+    // move our pipeline booked before we read it (settled, returned, failed), would pass for a contradiction. The
+    // provider is asked again for those keys, after our read, so that what is left contradicts for real (a
+    // provider read after ours can only be ahead of us: `state_behind` at worst).
+    let { matched, discrepancies } = compareBooks(compared, statement);
+    const contradicted = discrepancies.filter((d) => d.kind === 'state_contradiction' && d.provider);
+    if (contradicted.length) {
+      for (const { provider: line } of contradicted) {
+        const now = await untilAborted(connector.getStatus(line!.idempotencyKey), signal);
+        if (now.state !== 'not_found' && now.state !== line!.state)
+          statement.set(line!.idempotencyKey, { ...line!, state: now.state });
+      }
+      ({ matched, discrepancies } = compareBooks(compared, statement));
+    }
 
     return {
       providerId,
