@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { untilAborted } from '../common/until-aborted';
 import { FreelancersService, PayeeProfile } from '../freelancers/freelancers.service';
 import { InvoicesService } from '../invoices/invoices.service';
 import { PayoutBookings } from '../ledger/payout-bookings.service';
@@ -13,7 +14,7 @@ import { ProviderHealthService } from '../routing/provider-health.service';
 import { compareQuoteViews, ProviderAvailability } from '../routing/ranking';
 import { ProviderWait, QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
-import { ProviderConnector } from './connectors/provider-connector';
+import { ProviderConnector, TransferStatus } from './connectors/provider-connector';
 import { fromStates, nextCandidate, PayoutStatus, returnCheckDelay } from './payout-status';
 
 interface PayoutRow {
@@ -402,6 +403,23 @@ export class PayoutPipelineService {
   }
 
   /**
+   * The provider's view of the attempt's key, waited for at most SEND_TIMEOUT_MS: a provider whose status API
+   * hangs makes the job try again later (RetryLater) instead of holding it, and the worker's stop, for ever.
+   */
+  private async statusAt(connector: ProviderConnector, attempt: AttemptRow): Promise<TransferStatus> {
+    const signal = AbortSignal.timeout(this.config.sendTimeoutMs);
+    try {
+      return await untilAborted(connector.getStatus(attempt.idempotency_key, signal), signal);
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw new RetryLater(
+        `${attempt.provider} did not answer a status lookup of key ${attempt.idempotency_key} within ` +
+          `${this.config.sendTimeoutMs} ms`,
+      );
+    }
+  }
+
+  /**
    * Follows what the provider says of the attempt's key: accepted, or failed for good; answers null then. When the
    * provider has no record of the key, answers when it was asked: that answer rules out only the sends whose
    * window was over by then (a failover relies on it through its `askedAt`).
@@ -412,7 +430,7 @@ export class PayoutPipelineService {
     attempt: AttemptRow,
   ): Promise<Date | null> {
     const askedAt = this.clock.now();
-    const status = await connector.getStatus(attempt.idempotency_key);
+    const status = await this.statusAt(connector, attempt);
     if (status.state === 'processing' || status.state === 'settled' || status.state === 'returned') {
       await this.accepted(payout, attempt, status.transferId);
       return null;
@@ -627,7 +645,7 @@ export class PayoutPipelineService {
       if (returnCheck !== undefined) await this.checkForReturn(payout, attempt, returnCheck);
       return;
     }
-    const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
+    const status = await this.statusAt(this.connectors.get(attempt.provider), attempt);
     switch (status.state) {
       case 'not_found':
         // The provider took the transfer (its id is on the attempt), so the money is on its way whatever a lookup
@@ -789,7 +807,7 @@ export class PayoutPipelineService {
       return;
     }
     try {
-      const status = await this.connectors.get(attempt.provider).getStatus(attempt.idempotency_key);
+      const status = await this.statusAt(this.connectors.get(attempt.provider), attempt);
       if (status.state === 'returned') {
         await this.returned(payout, attempt, status.reason);
         return;

@@ -63,8 +63,11 @@ export interface StatementPage {
 export interface ProviderConnector {
   readonly providerId: string;
   send(request: SendRequest): Promise<SendResult>;
-  /** The provider's view of the transfer made under this idempotency key, if any. */
-  getStatus(idempotencyKey: string): Promise<TransferStatus>;
+  /**
+   * The provider's view of the transfer made under this idempotency key, if any. `signal` is aborted when the
+   * caller stops waiting (after SEND_TIMEOUT_MS): a connector gives up its request then.
+   */
+  getStatus(idempotencyKey: string, signal?: AbortSignal): Promise<TransferStatus>;
   /**
    * The provider's statement: every transfer it accepted at or after `from` and before `to`, oldest first, at
    * most `limit` to a page; `cursor` is the `next` of the page before (null for the first). Reconciliation reads

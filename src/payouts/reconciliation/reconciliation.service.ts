@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { Problems } from '../../common/problem';
+import { untilAborted } from '../../common/until-aborted';
 import { parsePakistanInstant } from '../../invoices/pakistan-export';
 import { formatAmount, formatExact, MoneyDecimal, sumAmounts } from '../../money/money';
 import { ConnectorRegistry, UnknownProviderError } from '../connectors/connector-registry';
@@ -60,7 +61,7 @@ export class ReconciliationService {
     const compared: OurTransfer[] = [];
     for (const attempt of attempts) {
       if (!statement.has(attempt.idempotencyKey)) {
-        const status = await untilAborted(connector.getStatus(attempt.idempotencyKey), signal);
+        const status = await untilAborted(connector.getStatus(attempt.idempotencyKey, signal), signal);
         if (status.state !== 'not_found') {
           elsewhere += 1;
           continue;
@@ -76,7 +77,7 @@ export class ReconciliationService {
     const contradicted = discrepancies.filter((d) => d.kind === 'state_contradiction' && d.provider);
     if (contradicted.length) {
       for (const { provider: line } of contradicted) {
-        const now = await untilAborted(connector.getStatus(line!.idempotencyKey), signal);
+        const now = await untilAborted(connector.getStatus(line!.idempotencyKey, signal), signal);
         if (now.state !== 'not_found' && now.state !== line!.state)
           statement.set(line!.idempotencyKey, { ...line!, state: now.state });
       }
@@ -162,20 +163,6 @@ export class ReconciliationService {
       updatedAt: row.updated_at,
     }));
   }
-}
-
-/**
- * The call's answer, or the signal's reason once it is aborted: a connector that does not heed the signal still
- * cannot keep the caller waiting.
- */
-function untilAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return call;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', abort, { once: true });
-    call.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
 
 function checkedWindow(query: ReconciliationQuery): { from: Date; to: Date } {
