@@ -1184,31 +1184,44 @@ describe('webhook events in the pipeline (e2e)', () => {
     await t.close();
   });
 
-  it('makes no payout for a connection whose deletion was answered before the event was stored', async () => {
-    const partner = await createPartner(t.http);
-    const connection = await createConnection(t.http, partner.apiKey, 'upwork');
-    const freelancer = await createFreelancer(t.http, partner.apiKey);
-    const events = t.app.get(WebhookEventsService);
-    const store = events.acceptWithPayout.bind(events);
-    // Intake has checked the signature against the connection; the partner deletes it now, and is answered 204.
-    const deleted = jest.spyOn(events, 'acceptWithPayout').mockImplementationOnce(async (...args) => {
-      await t.http
-        .delete(`/v1/platform-connections/${connection.id}`)
-        .set(bearer(partner.apiKey))
-        .expect(204);
-      return store(...args);
-    });
-    try {
-      const res = await deliver(t.http, connection, payoutEvent({ freelancerRef: freelancer.externalRef }));
-      expectProblem(res, 404);
-    } finally {
-      deleted.mockRestore();
-    }
-    expect(await t.db.query(`SELECT id FROM payouts WHERE connection_id = $1`, [connection.id])).toEqual([]);
-    expect(
-      await t.db.query(`SELECT id FROM webhook_events WHERE connection_id = $1`, [connection.id]),
-    ).toEqual([]);
-  });
+  it.each([
+    ['a payout event', 'acceptWithPayout', (ref: string) => payoutEvent({ freelancerRef: ref })],
+    ['an ignored type', 'insertUnrouted', () => ({ type: 'payout.cancelled', data: {} })],
+    [
+      'a rejected payout event',
+      'insertUnrouted',
+      (ref: string) => payoutEvent({ freelancerRef: ref, amount: '0.00' }),
+    ],
+  ] as const)(
+    'stores nothing of %s for a connection whose deletion was answered before the event was stored',
+    async (_what, step, event) => {
+      const partner = await createPartner(t.http);
+      const connection = await createConnection(t.http, partner.apiKey, 'upwork');
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const events = t.app.get(WebhookEventsService);
+      const store = (events[step] as (...args: unknown[]) => Promise<unknown>).bind(events);
+      // Intake has checked the signature against the connection; the partner deletes it now, and is answered 204.
+      const deleted = jest.spyOn(events, step).mockImplementationOnce((async (...args: unknown[]) => {
+        await t.http
+          .delete(`/v1/platform-connections/${connection.id}`)
+          .set(bearer(partner.apiKey))
+          .expect(204);
+        return store(...args);
+      }) as never);
+      try {
+        const res = await deliver(t.http, connection, event(freelancer.externalRef));
+        expectProblem(res, 404);
+      } finally {
+        deleted.mockRestore();
+      }
+      expect(await t.db.query(`SELECT id FROM payouts WHERE connection_id = $1`, [connection.id])).toEqual(
+        [],
+      );
+      expect(
+        await t.db.query(`SELECT id FROM webhook_events WHERE connection_id = $1`, [connection.id]),
+      ).toEqual([]);
+    },
+  );
 
   it('shows ops the events whose payout found no freelancer as unmatched, until a retry matches it', async () => {
     const partner = await createPartner(t.http);

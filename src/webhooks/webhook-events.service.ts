@@ -104,18 +104,23 @@ export class WebhookEventsService implements OnApplicationShutdown {
 
   /**
    * Stores a signed event that makes no payout (rejected or ignored) unless (connection, event id) is
-   * already stored; answers false for a duplicate.
+   * already stored; answers false for a duplicate. Throws 404 when the connection is deleted (see acceptWithPayout).
    */
   async insertUnrouted(
     record: EventRecord,
     status: 'rejected' | 'ignored',
     errors: FieldError[] | null,
   ): Promise<boolean> {
-    const rows = await this.db.query(
-      `INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, headers, errors)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (connection_id, event_id) DO NOTHING
-       RETURNING id`,
+    // Only while the connection is not deleted, as acceptWithPayout: a deletion waits for this share lock, and
+    // one that committed first leaves nothing stored (the platform is answered 404).
+    const [row] = await this.db.query(
+      `WITH live AS (SELECT id FROM platform_connections WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
+       ev AS (
+         INSERT INTO webhook_events (connection_id, partner_id, event_id, event_type, status, raw_body, headers, errors)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM live
+         ON CONFLICT (connection_id, event_id) DO NOTHING
+         RETURNING id)
+       SELECT (SELECT id FROM ev) AS id, NOT EXISTS (SELECT 1 FROM live) AS gone`,
       [
         record.connectionId,
         record.partnerId,
@@ -127,7 +132,8 @@ export class WebhookEventsService implements OnApplicationShutdown {
         errors === null ? null : JSON.stringify(errors),
       ],
     );
-    return rows.length > 0;
+    if (row.gone) throw Problems.notFound('The platform connection');
+    return row.id !== null;
   }
 
   /**
