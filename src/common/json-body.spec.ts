@@ -36,4 +36,15 @@ describe(parseJsonBody.name, () => {
     expect(parseJsonBody(body, true)).toEqual({ grossAmount: '9000.00' });
     expect(parseJsonBody(Buffer.from('{"grossAmount":"10.00"}'), false)).toEqual({ grossAmount: '10.00' });
   });
+
+  it('keeps a webhook number written as anything but an integer as the text that was signed', () => {
+    const body = Buffer.from('{"a":125000.0000000000001,"b":[1e5,-7,0.5],"c":125000,"d":-0}');
+    expect(parseJsonBody(body, true)).toEqual({
+      a: '125000.0000000000001',
+      b: ['1e5', -7, '0.5'],
+      c: 125000,
+      d: -0,
+    });
+    expect(parseJsonBody(body, false)).toEqual({ a: 125000, b: [100000, -7, 0.5], c: 125000, d: -0 });
+  });
 });

@@ -9,6 +9,33 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 const WEBHOOK_JSON = { protoAction: 'remove', constructorAction: 'remove' } as const;
 
+const INTEGER_LITERAL = /^-?\d+$/;
+
+/**
+ * A number of a platform's event written as anything but an integer (`125000.0000000000001`, `1e5`) is kept as
+ * the text that was signed: a double would round it, and it could then pass for the integer Stripe's cents must
+ * be. Its field then fails validation as the text it is.
+ */
+function keepInexactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === 'number' && context?.source !== undefined && !INTEGER_LITERAL.test(context.source)
+    ? context.source
+    : value;
+}
+
+/**
+ * A platform's event, its inexact numbers kept as text. JSON.parse walks a reviver recursively, and a value nested
+ * some thousands deep overflows the stack there: such a body is read without it (no field of a payout lies that
+ * deep, and the adapters refuse the nesting where it stands).
+ */
+function parseWebhookJson(text: string): unknown {
+  try {
+    return sjson.parse(text, keepInexactNumbers, WEBHOOK_JSON);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return sjson.parse(text, null, WEBHOOK_JSON);
+  }
+}
+
 /** A key an API body holds twice in one object: JSON.parse would keep the last and silently drop the other. */
 export class RepeatedKeyError extends SyntaxError {
   constructor(readonly field: string) {
@@ -25,7 +52,7 @@ export const REPEATED_KEY_MESSAGE = 'appears more than once in its object; each 
 export function parseJsonBody(body: Buffer, webhook: boolean): unknown {
   const text = UTF8.decode(body);
   if (body.length === 0) return undefined;
-  const value: unknown = sjson.parse(text, null, webhook ? WEBHOOK_JSON : {});
+  const value: unknown = webhook ? parseWebhookJson(text) : sjson.parse(text, null, {});
   if (!webhook && value !== null && typeof value === 'object') {
     const field = repeatedKey(text);
     if (field !== null) throw new RepeatedKeyError(field);

@@ -1,3 +1,4 @@
+import { parseJsonBody } from '../../common/json-body';
 import { StripePayoutAdapter } from './stripe-payout.adapter';
 
 describe(StripePayoutAdapter.name, () => {
@@ -104,5 +105,18 @@ describe(StripePayoutAdapter.name, () => {
   it('rejects an event without data.object', () => {
     const result = sut.adapt({ id: 'evt_2', type: 'transfer.created', data: {} });
     expect(result.kind === 'rejected' && result.errors.map((e) => e.field)).toEqual(['data.object']);
+  });
+
+  it('refuses an amount whose signed text is not an integer, even where a double would round it to one', () => {
+    for (const amount of ['125000.0000000000001', '125000.0', '1.25e5']) {
+      const text = JSON.stringify(event()).replace('"amount":125000', `"amount":${amount}`);
+      const adapted = sut.adapt(parseJsonBody(Buffer.from(text), true));
+      expect(adapted).toMatchObject({
+        kind: 'rejected',
+        errors: [{ field: 'data.object.amount', message: expect.stringMatching(/integer number of cents/) }],
+      });
+    }
+    const whole = sut.adapt(parseJsonBody(Buffer.from(JSON.stringify(event())), true));
+    expect(whole).toMatchObject({ kind: 'payout', instruction: { gross: expect.anything() } });
   });
 });
