@@ -14,7 +14,7 @@ import { ProviderHealthService } from '../routing/provider-health.service';
 import { compareQuoteViews, ProviderAvailability } from '../routing/ranking';
 import { ProviderWait, QuoteView, RoutingDecision, RoutingService } from '../routing/routing.service';
 import { ConnectorRegistry } from './connectors/connector-registry';
-import { ProviderConnector, TransferStatus } from './connectors/provider-connector';
+import { ProviderConnector, SendResult, TransferStatus } from './connectors/provider-connector';
 import { fromStates, nextCandidate, PayoutStatus, returnCheckDelay } from './payout-status';
 
 interface PayoutRow {
@@ -332,21 +332,29 @@ export class PayoutPipelineService {
     }
     const timeoutMs = timeLeftMs();
     if (timeoutMs <= 0) throw await heldUp();
-    const result = await connector.send({
-      signal: AbortSignal.timeout(timeoutMs),
-      idempotencyKey: attempt.idempotency_key,
-      payoutId,
-      attemptId,
-      routeId: attempt.route_id,
-      amount: new MoneyDecimal(payout.gross),
-      currency: 'USD',
-      beneficiary: {
-        name: payee.account!.title,
-        iban: payee.account!.iban,
-        institution: payee.account!.institution,
-        accountKind: payee.account!.kind,
-      },
-    });
+    let result: SendResult;
+    try {
+      result = await connector.send({
+        signal: AbortSignal.timeout(timeoutMs),
+        idempotencyKey: attempt.idempotency_key,
+        payoutId,
+        attemptId,
+        routeId: attempt.route_id,
+        amount: new MoneyDecimal(payout.gross),
+        currency: 'USD',
+        beneficiary: {
+          name: payee.account!.title,
+          iban: payee.account!.iban,
+          institution: payee.account!.institution,
+          accountKind: payee.account!.kind,
+        },
+      });
+    } catch (error) {
+      // A call that threw (a reset socket, an abort the client let escape, a bug) may or may not have reached the
+      // provider: an unknown outcome, handled as one (counted against the breaker and the attempt, the provider
+      // asked before the key goes out again), not left pending to be sent blind for ever.
+      result = { kind: 'unknown', error: `the call to ${attempt.provider} threw: ${String(error)}` };
+    }
     this.metrics.attempts.inc({ provider: attempt.provider, outcome: result.kind });
 
     switch (result.kind) {
