@@ -62,6 +62,19 @@ describe('foundation (e2e)', () => {
       expectProblem(res, 400);
       expect(res.body.errors).toEqual([{ field: 'name', message: 'name must not be blank' }]);
     });
+
+    it('counts a name in code points, as the database does: 200 pass, 201 are refused naming the field', async () => {
+      // 'a' + VS16 is one character to class-validator's MaxLength and two to the column's length() CHECK.
+      const over = await t.http
+        .post('/v1/ops/partners')
+        .set(ops)
+        .send({ name: 'a\ufe0f'.repeat(101) });
+      expectProblem(over, 400);
+      expect(over.body.errors).toEqual([{ field: 'name', message: 'name must be at most 200 characters' }]);
+      const name = '\u2764\ufe0f'.repeat(100);
+      const res = await t.http.post('/v1/ops/partners').set(ops).send({ name }).expect(201);
+      expect(res.body.name).toBe(name);
+    });
   });
 
   describe('partner keys', () => {

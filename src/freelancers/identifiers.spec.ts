@@ -2,12 +2,15 @@ import { CNIC_PATTERN, ibanProblem, maskIban, normalizeIban } from './identifier
 
 describe('identifiers', () => {
   describe(ibanProblem.name, () => {
-    it.each(['PK36SCBL0000001123456702', 'pk36 scbl 0000 0011 2345 6702'])(
-      'accepts the valid IBAN %p',
-      (iban) => {
-        expect(ibanProblem(iban)).toBeNull();
-      },
-    );
+    it.each([
+      'PK36SCBL0000001123456702',
+      'pk36 scbl 0000 0011 2345 6702',
+      'PK98SCBL0000000000000034',
+      'PK97SCBL0000000000000052',
+      'PK02SCBL0000000000000016',
+    ])('accepts the valid IBAN %p', (iban) => {
+      expect(ibanProblem(iban)).toBeNull();
+    });
 
     it.each([
       ['PK37SCBL0000001123456702', /check digits/],
@@ -16,6 +19,10 @@ describe('identifiers', () => {
       ['PK36SCBL000000112345670', /24 characters/],
       ['GB82WEST12345698765432XX', /starting with PK/],
       ['PK36SCB10000001123456702', /bank code/],
+      // Pass a bare mod-97 test as aliases of PK98…, PK97… and PK02…, but no IBAN has them.
+      ['PK01SCBL0000000000000034', /02 to 98/],
+      ['PK00SCBL0000000000000052', /02 to 98/],
+      ['PK99SCBL0000000000000016', /02 to 98/],
     ])('refuses %p', (iban, reason) => {
       expect(ibanProblem(iban)).toMatch(reason);
     });

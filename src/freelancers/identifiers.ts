@@ -10,6 +10,10 @@ export function ibanProblem(raw: string): string | null {
   if (!/^PK\d{2}[A-Z]{4}[A-Z0-9]{16}$/.test(iban)) {
     return 'must be PK, two check digits, a four-letter bank code and sixteen account characters';
   }
+  // 98 − (n mod 97) is always 02..98: 00, 01 and 99 pass a bare mod-97 test as aliases of 97, 98 and 02 (the same
+  // account spelled twice, past the one-IBAN-per-freelancer rule), but no bank issues them.
+  const check = Number(iban.slice(2, 4));
+  if (check < 2 || check > 98) return 'has wrong check digits (ISO 13616: 02 to 98)';
   return mod97(iban) === 1 ? null : 'has wrong check digits (ISO 13616 mod-97)';
 }
 

@@ -1,11 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
-import { NotBlank } from '../../common/validation';
+import { IsString } from 'class-validator';
+import { NotBlank, Satisfies } from '../../common/validation';
 
 export class CreatePartnerDto {
-  @ApiProperty({ example: 'Acme Fintech' })
+  @ApiProperty({ example: 'Acme Fintech', maxLength: 200 })
   @IsString()
-  @MaxLength(200)
+  // Counted in code points, as the column's CHECK (length(name) <= 200) counts: MaxLength counts a character and its
+  // variation selector as one, so 'a\uFE0F' × 101 passed it and failed the CHECK with a 500.
+  @Satisfies((text) => [...text].length <= 200, 'name must be at most 200 characters')
   @NotBlank()
   name: string;
 }
