@@ -343,6 +343,9 @@ describe('invoices (e2e)', () => {
       ['issuedAt', { issuedAt: '2026-11-23T10:00:00+23:59' }],
       ['bank', { bank: '' }],
       ['bank', { bank: '\t ' }],
+      // Control characters: the UBL would carry U+FFFD and the PDF "?" where the JSON holds them.
+      ['bank', { bank: 'Meezan\u0007Bank' }],
+      ['prcNumber', { prcNumber: 'PRC-\u001b[2J1' }],
       ['extra', { extra: 'x' }],
     ])('names the bad e-PRC field %s and changes nothing', async (field, override) => {
       const s = await setup();

@@ -390,6 +390,24 @@ describe(InvoicesService.name, () => {
       ]);
     });
 
+    it('tops the ESFCA up to the allowance of the month’s standing proceeds after a return', async () => {
+      const e = await newExporter();
+      const gross = { gross: new MoneyDecimal('4000.00') };
+      const [a, b, c] = [await issue(e, gross), await issue(e, gross), await issue(e, gross)];
+      await realize(a.payoutId, new Date('2026-11-03T10:00:00Z'), '0.00', '4000.00');
+      await realize(b.payoutId, new Date('2026-11-04T10:00:00Z'), '0.00', '4000.00');
+      // A's 4,000.00 comes back: November's standing proceeds are B's 4,000.00, of which the ESFCA kept 1,000.00.
+      await db.transaction((tx) =>
+        sut.markReturned(tx, { payoutId: a.payoutId, at: new Date('2026-11-05T10:00:00Z'), reason: 'R03' }),
+      );
+      await realize(c.payoutId, new Date('2026-11-06T10:00:00Z'), '0.00', '4000.00');
+      const shares = await Promise.all(
+        [a, b, c].map(async (x) => (await documents.get(e.partnerId, x.invoiceId)).esfcaRetained),
+      );
+      // Standing: B and C, 8,000.00, whose allowance is the higher of 5,000.00 and half: C brings it to 5,000.00.
+      expect(shares).toEqual(['4000.00', '1000.00', '4000.00']);
+    });
+
     it('refuses a return for an invoice whose proceeds were never realized, so the return does not commit', async () => {
       const e = await newExporter();
       const { invoiceId, payoutId } = await issue(e);

@@ -17,6 +17,7 @@ import { buildIssuedPart, InvoiceFacts } from './issued-part';
 import {
   esfcaRetained,
   pakistanDate,
+  pakistanMonthBounds,
   pakistanMonthStart,
   pakistanYear,
   parsePakistanInstant,
@@ -195,9 +196,11 @@ export class InvoicesService {
     const fx =
       invoice.fx_rate === null ? null : { rate: parseDecimal(invoice.fx_rate), asOf: invoice.fx_as_of! };
     const pkr = fx ? pkrEquivalent(netRealized, fx.rate) : null;
+    const earlier = await this.addRealizedThisMonth(tx, invoice.freelancer_id, p.realizedAt, netRealized);
     const retained = esfcaRetained(
       netRealized,
-      await this.addRealizedThisMonth(tx, invoice.freelancer_id, p.realizedAt, netRealized),
+      earlier,
+      await this.keptThisMonth(tx, invoice.freelancer_id, p.realizedAt),
     );
     const event = this.statusEvent({
       invoice,
@@ -257,6 +260,22 @@ export class InvoicesService {
       [freelancerId, pakistanMonthStart(at), formatAmount(net)],
     );
     return parseDecimal(row.earlier);
+  }
+
+  /**
+   * What the ESFCA holds of the freelancer's standing proceeds of the Pakistani month of `at`: the shares of the
+   * month's invoices not returned since. Read under the month's row lock (addRealizedThisMonth), so it counts every
+   * realization committed before this one.
+   */
+  private async keptThisMonth(tx: EntityManager, freelancerId: string, at: Date): Promise<Decimal> {
+    const { start, end } = pakistanMonthBounds(at);
+    const [row]: Array<{ kept: string }> = await tx.query(
+      `SELECT coalesce(sum(esfca_retained), 0)::text AS kept FROM invoices
+       WHERE freelancer_id = $1 AND realized_at >= $2 AND realized_at < $3
+         AND export_status IN ('proceeds_realized', 'prc_issued')`,
+      [freelancerId, start, end],
+    );
+    return parseDecimal(row.kept);
   }
 
   /** awaiting_proceeds → proceeds_failed when every route failed; a repeat, or no invoice yet, is a no-op. */

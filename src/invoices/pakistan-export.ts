@@ -107,10 +107,22 @@ function esfcaAllowance(monthProceeds: Decimal): Decimal {
 export function esfcaRetained(
   netRealized: Decimal,
   realizedEarlierThisMonth: Decimal = new MoneyDecimal(0),
+  keptEarlierThisMonth: Decimal = esfcaAllowance(realizedEarlierThisMonth),
 ): Decimal {
-  return esfcaAllowance(realizedEarlierThisMonth.plus(netRealized)).minus(
-    esfcaAllowance(realizedEarlierThisMonth),
-  );
+  // What the ESFCA already holds of the month's standing proceeds is the allowance of what came before, unless a
+  // return took proceeds out after later shares were figured with them: then it holds less, and this share tops
+  // it up to the allowance of the standing proceeds (never below nothing, never above this payout's net).
+  const share = esfcaAllowance(realizedEarlierThisMonth.plus(netRealized)).minus(keptEarlierThisMonth);
+  return MoneyDecimal.min(netRealized, MoneyDecimal.max(0, share));
+}
+
+/** The instants that bound the Pakistani calendar month `at` falls in: `[start, end)`. */
+export function pakistanMonthBounds(at: Date): { start: Date; end: Date } {
+  const [year, month] = pakistanDate(at).split('-').map(Number);
+  return {
+    start: new Date(Date.UTC(year, month - 1, 1) - PAKISTAN_OFFSET_MS),
+    end: new Date(Date.UTC(year, month, 1) - PAKISTAN_OFFSET_MS),
+  };
 }
 
 /** The first day of the Pakistani calendar month `at` falls in, as `YYYY-MM-01`. */

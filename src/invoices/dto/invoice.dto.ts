@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
-import { NotBlank, Satisfies } from '../../common/validation';
+import { NotBlank, Printable, Satisfies } from '../../common/validation';
 import {
   Exporter,
   EXPORT_STATUSES,
@@ -105,6 +105,7 @@ export class RecordPrcDto {
   @IsString()
   @MaxLength(100)
   @NotBlank()
+  @Printable()
   prcNumber: string;
 
   @ApiProperty({
@@ -125,6 +126,7 @@ export class RecordPrcDto {
   @IsString()
   @MaxLength(200)
   @NotBlank()
+  @Printable()
   bank: string;
 }
 
