@@ -193,4 +193,24 @@ describe('ledger of a transfer a provider accepted and then failed (e2e, steps c
       kinds: ['routed', 'sent'],
     });
   });
+
+  it('books no settlement for a payout whose state says it has no transfer under way', async () => {
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await pipeline.route(id, { sendInline: false });
+    const attempt = (await openAttempt(id))!;
+    const connector = registry.get(attempt.provider);
+    jest.spyOn(connector, 'send').mockResolvedValue({ kind: 'accepted', transferId: 'tr-1' });
+    jest
+      .spyOn(connector, 'getStatus')
+      .mockResolvedValueOnce({ state: 'processing', transferId: 'tr-1' })
+      .mockResolvedValue({ state: 'settled', transferId: 'tr-1', settledAt: new Date() });
+    await pipeline.send(id, attempt.id, false).catch(ignoreRetry);
+    // A payout with an accepted transfer is sending; one that is not (a bug elsewhere) must not be booked past.
+    await t.db.query(`UPDATE payouts SET status = 'routed' WHERE id = $1`, [id]);
+    await expect(pipeline.settle({ payoutId: id, attemptId: attempt.id })).rejects.toThrow(/not sending/);
+    const [row] = await t.db.query(`SELECT status FROM payout_attempts WHERE id = $1`, [attempt.id]);
+    expect(row.status).toBe('accepted');
+    expect(await kinds(id)).toEqual(['routed', 'sent']);
+  });
 });

@@ -774,10 +774,15 @@ export class PayoutPipelineService {
       const firstCheckInMs = returnCheckDelay(0, this.config.returnCheckDelayMs, this.config.returnWindowMs)!;
       if (!(await this.moveAttempt(tx, payout.id, attempt.id, 'settled', ['accepted'], { firstCheckInMs })))
         return;
-      await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`, {
+      const moved = await this.transition(tx, payout.id, 'settled', `settled via ${attempt.route_id}`, {
         fees: quote.fees,
         net: quote.net,
       });
+      // An accepted attempt's payout is sending: one that is not has books this step must not add to.
+      if (!moved)
+        throw new Error(
+          `Payout ${payout.id} has an accepted attempt but is not sending: its settlement is not booked.`,
+        );
       await this.bookings.bookSettled(tx, {
         payoutId: payout.id,
         attemptSeq: attempt.seq,
@@ -942,7 +947,10 @@ export class PayoutPipelineService {
       const candidate = next.available ?? next.waiting;
       if (!candidate) {
         const reasons = `every eligible route failed; last: ${attempt.route_id}: ${error}`;
-        await this.transition(tx, payout.id, 'failed', reasons, { failureReason: reasons });
+        if (!(await this.transition(tx, payout.id, 'failed', reasons, { failureReason: reasons })))
+          throw new Error(
+            `Payout ${payout.id} had an open attempt but is not routed or sending: its failure is not booked.`,
+          );
         await this.bookings.bookFailed(tx, {
           payoutId: payout.id,
           freelancerId: payout.freelancer_id!,
