@@ -1,3 +1,4 @@
+import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { randomUUID } from 'node:crypto';
 import {
   addAccount,
@@ -836,6 +837,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       t.app.get(PayoutQueues),
       t.app.get(MetricsService),
       clock,
+      t.app.get(ProviderHealthService),
     );
     const query = jest.spyOn(t.app.get(DataSource), 'query');
     const counts = () =>

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { PayoutQueues } from '../queues/payout-queues.service';
+import { ProviderHealthService } from '../routing/provider-health.service';
 import { MetricsService } from './metrics.service';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
@@ -26,6 +27,7 @@ export class StateGauges {
     private readonly queues: PayoutQueues,
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
+    private readonly health: ProviderHealthService,
   ) {}
 
   private reading: Promise<void> | null = null;
@@ -37,7 +39,7 @@ export class StateGauges {
    */
   async refresh(): Promise<void> {
     if (!this.reading && this.clock.monotonicMs() - this.readAtMs >= GAUGE_REFRESH_MIN_MS) {
-      this.reading = Promise.all([this.refreshPayouts(), this.refreshQueues()])
+      this.reading = Promise.all([this.refreshPayouts(), this.refreshQueues(), this.refreshBreakers()])
         .then(() => undefined)
         .finally(() => {
           this.readAtMs = this.clock.monotonicMs();
@@ -78,6 +80,15 @@ export class StateGauges {
       }
     } catch (error) {
       this.logger.warn(`Payout gauges not refreshed: ${String(error)}`);
+    }
+  }
+
+  /** The breakers live in Redis, shared by every process: what this process last saw of them may be stale. */
+  private async refreshBreakers(): Promise<void> {
+    try {
+      await this.health.refreshGauges();
+    } catch (error) {
+      this.logger.warn(`Breaker gauges not refreshed: ${String(error)}`);
     }
   }
 

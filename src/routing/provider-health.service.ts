@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
-import { Problems } from '../common/problem';
+import { ProblemException, Problems } from '../common/problem';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { RedisService } from '../redis/redis.module';
@@ -218,13 +218,21 @@ export class ProviderHealthService {
     const records = new Map<string, BreakerRecord>();
     providerIds.forEach((id, i) => {
       const [error, fields] = results?.[i] ?? [null, null];
-      const record = error || !fields ? CLOSED_BREAKER : parseBreakerRecord(fields as (string | null)[]);
+      const unread = !results || error || !fields;
+      const record = unread ? CLOSED_BREAKER : parseBreakerRecord(fields as (string | null)[]);
       records.set(id, record);
-      this.metrics.breakerState.set({ provider: id }, record.state === 'open' ? 1 : 0);
+      // A breaker that could not be read is not known to be closed: its gauge stays as it was.
+      if (!unread) this.metrics.breakerState.set({ provider: id }, record.state === 'open' ? 1 : 0);
     });
     // Only reads allowed to be old fill the cache, and only when no change happened meanwhile.
     if (results && maxAgeMs > 0 && generation === this.generation) this.cached = { records, readAt };
     return records;
+  }
+
+  /** Sets `provider_breaker_open` of every provider from Redis (at scrape time: another process may have moved it). */
+  async refreshGauges(): Promise<void> {
+    const catalog = await this.catalog.snapshot(1000);
+    await this.breakers(catalog.providerIds, 0);
   }
 
   async list(): Promise<ProviderDto[]> {
@@ -249,9 +257,20 @@ export class ProviderHealthService {
     const provider = await this.catalog.setProviderEnabled(providerId, enabled);
     if (!provider) throw Problems.notFound('Provider');
     if (enabled) {
-      await this.guarded(`reset the circuit breaker of ${providerId}`, () =>
-        this.redis.client.del(hashKey(providerId), failuresKey(providerId)),
-      );
+      // Not guarded: a reset that did not happen must not be answered as a closed breaker. The switch is on in
+      // Postgres already; enabling again is harmless, so ops are told to repeat it.
+      try {
+        await this.redis.client.del(hashKey(providerId), failuresKey(providerId));
+      } catch (error) {
+        this.logger.warn(
+          `Provider ${providerId} enabled by ops, but its circuit breaker was not reset: Redis did not answer (${String(error)}).`,
+        );
+        throw new ProblemException(
+          HttpStatus.SERVICE_UNAVAILABLE,
+          'breaker-not-reset',
+          `Provider ${providerId} is enabled, but its circuit breaker could not be reset because Redis did not answer; enable it again.`,
+        );
+      }
       this.changed(providerId, 0);
     }
     this.logger.warn(`Provider ${providerId} ${enabled ? 'enabled' : 'disabled'} by ops.`);

@@ -26,7 +26,8 @@ export class IdempotencyKeyReusedError extends Error {}
 /**
  * A provider that behaves like a real one, by ops' settings for that provider:
  *
- * - every call first waits `latencyMs` (a send whose caller stops waiting meanwhile never arrives);
+ * - every send first waits `latencyMs` (a send whose caller stops waiting meanwhile never arrives); status
+ *   lookups and statements answer at once;
  * - a key the provider already accepted is answered with that transfer, whatever the draw: sends of one key
  *   are serialized and look the key up first, so a repeated send never creates a second transfer;
  * - otherwise one draw for (provider, key, call number) picks the outcome: permanent failure, transient
@@ -37,7 +38,8 @@ export class IdempotencyKeyReusedError extends Error {}
  * - an accepted transfer settles `settleAfterMs` after acceptance; with probability `returnRate` (drawn
  *   per key at acceptance) it comes back `settleAfterMs` after settling: "paid" is not final.
  *
- * Draws come from HMAC-SHA256 under SANDBOX_SEED, so with a fixed seed a run replays exactly.
+ * Draws come from HMAC-SHA256 under SANDBOX_SEED, of the provider, the key and the call: with a fixed seed the same
+ * key meets the same fate (keys hold their payout's random id, so a whole run replays only with the same ids).
  */
 export class SandboxConnector implements ProviderConnector {
   constructor(

@@ -11,7 +11,7 @@ export class UpdateSandboxSettingsDto {
     minimum: 0,
     maximum: MAX_DELAY_MS,
     example: 150,
-    description: 'Milliseconds every call takes.',
+    description: 'Milliseconds every send takes (status lookups and statements answer at once).',
   })
   @ValidateIf(present)
   @IsInt({ message: 'latencyMs must be a whole number of milliseconds' })
