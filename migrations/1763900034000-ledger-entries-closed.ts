@@ -50,7 +50,11 @@ export class LedgerEntriesClosed1763900034000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP INDEX CONCURRENTLY IF EXISTS ledger_entries_seq_key`);
+    // migration:revert (`npm run db:revert`) runs `down` in a transaction whatever `transaction` says, and
+    // Postgres refuses CONCURRENTLY inside one: there the index is dropped with a plain lock.
+    await q.query(
+      `DROP INDEX ${q.isTransactionActive ? '' : 'CONCURRENTLY '}IF EXISTS ledger_entries_seq_key`,
+    );
     await q.query(`DROP TRIGGER IF EXISTS ledger_lines_of_open_entries ON ledger_lines`);
     await q.query(`DROP FUNCTION IF EXISTS ledger_refuse_lines_of_closed_entries()`);
     await q.query(`ALTER TABLE ledger_entries DROP COLUMN IF EXISTS created_xid`);

@@ -17,6 +17,8 @@ import { announcePayout, Connection, createConnection } from './support/webhooks
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../src/ops/metrics.service';
 import { GAUGE_REFRESH_MIN_MS, StateGauges } from '../src/ops/state-gauges.service';
+import { getQueueToken } from '@nestjs/bullmq';
+import { QUEUES } from '../src/queues/queues';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { commitOnceBlocked } from './support/held-transaction';
 import { StoppedClock } from './support/movable-clock';
@@ -812,7 +814,8 @@ describe('payout pipeline (e2e, workers in process)', () => {
   it('exposes payouts by status, queue depth, attempts and chosen routes as Prometheus metrics', async () => {
     const res = await t.http.get('/metrics').expect(200);
     expect(res.text).toMatch(/payouts_by_status\{status="settled"\} [1-9]/);
-    expect(res.text).toMatch(/queue_jobs\{queue="send-payout",state="waiting"\} \d+/);
+    for (const queue of ['route-payout', 'send-payout', 'settle-payout', 'partner-webhooks'])
+      expect(res.text).toMatch(new RegExp(`queue_jobs\\{queue="${queue}",state="waiting"\\} \\d+`));
     expect(res.text).toMatch(/payout_attempts_total\{provider="payoneer",outcome="accepted"\} [1-9]/);
     expect(res.text).toMatch(/route_chosen_total\{route="upwork-payoneer-usd"\} [1-9]/);
     expect(res.text).toMatch(/job_duration_seconds_count\{queue="route-payout"\} [1-9]/);
@@ -838,6 +841,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       t.app.get(MetricsService),
       clock,
       t.app.get(ProviderHealthService),
+      t.app.get(getQueueToken(QUEUES.partnerWebhooks)),
     );
     const query = jest.spyOn(t.app.get(DataSource), 'query');
     const counts = () =>

@@ -50,6 +50,30 @@ describe('whole numbers', () => {
   it('says a value that is not one is not one, and nothing about its range', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT: [^;,]*integer[^;,]*$/);
   });
+
+  it.each([
+    'PORT',
+    'RECONCILE_INTERVAL_MS',
+    'RETURN_WINDOW_MS',
+    'RETURN_CHECK_DELAY_MS',
+    'PROVIDER_WAIT_MAX_MS',
+  ])('refuses %s holding only white space (which Number() reads as 0), naming it', (name) => {
+    expect(() => loadConfig({ [name]: ' ' })).toThrow(new RegExp(`${name}: `));
+    expect(() => loadConfig({ [name]: '\t' })).toThrow(new RegExp(`${name}: `));
+  });
+
+  it.each(['HTTP_REQUEST_TIMEOUT_MS', 'WORKER_CONCURRENCY', 'SWEEP_STALE_AFTER_MS', 'BREAKER_COOLDOWN_MS'])(
+    'refuses %s written with an exponent or past a safe integer, naming it',
+    (name) => {
+      expect(() => loadConfig({ [name]: '1e20' })).toThrow(new RegExp(`${name}: `));
+      expect(() => loadConfig({ [name]: '99999999999999999999' })).toThrow(new RegExp(`${name}: `));
+    },
+  );
+
+  it('reads an empty value as unset, as docker-compose passes `${NAME:-}`, and takes a sign', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3000);
+    expect(loadConfig({ PORT: '+3001' }).port).toBe(3001);
+  });
 });
 
 describe('scheduled reconciliation', () => {

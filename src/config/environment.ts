@@ -67,8 +67,17 @@ function isHostList(value: unknown): boolean {
 /** The longest delay a Node timer holds: a longer one is cut to 1 ms, with a warning and nothing else. */
 const TIMER_MAX_MS = 2_147_483_647;
 
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : Number(value);
+/**
+ * A whole number written in decimal digits (an optional sign): anything else, white space alone included (which
+ * Number() reads as 0), an exponent, a hexadecimal literal or a value past 2^53, is NaN and fails `@IsInt()`.
+ */
+const toInt = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : Number.NaN;
+  if (typeof value !== 'string' || !/^[+-]?\d+$/.test(value)) return Number.NaN;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : Number.NaN;
+};
 
 /** Empty as docker-compose passes a variable the operator did not set (`${NAME:-}`): unset. */
 const emptyAsUnset = ({ value }: { value: unknown }) => (value === '' ? undefined : value);

@@ -1,7 +1,10 @@
+import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { PayoutQueues } from '../queues/payout-queues.service';
+import { QUEUES } from '../queues/queues';
 import { ProviderHealthService } from '../routing/provider-health.service';
 import { MetricsService } from './metrics.service';
 
@@ -14,7 +17,7 @@ export const GAUGE_READING_WAIT_MS = 1000;
 
 /**
  * Gauges read from the source of truth at scrape time: payouts per status and the accepted transfers not settled
- * yet from Postgres, jobs per queue and state from Redis. Concurrent scrapes share one reading, and a reading
+ * yet from Postgres, jobs per queue and state (the pipeline's and the partner webhooks') and the breakers from Redis. Concurrent scrapes share one reading, and a reading
  * serves every scrape for a second, so however often /metrics is called the count runs at most once a second. A dependency that does not answer
  * leaves its gauges as they were and is logged.
  */
@@ -28,6 +31,7 @@ export class StateGauges {
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
     private readonly health: ProviderHealthService,
+    @InjectQueue(QUEUES.partnerWebhooks) private readonly partnerWebhooks: Queue,
   ) {}
 
   private reading: Promise<void> | null = null;
@@ -94,7 +98,7 @@ export class StateGauges {
 
   private async refreshQueues(): Promise<void> {
     try {
-      for (const queue of this.queues.all) {
+      for (const queue of [...this.queues.all, this.partnerWebhooks]) {
         const counts = await queue.getJobCounts(...JOB_STATES);
         for (const state of JOB_STATES)
           this.metrics.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
