@@ -819,6 +819,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(res.text).toMatch(/payout_attempts_total\{provider="payoneer",outcome="accepted"\} [1-9]/);
     expect(res.text).toMatch(/route_chosen_total\{route="upwork-payoneer-usd"\} [1-9]/);
     expect(res.text).toMatch(/job_duration_seconds_count\{queue="route-payout"\} [1-9]/);
+    expect(res.text).toMatch(/job_wait_seconds_count\{queue="route-payout"\} [1-9]/);
   });
 
   it('counts the chosen route once for each payout routed', async () => {

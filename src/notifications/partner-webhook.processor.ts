@@ -39,7 +39,7 @@ export class PartnerWebhookProcessor
   }
 
   private async attempt(job: Job<PartnerWebhookJobData>): Promise<string> {
-    const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
+    const stop = this.metrics.jobTaken(job);
     try {
       const outcome = await this.deliveries.attempt(job.data.deliveryId, job.data.attempt, job.data.waits);
       // A wait for a free slot is no attempt.

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { dueWaitSeconds } from '../queues/job-wait';
 
 /** Every Prometheus metric of the service, on one registry per app instance. */
 @Injectable()
@@ -124,6 +125,27 @@ export class MetricsService {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+
+  readonly jobWait = new Histogram({
+    name: 'job_wait_seconds',
+    help: 'Time from a job being due (queued, or its delay over) to a worker taking it, per queue; first tries only.',
+    labelNames: ['queue'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  /** A job taken by a worker: its wait since it was due, and a timer of its own run to call when it ends. */
+  jobTaken(job: {
+    queueName: string;
+    timestamp: number;
+    delay?: number;
+    attemptsMade: number;
+    processedOn?: number;
+  }): () => void {
+    const waited = dueWaitSeconds(job, Date.now());
+    if (waited !== null) this.jobWait.observe({ queue: job.queueName }, waited);
+    return this.jobDuration.startTimer({ queue: job.queueName });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -42,7 +42,7 @@ export abstract class PipelineWorkerHost
   }
 
   private async timed(job: Job): Promise<void> {
-    const stop = this.metrics.jobDuration.startTimer({ queue: job.queueName });
+    const stop = this.metrics.jobTaken(job);
     try {
       await this.run(job);
     } catch (error) {
