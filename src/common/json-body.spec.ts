@@ -37,14 +37,30 @@ describe(parseJsonBody.name, () => {
     expect(parseJsonBody(Buffer.from('{"grossAmount":"10.00"}'), false)).toEqual({ grossAmount: '10.00' });
   });
 
-  it('keeps a webhook number written as anything but an integer as the text that was signed', () => {
-    const body = Buffer.from('{"a":125000.0000000000001,"b":[1e5,-7,0.5],"c":125000,"d":-0}');
+  it('reads a webhook number written as anything but an integer as Infinity: no integer, and no text', () => {
+    const body = Buffer.from(
+      '{"a":125000.0000000000001,"b":[1e5,-7,0.5],"c":125000,"d":-0,"e":"1.5 \\" 2.5"}',
+    );
     expect(parseJsonBody(body, true)).toEqual({
-      a: '125000.0000000000001',
-      b: ['1e5', -7, '0.5'],
+      a: Infinity,
+      b: [Infinity, -7, Infinity],
       c: 125000,
       d: -0,
+      e: '1.5 " 2.5',
     });
-    expect(parseJsonBody(body, false)).toEqual({ a: 125000, b: [100000, -7, 0.5], c: 125000, d: -0 });
+    expect(parseJsonBody(body, false)).toEqual({
+      a: 125000,
+      b: [100000, -7, 0.5],
+      c: 125000,
+      d: -0,
+      e: '1.5 " 2.5',
+    });
+  });
+
+  it('reads a deeply nested webhook body, and leaves text that is not JSON refused', () => {
+    const deep = `{"amount":1.5,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expect((parseJsonBody(Buffer.from(deep), true) as { amount: number }).amount).toBe(Infinity);
+    for (const text of ['{"a":1.2.3}', '{"a":01.5}', '{"a":"1.5}', '{"a":-}', '{"a":1.}'])
+      expect(() => parseJsonBody(Buffer.from(text), true)).toThrow(SyntaxError);
   });
 });

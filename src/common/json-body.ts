@@ -10,30 +10,65 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const WEBHOOK_JSON = { protoAction: 'remove', constructorAction: 'remove' } as const;
 
 const INTEGER_LITERAL = /^-?\d+$/;
+/** A number as JSON writes it (RFC 8259): only such a token is replaced, so text that is not JSON stays so. */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** What an inexact number is read as (Infinity): a number, so a field that wants text refuses it, and no integer. */
+const INEXACT = '1e999';
 
-/**
- * A number of a platform's event written as anything but an integer (`125000.0000000000001`, `1e5`) is kept as
- * the text that was signed: a double would round it, and it could then pass for the integer Stripe's cents must
- * be. Its field then fails validation as the text it is.
- */
-function keepInexactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
-  return typeof value === 'number' && context?.source !== undefined && !INTEGER_LITERAL.test(context.source)
-    ? context.source
-    : value;
+/** Whether the character at `i` may continue a number token: a digit, `+`, `-`, `.`, `e` or `E`. */
+function inNumber(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x65 || c === 0x45;
+}
+
+/** The index of the quote that closes the string opening at `start`, or -1 when none does. */
+function closingQuote(text: string, start: number): number {
+  for (let from = start + 1; ;) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
+  }
 }
 
 /**
- * A platform's event, its inexact numbers kept as text. JSON.parse walks a reviver recursively, and a value nested
- * some thousands deep overflows the stack there: such a body is read without it (no field of a payout lies that
- * deep, and the adapters refuse the nesting where it stands).
+ * A number of a platform's event written as anything but an integer literal (`125000.0000000000001`, `1e5`) is read
+ * as Infinity: a double would round it, and it could then pass for the integer Stripe's cents must be. Infinity is
+ * no integer and no text, so every field refuses it (a text field as it refuses any number, Stripe's amount as not
+ * integer cents). One pass over the text, outside strings, without recursion (a reviver overflows the stack on a
+ * value nested some thousands deep, and costs several times the parse on a large body, which is read before its
+ * signature is checked).
  */
-function parseWebhookJson(text: string): unknown {
-  try {
-    return sjson.parse(text, keepInexactNumbers, WEBHOOK_JSON);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    return sjson.parse(text, null, WEBHOOK_JSON);
+function withInexactNumbersReplaced(text: string): string {
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = closingQuote(text, i);
+      // An unterminated string: the text is not JSON, and JSON.parse says so.
+      if (end < 0) return text;
+      i = end;
+      continue;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      while (end < text.length && inNumber(text, end)) end += 1;
+      const token = text.slice(i, end);
+      if (!INTEGER_LITERAL.test(token) && JSON_NUMBER.test(token)) {
+        out += text.slice(copied, i) + INEXACT;
+        copied = end;
+      }
+      i = end - 1;
+    }
   }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function parseWebhookJson(text: string): unknown {
+  return sjson.parse(withInexactNumbersReplaced(text), null, WEBHOOK_JSON);
 }
 
 /** A key an API body holds twice in one object: JSON.parse would keep the last and silently drop the other. */
