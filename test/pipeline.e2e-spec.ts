@@ -1,5 +1,6 @@
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { randomUUID } from 'node:crypto';
+import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry';
 import {
   addAccount,
   bearer,
@@ -471,6 +472,46 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   /**
+   * The sandbox answers a repeated key with the transfer it already made, so counting transfers cannot tell a
+   * retry that asked the provider first from one that sent the key again blind. What tells them apart is the
+   * number of send calls: where the one timed-out call so far did create the transfer (half the sandbox's
+   * timeouts do), the retry must find it by status lookup and never call send again.
+   */
+  it('asks the provider about a timed-out send before sending its key again: a send that landed is never repeated', async () => {
+    const landed: string[] = [];
+    await sandbox('payoneer', { timeoutRate: 1 });
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const freelancer = await createFreelancer(t.http, partner.apiKey);
+          return announce(freelancer.externalRef, '500.00');
+        }),
+      );
+      for (const id of ids) {
+        await waitFor(async () => (await sandboxCalls(id)) >= 1, { what: 'the first (timed-out) send' });
+      }
+      // One snapshot: a call and the transfer it makes commit together in the sandbox.
+      for (const id of ids) {
+        const [row] = await t.db.query(
+          `SELECT (SELECT coalesce(sum(calls), 0)::int FROM sandbox_send_calls WHERE idempotency_key LIKE $1 || ':%') AS calls,
+                  (SELECT count(*)::int FROM sandbox_transfers WHERE payout_id = $1) AS transfers`,
+          [id],
+        );
+        if (row.calls === 1 && row.transfers === 1) landed.push(id);
+      }
+    } finally {
+      await sandbox('payoneer', { timeoutRate: 0 });
+    }
+    expect(landed.length).toBeGreaterThan(0);
+    for (const id of landed) {
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts).toHaveLength(1);
+      expect(await sandboxCalls(id)).toBe(1);
+    }
+  });
+
+  /**
    * Announces a payout of 1250.00 with payoneer this slow, disables payoneer once the send is under way, and answers
    * the finished payout with the providers its money moved through. Payoneer is back on afterwards.
    */
@@ -498,6 +539,25 @@ describe('payout pipeline (e2e, workers in process)', () => {
     ]);
     expect(transfers).toEqual([{ provider_id: 'payoneer' }]);
     await trialBalanceIsBalanced();
+  });
+
+  it('sends one attempt once at a time: a send queued again while the first is still on its way waits for it', async () => {
+    // Slower than the sweeper's staleness (1.5 s): the sweeper queues the send again while the first is in flight.
+    // The sandbox answers a repeated key with the same transfer, so only its count of send calls shows a second send.
+    await sandbox('payoneer', { latencyMs: 2000 });
+    // Counted as each call starts (the sandbox counts a call once its latency is over).
+    const sends = jest.spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send');
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announce(freelancer.externalRef, '1250.00');
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts).toHaveLength(1);
+      expect(sends.mock.calls.filter(([request]) => request.payoutId === id)).toHaveLength(1);
+    } finally {
+      sends.mockRestore();
+      await sandbox('payoneer', { latencyMs: 0 });
+    }
   });
 
   it('fails over from a disabled provider once a timed-out send can no longer arrive there', async () => {

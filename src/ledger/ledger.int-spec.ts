@@ -77,6 +77,42 @@ describe(LedgerService.name, () => {
       expect(await balanceOf(`platform_receivable:${where}`)).toBe('0.00');
     });
 
+    it('refuses an entry whose credits exceed its debits, as one whose debits exceed its credits', async () => {
+      const where = platform();
+      await expect(
+        rawEntry([
+          [`platform_receivable:${where}`, 'debit', '99.99'],
+          [`provider_in_transit:${where}`, 'credit', '100.00'],
+        ]),
+      ).rejects.toThrow(/unbalanced: USD debits 99.99, credits 100.00/);
+      expect(await balanceOf(`provider_in_transit:${where}`)).toBe('0.00');
+    });
+
+    it('balances each currency on its own: a USD debit is not balanced by a credit in another currency', async () => {
+      const where = platform();
+      await expect(
+        db.transaction(async (tx) => {
+          const [{ id }] = await tx.query(
+            `INSERT INTO ledger_entries (idempotency_key, kind, description) VALUES ($1, 'manual', 'two currencies')
+             RETURNING id`,
+            [randomUUID()],
+          );
+          for (const account of [`platform_receivable:${where}`, `provider_in_transit:${where}`]) {
+            await tx.query(
+              `INSERT INTO ledger_accounts (name, normal_side) VALUES ($1, 'debit') ON CONFLICT DO NOTHING`,
+              [account],
+            );
+          }
+          await tx.query(
+            `INSERT INTO ledger_lines (entry_id, line_no, account, currency, side, amount)
+             VALUES ($1, 1, $2, 'USD', 'debit', 10), ($1, 2, $3, 'PKR', 'credit', 10)`,
+            [id, `platform_receivable:${where}`, `provider_in_transit:${where}`],
+          );
+        }),
+      ).rejects.toThrow(/is unbalanced/);
+      expect(await balanceOf(`platform_receivable:${where}`)).toBe('0.00');
+    });
+
     it('refuses an entry of one line, and one without lines', async () => {
       await expect(rawEntry([[`platform_receivable:${platform()}`, 'debit', '5.00']])).rejects.toThrow(
         /has 1 line\(s\); an entry needs at least two/,

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import Decimal from 'decimal.js';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { waitFor } from '../../test/support/app';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { MoneyDecimal, roundCents } from '../money/money';
@@ -248,6 +249,75 @@ describe(PayoutBookings.name, () => {
         LedgerError,
       );
       await db.transaction((tx) => sut.bookRouted(tx, p));
+    });
+
+    it('refuses to route an open round again for another gross, and to settle another gross than was sent', async () => {
+      const p = payout('600.00');
+      const fees = breakdown([6_000_000n, 0n, 0n, 0n]);
+      await inTx((tx) => sut.bookRouted(tx, p));
+      await expect(inTx((tx) => sut.bookRouted(tx, { ...p, gross: d('650.00') }))).rejects.toThrow(
+        /differs from 600.00/,
+      );
+      await inTx((tx) => sut.bookSent(tx, { ...p, attemptSeq: 1 }));
+      const other = d('500.00');
+      await expect(
+        inTx((tx) =>
+          sut.bookSettled(tx, { ...p, gross: other, attemptSeq: 1, fees, net: other.minus(fees.total) }),
+        ),
+      ).rejects.toThrow(/differs from 600.00/);
+      expect((await ledger.entriesForPayout(p.payoutId)).map((e) => e.kind)).toEqual(['routed', 'sent']);
+      expect((await ledger.freelancerBalance(p.freelancerId)).inTransit.toFixed(2)).toBe('600.00');
+      expect((await balances(p.provider)).get(`provider_in_transit:${p.provider}`)?.toFixed(2)).toBe(
+        '600.00',
+      );
+    });
+
+    it('serializes the bookings of one payout: a failure waiting on a settlement sees it, and books nothing', async () => {
+      const p = payout('700.00');
+      const fees = breakdown([7_000_000n, 0n, 0n, 0n]);
+      const net = p.gross.minus(fees.total);
+      await inTx((tx) => sut.bookRouted(tx, p));
+      await inTx((tx) => sut.bookSent(tx, { ...p, attemptSeq: 1 }));
+      // The settlement's transaction is still open when the failure of the same payout starts.
+      let commitSettlement!: () => void;
+      const settlementBooked = new Promise<void>((booked) => {
+        void inTx(async (tx) => {
+          await sut.bookSettled(tx, { ...p, attemptSeq: 1, fees, net });
+          booked();
+          await new Promise<void>((commit) => (commitSettlement = commit));
+        });
+      });
+      await settlementBooked;
+      const failing = inTx((tx) => sut.bookFailed(tx, p)).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      // The failure waits for the payout's ledger lock, which the settlement holds until it commits.
+      await waitFor(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                 AND wait_event = 'advisory'`,
+            )
+          ).length > 0,
+        { what: 'the failure to wait for the ledger lock of its payout' },
+      );
+      commitSettlement();
+      expect(await failing).toEqual(
+        expect.objectContaining({ message: expect.stringMatching(/cannot fail/) }),
+      );
+      expect((await ledger.entriesForPayout(p.payoutId)).map((e) => e.kind)).toEqual([
+        'routed',
+        'sent',
+        'settled',
+      ]);
+      expect(await ledger.freelancerBalance(p.freelancerId)).toEqual({
+        currency: 'USD',
+        settled: net,
+        inTransit: ZERO,
+        returned: ZERO,
+      });
     });
 
     it('refuses to settle or return for another freelancer or provider than the one booked', async () => {

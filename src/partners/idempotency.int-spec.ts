@@ -85,6 +85,32 @@ describe(IdempotencyService.name, () => {
     });
   });
 
+  describe('a completed key within its retention', () => {
+    it('replays the stored answer to a retry that comes after the claim’s lock ran out, and never runs it again', async () => {
+      const key = `k-${process.pid}-completed-then-retried`;
+      const claimed = await keys.claim(partnerId, key, 'hash-of-the-request');
+      if (claimed.kind !== 'claimed') throw new Error(`expected a claim, got ${claimed.kind}`);
+      const hold = { partnerId, key, requestHash: 'hash-of-the-request', token: claimed.token, status: 201 };
+      expect(await keys.complete(hold, 201, { id: 'the-payout' })).toBe(true);
+      // The platform's retry comes two minutes later: the 60 s lock of the claim is long over, the key is not.
+      await db.query(
+        `UPDATE idempotency_keys SET locked_until = now() - interval '1 minute', created_at = now() - interval '2 minutes'
+         WHERE partner_id = $1 AND key = $2`,
+        [partnerId, key],
+      );
+      expect(await keys.claim(partnerId, key, 'hash-of-the-request')).toEqual({
+        kind: 'replay',
+        status: 201,
+        body: { id: 'the-payout' },
+      });
+      const [row] = await db.query(
+        `SELECT state, response_status FROM idempotency_keys WHERE partner_id = $1 AND key = $2`,
+        [partnerId, key],
+      );
+      expect(row).toEqual({ state: 'completed', response_status: 201 });
+    });
+  });
+
   /**
    * The POSTs that keep their own replay (webhook endpoints, platform connections, secret rotations) take their key
    * with reserveForOwnReplay, under a fingerprint of their own. A claim of another request whose lock ran out is

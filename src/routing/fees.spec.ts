@@ -93,6 +93,19 @@ describe('fee math and ranking on the real catalog', () => {
     );
   });
 
+  it('rounds the sum of the exact components, not each component: sub-cent parts add up before rounding', () => {
+    // A 1 % route with a 150 bps FX spread on 123.45: 0.99 + 1.2345 + 1.85175 = 4.07625, so the total is 4.08.
+    // Rounding each part first (0.99 + 1.23 + 1.85) would charge 4.07.
+    const mixed = { ...route('upwork-local-bank-pkr').fees, percentFee: new MoneyDecimal('1.00') };
+    const f = computeFees(mixed, new MoneyDecimal('123.45'));
+    expect([f.percent.toString(), f.fx.toString(), f.total.toFixed(2), f.net.toFixed(2)]).toEqual([
+      '1.2345',
+      '1.85175',
+      '4.08',
+      '119.37',
+    ]);
+  });
+
   it('raises the payoneer-balance-usd percent part to its $1 floor', () => {
     expect(fees('payoneer-balance-usd', '20.00')).toEqual({
       fixed: '0.00',
