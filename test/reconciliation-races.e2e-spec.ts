@@ -29,6 +29,11 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
     await t.close();
   });
 
+  /** A job's RetryLater is the queue's business (it runs the job again later); anything else fails the test. */
+  const ignoreRetry = (error: unknown) => {
+    if (!(error instanceof RetryLater)) throw error;
+  };
+
   async function sandbox(provider: string, settings: Record<string, number>): Promise<void> {
     await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
   }
@@ -43,9 +48,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
       [id],
     );
     expect(attempt.provider).toBe('payoneer');
-    await pipeline.send(id, attempt.id, false).catch((error: unknown) => {
-      if (!(error instanceof RetryLater)) throw error;
-    });
+    await pipeline.send(id, attempt.id, false).catch(ignoreRetry);
     const [row] = await t.db.query(`SELECT status FROM payout_attempts WHERE id = $1`, [attempt.id]);
     expect(row.status).toBe('accepted');
     return { id, attemptId: attempt.id, key: attempt.key };
@@ -55,9 +58,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
   async function pollUntil(payoutId: string, attemptId: string, status: string): Promise<void> {
     await waitFor(
       async () => {
-        await pipeline.settle({ payoutId, attemptId }).catch((error: unknown) => {
-          if (!(error instanceof RetryLater)) throw error;
-        });
+        await pipeline.settle({ payoutId, attemptId }).catch(ignoreRetry);
         const [row] = await t.db.query(`SELECT status FROM payout_attempts WHERE id = $1`, [attemptId]);
         return row.status === status;
       },
@@ -86,6 +87,16 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
     return registry;
   }
 
+  /** The kinds of discrepancy a report of payoneer's books from `from` finds for one key. */
+  async function discrepanciesOf(registry: ConnectorRegistry, from: string, key: string) {
+    const service = new ReconciliationService(t.db, registry, new Clock());
+    const report = await service.reconcile('payoneer', {
+      from,
+      to: new Date(Date.now() + 60_000).toISOString(),
+    });
+    return report.discrepancies.filter((d) => d.idempotencyKey === key);
+  }
+
   describe('reconciliation of a transfer that moves on while the report reads the books', () => {
     afterEach(() => sandbox('payoneer', { settleAfterMs: 2000, returnRate: 0 }));
 
@@ -97,13 +108,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
       // The statement is read while the transfer is still processing; the worker's settle poll then finds it
       // settled and books it, before the report reads our attempts.
       const registry = registryWithStatementThen(() => pollUntil(id, attemptId, 'settled'));
-      const service = new ReconciliationService(t.db, registry, new Clock());
-      const report = await service.reconcile('payoneer', {
-        from,
-        to: new Date(Date.now() + 60_000).toISOString(),
-      });
-
-      const ours = report.discrepancies.filter((d) => d.idempotencyKey === key);
+      const ours = await discrepanciesOf(registry, from, key);
       // Both books agree: the provider settled it, and so did we. At most the provider's snapshot is behind.
       expect(ours.map((d) => d.kind)).not.toContain('state_contradiction');
     });
@@ -129,13 +134,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
           { what: 'the return to be booked' },
         ),
       );
-      const service = new ReconciliationService(t.db, registry, new Clock());
-      const report = await service.reconcile('payoneer', {
-        from,
-        to: new Date(Date.now() + 60_000).toISOString(),
-      });
-
-      const ours = report.discrepancies.filter((d) => d.idempotencyKey === key);
+      const ours = await discrepanciesOf(registry, from, key);
       expect(ours.map((d) => d.kind)).not.toContain('state_contradiction');
     });
   });
@@ -159,9 +158,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
           [id],
         );
         if (!open) break;
-        await pipeline.send(id, open.id, true).catch((error: unknown) => {
-          if (!(error instanceof RetryLater)) throw error;
-        });
+        await pipeline.send(id, open.id, true).catch(ignoreRetry);
       }
       const [row] = await t.db.query(`SELECT status FROM payouts WHERE id = $1`, [id]);
       expect(row.status).toBe('failed');
