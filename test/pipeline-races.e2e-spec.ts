@@ -605,6 +605,30 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     },
   );
 
+  it('does not fail over an attempt left unanswered MAX_UNKNOWN_SENDS times while its last send may still land', async () => {
+    const { id, attemptId } = await routedPayout('623.00');
+    // Its last send was marked a moment ago and came back unknown (a reset socket, say): it may still arrive.
+    await t.db.query(`UPDATE payouts SET status = 'sending' WHERE id = $1`, [id]);
+    await t.db.query(
+      `UPDATE payout_attempts SET status = 'unknown', unknown_sends = $2, last_send_at = clock_timestamp()
+       WHERE id = $1`,
+      [attemptId, MAX_UNKNOWN_SENDS],
+    );
+    const payoneer = t.app.get(ConnectorRegistry).get('payoneer');
+    const asked = jest.spyOn(payoneer, 'getStatus').mockResolvedValue({ state: 'not_found' });
+    const sends = jest.spyOn(payoneer, 'send');
+    try {
+      await sendJob(id, attemptId);
+      expect(asked).toHaveBeenCalledTimes(1);
+      expect(sends).not.toHaveBeenCalled();
+    } finally {
+      asked.mockRestore();
+      sends.mockRestore();
+    }
+    // No record of the key yet is no proof the send will not land: no second route while it may.
+    expect(await attempts(id)).toEqual([{ route_id: 'upwork-payoneer-usd', status: 'unknown' }]);
+  });
+
   it('sends again, instead of failing over, when the provider takes traffic again right after refusing the slot', async () => {
     const { id, attemptId } = await routedPayout('621.00');
     const health = t.app.get(ProviderHealthService);
