@@ -187,6 +187,31 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
     });
   });
 
+  describe('a report ops ask for while the provider does not answer', () => {
+    it('answers 504 problem+json once RECONCILE_PROVIDER_TIMEOUT_MS is over, instead of holding the request', async () => {
+      const api = await startApp({ RECONCILE_PROVIDER_TIMEOUT_MS: '300' }, { role: 'api' });
+      try {
+        const registry = api.app.get(ConnectorRegistry);
+        const payoneer = registry.get('payoneer');
+        registry.register({
+          providerId: 'payoneer',
+          send: (request) => payoneer.send(request),
+          getStatus: (key) => payoneer.getStatus(key),
+          statement: () => new Promise(() => undefined),
+        });
+        const res = await api.http
+          .get('/v1/ops/reconciliation/providers/payoneer')
+          .query({ from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() })
+          .set(ops);
+        expect(res.status).toBe(504);
+        expect(res.headers['content-type']).toMatch(/problem\+json/);
+        expect(res.body.detail).toMatch(/payoneer did not answer/);
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
   describe('a graceful stop while a scheduled reconciliation reads a slow statement', () => {
     it('aborts the statement read at once instead of waiting for it (SHUTDOWN_TIMEOUT_MS is 35 s)', async () => {
       const worker = await startApp(
@@ -198,7 +223,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
       const statementAsked = new Promise<void>((resolve) => (asked = resolve));
       const registry = worker.app.get(ConnectorRegistry);
       const payoneer = registry.get('payoneer');
-      // A real provider's statement API that is slow to answer (it would answer within PROVIDER_TIMEOUT_MS).
+      // A real provider's statement API that is slow to answer (it would answer within RECONCILE_PROVIDER_TIMEOUT_MS).
       registry.register({
         providerId: 'payoneer',
         send: (request) => payoneer.send(request),
@@ -217,7 +242,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
           }),
       });
       await statementAsked;
-      // Without the stop reaching the pass, close() waits for the statement (PROVIDER_TIMEOUT_MS, 5 minutes) and
+      // Without the stop reaching the pass, close() waits for the statement (RECONCILE_PROVIDER_TIMEOUT_MS, 5 minutes) and
       // the test times out.
       await worker.close();
       expect(stoppedWith?.message).toBe('the task was stopped');

@@ -210,7 +210,10 @@ describe('reconciliation with a provider (e2e)', () => {
   describe('on schedule', () => {
     const metricsService = () => t.app.get(MetricsService);
     const scheduler = (registry: ConnectorRegistry, lagMs = 0) => {
-      const config = { ...t.config, reconcile: { intervalMs: 0, lookbackMs: 3_600_000, lagMs } };
+      const config = {
+        ...t.config,
+        reconcile: { ...t.config.reconcile, intervalMs: 0, lookbackMs: 3_600_000, lagMs },
+      };
       const service = new ReconciliationService(t.db, registry, new Clock());
       return new ReconciliationScheduler(service, registry, new Clock(), metricsService(), config);
     };

@@ -82,6 +82,7 @@ describe('scheduled reconciliation', () => {
       intervalMs: 3_600_000,
       lookbackMs: 90_000_000,
       lagMs: 600_000,
+      providerTimeoutMs: 300_000,
     });
     expect(loadConfig({ RECONCILE_INTERVAL_MS: '0' }).reconcile.intervalMs).toBe(0);
   });

@@ -45,7 +45,7 @@ export interface AppConfig {
   /** How long a pipeline job that failed is kept in Redis for ops to read, before the worker removes it. */
   failedJobRetentionMs: number;
   /** Scheduled reconciliation (worker role): every `intervalMs` (0: never), the window [now - lookbackMs, now - lagMs). */
-  reconcile: { intervalMs: number; lookbackMs: number; lagMs: number };
+  reconcile: { intervalMs: number; lookbackMs: number; lagMs: number; providerTimeoutMs: number };
   workerConcurrency: number;
   /**
    * A settled transfer is checked for a late return this long after settling, then after twice as long each time,
@@ -107,6 +107,8 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     intervalMs: env.RECONCILE_INTERVAL_MS ?? 60 * 60 * 1000,
     lookbackMs: env.RECONCILE_LOOKBACK_MS ?? 25 * 60 * 60 * 1000,
     lagMs: env.RECONCILE_LAG_MS ?? 10 * 60 * 1000,
+    /** How long one report waits for a provider's books (its statement and status lookups). */
+    providerTimeoutMs: env.RECONCILE_PROVIDER_TIMEOUT_MS ?? 5 * 60 * 1000,
   };
   if (env.OPS_TOKEN_PREVIOUS !== undefined && env.OPS_TOKEN === undefined) {
     throw new InvalidEnvironmentError(

@@ -268,6 +268,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  @Max(TIMER_MAX_MS)
+  RECONCILE_PROVIDER_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(0)
   RETURN_CHECK_DELAY_MS?: number;
 

@@ -7,9 +7,6 @@ import { ConnectorRegistry } from '../connectors/connector-registry';
 import { DISCREPANCY_KINDS } from './compare-books';
 import { ReconciliationService } from './reconciliation.service';
 
-/** How long one provider's report may take in a scheduled pass: a statement API that hangs holds up no other. */
-export const PROVIDER_TIMEOUT_MS = 5 * 60_000;
-
 /**
  * The worker reconciles every provider on its own, every RECONCILE_INTERVAL_MS, over the window that ended
  * RECONCILE_LAG_MS ago (sends of the last minutes are still being settled): each report sets the provider's
@@ -19,7 +16,7 @@ export const PROVIDER_TIMEOUT_MS = 5 * 60_000;
 export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconciliationScheduler.name);
   private readonly task = new PeriodicTask(this.logger, 'Scheduled reconciliation failed', (stopping) =>
-    this.pass(PROVIDER_TIMEOUT_MS, stopping),
+    this.pass(this.config.reconcile.providerTimeoutMs, stopping),
   );
 
   constructor(
@@ -40,9 +37,10 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnApplic
 
   /**
    * One pass over every provider; answers the line to log. A provider whose statement fails, or takes longer than
-   * `timeoutMs`, is named, and the others still run.
+   * `timeoutMs` (RECONCILE_PROVIDER_TIMEOUT_MS: a statement API that hangs holds up no other), is named, and the
+   * others still run.
    */
-  async pass(timeoutMs = PROVIDER_TIMEOUT_MS, stopping?: AbortSignal): Promise<string> {
+  async pass(timeoutMs = this.config.reconcile.providerTimeoutMs, stopping?: AbortSignal): Promise<string> {
     const now = this.clock.now().getTime();
     const { lookbackMs, lagMs } = this.config.reconcile;
     const from = new Date(now - lookbackMs).toISOString();
