@@ -979,6 +979,23 @@ describe('webhooks (e2e)', () => {
         expect(res.body).toMatchObject({ status: 'accepted', payoutId: payouts[0].id });
       });
 
+      it('refuses (409) to read again an event whose connection is deleted while it is read, storing no payout', async () => {
+        const deel = await createConnection(t.http, partner.apiKey, 'deel', 'stripe');
+        const { rowId, platformPayoutId } = await ignoredByAnOlderAdapter(deel);
+        const events = t.app.get(WebhookEventsService);
+        const store = events.acceptWithPayout.bind(events);
+        const deleted = jest.spyOn(events, 'acceptWithPayout').mockImplementationOnce(async (...args) => {
+          await t.http.delete(`/v1/platform-connections/${deel.id}`).set(bearer(partner.apiKey)).expect(204);
+          return store(...args);
+        });
+        try {
+          expectProblem(await reprocess(rowId), 409);
+        } finally {
+          deleted.mockRestore();
+        }
+        expect(await payoutsOf(deel, platformPayoutId)).toEqual([]);
+      });
+
       it('answers an accepted event as it is, refuses a deleted connection’s, and needs the ops token', async () => {
         const id = `msg_${randomUUID()}`;
         await deliver(t.http, upwork, payoutEvent(), { id }).expect(202);

@@ -134,18 +134,22 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     const stored = await this.events.findStored(rowId);
     if (!stored) throw Problems.notFound('Webhook event');
     if (stored.status === 'accepted') return this.events.get(rowId);
-    if (stored.connectionDeleted) {
-      throw Problems.conflict(
-        `The platform connection of event ${rowId} is deleted; its events make no payouts.`,
-      );
-    }
+    const deleted = () =>
+      Problems.conflict(`The platform connection of event ${rowId} is deleted; its events make no payouts.`);
+    if (stored.connectionDeleted) throw deleted();
     // Only signed JSON was ever stored (a body that was not JSON answered 400 and was kept nowhere).
     const payload = parseJsonBody(stored.record.rawBody, true);
     const adapted = adaptPayload(stored.platform, stored.scheme, payload);
     const record = { ...stored.record, type: adapted.type };
     if (adapted.kind === 'payout') {
       const connection = { id: record.connectionId, partnerId: record.partnerId, platform: stored.platform };
-      await this.storeWithPayout(connection, record, adapted.instruction, rowId, 'stored');
+      try {
+        await this.storeWithPayout(connection, record, adapted.instruction, rowId, 'stored');
+      } catch (error) {
+        // A deletion that committed since the check above: the same answer as for one before it.
+        if (error instanceof ProblemException && error.getStatus() === HttpStatus.NOT_FOUND) throw deleted();
+        throw error;
+      }
     } else {
       const errors = adapted.kind === 'rejected' ? adapted.errors : null;
       await this.events.restateUnrouted(rowId, adapted.kind, adapted.type, errors);
