@@ -64,18 +64,24 @@ function fieldOf(frame: Frame, key: string | null): string {
 const NOT_FINITE = 'must not hold a number too large for a double (such as 1e400)';
 
 /**
+ * What makes one value that is no object or array unusable: text Postgres cannot store, or a number JSON read as
+ * Infinity (1e400), which no JSON (the Idempotency-Key's fingerprint included) can hold.
+ */
+function leafProblem(value: unknown): string | null {
+  if (typeof value === 'string') return unstorableText(value);
+  return typeof value === 'number' && !Number.isFinite(value) ? NOT_FINITE : null;
+}
+
+/**
  * What makes a parsed JSON body unusable before any validator sees it: nesting deeper than `MAX_JSON_DEPTH`, or
  * a key or string Postgres text cannot store (U+0000, a lone surrogate), which no field may silently change. Walked without recursion, touching each value once
  * and building a field name only for a body it refuses: it runs before authentication, so it must stay cheap.
  */
 export function jsonBodyProblem(value: unknown): FieldError | null {
-  if (typeof value === 'string') {
-    const message = unstorableText(value);
+  if (value === null || typeof value !== 'object') {
+    const message = leafProblem(value);
     return message ? { field: 'body', message } : null;
   }
-  if (typeof value === 'number')
-    return Number.isFinite(value) ? null : { field: 'body', message: NOT_FINITE };
-  if (value === null || typeof value !== 'object') return null;
   const stack: Frame[] = [{ node: value, depth: 1, parent: null, key: '' }];
   while (stack.length) {
     const frame = stack.pop()!;
@@ -90,14 +96,11 @@ export function jsonBodyProblem(value: unknown): FieldError | null {
       const keyProblem = key === null ? null : unstorableText(key);
       if (keyProblem) return { field: fieldOf(frame, null), message: keyProblem };
       const child = array ? array[i] : (frame.node as Record<string, unknown>)[key!];
-      if (typeof child === 'string') {
-        const message = unstorableText(child);
-        if (message) return { field: fieldOf(frame, key ?? String(i)), message };
-      } else if (typeof child === 'number') {
-        // JSON reads 1e400 as Infinity, which no JSON (the Idempotency-Key's fingerprint included) can hold.
-        if (!Number.isFinite(child)) return { field: fieldOf(frame, key ?? String(i)), message: NOT_FINITE };
-      } else if (child !== null && typeof child === 'object') {
+      if (child !== null && typeof child === 'object') {
         stack.push({ node: child, depth: frame.depth + 1, parent: frame, key: key ?? String(i) });
+      } else {
+        const message = leafProblem(child);
+        if (message) return { field: fieldOf(frame, key ?? String(i)), message };
       }
     }
   }

@@ -21,18 +21,6 @@ function inNumber(text: string, i: number): boolean {
   return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x65 || c === 0x45;
 }
 
-/** The index of the quote that closes the string opening at `start`, or -1 when none does. */
-function closingQuote(text: string, start: number): number {
-  for (let from = start + 1; ;) {
-    const quote = text.indexOf('"', from);
-    if (quote < 0) return -1;
-    let backslashes = 0;
-    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
-    if (backslashes % 2 === 0) return quote;
-    from = quote + 1;
-  }
-}
-
 /**
  * A number of a platform's event written as anything but an integer literal (`125000.0000000000001`, `1e5`) is read
  * as Infinity: a double would round it, and it could then pass for the integer Stripe's cents must be. Infinity is
@@ -47,7 +35,7 @@ function withInexactNumbersReplaced(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const end = closingQuote(text, i);
+      const end = endOfString(text, i);
       // An unterminated string: the text is not JSON, and JSON.parse says so.
       if (end < 0) return text;
       i = end;
@@ -114,10 +102,11 @@ interface Scope {
   parent: Scope | null;
 }
 
-/** The index of the quote that ends the string whose opening quote is at `start`. */
+/** The index of the quote that ends the string whose opening quote is at `start`, or -1 when none does. */
 function endOfString(text: string, start: number): number {
   for (let from = start + 1; ;) {
     const quote = text.indexOf('"', from);
+    if (quote < 0) return -1;
     let backslashes = 0;
     while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
     if (backslashes % 2 === 0) return quote;
