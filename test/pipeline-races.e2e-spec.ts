@@ -23,7 +23,7 @@ import { RedisService } from '../src/redis/redis.module';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { RoutingService } from '../src/routing/routing.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
-import { transferProviders } from './support/payouts';
+import { setSandbox, transferProviders } from './support/payouts';
 
 /**
  * Races between steps of one payout, driven by hand: the app runs without workers, so each step runs exactly
@@ -57,10 +57,6 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     await t.db.query(`DELETE FROM sandbox_provider_settings WHERE provider_id = 'payoneer'`);
     await t.close();
   });
-
-  async function sandbox(provider: string, settings: Record<string, number>): Promise<void> {
-    await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
-  }
 
   /** A payout announced and routed (not sent): its one attempt, pending. */
   async function routedPayout(amount: string): Promise<{ id: string; attemptId: string }> {
@@ -102,7 +98,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     const { id, attemptId } = await routedPayout('910.00');
     try {
       // The first send times out (slower than SEND_TIMEOUT_MS): never arrived, its outcome unknown.
-      await sandbox('payoneer', { latencyMs: 2500 });
+      await setSandbox(t.http, 'payoneer', { latencyMs: 2500 });
       await sendJob(id, attemptId);
       const [first] = await t.db.query(`SELECT status, last_send_at FROM payout_attempts WHERE id = $1`, [
         attemptId,
@@ -110,7 +106,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       expect(first.status).toBe('unknown');
 
       // Job X (the send job's retry) asks the provider, finds nothing, and sends the same key again: slowly.
-      await sandbox('payoneer', { latencyMs: 800 });
+      await setSandbox(t.http, 'payoneer', { latencyMs: 800 });
       const x = sendJob(id, attemptId);
       await waitFor(
         async () => {
@@ -122,7 +118,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
         { what: 'the second send to be marked' },
       );
       // Job Y (a sweep of the same attempt) runs meanwhile; by now the provider refuses sends for good.
-      await sandbox('payoneer', { latencyMs: 0, permanentFailureRate: 1 });
+      await setSandbox(t.http, 'payoneer', { latencyMs: 0, permanentFailureRate: 1 });
       await sendJob(id, attemptId);
       await x;
 
@@ -132,7 +128,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
         { route_id: 'upwork-payoneer-usd', status: expect.stringMatching(/^(accepted|settled)$/) },
       ]);
     } finally {
-      await sandbox('payoneer', { latencyMs: 0, permanentFailureRate: 0 });
+      await setSandbox(t.http, 'payoneer', { latencyMs: 0, permanentFailureRate: 0 });
     }
   });
 
@@ -754,7 +750,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
   }
 
   it('hands a transfer still processing after a settle job’s quick polls to the slow poll instead of failing', async () => {
-    await sandbox('payoneer', { settleAfterMs: 600_000 });
+    await setSandbox(t.http, 'payoneer', { settleAfterMs: 600_000 });
     const { id, attemptId } = await routedPayout('233.00');
     const slowPolls = async (): Promise<number> => {
       const metrics = (await t.http.get('/metrics').set(ops).expect(200)).text;
@@ -796,12 +792,12 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       );
     } finally {
       await removeSlowPollJobs(attemptId);
-      await sandbox('payoneer', { settleAfterMs: 50 });
+      await setSandbox(t.http, 'payoneer', { settleAfterMs: 50 });
     }
   });
 
   it('asks once per slow poll, and merges two jobs for one poll (the delayed one and the sweeper’s) into one chain', async () => {
-    await sandbox('payoneer', { settleAfterMs: 600_000 });
+    await setSandbox(t.http, 'payoneer', { settleAfterMs: 600_000 });
     const { id, attemptId } = await routedPayout('234.00');
     try {
       await sendJob(id, attemptId);
@@ -839,7 +835,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       expect(payout.status).toBe('settled');
     } finally {
       await removeSlowPollJobs(attemptId);
-      await sandbox('payoneer', { settleAfterMs: 50 });
+      await setSandbox(t.http, 'payoneer', { settleAfterMs: 50 });
     }
   });
 
@@ -915,7 +911,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
 
   it('keeps the last check for a return due when the provider does not answer it, and books the return on its retry', async () => {
     // Settles 300 ms after acceptance and comes back 300 ms later.
-    await sandbox('payoneer', { settleAfterMs: 300, returnRate: 1 });
+    await setSandbox(t.http, 'payoneer', { settleAfterMs: 300, returnRate: 1 });
     try {
       const { id, attemptId } = await routedPayout('640.00');
       await sendJob(id, attemptId);
@@ -954,7 +950,7 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
       );
       expect(kinds.map((k) => k.kind)).toEqual(['routed', 'sent', 'settled', 'returned']);
     } finally {
-      await sandbox('payoneer', { settleAfterMs: 50, returnRate: 0 });
+      await setSandbox(t.http, 'payoneer', { settleAfterMs: 50, returnRate: 0 });
     }
   });
 });

@@ -24,7 +24,13 @@ import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { commitOnceBlocked } from './support/held-transaction';
 import { StoppedClock } from './support/movable-clock';
 import { expectProblem } from './support/problem';
-import { Payout, payoutWhen as payoutAt, sendUnderWay, transferProviders } from './support/payouts';
+import {
+  Payout,
+  payoutWhen as payoutAt,
+  sendUnderWay,
+  setSandbox,
+  transferProviders,
+} from './support/payouts';
 
 describe('payout pipeline (e2e, workers in process)', () => {
   let t: TestApp;
@@ -50,10 +56,6 @@ describe('payout pipeline (e2e, workers in process)', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  async function sandbox(provider: string, settings: Record<string, number>): Promise<void> {
-    await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
-  }
 
   function announce(freelancerRef: string, amount: string): Promise<string> {
     return announcePayout(t, connection, freelancerRef, amount);
@@ -193,7 +195,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('fails over to the next-ranked route when the first provider rejects for good', async () => {
-    await sandbox('payoneer', { permanentFailureRate: 1 });
+    await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '1250.00');
@@ -216,13 +218,13 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(balance.body.settled).toBe('1200.00');
       await trialBalanceIsBalanced();
     } finally {
-      await sandbox('payoneer', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 0 });
     }
   });
 
   it('pays a routed payout to the account it was routed for when the default changes before its failover', async () => {
     // Payoneer takes its time and then rejects: the failover's send is a job of its own, which reads the payee again.
-    await sandbox('payoneer', { permanentFailureRate: 1, latencyMs: 1500 });
+    await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1, latencyMs: 1500 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '1250.00');
@@ -254,12 +256,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
         t.db.query(`SELECT beneficiary_iban AS iban FROM sandbox_transfers WHERE payout_id = $1`, [payoutId]);
       expect(await paidTo(id)).toEqual([{ iban: 'PK36SCBL0000001123456702' }]);
 
-      await sandbox('payoneer', { permanentFailureRate: 0, latencyMs: 0 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 0, latencyMs: 0 });
       const next = await announce(freelancer.externalRef, '1250.00');
       expect((await payoutWhen(next, ['settled', 'failed'])).status).toBe('settled');
       expect(await paidTo(next)).toEqual([{ iban: newIban }]);
     } finally {
-      await sandbox('payoneer', { permanentFailureRate: 0, latencyMs: 0 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 0, latencyMs: 0 });
     }
   });
 
@@ -304,8 +306,8 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('fails the payout, reverses its booking and fails the invoice when every route fails', async () => {
-    await sandbox('payoneer', { permanentFailureRate: 1 });
-    await sandbox('upwork', { permanentFailureRate: 1 });
+    await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1 });
+    await setSandbox(t.http, 'upwork', { permanentFailureRate: 1 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '300.00');
@@ -354,15 +356,15 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(own.body.data.map((p: { id: string }) => p.id)).toContain(id);
       await trialBalanceIsBalanced();
     } finally {
-      await sandbox('payoneer', { permanentFailureRate: 0 });
-      await sandbox('upwork', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'upwork', { permanentFailureRate: 0 });
     }
   });
 
   it('routes a failed payout again on ops retry, fails over within the new round, and books it afresh', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
-    await sandbox('payoneer', { permanentFailureRate: 1 });
-    await sandbox('upwork', { permanentFailureRate: 1 });
+    await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1 });
+    await setSandbox(t.http, 'upwork', { permanentFailureRate: 1 });
     try {
       const id = await announce(freelancer.externalRef, '250.00');
       const failed = await payoutWhen(id, ['settled', 'failed']);
@@ -377,7 +379,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
         id,
       ]);
 
-      await sandbox('upwork', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'upwork', { permanentFailureRate: 0 });
       const retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops).expect(200);
       expect(['routed', 'sending', 'settled']).toContain(retried.body.status);
       // What it failed of no longer stands, and the invoice awaits the proceeds again.
@@ -440,17 +442,17 @@ describe('payout pipeline (e2e, workers in process)', () => {
       ]);
       await trialBalanceIsBalanced();
     } finally {
-      await sandbox('payoneer', { permanentFailureRate: 0 });
-      await sandbox('upwork', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'upwork', { permanentFailureRate: 0 });
     }
   });
 
   it('retries transient failures on the same route, then settles with one transfer', async () => {
-    await sandbox('payoneer', { transientFailureRate: 1 });
+    await setSandbox(t.http, 'payoneer', { transientFailureRate: 1 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '200.00');
     await waitFor(async () => (await sandboxCalls(id)) >= 2, { what: 'a retried send' });
-    await sandbox('payoneer', { transientFailureRate: 0 });
+    await setSandbox(t.http, 'payoneer', { transientFailureRate: 0 });
     const payout = await payoutWhen(id, ['settled', 'failed']);
     expect(payout.status).toBe('settled');
     expect(payout.attempts).toEqual([
@@ -460,11 +462,11 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('resolves a timeout by asking the provider, and never sends a second transfer', async () => {
-    await sandbox('payoneer', { timeoutRate: 1 });
+    await setSandbox(t.http, 'payoneer', { timeoutRate: 1 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '500.00');
     await waitFor(async () => (await sandboxCalls(id)) >= 1, { what: 'the first (timed-out) send' });
-    await sandbox('payoneer', { timeoutRate: 0 });
+    await setSandbox(t.http, 'payoneer', { timeoutRate: 0 });
     const payout = await payoutWhen(id, ['settled', 'failed']);
     expect(payout.status).toBe('settled');
     expect(payout.attempts).toHaveLength(1);
@@ -479,7 +481,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
    */
   it('asks the provider about a timed-out send before sending its key again: a send that landed is never repeated', async () => {
     const landed: string[] = [];
-    await sandbox('payoneer', { timeoutRate: 1 });
+    await setSandbox(t.http, 'payoneer', { timeoutRate: 1 });
     try {
       const ids = await Promise.all(
         Array.from({ length: 16 }, async () => {
@@ -500,7 +502,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
         if (row.calls === 1 && row.transfers === 1) landed.push(id);
       }
     } finally {
-      await sandbox('payoneer', { timeoutRate: 0 });
+      await setSandbox(t.http, 'payoneer', { timeoutRate: 0 });
     }
     expect(landed.length).toBeGreaterThan(0);
     for (const id of landed) {
@@ -516,7 +518,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
    * the finished payout with the providers its money moved through. Payoneer is back on afterwards.
    */
   async function disablePayoneerMidSend(latencyMs: number) {
-    await sandbox('payoneer', { latencyMs });
+    await setSandbox(t.http, 'payoneer', { latencyMs });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     try {
       const id = await announce(freelancer.externalRef, '1250.00');
@@ -526,7 +528,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       return { payout, transfers: await transferProviders(t, id) };
     } finally {
       await t.http.post('/v1/ops/providers/payoneer/enable').set(ops).expect(200);
-      await sandbox('payoneer', { latencyMs: 0 });
+      await setSandbox(t.http, 'payoneer', { latencyMs: 0 });
     }
   }
 
@@ -544,7 +546,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
   it('sends one attempt once at a time: a send queued again while the first is still on its way waits for it', async () => {
     // Slower than the sweeper's staleness (1.5 s): the sweeper queues the send again while the first is in flight.
     // The sandbox answers a repeated key with the same transfer, so only its count of send calls shows a second send.
-    await sandbox('payoneer', { latencyMs: 2000 });
+    await setSandbox(t.http, 'payoneer', { latencyMs: 2000 });
     // Counted as each call starts (the sandbox counts a call once its latency is over).
     const sends = jest.spyOn(t.app.get(ConnectorRegistry).get('payoneer'), 'send');
     try {
@@ -556,7 +558,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(sends.mock.calls.filter(([request]) => request.payoutId === id)).toHaveLength(1);
     } finally {
       sends.mockRestore();
-      await sandbox('payoneer', { latencyMs: 0 });
+      await setSandbox(t.http, 'payoneer', { latencyMs: 0 });
     }
   });
 
@@ -621,7 +623,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
   });
 
   it('books a late return as a reversal', async () => {
-    await sandbox('payoneer', { returnRate: 1 });
+    await setSandbox(t.http, 'payoneer', { returnRate: 1 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '400.00');
@@ -656,12 +658,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
         failureReason: expect.stringMatching(/^returned: /),
       });
     } finally {
-      await sandbox('payoneer', { returnRate: 0 });
+      await setSandbox(t.http, 'payoneer', { returnRate: 0 });
     }
   });
 
   it('gives a returned payout back to its platform when ops say so, and books it once', async () => {
-    await sandbox('payoneer', { returnRate: 1 });
+    await setSandbox(t.http, 'payoneer', { returnRate: 1 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '450.00');
@@ -742,7 +744,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
         .expect(200);
       expect(invoice.body.exportStatus).toBe('proceeds_failed');
     } finally {
-      await sandbox('payoneer', { returnRate: 0 });
+      await setSandbox(t.http, 'payoneer', { returnRate: 0 });
     }
   });
 
@@ -764,7 +766,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
 
   it('keeps checking a settled payout for a return, further apart each time, and books one that comes late', async () => {
     // Settles 1.2 s after acceptance and comes back 1.2 s later: after the first two checks (0.3 s and 0.9 s).
-    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 1200 });
+    await setSandbox(t.http, 'payoneer', { returnRate: 1, settleAfterMs: 1200 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '300.00');
@@ -779,14 +781,14 @@ describe('payout pipeline (e2e, workers in process)', () => {
       ]);
       await trialBalanceIsBalanced();
     } finally {
-      await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
+      await setSandbox(t.http, 'payoneer', { returnRate: 0, settleAfterMs: 50 });
     }
   });
 
   it('books a return whose checks Redis lost: the check due is kept in Postgres and swept', async () => {
     // Settles 4 s after acceptance and would come back 4 s after that; the return waits at the provider until
     // the test has taken the queued checks away (the one statement below runs well within those 4 s).
-    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 4000 });
+    await setSandbox(t.http, 'payoneer', { returnRate: 1, settleAfterMs: 4000 });
     const queue = t.app.get(PayoutQueues).settle;
     let id = '';
     const returnAt = (at: string) =>
@@ -827,12 +829,12 @@ describe('payout pipeline (e2e, workers in process)', () => {
       expect(done.status).toBe('returned');
     } finally {
       await queue.resume();
-      await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
+      await setSandbox(t.http, 'payoneer', { returnRate: 0, settleAfterMs: 50 });
     }
   });
 
   it('lets the queued checks of a transfer settled before checks were kept take their chain over', async () => {
-    await sandbox('payoneer', { returnRate: 1, settleAfterMs: 1200 });
+    await setSandbox(t.http, 'payoneer', { returnRate: 1, settleAfterMs: 1200 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announce(freelancer.externalRef, '320.00');
@@ -850,7 +852,7 @@ describe('payout pipeline (e2e, workers in process)', () => {
       );
       expect(attempt.return_check).toBeGreaterThanOrEqual(0);
     } finally {
-      await sandbox('payoneer', { returnRate: 0, settleAfterMs: 50 });
+      await setSandbox(t.http, 'payoneer', { returnRate: 0, settleAfterMs: 50 });
     }
   });
 

@@ -5,6 +5,7 @@ import { ConnectorRegistry } from '../src/payouts/connectors/connector-registry'
 import { ProviderConnector } from '../src/payouts/connectors/provider-connector';
 import { SandboxConnectorFactory } from '../src/payouts/connectors/sandbox/sandbox.connector';
 import { ReconciliationService } from '../src/payouts/reconciliation/reconciliation.service';
+import { setSandbox } from './support/payouts';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 
 /**
@@ -33,10 +34,6 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
   const ignoreRetry = (error: unknown) => {
     if (!(error instanceof RetryLater)) throw error;
   };
-
-  async function sandbox(provider: string, settings: Record<string, number>): Promise<void> {
-    await t.http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
-  }
 
   /** A payout announced, routed and sent: its one attempt, accepted at payoneer (still processing there). */
   async function acceptedPayout(amount: string): Promise<{ id: string; attemptId: string; key: string }> {
@@ -98,10 +95,10 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
   }
 
   describe('reconciliation of a transfer that moves on while the report reads the books', () => {
-    afterEach(() => sandbox('payoneer', { settleAfterMs: 2000, returnRate: 0 }));
+    afterEach(() => setSandbox(t.http, 'payoneer', { settleAfterMs: 2000, returnRate: 0 }));
 
     it('does not call a transfer that settled in between a state_contradiction', async () => {
-      await sandbox('payoneer', { settleAfterMs: 300 });
+      await setSandbox(t.http, 'payoneer', { settleAfterMs: 300 });
       const from = new Date(Date.now() - 1000).toISOString();
       const { id, attemptId, key } = await acceptedPayout('910.00');
 
@@ -114,7 +111,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
     });
 
     it('does not call a transfer that came back in between a state_contradiction', async () => {
-      await sandbox('payoneer', { settleAfterMs: 1000, returnRate: 1 });
+      await setSandbox(t.http, 'payoneer', { settleAfterMs: 1000, returnRate: 1 });
       const from = new Date(Date.now() - 1000).toISOString();
       const { id, attemptId, key } = await acceptedPayout('911.00');
       await pollUntil(id, attemptId, 'settled');
@@ -141,14 +138,14 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
 
   describe('ops retry of a failed payout', () => {
     afterEach(async () => {
-      await sandbox('payoneer', { permanentFailureRate: 0 });
-      await sandbox('upwork', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'upwork', { permanentFailureRate: 0 });
     });
 
     /** Sends every open attempt of the payout by hand (as the send jobs would) until it is failed. */
     async function failedPayout(amount: string): Promise<string> {
-      await sandbox('payoneer', { permanentFailureRate: 1 });
-      await sandbox('upwork', { permanentFailureRate: 1 });
+      await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1 });
+      await setSandbox(t.http, 'upwork', { permanentFailureRate: 1 });
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announcePayout(t, connection, freelancer.externalRef, amount);
       await pipeline.route(id, { sendInline: false });
@@ -167,7 +164,7 @@ describe('reconciliation and retries against a moving pipeline (e2e)', () => {
 
     it('starts one new round for two retries at once', async () => {
       const id = await failedPayout('250.00');
-      await sandbox('upwork', { permanentFailureRate: 0 });
+      await setSandbox(t.http, 'upwork', { permanentFailureRate: 0 });
       const answers = await Promise.all([
         t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops),
         t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops),

@@ -1,4 +1,4 @@
-import { bearer, TestApp, waitFor } from './app';
+import { bearer, ops, TestApp, waitFor } from './app';
 
 /** A payout as GET /v1/payouts/{id} answers it (CONTRACT.md §3), with what the specs read of it. */
 export interface Payout {
@@ -76,4 +76,13 @@ export async function payoutWaits(
   const metrics = await t.http.get('/metrics').expect(200);
   const line = new RegExp(`^payout_waits_total\\{step="${step}",reason="${reason}"\\} (\\d+)`, 'm');
   return Number(metrics.text.match(line)?.[1] ?? 0);
+}
+
+/** Sets how a provider's sandbox connector behaves from now on (PUT /v1/ops/sandbox/providers/{id}). */
+export async function setSandbox(
+  http: TestApp['http'],
+  provider: string,
+  settings: Record<string, number>,
+): Promise<void> {
+  await http.put(`/v1/ops/sandbox/providers/${provider}`).set(ops).send(settings).expect(200);
 }
