@@ -1335,4 +1335,34 @@ describe('rate limit (e2e)', () => {
       await t.close();
     }
   });
+
+  it('answers 401, not 429, to a cached key revoked since, however many requests it made', async () => {
+    // b is the replica that cached the keys; a, where the revocation is made, drops its own copies at once.
+    const a = await startApp({ PARTNER_RATE_LIMIT_PER_SECOND: '2' });
+    const b = await startApp({ PARTNER_RATE_LIMIT_PER_SECOND: '2' });
+    try {
+      const redis = b.app.get(RedisService).client;
+      const partner = await createPartner(a.http);
+      const kept = await a.http.post(`/v1/ops/partners/${partner.id}/api-keys`).set(ops).expect(201);
+      for (const key of [partner.apiKey, kept.body.apiKey]) {
+        await b.http.get('/v1/freelancers').set(bearer(key)).expect(200);
+      }
+      // Each key's window is full for the next minute, whatever the time the requests below take.
+      const fullUntil = Date.now() + 60_000;
+      for (const apiKeyId of [partner.apiKeyId, kept.body.apiKeyId]) {
+        await redis.zadd(`rl:partner-key:${apiKeyId}`, fullUntil, 'a', fullUntil, 'b');
+        await redis.pexpire(`rl:partner-key:${apiKeyId}`, 60_000);
+      }
+      await a.http.delete(`/v1/ops/partners/${partner.id}/api-keys/${partner.apiKeyId}`).set(ops).expect(204);
+      expectProblem(await b.http.get('/v1/freelancers').set(bearer(partner.apiKey)), 401);
+      // The revocation moved the epoch for every cached key: the one still standing is checked in Postgres
+      // and, over its limit, still refused.
+      const limited = await b.http.get('/v1/freelancers').set(bearer(kept.body.apiKey));
+      expectProblem(limited, 429);
+      expect(limited.headers['retry-after']).toBe('1');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -42,6 +42,9 @@ const UNCHECKED_WARNING_EVERY_MS = 10_000;
 /** What one counted request learnt from Redis; `null` when Redis did not answer and the request passed uncounted. */
 export type Counted = { read: string | null } | null;
 
+/** As `Counted`, with whether the request was admitted. */
+export type Tally = { admitted: boolean; read: string | null } | null;
+
 /**
  * A sliding one-second window kept in Redis, so every api replica shares the limit: at most the limit in any
  * second, where fixed windows would let twice as many through across the turn of one.
@@ -76,6 +79,21 @@ export class RateLimiter {
     limitPerSecond: number,
     options: { alsoRead?: string; nowMs?: number } = {},
   ): Promise<Counted> {
+    const counted = await this.count(scope, id, limitPerSecond, options);
+    if (counted && !counted.admitted) throw Problems.tooManyRequests(1);
+    return counted && { read: counted.read };
+  }
+
+  /**
+   * As `consume`, but answers a refusal (`admitted: false`) instead of throwing it, for a caller that must read
+   * `alsoRead` before it knows whether the refusal or another answer is due.
+   */
+  async count(
+    scope: string,
+    id: string,
+    limitPerSecond: number,
+    options: { alsoRead?: string; nowMs?: number } = {},
+  ): Promise<Tally> {
     const keys = [`rl:${scope}:${id}`, ...(options.alsoRead ? [options.alsoRead] : [])];
     this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER;
     const member = `${this.tag}:${this.sequence}`;
@@ -95,8 +113,7 @@ export class RateLimiter {
       return null;
     }
     if (this.unchecked) this.noteCheckedAgain();
-    if (!admitted) throw Problems.tooManyRequests(1);
-    return { read };
+    return { admitted: admitted === 1, read };
   }
 
   private noteUnchecked(scope: string, error: unknown): void {

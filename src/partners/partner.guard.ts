@@ -2,7 +2,7 @@ import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { INVALID_TOKEN_CHALLENGE, Problems } from '../common/problem';
-import { RateLimiter } from '../common/rate-limiter';
+import { RateLimiter, Tally } from '../common/rate-limiter';
 import { API_KEY_PATTERN, bearerToken, hashApiKey } from './api-key';
 import { RedisEpoch } from '../redis/epoch';
 import { ApiKeyCache } from './api-key-cache';
@@ -30,12 +30,15 @@ export class PartnerGuard implements CanActivate {
     const keyHash = hashApiKey(token).toString('hex');
     const limit = this.config.partnerRateLimitPerSecond;
     const cached = this.cache.lookup(keyHash);
+    let counted: Tally = null;
     if (cached) {
-      // The count and the revocation epoch in one Redis call: a known, unrevoked key costs nothing more.
-      const counted = await this.limiter.consume('partner-key', cached.partner.apiKeyId, limit, {
+      // The count and the revocation epoch in one Redis call: a known, unrevoked key costs nothing more. A key
+      // over its limit is refused only once it is known to stand: a revoked one answers 401, not 429.
+      counted = await this.limiter.count('partner-key', cached.partner.apiKeyId, limit, {
         alsoRead: ApiKeyCache.EPOCH_KEY,
       });
       if (counted && RedisEpoch.current(counted.read, cached.epoch)) {
+        if (!counted.admitted) throw Problems.tooManyRequests(1);
         request.partner = cached.partner;
         return true;
       }
@@ -49,6 +52,7 @@ export class PartnerGuard implements CanActivate {
     }
     this.cache.remember(keyHash, partner, epoch);
     if (!cached) await this.limiter.consume('partner-key', partner.apiKeyId, limit);
+    else if (counted && !counted.admitted) throw Problems.tooManyRequests(1);
     request.partner = partner;
     return true;
   }
