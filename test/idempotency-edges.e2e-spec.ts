@@ -1,4 +1,4 @@
-import { bearer, createPartner, startApp, TestApp, unique } from './support/app';
+import { bearer, createFreelancer, createPartner, startApp, TestApp, unique } from './support/app';
 import { expectProblem } from './support/problem';
 
 /** Idempotency-Key edges: bodies no fingerprint can hold, repeats after a deletion, concurrent first requests. */
@@ -59,6 +59,35 @@ describe('Idempotency-Key edges (e2e)', () => {
       expect(again.body).toEqual(first.body);
     });
   });
+  describe('a repeat that writes the path id in capitals', () => {
+    it('is the same request: it replays the first answer; another id under the key answers 422', async () => {
+      const [first, other] = [
+        await createFreelancer(t.http, partner.apiKey, {}, null),
+        await createFreelancer(t.http, partner.apiKey, {}, null),
+      ];
+      const key = unique('case');
+      const account = {
+        kind: 'bank_fcy',
+        institution: 'Meezan Bank',
+        iban: 'PK36SCBL0000001123456702',
+        title: 'A',
+      };
+      const add = (freelancerId: string) =>
+        t.http
+          .post(`/v1/freelancers/${freelancerId}/accounts`)
+          .set(bearer(partner.apiKey))
+          .set('Idempotency-Key', key)
+          .send(account);
+      const created = await add(first.id).expect(201);
+      const again = await add(first.id.toUpperCase()).expect(201);
+      expect(again.body).toEqual(created.body);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expectProblem(await add(other.id), 422);
+      const listed = await t.http.get(`/v1/freelancers/${first.id}`).set(bearer(partner.apiKey)).expect(200);
+      expect(listed.body.accounts).toHaveLength(1);
+    });
+  });
+
   describe('concurrent requests under one key run once', () => {
     const many = <T>(n: number, f: () => Promise<T>) => Promise.all(Array.from({ length: n }, f));
 

@@ -13,6 +13,7 @@ import { catchError, from, mergeMap, Observable } from 'rxjs';
 import { ProblemException, Problems, ReplayedResponse } from '../common/problem';
 import { toProblem } from '../common/problem.filter';
 import { canonicalJson } from '../common/canonical-json';
+import { UUID } from '../common/id.pipe';
 import { AuthenticatedPartner } from './partners.service';
 import {
   IdempotencyHold,
@@ -98,7 +99,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const header = request.headers['idempotency-key'] as string;
     const partnerId = request.partner.partnerId;
     const hash = createHash('sha256')
-      .update(`${request.method} ${request.url}\n${canonicalJson(request.body ?? null)}`)
+      .update(`${requestTarget(request)}\n${canonicalJson(request.body ?? null)}`)
       .digest('hex');
     const status = this.reflector.get<number>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
     const reply = context.switchToHttp().getResponse<FastifyReply>();
@@ -145,4 +146,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     throw error;
   }
+}
+
+/**
+ * What the request is addressed to, as the handler reads it: the route, its path parameters (an id in any case,
+ * as IdPipe reads it) and its query, each in one spelling. A retry that writes the same id in capitals, or the
+ * same query in another order, is the same request and replays, instead of answering 422.
+ */
+function requestTarget(request: FastifyRequest): string {
+  const route = request.routeOptions.url;
+  if (route === undefined) return `${request.method} ${request.url}`;
+  const params = Object.fromEntries(
+    Object.entries(request.params as Record<string, string>).map(([name, value]) => [
+      name,
+      UUID.test(value) ? value.toLowerCase() : value,
+    ]),
+  );
+  return `${request.method} ${route} ${canonicalJson(params)} ${canonicalJson(request.query ?? {})}`;
 }
