@@ -306,6 +306,30 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     ]);
   });
 
+  it('answers an ops retry that must wait for providers with the payout received when Redis refuses the wait job', async () => {
+    await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
+    await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
+    const ref = `late-${randomUUID()}`;
+    const id = await announcePayout(t, connection, ref, '1250.00');
+    await payoutAt(t, partner.apiKey, id, ['unmatched'], 10_000);
+    await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
+    const enqueue = jest
+      .spyOn(t.app.get(PayoutQueues), 'enqueueRoute')
+      .mockRejectedValue(new Error('Redis did not take the job in time'));
+    let retried;
+    try {
+      retried = await t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops);
+      expect(enqueue).toHaveBeenCalled();
+    } finally {
+      enqueue.mockRestore();
+    }
+    expect(retried.status).toBe(200);
+    expect(retried.body.status).toBe('received');
+    // The sweeper queues what Redis refused.
+    await t.http.post('/v1/ops/providers/upwork/enable').set(ops).expect(200);
+    expect((await payoutWhen(id, ['settled', 'failed'])).status).toBe('settled');
+  });
+
   it('fails it, saying why, once it has waited PROVIDER_WAIT_MAX_MS for providers that never came back', async () => {
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);

@@ -137,12 +137,18 @@ export class PayoutPipelineService {
     const waitFor = first ? null : this.routing.waitsForProviders(decision);
     if (waitFor && (await this.mayWaitForProviders(payoutId))) {
       // Only provider state stands in the way (open breakers, providers ops disabled); it passes, so the payout
-      // waits in received, up to PROVIDER_WAIT_MAX_MS.
-      await this.queues.enqueueRoute(
-        { payoutId, cause: `waiting for providers (${waitFor})` },
-        JobIds.routeAfterCooldown(payoutId, this.clock.now().getTime(), this.config.breaker.cooldownMs),
-        this.config.breaker.cooldownMs,
-      );
+      // waits in received, up to PROVIDER_WAIT_MAX_MS. What Redis refuses, the sweeper queues.
+      await this.queues
+        .enqueueRoute(
+          { payoutId, cause: `waiting for providers (${waitFor})` },
+          JobIds.routeAfterCooldown(payoutId, this.clock.now().getTime(), this.config.breaker.cooldownMs),
+          this.config.breaker.cooldownMs,
+        )
+        .catch((error: Error) =>
+          this.logger.warn(
+            `Route of waiting payout ${payoutId} not queued yet (the sweeper will): ${error.message}`,
+          ),
+        );
       this.metrics.payoutWaits.inc({ step: 'route', reason: waitFor });
       this.logger.warn(
         `Payout ${payoutId} waits: every route that could carry it has its provider ` +
