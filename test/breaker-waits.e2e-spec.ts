@@ -243,6 +243,25 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(payout.timeline.map((s) => s.status)).toEqual(['received', 'routed', 'sending', 'settled']);
   });
 
+  it('fails a payout over only to routes of enabled providers, and fails it once those have failed', async () => {
+    await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
+    await t.http
+      .put('/v1/ops/sandbox/providers/payoneer')
+      .set(ops)
+      .send({ permanentFailureRate: 1 })
+      .expect(200);
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+
+    const payout = await payoutWhen(id, ['settled', 'failed']);
+    expect(payout.status).toBe('failed');
+    // upwork-wire-usd ranks next, but its provider is disabled: it is not eligible, so it is never tried.
+    expect(payout.attempts).toEqual([
+      expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'failed' }),
+    ]);
+    expect(await transferProviders(t, id)).toEqual([]);
+  });
+
   it('holds a send whose provider ops disabled while no other route can be sent to, and sends it once enabled', async () => {
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
     // Slower than the send timeout (1 s): the first send is given up unanswered and never arrives.

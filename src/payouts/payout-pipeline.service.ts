@@ -948,8 +948,8 @@ export class PayoutPipelineService {
         gross,
       });
       const next = await this.nextRoutes(tx, payout);
-      // A route whose provider cannot be sent to now (breaker open, disabled) is waited for only when nothing else
-      // is left; the send then waits for it, up to PROVIDER_WAIT_MAX_MS, before failing over.
+      // A route whose provider's breaker is open is waited for only when nothing else is left; the send then waits
+      // for it, up to PROVIDER_WAIT_MAX_MS, before failing over. A route of a provider ops disabled is not eligible.
       const candidate = next.available ?? next.waiting;
       if (!candidate) {
         const reasons = `every eligible route failed; last: ${attempt.route_id}: ${error}`;
@@ -1003,8 +1003,9 @@ export class PayoutPipelineService {
 
   /**
    * The best route of the stored decision (its quotes and its standby) not yet tried in this routing round whose
-   * provider can be sent to now (`available`), and the best one whose provider cannot now (`waiting`: its breaker
-   * open, or disabled by ops), which is only waited for when nothing else is left.
+   * provider can be sent to now (`available`), and the best one whose provider's breaker is open (`waiting`),
+   * which is only waited for when nothing else is left. A provider ops disabled offers neither: its routes are
+   * never chosen while it is.
    */
   private async nextRoutes(
     manager: EntityManager,
@@ -1027,7 +1028,7 @@ export class PayoutPipelineService {
     const triedIds = new Set(tried.map((t) => t.route_id));
     return {
       available: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'available'),
-      waiting: nextCandidate(quotes, triedIds, (p) => availability.get(p) !== 'available'),
+      waiting: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'unhealthy'),
     };
   }
 
