@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { lookup } from 'node:dns/promises';
+import type { LookupFunction } from 'node:net';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS, JobIds, PartnerWebhookJobData, QUEUES } from '../queues/queues';
 import { describeSendError, eventBody, PartnerEventType } from './partner-events';
@@ -12,7 +12,14 @@ import { openCurrent, StoredPrevious, workingPrevious } from '../partners/secret
 import { SecretBoxError } from '../common/secret-box';
 import { signWebhook } from './webhook-signer';
 import { postOnce } from './post-once';
-import { isTrustedHost, plainHttpProblem, privateLiteralProblem, publicOnlyLookup } from './webhook-url';
+import {
+  anyAddressLookup,
+  isTrustedHost,
+  plainHttpProblem,
+  privateLiteralProblem,
+  publicOnlyLookup,
+} from './webhook-url';
+import { dnsResolver } from './host-resolver';
 
 /** Slack on top of the POST timeout before an attempt in flight counts as lost (its worker died). */
 const IN_FLIGHT_GRACE_MS = 60_000;
@@ -43,9 +50,6 @@ const LAST_CUT_OFF = 'no outcome recorded: the last attempt was cut off when its
 const SLOT_WAIT_MS = 1_000;
 const SLOT_WAIT_CAP_MS = 30_000;
 
-/** In production a delivery connects only to public addresses, checked as the connection resolves them. */
-const PUBLIC_ONLY = publicOnlyLookup((host) => lookup(host, { all: true }));
-
 /** An attempt that sent nothing, for a reason its message gives whole (not a failed request). */
 class NotSent extends Error {}
 
@@ -58,6 +62,10 @@ export class WebhookDeliveryService {
   private readonly logger = new Logger(WebhookDeliveryService.name);
   private readonly policy: RetryPolicy;
   private readonly attemptLimit: number;
+  /** In production a delivery connects only to public addresses, checked as the connection resolves them. */
+  private readonly publicOnly: LookupFunction;
+  /** Hosts that are not checked: those ops trust, and every host outside production. */
+  private readonly anyAddress: LookupFunction;
 
   constructor(
     private readonly db: DataSource,
@@ -67,6 +75,9 @@ export class WebhookDeliveryService {
     const { retryBaseMs, retryCapMs, retryWindowMs } = config.partnerWebhooks;
     this.policy = { baseMs: retryBaseMs, capMs: retryCapMs, windowMs: retryWindowMs };
     this.attemptLimit = maxAttempts(this.policy);
+    const resolve = dnsResolver(config.partnerWebhooks.timeoutMs);
+    this.publicOnly = publicOnlyLookup(resolve);
+    this.anyAddress = anyAddressLookup(resolve);
   }
 
   async attempt(deliveryId: string, expectedAttempts: number, waits = 0): Promise<AttemptOutcome> {
@@ -162,7 +173,7 @@ export class WebhookDeliveryService {
         headers: { 'content-type': 'application/json', 'user-agent': 'payout-router-webhooks/1', ...headers },
         body,
         timeoutMs,
-        lookup: guarded ? PUBLIC_ONLY : undefined,
+        lookup: guarded ? this.publicOnly : this.anyAddress,
       });
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
     } catch (thrown) {

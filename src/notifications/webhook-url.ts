@@ -134,15 +134,30 @@ export function privateLiteralProblem(raw: string): string | null {
  * and the connect, because there is only one lookup.
  */
 export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
+  return connectLookup(
+    resolve,
+    (found) => found.some((a) => isPrivateAddress(a.address)),
+    'is refused or does not resolve to a public address',
+  );
+}
+
+/** The connection's `lookup` by `resolve`, whatever addresses it answers (a host that is not checked). */
+export function anyAddressLookup(resolve: HostLookup): LookupFunction {
+  return connectLookup(resolve, () => false, 'does not resolve');
+}
+
+function connectLookup(
+  resolve: HostLookup,
+  refused: (found: { address: string }[]) => boolean,
+  refusal: string,
+): LookupFunction {
   return (hostname, options, callback) => {
     // The answer goes to node's callback on a tick of its own, never from inside the promise chain.
     const answer = (...args: Parameters<typeof callback>) => process.nextTick(() => callback(...args));
     // One answer for every refusal: partners read it in their delivery log, and which names resolve inside our
     // network (or resolve at all) must not be learnt from it.
     const refuse = () => {
-      const error: NodeJS.ErrnoException = new Error(
-        `${hostname} is refused or does not resolve to a public address`,
-      );
+      const error: NodeJS.ErrnoException = new Error(`${hostname} ${refusal}`);
       error.code = 'EDESTINATIONREFUSED';
       answer(error, '', 0);
     };
@@ -150,7 +165,7 @@ export function publicOnlyLookup(resolve: HostLookup): LookupFunction {
       const addresses: LookupAddress[] = found
         .map((a) => ({ address: a.address, family: isIP(a.address) }))
         .filter((a) => !options.family || a.family === options.family);
-      if (found.some((a) => isPrivateAddress(a.address)) || addresses.length === 0) return refuse();
+      if (refused(found) || addresses.length === 0) return refuse();
       if (options.all) answer(null, addresses);
       else answer(null, addresses[0].address, addresses[0].family);
     }, refuse);
