@@ -262,6 +262,30 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(await transferProviders(t, id)).toEqual([]);
   });
 
+  it('never fails a payout over to a route ops switched off after it was routed', async () => {
+    // payoneer refuses for good, but only after the route the failover would take is switched off.
+    await t.http
+      .put('/v1/ops/sandbox/providers/payoneer')
+      .set(ops)
+      .send({ permanentFailureRate: 1, latencyMs: 500 })
+      .expect(200);
+    try {
+      const freelancer = await createFreelancer(t.http, partner.apiKey);
+      const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+      await sendUnderWay(t, id);
+      await t.http.patch('/v1/ops/routes/upwork-wire-usd').set(ops).send({ active: false }).expect(200);
+
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('failed');
+      expect(payout.attempts).toEqual([
+        expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'failed' }),
+      ]);
+      expect(await transferProviders(t, id)).toEqual([]);
+    } finally {
+      await t.http.patch('/v1/ops/routes/upwork-wire-usd').set(ops).send({ active: true }).expect(200);
+    }
+  });
+
   it('holds a send whose provider ops disabled while no other route can be sent to, and sends it once enabled', async () => {
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
     // Slower than the send timeout (1 s): the first send is given up unanswered and never arrives.

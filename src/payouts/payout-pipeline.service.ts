@@ -1004,8 +1004,8 @@ export class PayoutPipelineService {
   /**
    * The best route of the stored decision (its quotes and its standby) not yet tried in this routing round whose
    * provider can be sent to now (`available`), and the best one whose provider's breaker is open (`waiting`),
-   * which is only waited for when nothing else is left. A provider ops disabled offers neither: its routes are
-   * never chosen while it is.
+   * which is only waited for when nothing else is left. A provider ops disabled offers neither, nor does a route
+   * ops switched off: they are never chosen while they are.
    */
   private async nextRoutes(
     manager: EntityManager,
@@ -1025,7 +1025,16 @@ export class PayoutPipelineService {
     for (const { provider } of quotes) {
       if (!availability.has(provider)) availability.set(provider, await this.health.availability(provider));
     }
-    const triedIds = new Set(tried.map((t) => t.route_id));
+    // A route ops switched off since the decision is not eligible any more: it counts as tried.
+    const active: { id: string }[] = await manager.query(
+      `SELECT id FROM routes WHERE active AND id = ANY($1::text[])`,
+      [quotes.map((q) => q.routeId)],
+    );
+    const activeIds = new Set(active.map((r) => r.id));
+    const triedIds = new Set([
+      ...tried.map((t) => t.route_id),
+      ...quotes.filter((q) => !activeIds.has(q.routeId)).map((q) => q.routeId),
+    ]);
     return {
       available: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'available'),
       waiting: nextCandidate(quotes, triedIds, (p) => availability.get(p) === 'unhealthy'),
