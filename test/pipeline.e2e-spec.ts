@@ -613,6 +613,44 @@ describe('payout pipeline (e2e, workers in process)', () => {
     expect(listed.body.data.map((p: Payout) => p.id)).toEqual([id]);
   });
 
+  it('lets one of several ops retries of a payout at once run it, and refuses the others with 409', async () => {
+    const ref = unique('twice');
+    const id = await announce(ref, '75.00');
+    await payoutWhen(id, ['unmatched']);
+    await createFreelancer(t.http, partner.apiKey, { externalRef: ref });
+    // Each retry reads the payout as unmatched, then waits for the row the lock holds: they all move it at once.
+    const held = t.db.createQueryRunner();
+    await held.connect();
+    await held.startTransaction();
+    let answers: { status: number; body: { status?: string } }[];
+    try {
+      await held.query(`SELECT 1 FROM payouts WHERE id = $1 FOR UPDATE`, [id]);
+      const retries = Promise.all(
+        Array.from({ length: 3 }, () => t.http.post(`/v1/ops/payouts/${id}/retry`).set(ops)),
+      );
+      await waitFor(
+        async () => {
+          // The first waits for the held lock, the others queue behind it.
+          const [{ n }] = await t.db.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE '%UPDATE payouts SET status%'
+               AND cardinality(pg_blocking_pids(pid)) > 0`,
+          );
+          return n === 3;
+        },
+        { what: 'the three retries to wait for the payout row' },
+      );
+      await held.commitTransaction();
+      answers = await retries;
+    } finally {
+      if (held.isTransactionActive) await held.rollbackTransaction();
+      await held.release();
+    }
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
+    const payout = await payoutWhen(id, ['settled']);
+    expect(payout.timeline.filter((s) => s.status === 'received')).toHaveLength(2);
+  });
+
   it('refuses to retry a payout that is neither unmatched nor failed', async () => {
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announce(freelancer.externalRef, '60.00');

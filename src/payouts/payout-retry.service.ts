@@ -15,18 +15,18 @@ export class PayoutRetryService {
 
   async retry(payoutId: string): Promise<PayoutDto> {
     const current = await this.payouts.get(null, payoutId);
-    if (current.status === 'failed' || current.status === 'unmatched') {
-      // Received again: a new routing round, and the time any wait for providers is counted from. What it failed
-      // of no longer stands; its invoice awaits the proceeds again once the new round has an attempt under way.
-      await this.db.transaction(async (tx) => {
-        if (!(await this.pipeline.transition(tx, payoutId, 'received', 'retry requested by ops'))) return;
-        await tx.query(`UPDATE payouts SET failure_reason = NULL WHERE id = $1`, [payoutId]);
-      });
-    } else {
-      throw Problems.conflict(
-        `Only unmatched or failed payouts can be retried; this one is ${current.status}.`,
-      );
-    }
+    const refusal = (status: string) =>
+      Problems.conflict(`Only unmatched or failed payouts can be retried; this one is ${status}.`);
+    if (current.status !== 'failed' && current.status !== 'unmatched') throw refusal(current.status);
+    // Received again: a new routing round, and the time any wait for providers is counted from. What it failed
+    // of no longer stands; its invoice awaits the proceeds again once the new round has an attempt under way.
+    // Of two retries at once, the one that did not move the payout is refused as a later one would be.
+    const moved = await this.db.transaction(async (tx) => {
+      if (!(await this.pipeline.transition(tx, payoutId, 'received', 'retry requested by ops'))) return false;
+      await tx.query(`UPDATE payouts SET failure_reason = NULL WHERE id = $1`, [payoutId]);
+      return true;
+    });
+    if (!moved) throw refusal((await this.payouts.get(null, payoutId)).status);
     // Routing runs here so the answer shows its outcome; the provider is called by the workers, not the api.
     try {
       await this.pipeline.route(payoutId, { sendInline: false });
