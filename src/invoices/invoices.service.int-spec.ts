@@ -567,6 +567,16 @@ describe(InvoicesService.name, () => {
         fx: { pair: 'USD-PKR', rate: '12.50', asOf: '1984-05-01' },
         pkrEquivalent: '14984.38',
       });
+      // The signed status event writes the rate as the invoice does.
+      const [event] = await db.query(
+        `SELECT document FROM invoice_status_events WHERE invoice_id = $1 AND status = 'proceeds_realized'`,
+        [invoiceId],
+      );
+      expect(JSON.parse(event.document).data.fx).toEqual({
+        pair: 'USD-PKR',
+        rate: '12.50',
+        asOf: '1984-05-01',
+      });
     });
 
     it('signs every status change as an event a notifier can read', async () => {

@@ -8,7 +8,7 @@ import { Problems } from '../common/problem';
 import { formatAmount, parseAmount, parseDecimal } from '../money/money';
 import { IdempotencyHold, IdempotencyService } from '../partners/idempotency.service';
 import { InvoiceDto, RecordPrcDto } from './dto/invoice.dto';
-import { holdFxRates, latestRateSql, USD_PKR } from './fx-rates.service';
+import { formatRate, holdFxRates, latestRateSql, USD_PKR } from './fx-rates.service';
 import { InvoiceDocumentsService } from './invoice-documents.service';
 import { formatInvoiceNumber } from './invoice-number';
 import { InvoiceSigner } from './invoice-signer.service';
@@ -212,7 +212,7 @@ export class InvoicesService {
         route: p.route,
         routingFees: formatAmount(routingFees),
         netRealized: formatAmount(netRealized),
-        fx: fx ? { pair: USD_PKR, rate: fx.rate.toFixed(), asOf: fx.asOf } : null,
+        fx: fx ? { pair: USD_PKR, rate: formatRate(fx.rate), asOf: fx.asOf } : null,
         pkrEquivalent: pkr ? formatAmount(pkr) : null,
         esfcaRetained: formatAmount(retained),
       },
