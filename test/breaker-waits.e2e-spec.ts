@@ -148,6 +148,40 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     ]);
   });
 
+  it('sends nothing on a route ops switched off while its send waited for the breaker, and fails it over', async () => {
+    await trip('upwork');
+    await t.http
+      .put('/v1/ops/sandbox/providers/payoneer')
+      .set(ops)
+      .send({ transientFailureRate: 1 })
+      .expect(200);
+    const waitsBefore = await payoutWaits(t, 'send', 'breaker_open');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await waitFor(async () => (await payoutWaits(t, 'send', 'breaker_open')) > waitsBefore, {
+      what: 'the send to wait for the open payoneer breaker',
+    });
+    await t.http
+      .put('/v1/ops/sandbox/providers/payoneer')
+      .set(ops)
+      .send({ transientFailureRate: 0 })
+      .expect(200);
+    await t.http.patch('/v1/ops/routes/upwork-payoneer-usd').set(ops).send({ active: false }).expect(200);
+    try {
+      clock.advance(COOLDOWN_MS);
+      const payout = await payoutWhen(id, ['settled', 'failed']);
+      expect(payout.status).toBe('settled');
+      expect(payout.attempts).toEqual([
+        expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'failed' }),
+        expect.objectContaining({ routeId: 'upwork-wire-usd', status: 'settled' }),
+      ]);
+      expect(payout.attempts[0].error).toMatch(/switched off/);
+      expect(await transferProviders(t, id)).toEqual([{ provider_id: 'upwork' }]);
+    } finally {
+      await t.http.patch('/v1/ops/routes/upwork-payoneer-usd').set(ops).send({ active: true }).expect(200);
+    }
+  });
+
   it('fails over to a route routing held back for its open breaker, waiting for the breaker, instead of failing', async () => {
     await trip('payoneer');
     // The route chosen instead refuses the payout for good.

@@ -264,6 +264,14 @@ export class PayoutPipelineService {
     }
     const connector = this.connectors.get(attempt.provider);
 
+    // A route ops switched off since it was chosen (while its send waited for a breaker, say) gets no first send:
+    // the attempt fails over, as after a refusal. One that was sent may have landed, and goes on as it is; so does
+    // one another job marked for a send meanwhile (the failover then moves nothing).
+    if (!known && attempt.last_send_at === null && !(await this.routeActive(attempt.route_id))) {
+      await this.failOver(payout, attempt, `nothing sent: route ${attempt.route_id} was switched off by ops`);
+      return;
+    }
+
     if (attempt.status === 'unknown') {
       const askedAt = await this.followProvider(connector, payout, attempt);
       if (!askedAt) return;
@@ -976,6 +984,11 @@ export class PayoutPipelineService {
     });
     if (next) await this.queueSend(payout.id, next);
     return !refused;
+  }
+
+  private async routeActive(routeId: string): Promise<boolean> {
+    const rows = await this.db.query(`SELECT 1 FROM routes WHERE id = $1 AND active`, [routeId]);
+    return rows.length > 0;
   }
 
   /** Whether the attempt is still open (pending or unknown): a failover that moved nothing was held back. */
