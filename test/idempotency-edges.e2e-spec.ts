@@ -1,4 +1,6 @@
 import { bearer, createFreelancer, createPartner, startApp, TestApp, unique } from './support/app';
+import { createHash, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../src/common/canonical-json';
 import { expectProblem } from './support/problem';
 
 /** Idempotency-Key edges: bodies no fingerprint can hold, repeats after a deletion, concurrent first requests. */
@@ -85,6 +87,36 @@ describe('Idempotency-Key edges (e2e)', () => {
       expectProblem(await add(other.id), 422);
       const listed = await t.http.get(`/v1/freelancers/${first.id}`).set(bearer(partner.apiKey)).expect(200);
       expect(listed.body.accounts).toHaveLength(1);
+    });
+  });
+
+  describe('a key recorded before fingerprints read the route (a deploy)', () => {
+    it('still replays its answer to the same request, whose fingerprint was its method, URL and body', async () => {
+      const freelancer = await createFreelancer(t.http, partner.apiKey, {}, null);
+      const path = `/v1/freelancers/${freelancer.id}/accounts`;
+      const body = {
+        kind: 'bank_fcy',
+        institution: 'Meezan Bank',
+        iban: 'PK36SCBL0000001123456702',
+        title: 'A',
+      };
+      const key = unique('deploy');
+      const first = { id: randomUUID(), recordedBefore: true };
+      const hash = createHash('sha256')
+        .update(`POST ${path}\n${canonicalJson(body)}`)
+        .digest('hex');
+      await t.db.query(
+        `INSERT INTO idempotency_keys (partner_id, key, request_hash, state, locked_until, response_status, response_body)
+         VALUES ($1, $2, $3, 'completed', now(), 201, $4)`,
+        [partner.id, key, hash, JSON.stringify(first)],
+      );
+      const again = await t.http
+        .post(path)
+        .set(bearer(partner.apiKey))
+        .set('Idempotency-Key', key)
+        .send(body)
+        .expect(201);
+      expect(again.body).toEqual(first);
     });
   });
 

@@ -149,18 +149,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
 }
 
 /**
- * What the request is addressed to, as the handler reads it: the route, its path parameters (an id in any case,
- * as IdPipe reads it) and its query, each in one spelling. A retry that writes the same id in capitals, or the
- * same query in another order, is the same request and replays, instead of answering 422.
+ * What the request is addressed to, as the handler reads it: the route with its path parameters (an id in any
+ * case, as IdPipe reads it) and its query, each in one spelling. A retry that writes the same id in capitals, or
+ * the same query in another order, is the same request and replays, instead of answering 422. A request with ids
+ * in lower case and no query reads as its URL, as fingerprints were written before, so keys held across a deploy
+ * keep replaying.
  */
 function requestTarget(request: FastifyRequest): string {
   const route = request.routeOptions.url;
   if (route === undefined) return `${request.method} ${request.url}`;
-  const params = Object.fromEntries(
-    Object.entries(request.params as Record<string, string>).map(([name, value]) => [
-      name,
-      UUID.test(value) ? value.toLowerCase() : value,
-    ]),
-  );
-  return `${request.method} ${route} ${canonicalJson(params)} ${canonicalJson(request.query ?? {})}`;
+  const params = request.params as Record<string, string>;
+  const path = route.replace(/:(\w+)/g, (_, name: string) => {
+    const value = params[name] ?? '';
+    return UUID.test(value) ? value.toLowerCase() : value;
+  });
+  const query = request.query as Record<string, unknown> | undefined;
+  const target = `${request.method} ${path}`;
+  return query && Object.keys(query).length > 0 ? `${target} ${canonicalJson(query)}` : target;
 }
