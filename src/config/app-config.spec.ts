@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { openSecret, sealSecret, SecretBoxError } from '../common/secret-box';
 import { loadConfig } from './app-config';
 
@@ -243,6 +244,24 @@ describe('partner webhook retry schedule', () => {
 });
 
 describe('SECRETS_KEY and SECRETS_KEYS_DECRYPT_ONLY', () => {
+  it('refuses the development key as SECRETS_KEY in production, and keeps it as a decrypt-only key', () => {
+    const developmentKey = createHash('sha256')
+      .update('payout-router development secrets key')
+      .digest('base64');
+    const production = {
+      NODE_ENV: 'production',
+      PUBLIC_BASE_URL: 'https://pay.example.pk',
+      OPS_TOKEN: 'a-production-ops-token-0123456789',
+    };
+    expect(() => loadConfig({ ...production, SECRETS_KEY: developmentKey })).toThrow(
+      /SECRETS_KEY must not be the development key/,
+    );
+    expect(
+      loadConfig({ ...production, SECRETS_KEY: key(1), SECRETS_KEYS_DECRYPT_ONLY: developmentKey }).nodeEnv,
+    ).toBe('production');
+    expect(loadConfig({ SECRETS_KEY: developmentKey }).nodeEnv).not.toBe('production');
+  });
+
   const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
 
   it('seals with SECRETS_KEY and opens with it and every decrypt-only key', () => {

@@ -3,6 +3,9 @@ import { fitsAttemptLimit, MAX_DELIVERY_ATTEMPTS } from '../notifications/retry-
 import { SecretKeys } from '../common/secret-box';
 import { InvalidEnvironmentError, validateEnvironment } from './environment';
 
+/** The key that seals secrets when SECRETS_KEY is unset (development and tests only). */
+const DEVELOPMENT_SECRETS_KEY = createHash('sha256').update('payout-router development secrets key').digest();
+
 export type Role = 'api' | 'worker' | 'all';
 
 /** The one typed configuration object. Built once at start from the validated environment. */
@@ -126,6 +129,17 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
       'Invalid environment variables: OPS_TOKEN must not be the development default when NODE_ENV=production',
     );
   }
+  if (
+    nodeEnv === 'production' &&
+    env.SECRETS_KEY &&
+    Buffer.from(env.SECRETS_KEY, 'base64').equals(DEVELOPMENT_SECRETS_KEY)
+  ) {
+    // Derived from a text in this repository: secrets sealed with it are sealed for anyone who reads it. It may
+    // stay in SECRETS_KEYS_DECRYPT_ONLY while the rows it sealed are sealed again.
+    throw new InvalidEnvironmentError(
+      'Invalid environment variables: SECRETS_KEY must not be the development key when NODE_ENV=production',
+    );
+  }
   if (reconcile.lagMs >= reconcile.lookbackMs) {
     throw new InvalidEnvironmentError(
       'Invalid environment variables: RECONCILE_LAG_MS must be less than RECONCILE_LOOKBACK_MS',
@@ -156,9 +170,7 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     webhookRateLimitPerSecond: env.WEBHOOK_RATE_LIMIT_PER_SECOND ?? 1000,
     publicRateLimitPerSecond: env.PUBLIC_RATE_LIMIT_PER_SECOND ?? 20,
     secretKeys: new SecretKeys(
-      env.SECRETS_KEY
-        ? Buffer.from(env.SECRETS_KEY, 'base64')
-        : createHash('sha256').update('payout-router development secrets key').digest(),
+      env.SECRETS_KEY ? Buffer.from(env.SECRETS_KEY, 'base64') : DEVELOPMENT_SECRETS_KEY,
       (env.SECRETS_KEYS_DECRYPT_ONLY?.split(',') ?? []).map((key) => Buffer.from(key, 'base64')),
     ),
     secretsKeyIsDevelopmentDefault: env.SECRETS_KEY === undefined,
