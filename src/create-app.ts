@@ -253,7 +253,10 @@ export async function createApp(
   const metrics = app.get(MetricsService);
   installHttpEdge(fastify);
   tagRequestLogs(fastify);
-  logRequests(fastify, rootLogger);
+  logRequests(fastify, rootLogger, [
+    config.opsToken,
+    ...(config.opsTokenPrevious ? [config.opsTokenPrevious] : []),
+  ]);
   installBodyParsers(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);

@@ -8,10 +8,10 @@ import { waitFor } from '../../test/support/app';
 import { logRequests, tagRequestLogs } from './request-log';
 
 describe(logRequests.name, () => {
-  async function serve(level: string) {
+  async function serve(level: string, secrets: string[] = []) {
     const { stream, lines } = captureLines();
     const fastify = Fastify({ genReqId: () => 'req-1' });
-    logRequests(fastify, pino({ level }, stream));
+    logRequests(fastify, pino({ level }, stream), secrets);
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     let holding = false;
@@ -60,6 +60,22 @@ describe(logRequests.name, () => {
       '/ok/[redacted]?cursor=abc',
     ]);
     expect(JSON.stringify(lines)).not.toMatch(/pk_A|whsec_|t0ps3cret/);
+  });
+
+  it('writes no ops token a client put in the URL, under any name, and no credential under an escaped name', async () => {
+    const opsToken = 'an-ops-token-of-no-shape/0123456789';
+    const { fastify, lines } = await serve('info', [opsToken, 'the-previous-ops-token']);
+    await fastify.inject({ method: 'GET', url: `/ok?x=${opsToken}&limit=5` });
+    await fastify.inject({ method: 'GET', url: `/ok?bearer=${encodeURIComponent(opsToken)}` });
+    await fastify.inject({ method: 'GET', url: '/ok?t=the-previous-ops-token' });
+    await fastify.inject({ method: 'GET', url: '/ok?to%6Ben=t0ps3cret&cursor=abc' });
+    await fastify.close();
+    expect(lines.map((line) => (line.req as { url: string }).url)).toEqual([
+      '/ok?x=[redacted]&limit=5',
+      '/ok?bearer=[redacted]',
+      '/ok?t=[redacted]',
+      '/ok?to%6Ben=[redacted]&cursor=abc',
+    ]);
   });
 
   it('writes "request aborted" when the client goes away before the answer', async () => {

@@ -7,7 +7,12 @@ import { withLogContext } from './log-context';
  * client went away first. Fastify hooks rather than an HTTP-logging middleware: the middleware's per-request child
  * logger and async context cost a quarter of a quote's CPU time (docs/performance.md).
  */
-export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
+export function logRequests(
+  fastify: FastifyInstance,
+  root: pino.Logger,
+  /** Credentials of no recognisable shape (the ops tokens), replaced wherever a client put one in a URL. */
+  secrets: readonly string[] = [],
+): void {
   if (!root.isLevelEnabled('info')) return;
   // These lines hold only the fields below (the URL with its credentials replaced), never headers: the root
   // logger's redaction, which walks every line for header paths, cost a request 4 µs of its 5 µs line.
@@ -15,7 +20,7 @@ export function logRequests(fastify: FastifyInstance, root: pino.Logger): void {
   const req = (request: FastifyRequest) => ({
     id: request.id,
     method: request.method,
-    url: loggableUrl(request.url),
+    url: loggableUrl(request.url, secrets),
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const statusCode = reply.statusCode;
@@ -41,7 +46,7 @@ const CREDENTIAL = /pk_[\w-]{8,}|whsec_[\w+/=%-]{8,}/g;
  * there (an API key as `?api_key=`, a platform told to call `…?secret=`) must not have it written to the log in
  * clear: such values are replaced, the rest of the URL is kept as sent.
  */
-export function loggableUrl(url: string): string {
+export function loggableUrl(url: string, secrets: readonly string[] = []): string {
   const at = url.indexOf('?');
   const path = at === -1 ? url : url.slice(0, at);
   const query =
@@ -52,12 +57,27 @@ export function loggableUrl(url: string): string {
           .split('&')
           .map((part) => {
             const eq = part.indexOf('=');
-            return eq !== -1 && SECRET_PARAMETER.test(part.slice(0, eq))
+            return eq !== -1 && SECRET_PARAMETER.test(decodedName(part.slice(0, eq)))
               ? `${part.slice(0, eq)}=[redacted]`
               : part;
           })
           .join('&')}`;
-  return `${path}${query}`.replace(CREDENTIAL, '[redacted]');
+  let written = `${path}${query}`.replace(CREDENTIAL, '[redacted]');
+  for (const secret of secrets) {
+    for (const spelled of new Set([secret, encodeURIComponent(secret)])) {
+      if (spelled) written = written.split(spelled).join('[redacted]');
+    }
+  }
+  return written;
+}
+
+/** A query parameter's name as the server reads it (`to%6Ben` is `token`); as sent when it does not decode. */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 /**
