@@ -14,6 +14,7 @@ import {
 } from '../../test/support/payout-rows';
 import { WebhookEventsService } from './webhook-events.service';
 import { WebhookOutboxSweeper } from './webhook-outbox.sweeper';
+import { waitFor } from '../../test/support/app';
 
 describe(WebhookOutboxSweeper.name, () => {
   // A database of its own: the sweeper reads every event of its database, and counts are exact only when the
@@ -119,5 +120,32 @@ describe(WebhookOutboxSweeper.name, () => {
       expect(await enqueuedAt(event.id)).not.toBeNull();
       expect(await queues[0].getJob(JobIds.routeFromEvent(event.id))).toBeDefined();
     }
+  });
+
+  it('passes over an event another sweeper holds, instead of waiting for it (SKIP LOCKED)', async () => {
+    const held = await insertEvent('accepted');
+    const free = await insertEvent('accepted');
+    const holder = db.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    try {
+      await holder.query(`SELECT 1 FROM webhook_events WHERE id = $1 FOR UPDATE`, [held.id]);
+      const [{ pid }] = await holder.query(`SELECT pg_backend_pid() AS pid`);
+      const sweep = sweeper().sweep();
+      const blocked = waitFor(
+        async () =>
+          (await db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]))
+            .length > 0,
+        { timeoutMs: 10_000, what: 'a sweeper waiting for the held event' },
+      ).then(() => 'blocked' as const);
+      const outcome = await Promise.race([sweep.then((n) => n), blocked]);
+      expect(outcome).toBe(1);
+      expect(await enqueuedAt(free.id)).not.toBeNull();
+      expect(await enqueuedAt(held.id)).toBeNull();
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    await sweeper().sweep();
   });
 });
