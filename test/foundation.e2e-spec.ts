@@ -18,6 +18,7 @@ import { MovableClock } from './support/movable-clock';
 import { commitOnceBlocked } from './support/held-transaction';
 import { expectProblem } from './support/problem';
 import { rawExchange } from './support/raw-http';
+import { expectExactLimit } from './support/rate-limit';
 import { insertConnection, insertPayout } from './support/payout-rows';
 
 describe('foundation (e2e)', () => {
@@ -1331,6 +1332,13 @@ describe('rate limit (e2e)', () => {
       expect(limited[0].headers['retry-after']).toBe('1');
       expect(limited[0].headers['content-type']).toMatch(/problem\+json/);
       expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(5);
+      await expectExactLimit(
+        t.app.get(RedisService).client,
+        `rl:partner-key:${partner.apiKeyId}`,
+        5,
+        () => t.http.get('/v1/freelancers').set(bearer(partner.apiKey)),
+        200,
+      );
     } finally {
       await t.close();
     }

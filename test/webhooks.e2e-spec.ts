@@ -29,6 +29,7 @@ import {
 import { captureLines } from './support/log-lines';
 import { PausableRedisRelay } from './support/redis-relay';
 import { expectProblem } from './support/problem';
+import { expectExactLimit } from './support/rate-limit';
 
 describe('webhooks (e2e)', () => {
   let t: TestApp;
@@ -1056,6 +1057,21 @@ describe('webhook rate limit (e2e)', () => {
       [connection.id],
     );
     expect(n).toBe(answers.filter((a) => a.status === 202).length);
+    const redis = t.app.get(RedisService).client;
+    await expectExactLimit(
+      redis,
+      `rl:webhook-connection:${connection.id}`,
+      3,
+      () => deliver(t.http, connection, payoutEvent()),
+      202,
+    );
+    await expectExactLimit(
+      redis,
+      `rl:webhook-connection-unverified:${connection.id}`,
+      3,
+      () => deliver(t.http, connection, payoutEvent(), { secret: `whsec_${'A'.repeat(43)}=` }),
+      401,
+    );
   });
 
   it('counts forgeries apart: a flood of bad signatures never throttles the platform’s own deliveries', async () => {
