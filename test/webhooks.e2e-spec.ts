@@ -3,7 +3,6 @@ import { AppLogger, createRootLogger, ROOT_LOGGER } from '../src/common/app-logg
 import { loadConfig } from '../src/config/app-config';
 import { MetricsService } from '../src/ops/metrics.service';
 import { RedisService } from '../src/redis/redis.module';
-import { PlatformConnectionsService } from '../src/webhooks/platform-connections.service';
 import { WebhookEventsService } from '../src/webhooks/webhook-events.service';
 import { PayoutQueues } from '../src/queues/payout-queues.service';
 import { JobIds } from '../src/queues/queues';
@@ -664,8 +663,16 @@ describe('webhooks (e2e)', () => {
       const headers = signStandard(upwork.signingSecret, 'msg_x', body);
       const unknown = randomUUID();
       expectProblem(await t.http.post(`/v1/webhooks/${unknown}`).set(headers).send(body), 404);
+      // No key of any kind names it: not its rotation epoch, not a rate-limit window.
       const redis = t.app.get(RedisService).client;
-      expect(await redis.exists(PlatformConnectionsService.rotationEpochKey(unknown))).toBe(0);
+      const named: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `*${unknown}*`, 'COUNT', 1000);
+        named.push(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      expect(named).toEqual([]);
       expectProblem(await t.http.post('/v1/webhooks/not-a-connection').set(headers).send(body), 404);
     });
 
