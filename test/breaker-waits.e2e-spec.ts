@@ -16,6 +16,7 @@ import {
   Payout,
   payoutWaits,
   payoutWhen as payoutAt,
+  resetSandbox,
   sendUnderWay,
   transferProviders,
 } from './support/payouts';
@@ -59,12 +60,8 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     // Every provider back on, its breaker closed, its sandbox on the happy path, for the other suites of the run.
     for (const id of PROVIDERS) {
       await t.http.post(`/v1/ops/providers/${id}/enable`).set(ops).expect(200);
-      await t.http
-        .put(`/v1/ops/sandbox/providers/${id}`)
-        .set(ops)
-        .send({ transientFailureRate: 0, permanentFailureRate: 0, latencyMs: 0 })
-        .expect(200);
     }
+    await resetSandbox(t.http);
   });
 
   afterAll(async () => {

@@ -18,6 +18,7 @@ import {
 } from './support/app';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
 import { OwnDatabase } from './support/own-database';
+import { resetSandbox } from './support/payouts';
 import { expectProblem } from './support/problem';
 
 interface PartnerEvent {
@@ -136,6 +137,7 @@ describe('partner webhooks (e2e, CONTRACT.md §5)', () => {
   });
 
   afterAll(async () => {
+    await resetSandbox(t.http);
     await t.close();
     await receiver.close();
   });

@@ -23,7 +23,7 @@ import { RedisService } from '../src/redis/redis.module';
 import { ProviderHealthService } from '../src/routing/provider-health.service';
 import { RoutingService } from '../src/routing/routing.service';
 import { announcePayout, Connection, createConnection } from './support/webhooks';
-import { setSandbox, transferProviders } from './support/payouts';
+import { resetSandbox, setSandbox, transferProviders } from './support/payouts';
 
 /**
  * Races between steps of one payout, driven by hand: the app runs without workers, so each step runs exactly
@@ -52,9 +52,12 @@ describe('payout pipeline races (e2e, steps called by hand)', () => {
     pipeline = t.app.get(PayoutPipelineService);
   });
 
+  afterEach(async () => {
+    // Whatever a test set, and however it ended, the next test (and suite) starts on the happy path.
+    await resetSandbox(t.http);
+  });
+
   afterAll(async () => {
-    // The sandbox settings these tests changed go back to the defaults for the suites after this one.
-    await t.db.query(`DELETE FROM sandbox_provider_settings WHERE provider_id = 'payoneer'`);
     await t.close();
   });
 

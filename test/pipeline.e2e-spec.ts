@@ -27,6 +27,7 @@ import { expectProblem } from './support/problem';
 import {
   Payout,
   payoutWhen as payoutAt,
+  resetSandbox,
   sendUnderWay,
   setSandbox,
   transferProviders,
@@ -51,6 +52,11 @@ describe('payout pipeline (e2e, workers in process)', () => {
     );
     partner = await createPartner(t.http);
     connection = await createConnection(t.http, partner.apiKey, 'upwork');
+  });
+
+  afterEach(async () => {
+    // Whatever a test set, and however it ended, the next test (and suite) starts on the happy path.
+    await resetSandbox(t.http);
   });
 
   afterAll(async () => {

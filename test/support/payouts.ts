@@ -79,6 +79,13 @@ export async function payoutWaits(
 }
 
 /** Sets how a provider's sandbox connector behaves from now on (PUT /v1/ops/sandbox/providers/{id}). */
+/** Every sandbox provider back to its defaults (the app's SANDBOX_SETTLE_AFTER_MS, no failures), for the tests after. */
+export async function resetSandbox(http: TestApp['http']): Promise<void> {
+  for (const provider of ['upwork', 'payoneer', 'correspondent', 'wise', 'zindigi', 'sadapay']) {
+    await http.delete(`/v1/ops/sandbox/providers/${provider}`).set(ops).expect(200);
+  }
+}
+
 export async function setSandbox(
   http: TestApp['http'],
   provider: string,
