@@ -121,17 +121,24 @@ describe(tagRequestLogs.name, () => {
       done(null, JSON.parse(body.toString('utf8'))),
     );
     const handle = async (name: string) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      // A turn of the event loop between the request's start and the line: the context must survive it.
+      await new Promise((resolve) => setImmediate(resolve));
       root.warn(`${name} handled`);
       return { ok: true };
     };
+    let writeBegan = () => {};
+    const writing = new Promise<void>((resolve) => (writeBegan = resolve));
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      if (request.url === '/write') writeBegan();
+      done();
+    });
     fastify.get('/read', () => handle('read'));
     fastify.post('/write', () => handle('write'));
     // Over a socket: injected requests hand the body over at once, real ones in stream events.
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     const { port } = fastify.server.address() as AddressInfo;
     await (await fetch(`http://127.0.0.1:${port}/read`)).text();
-    // The body follows the headers a moment later, so it is read in stream events after the request began.
+    // The body follows once the server has begun the request, so it is read in stream events after that.
     await new Promise<void>((resolve, reject) => {
       const client = request(
         {
@@ -145,7 +152,7 @@ describe(tagRequestLogs.name, () => {
       );
       client.on('error', reject);
       client.flushHeaders();
-      setTimeout(() => client.end(JSON.stringify({ amount: '1.00' })), 20);
+      void writing.then(() => client.end(JSON.stringify({ amount: '1.00' })));
     });
     root.info('between requests');
     await fastify.close();
