@@ -1,6 +1,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
 import { Webhook } from 'standardwebhooks';
 import { PartnerEventsDispatcher } from '../src/notifications/partner-events.dispatcher';
 import { DEFAULT_EVENT_TYPES } from '../src/notifications/partner-events';
@@ -1357,5 +1359,47 @@ describe('partner webhooks: a receiver inside the operator network (e2e, NODE_EN
       last_error: 'request failed: refused to send: plain http is sent only to WEBHOOK_TRUSTED_HOSTS',
     });
     expect(receiver.at(path)).toHaveLength(1);
+  });
+
+  it('resolves a trusted host as the system does (its hosts file), not by DNS queries of its own', async () => {
+    // This machine names itself in its hosts file, as a container does: no name server knows the name.
+    const name = hostname();
+    expect((await lookup(name)).address).toBe('127.0.0.1');
+    const port = new URL(receiver.url('/')).port;
+    // The only worker of this database: the one that trusts the name.
+    await trusting.close();
+    trusting = await startApp(
+      {
+        ...production,
+        WEBHOOK_TRUSTED_HOSTS: `${name}:${port}`,
+        PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100',
+      },
+      { role: 'all' },
+    );
+    const app = trusting;
+    const partner = await createPartner(app.http);
+    const path = `/internal/${unique('named')}`;
+    const endpoint = await app.http
+      .post('/v1/webhook-endpoints')
+      .set(bearer(partner.apiKey))
+      .send({ url: `http://${name}:${port}${path}` })
+      .expect(201);
+    const [event] = await app.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
+       VALUES ($1, 'payout.failed', 'payout_timeline', 3, '{"payoutId":"x"}') RETURNING id`,
+      [partner.id],
+    );
+    const delivery = await waitFor(
+      async () => {
+        const [row] = await app.db.query(
+          `SELECT status, last_error FROM webhook_deliveries WHERE event_id = $1`,
+          [event.id],
+        );
+        return (row?.status !== 'pending' || row?.last_error) && row;
+      },
+      { what: 'the delivery to the trusted host to be tried', timeoutMs: 30_000 },
+    );
+    expect(delivery).toEqual({ status: 'delivered', last_error: null });
+    expect(receiver.verifiedAt(path, endpoint.body.secret)).toHaveLength(1);
   });
 });

@@ -64,7 +64,7 @@ export class WebhookDeliveryService {
   private readonly attemptLimit: number;
   /** In production a delivery connects only to public addresses, checked as the connection resolves them. */
   private readonly publicOnly: LookupFunction;
-  /** Hosts that are not checked: those ops trust, and every host outside production. */
+  /** Partners' hosts outside production, not checked. */
   private readonly anyAddress: LookupFunction;
 
   constructor(
@@ -164,8 +164,8 @@ export class WebhookDeliveryService {
     let error: string | null = null;
     try {
       const secrets = this.signingSecrets(deliveryId, endpoint);
-      const guarded =
-        this.config.nodeEnv === 'production' && !isTrustedHost(claimed.url, this.config.webhookTrustedHosts);
+      const trusted = isTrustedHost(claimed.url, this.config.webhookTrustedHosts);
+      const guarded = this.config.nodeEnv === 'production' && !trusted;
       const refused = guarded ? (plainHttpProblem(claimed.url) ?? privateLiteralProblem(claimed.url)) : null;
       if (refused) throw new Error(`refused to send: ${refused}`);
       const headers = signWebhook(secrets, claimed.event_id, Math.floor(Date.now() / 1000), body);
@@ -173,7 +173,9 @@ export class WebhookDeliveryService {
         headers: { 'content-type': 'application/json', 'user-agent': 'payout-router-webhooks/1', ...headers },
         body,
         timeoutMs,
-        lookup: guarded ? this.publicOnly : this.anyAddress,
+        // A host ops trust is a receiver of their own network, resolved as the system resolves names (its
+        // search domains and hosts file: a short service name); partners' hosts only by our own DNS queries.
+        lookup: guarded ? this.publicOnly : trusted ? undefined : this.anyAddress,
       });
       if (statusCode < 200 || statusCode > 299) error = `answered HTTP ${statusCode}`;
     } catch (thrown) {
