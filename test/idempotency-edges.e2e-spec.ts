@@ -61,6 +61,23 @@ describe('Idempotency-Key edges (e2e)', () => {
       expect(again.body).toEqual(first.body);
     });
   });
+  describe('a refusal under a key', () => {
+    it('names the key in its first answer as in its replay', async () => {
+      const externalRef = unique('twice');
+      const body = { externalRef, name: 'A', cnic: '35202-1234567-1' };
+      await t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).send(body).expect(201);
+      const key = unique('refused');
+      const send = () =>
+        t.http.post('/v1/freelancers').set(bearer(partner.apiKey)).set('Idempotency-Key', key).send(body);
+      const first = await send();
+      const replay = await send();
+      expectProblem(first, 409);
+      expect(replay.body).toEqual(first.body);
+      expect([first.headers['idempotency-key'], replay.headers['idempotency-key']]).toEqual([key, key]);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+    });
+  });
+
   describe('a repeat that writes the path id in capitals', () => {
     it('is the same request: it replays the first answer; another id under the key answers 422', async () => {
       const [first, other] = [

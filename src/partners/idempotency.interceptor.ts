@@ -115,7 +115,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
             void reply.header('Idempotency-Key', header);
             return body;
           }),
-          catchError((error) => from(this.recordFailure(hold, error))),
+          catchError((error) => {
+            // A refusal names its key too, as its replay will.
+            void reply.header('Idempotency-Key', header);
+            return from(this.recordFailure(hold, error));
+          }),
         );
       }),
     );
