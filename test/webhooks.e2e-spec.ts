@@ -1081,6 +1081,36 @@ describe('webhook rate limit (e2e)', () => {
     );
   });
 
+  it('answers 404, not 429, to a connection another replica deleted, however full its window', async () => {
+    // This replica holds a copy of the connection; the other deletes it, moving the epoch this one reads.
+    const other = await startApp({ WEBHOOK_RATE_LIMIT_PER_SECOND: '3' });
+    try {
+      const partner = await createPartner(other.http);
+      const connection = await createConnection(other.http, partner.apiKey, 'upwork');
+      expect((await deliver(t.http, connection, payoutEvent())).status).toBe(202);
+      const redis = t.app.get(RedisService).client;
+      const fullUntil = Date.now() + 60_000;
+      await redis.zadd(
+        `rl:webhook-connection:${connection.id}`,
+        fullUntil,
+        'a',
+        fullUntil,
+        'b',
+        fullUntil,
+        'c',
+      );
+      await redis.pexpire(`rl:webhook-connection:${connection.id}`, 60_000);
+      await other.http
+        .delete(`/v1/platform-connections/${connection.id}`)
+        .set(bearer(partner.apiKey))
+        .expect(204);
+      expectProblem(await deliver(t.http, connection, payoutEvent()), 404);
+      await redis.del(`rl:webhook-connection:${connection.id}`);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('counts forgeries apart: a flood of bad signatures never throttles the platform’s own deliveries', async () => {
     const partner = await createPartner(t.http);
     const connection = await createConnection(t.http, partner.apiKey, 'upwork');

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, HttpStatus, Inject, Injectable, Logger } fro
 import { createHash, randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { ProblemException, Problems } from '../common/problem';
-import { Counted, RateLimiter } from '../common/rate-limiter';
+import { RateLimiter, Tally } from '../common/rate-limiter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { PayoutInstruction } from '../payouts/payout-instruction';
@@ -62,14 +62,19 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     // secret can exhaust only the forgeries' window, never throttle the platform's own deliveries.
     const nowMs = this.clock.now().getTime();
     let verification = verifySignature(connection, delivery, nowMs);
-    const counted = await this.limit(connection.id, verification.valid);
+    let counted = await this.limit(connection.id, verification.valid);
     if (this.connections.isStale(connection, counted)) {
-      // A secret was rotated since this copy was read (maybe on another replica): the row decides.
+      // A secret was rotated, or the connection deleted, since this copy was read (maybe on another replica): the
+      // row decides, before any refusal for the rate: a deleted connection answers 404 however busy it was.
       connection = await this.connections.findForIntake(connectionId, true);
       if (!connection) throw Problems.notFound('The platform connection');
       const verifiedBefore = verification.valid;
       verification = verifySignature(connection, delivery, nowMs);
-      if (verification.valid && !verifiedBefore) await this.limit(connection.id, true);
+      if (verification.valid && !verifiedBefore) counted = await this.limit(connection.id, true);
+    }
+    if (counted && !counted.admitted) {
+      this.count('rate_limited');
+      throw Problems.tooManyRequests(1);
     }
     if (!verification.valid) {
       this.count('bad_signature');
@@ -225,19 +230,17 @@ export class WebhookIntakeService implements BeforeApplicationShutdown {
     await Promise.all([...this.handOffs]);
   }
 
-  /** Counts the delivery in its connection's window (genuine or not), reading the rotation epoch on the way. */
-  private async limit(connectionId: string, verified: boolean): Promise<Counted> {
-    try {
-      return await this.limiter.consume(
-        verified ? 'webhook-connection' : 'webhook-connection-unverified',
-        connectionId,
-        this.config.webhookRateLimitPerSecond,
-        { alsoRead: PlatformConnectionsService.rotationEpochKey(connectionId) },
-      );
-    } catch (error) {
-      this.count('rate_limited');
-      throw error;
-    }
+  /**
+   * Counts the delivery in its connection's window (genuine or not), reading the rotation epoch on the way; a
+   * delivery over the limit is answered by the caller once the connection is known to stand.
+   */
+  private limit(connectionId: string, verified: boolean): Promise<Tally> {
+    return this.limiter.count(
+      verified ? 'webhook-connection' : 'webhook-connection-unverified',
+      connectionId,
+      this.config.webhookRateLimitPerSecond,
+      { alsoRead: PlatformConnectionsService.rotationEpochKey(connectionId) },
+    );
   }
 
   private duplicate(eventId: string): WebhookAnswer {
