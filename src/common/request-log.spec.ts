@@ -69,12 +69,20 @@ describe(logRequests.name, () => {
     await fastify.inject({ method: 'GET', url: `/ok?bearer=${encodeURIComponent(opsToken)}` });
     await fastify.inject({ method: 'GET', url: '/ok?t=the-previous-ops-token' });
     await fastify.inject({ method: 'GET', url: '/ok?to%6Ben=t0ps3cret&cursor=abc' });
+    // Escaped as a form would (lower-case escapes, every character escaped), or in the path.
+    await fastify.inject({ method: 'GET', url: `/ok?x=${opsToken.replace('/', '%2f')}` });
+    const escaped = [...opsToken].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    await fastify.inject({ method: 'GET', url: `/ok?x=${escaped}&y=1` });
+    await fastify.inject({ method: 'GET', url: `/ok/${encodeURIComponent(opsToken)}?cursor=abc` });
     await fastify.close();
     expect(lines.map((line) => (line.req as { url: string }).url)).toEqual([
       '/ok?x=[redacted]&limit=5',
       '/ok?bearer=[redacted]',
       '/ok?t=[redacted]',
       '/ok?to%6Ben=[redacted]&cursor=abc',
+      '/ok?x=[redacted]',
+      '/ok?x=[redacted]&y=1',
+      '/ok/[redacted]?cursor=abc',
     ]);
   });
 

@@ -48,7 +48,15 @@ const CREDENTIAL = /pk_[\w-]{8,}|whsec_[\w+/=%-]{8,}/g;
  */
 export function loggableUrl(url: string, secrets: readonly string[] = []): string {
   const at = url.indexOf('?');
-  const path = at === -1 ? url : url.slice(0, at);
+  // A component that holds a token, however it is escaped (the server reads it decoded), is replaced whole.
+  const holdsSecret = (component: string) => {
+    const decoded = decodedComponent(component);
+    return secrets.some((secret) => decoded.includes(secret));
+  };
+  const path = (at === -1 ? url : url.slice(0, at))
+    .split('/')
+    .map((segment) => (holdsSecret(segment) ? '[redacted]' : segment))
+    .join('/');
   const query =
     at === -1
       ? ''
@@ -57,22 +65,21 @@ export function loggableUrl(url: string, secrets: readonly string[] = []): strin
           .split('&')
           .map((part) => {
             const eq = part.indexOf('=');
-            return eq !== -1 && SECRET_PARAMETER.test(decodedName(part.slice(0, eq)))
-              ? `${part.slice(0, eq)}=[redacted]`
+            const name = eq === -1 ? part : part.slice(0, eq);
+            if (holdsSecret(name)) return '[redacted]';
+            return eq !== -1 &&
+              (SECRET_PARAMETER.test(decodedComponent(name)) || holdsSecret(part.slice(eq + 1)))
+              ? `${name}=[redacted]`
               : part;
           })
           .join('&')}`;
-  let written = `${path}${query}`.replace(CREDENTIAL, '[redacted]');
-  for (const secret of secrets) {
-    for (const spelled of new Set([secret, encodeURIComponent(secret)])) {
-      if (spelled) written = written.split(spelled).join('[redacted]');
-    }
-  }
-  return written;
+  return `${path}${query}`.replace(CREDENTIAL, '[redacted]');
 }
 
-/** A query parameter's name as the server reads it (`to%6Ben` is `token`); as sent when it does not decode. */
-function decodedName(name: string): string {
+/** A URL component as the server reads it (`to%6Ben` is `token`, `+` a space); as sent when it does not decode. */
+function decodedComponent(name: string): string {
+  // Most components hold no escape: no work for them on a line every request writes.
+  if (!name.includes('%') && !name.includes('+')) return name;
   try {
     return decodeURIComponent(name.replace(/\+/g, ' '));
   } catch {
