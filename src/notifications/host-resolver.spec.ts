@@ -5,15 +5,15 @@ import { dnsResolver } from './host-resolver';
 
 /**
  * A name server on 127.0.0.1 that answers `records` (A and AAAA by name) and leaves every other question, or
- * every question at all when `silent`, unanswered.
+ * every question at all when `silent` (or every AAAA question, when it is 'aaaa'), unanswered.
  */
 async function nameServer(
   records: Record<string, { a?: string[]; aaaa?: string[] }>,
-  silent = false,
+  silent: boolean | 'aaaa' = false,
 ): Promise<{ socket: Socket; address: string }> {
   const socket = createSocket('udp4');
   socket.on('message', (query, peer) => {
-    if (silent) return;
+    if (silent === true) return;
     let offset = 12;
     const labels: string[] = [];
     while (query[offset] !== 0) {
@@ -22,6 +22,7 @@ async function nameServer(
     }
     const question = query.subarray(12, offset + 5);
     const type = query.readUInt16BE(offset + 1);
+    if (silent === 'aaaa' && type === 28) return;
     const found = records[labels.join('.').toLowerCase()];
     const addresses = (type === 1 ? found?.a : type === 28 ? found?.aaaa : undefined) ?? [];
     const answers = addresses.map((address) => {
@@ -71,6 +72,15 @@ describe(dnsResolver.name, () => {
       code: 'ENOTFOUND',
     });
   });
+
+  it('answers the IPv4 addresses when the name server drops every AAAA question', async () => {
+    const server = await serve({ 'hooks.example.com': { a: ['93.184.216.34'] } }, 'aaaa');
+    // The dropped question times out after a minute, far past this test's own limit: the answer must not wait
+    // for it.
+    expect(await dnsResolver(60_000, [server])('hooks.example.com')).toEqual([
+      { address: '93.184.216.34', family: 4 },
+    ]);
+  }, 10_000);
 
   it('answers localhost and its subdomains with the loopback addresses, asking no name server', async () => {
     const server = await serve({}, true);

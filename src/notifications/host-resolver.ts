@@ -1,6 +1,9 @@
 import { Resolver } from 'node:dns/promises';
 import type { HostLookup } from './webhook-url';
 
+/** How long the other address family is waited for once one has answered. */
+const OTHER_FAMILY_GRACE_MS = 250;
+
 /** Names every machine answers for itself (RFC 6761), without asking DNS. */
 const LOOPBACK = [
   { address: '127.0.0.1', family: 4 },
@@ -19,20 +22,37 @@ export function dnsResolver(timeoutMs: number, servers?: string[]): HostLookup {
   return async (host) => {
     const name = host.toLowerCase().replace(/\.$/, '');
     if (name === 'localhost' || name.endsWith('.localhost')) return LOOPBACK;
-    const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+    const resolver = new Resolver({ timeout: timeoutMs, maxTimeout: timeoutMs, tries: 1 });
     if (servers) resolver.setServers(servers);
     const timer = setTimeout(() => resolver.cancel(), timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
+    const found: { v4: string[]; v6: string[] } = { v4: [], v6: [] };
+    const v4 = resolver.resolve4(name).then((addresses) => void (found.v4 = addresses));
+    const v6 = resolver.resolve6(name).then((addresses) => void (found.v6 = addresses));
     try {
-      const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
-      const found = [
-        ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
-        ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+      try {
+        await Promise.any([v4, v6]);
+      } catch {
+        // Neither family: the IPv4 question's reason (ENOTFOUND; ECANCELLED when the name server never answered).
+        await v4;
+      }
+      // One family answered: the other gets a moment more, not the whole timeout (a name server that drops AAAA
+      // questions would otherwise hold every delivery for it).
+      await Promise.race([
+        Promise.allSettled([v4, v6]),
+        new Promise((resolve) => (grace = setTimeout(resolve, OTHER_FAMILY_GRACE_MS))),
+      ]);
+      const addresses = [
+        ...found.v4.map((address) => ({ address, family: 4 })),
+        ...found.v6.map((address) => ({ address, family: 6 })),
       ];
-      if (found.length === 0)
-        throw v4.status === 'rejected' ? v4.reason : new Error(`${name} has no address`);
-      return found;
+      if (addresses.length === 0) throw new Error(`${name} has no address`);
+      return addresses;
     } finally {
       clearTimeout(timer);
+      clearTimeout(grace);
+      // A question still out is given up.
+      resolver.cancel();
     }
   };
 }
