@@ -653,6 +653,11 @@ describe('payout pipeline (e2e, workers in process)', () => {
       await held.release();
     }
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect((refused.body as { detail: string }).detail).toMatch(
+        /^Another retry of this payout moved it first/,
+      );
+    }
     const payout = await payoutWhen(id, ['settled']);
     expect(payout.timeline.filter((s) => s.status === 'received')).toHaveLength(2);
   });

@@ -15,9 +15,11 @@ export class PayoutRetryService {
 
   async retry(payoutId: string): Promise<PayoutDto> {
     const current = await this.payouts.get(null, payoutId);
-    const refusal = (status: string) =>
-      Problems.conflict(`Only unmatched or failed payouts can be retried; this one is ${status}.`);
-    if (current.status !== 'failed' && current.status !== 'unmatched') throw refusal(current.status);
+    if (current.status !== 'failed' && current.status !== 'unmatched') {
+      throw Problems.conflict(
+        `Only unmatched or failed payouts can be retried; this one is ${current.status}.`,
+      );
+    }
     // Received again: a new routing round, and the time any wait for providers is counted from. What it failed
     // of no longer stands; its invoice awaits the proceeds again once the new round has an attempt under way.
     // Of two retries at once, the one that did not move the payout is refused as a later one would be.
@@ -26,7 +28,11 @@ export class PayoutRetryService {
       await tx.query(`UPDATE payouts SET failure_reason = NULL WHERE id = $1`, [payoutId]);
       return true;
     });
-    if (!moved) throw refusal((await this.payouts.get(null, payoutId)).status);
+    if (!moved) {
+      throw Problems.conflict(
+        `Another retry of this payout moved it first; it is ${(await this.payouts.get(null, payoutId)).status} now.`,
+      );
+    }
     // Routing runs here so the answer shows its outcome; the provider is called by the workers, not the api.
     try {
       await this.pipeline.route(payoutId, { sendInline: false });
