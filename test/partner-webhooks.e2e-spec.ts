@@ -22,6 +22,9 @@ import { announcePayout, Connection, createConnection } from './support/webhooks
 import { OwnDatabase } from './support/own-database';
 import { resetSandbox } from './support/payouts';
 import { expectProblem } from './support/problem';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { JobIds, QUEUES } from '../src/queues/queues';
 
 interface PartnerEvent {
   type: string;
@@ -1401,5 +1404,107 @@ describe('partner webhooks: a receiver inside the operator network (e2e, NODE_EN
     );
     expect(delivery).toEqual({ status: 'delivered', last_error: null });
     expect(receiver.verifiedAt(path, endpoint.body.secret)).toHaveLength(1);
+  });
+});
+
+describe('partner webhooks: what counts as delivered, and the wait before the next attempt (e2e)', () => {
+  let t: TestApp;
+  let server: Server;
+  const hits: string[] = [];
+
+  beforeAll(async () => {
+    // Redirects from /redirect/…, refuses everything else with 500.
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const path = req.url ?? '/';
+        hits.push(path);
+        if (path.startsWith('/redirect')) res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end();
+        else res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t = await startApp(
+      { PARTNER_WEBHOOK_DISPATCH_INTERVAL_MS: '100', PARTNER_WEBHOOK_RETRY_BASE_MS: '3000' },
+      { role: 'all' },
+    );
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** A partner whose one endpoint is `path` on the server, and an event of it; answers the event's delivery. */
+  async function deliveryTo(path: string): Promise<{ id: string }> {
+    const partner = await createPartner(t.http);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+    await t.http.post('/v1/webhook-endpoints').set(bearer(partner.apiKey)).send({ url }).expect(201);
+    const [event] = await t.db.query(
+      `INSERT INTO partner_events (partner_id, type, source, source_id, payload)
+       SELECT $1, 'payout.failed', 'payout_timeline', least(min(source_id), 0) - 1, '{"payoutId":"x"}'
+       FROM partner_events WHERE source = 'payout_timeline'
+       RETURNING id`,
+      [partner.id],
+    );
+    return waitFor(
+      async () => {
+        const [row] = await t.db.query(`SELECT id FROM webhook_deliveries WHERE event_id = $1`, [event.id]);
+        return row ?? null;
+      },
+      { what: 'the fan-out of the event' },
+    );
+  }
+
+  const firstAttempt = (id: string) =>
+    waitFor(
+      async () => {
+        const [row] = await t.db.query(
+          `SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE id = $1`,
+          [id],
+        );
+        return row.last_status_code !== null ? row : null;
+      },
+      { what: 'the first attempt' },
+    );
+
+  it('does not count a 3xx answer as delivered: it is tried again until a 2xx', async () => {
+    const delivery = await deliveryTo(`/redirect/${unique('p')}`);
+    expect(await firstAttempt(delivery.id)).toEqual({
+      status: 'pending',
+      attempts: 1,
+      last_status_code: 302,
+    });
+  });
+
+  it('queues the next attempt after the retry delay, not at once', async () => {
+    const delivery = await deliveryTo(`/refuse/${unique('p')}`);
+    expect(await firstAttempt(delivery.id)).toEqual({
+      status: 'pending',
+      attempts: 1,
+      last_status_code: 500,
+    });
+    const queue = t.app.get<Queue>(getQueueToken(QUEUES.partnerWebhooks));
+    const next = await queue.getJob(JobIds.partnerWebhook(delivery.id, 1));
+    expect(next?.opts.delay).toBe(3000);
+    expect(await next?.isDelayed()).toBe(true);
+  });
+
+  it('never queues again a delivery that is over (delivered long ago)', async () => {
+    const delivery = await deliveryTo(`/redirect/${unique('p')}`);
+    await firstAttempt(delivery.id);
+    await t.db.query(
+      `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now() - interval '2 hours',
+              next_attempt_at = now() - interval '2 hours', enqueued_at = now() - interval '2 hours',
+              in_flight_until = NULL
+       WHERE id = $1`,
+      [delivery.id],
+    );
+    await t.app.get(PartnerEventsDispatcher).enqueueDue();
+    const [after] = await t.db.query(
+      `SELECT enqueued_at < now() - interval '1 hour' AS untouched FROM webhook_deliveries WHERE id = $1`,
+      [delivery.id],
+    );
+    expect(after.untouched).toBe(true);
   });
 });

@@ -1338,3 +1338,39 @@ describe('webhook events in the pipeline (e2e)', () => {
     );
   });
 });
+
+describe('webhooks: one partner never reaches another partner’s connections or payouts (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('makes a payout for each connection when two partners’ platforms use the same platform payout id', async () => {
+    const a = await createPartner(t.http);
+    const b = await createPartner(t.http);
+    const ca = await createConnection(t.http, a.apiKey, 'upwork');
+    const cb = await createConnection(t.http, b.apiKey, 'upwork');
+    const payoutId = unique('UPW-PO');
+    await deliver(t.http, ca, payoutEvent({ payoutId, freelancerRef: 'fl-a' })).expect(202);
+    await deliver(t.http, cb, payoutEvent({ payoutId, freelancerRef: 'fl-a' })).expect(202);
+    const rows = await t.db.query(
+      `SELECT connection_id FROM payouts WHERE platform_payout_id = $1 ORDER BY connection_id`,
+      [payoutId],
+    );
+    expect(rows.map((r: { connection_id: string }) => r.connection_id).sort()).toEqual([ca.id, cb.id].sort());
+  });
+
+  it('answers 404 to another partner deleting a connection, and the connection keeps working', async () => {
+    const a = await createPartner(t.http);
+    const b = await createPartner(t.http);
+    const ca = await createConnection(t.http, a.apiKey, 'upwork');
+    await t.http.delete(`/v1/platform-connections/${ca.id}`).set(bearer(b.apiKey)).expect(404);
+    await t.http.get(`/v1/platform-connections/${ca.id}`).set(bearer(a.apiKey)).expect(200);
+    await deliver(t.http, ca, payoutEvent()).expect(202);
+  });
+});

@@ -98,6 +98,7 @@ describe(webhookUrlProblem.name, () => {
   it.each([
     'https://10.0.0.8/hook',
     'https://172.16.3.4/hook',
+    'https://172.31.0.1/hook',
     'https://192.168.1.1/hook',
     'https://169.254.169.254/latest/meta-data',
     'https://127.0.0.1/hook',
@@ -116,6 +117,8 @@ describe(webhookUrlProblem.name, () => {
   it('tells public from private literals', () => {
     expect(isPrivateAddress('8.8.8.8')).toBe(false);
     expect(isPrivateAddress('172.32.0.1')).toBe(false);
+    expect(isPrivateAddress('172.31.255.254')).toBe(true);
+    expect(isPrivateAddress('172.15.255.255')).toBe(false);
     expect(isPrivateAddress('100.64.0.1')).toBe(true);
     expect(isPrivateAddress('2606:4700::1111')).toBe(false);
     expect(isPrivateAddress('example.com')).toBe(false);

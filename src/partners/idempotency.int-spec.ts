@@ -86,6 +86,23 @@ describe(IdempotencyService.name, () => {
   });
 
   describe('a completed key within its retention', () => {
+    it('still replays, and refuses another request, 23 hours after it was answered (kept at least 24 hours)', async () => {
+      const key = `k-${process.pid}-answered-23h-ago`;
+      await db.query(
+        `INSERT INTO idempotency_keys
+           (partner_id, key, request_hash, state, response_status, response_body, locked_until, created_at)
+         VALUES ($1, $2, 'hash-a', 'completed', 201, '{"id":"first"}', now() - interval '23 hours',
+                 now() - interval '23 hours')`,
+        [partnerId, key],
+      );
+      expect(await keys.claim(partnerId, key, 'hash-b')).toEqual({ kind: 'mismatch' });
+      expect(await keys.claim(partnerId, key, 'hash-a')).toEqual({
+        kind: 'replay',
+        status: 201,
+        body: { id: 'first' },
+      });
+    });
+
     it('replays the stored answer to a retry that comes after the claim’s lock ran out, and never runs it again', async () => {
       const key = `k-${process.pid}-completed-then-retried`;
       const claimed = await keys.claim(partnerId, key, 'hash-of-the-request');
