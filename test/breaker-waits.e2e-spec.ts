@@ -18,6 +18,7 @@ import {
   payoutWhen as payoutAt,
   resetSandbox,
   sendUnderWay,
+  setSandbox,
   transferProviders,
 } from './support/payouts';
 
@@ -73,6 +74,24 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
     expect(await health.availability(provider)).toBe('unhealthy');
   }
 
+  /**
+   * A payout whose only route left, payoneer's, has its send waiting for payoneer's breaker: upwork is tripped,
+   * and payoneer's sends failed until its breaker opened (its sandbox takes them again from here on).
+   */
+  async function sendWaitingForPayoneer(): Promise<string> {
+    await trip('upwork');
+    await setSandbox(t.http, 'payoneer', { transientFailureRate: 1 });
+    const waitsBefore = await payoutWaits(t, 'send', 'breaker_open');
+    const freelancer = await createFreelancer(t.http, partner.apiKey);
+    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
+    await waitFor(async () => (await payoutWaits(t, 'send', 'breaker_open')) > waitsBefore, {
+      what: 'the send to wait for the open payoneer breaker',
+    });
+    expect(await health.availability('payoneer')).toBe('unhealthy');
+    await setSandbox(t.http, 'payoneer', { transientFailureRate: 0 });
+    return id;
+  }
+
   function payoutWhen(id: string, statuses: string[]): Promise<Payout> {
     return payoutAt(t, partner.apiKey, id, statuses, 20_000);
   }
@@ -114,25 +133,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   });
 
   it('holds a send its breaker refuses when no other route can be sent to, and sends it after the cool-down', async () => {
-    await trip('upwork');
-    // Every send to payoneer fails for a while: its breaker opens after the second failure.
-    await t.http
-      .put('/v1/ops/sandbox/providers/payoneer')
-      .set(ops)
-      .send({ transientFailureRate: 1 })
-      .expect(200);
-    const waitsBefore = await payoutWaits(t, 'send', 'breaker_open');
-    const freelancer = await createFreelancer(t.http, partner.apiKey);
-    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
-    await waitFor(async () => (await payoutWaits(t, 'send', 'breaker_open')) > waitsBefore, {
-      what: 'the send to wait for the open payoneer breaker',
-    });
-    expect(await health.availability('payoneer')).toBe('unhealthy');
-    await t.http
-      .put('/v1/ops/sandbox/providers/payoneer')
-      .set(ops)
-      .send({ transientFailureRate: 0 })
-      .expect(200);
+    const id = await sendWaitingForPayoneer();
     expect((await payoutAt(t, partner.apiKey, id, ['routed', 'sending'], 1000)).attempts).toEqual([
       expect.objectContaining({ routeId: 'upwork-payoneer-usd', status: 'pending' }),
     ]);
@@ -146,23 +147,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   });
 
   it('sends nothing on a route ops switched off while its send waited for the breaker, and fails it over', async () => {
-    await trip('upwork');
-    await t.http
-      .put('/v1/ops/sandbox/providers/payoneer')
-      .set(ops)
-      .send({ transientFailureRate: 1 })
-      .expect(200);
-    const waitsBefore = await payoutWaits(t, 'send', 'breaker_open');
-    const freelancer = await createFreelancer(t.http, partner.apiKey);
-    const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
-    await waitFor(async () => (await payoutWaits(t, 'send', 'breaker_open')) > waitsBefore, {
-      what: 'the send to wait for the open payoneer breaker',
-    });
-    await t.http
-      .put('/v1/ops/sandbox/providers/payoneer')
-      .set(ops)
-      .send({ transientFailureRate: 0 })
-      .expect(200);
+    const id = await sendWaitingForPayoneer();
     await t.http.patch('/v1/ops/routes/upwork-payoneer-usd').set(ops).send({ active: false }).expect(200);
     try {
       clock.advance(COOLDOWN_MS);
