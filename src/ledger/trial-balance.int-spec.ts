@@ -1,24 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { OwnDatabase } from '../../test/support/own-database';
-import { dataSourceOptions } from '../database/data-source-options';
+import { ownDatabaseForSuite } from '../../test/support/own-database';
 import { LedgerService } from './ledger.service';
 
 /** A trial balance shows an imbalance when the books hold one (the balance triggers switched off to make one). */
 describe('trial balance on books that do not balance', () => {
-  const own = new OwnDatabase('trialbal');
-  let db: DataSource;
-
-  beforeAll(async () => {
-    await own.create();
-    db = await new DataSource(dataSourceOptions(own.url)).initialize();
-  });
-  afterAll(async () => {
-    await db.destroy();
-    await own.drop();
-  });
+  const own = ownDatabaseForSuite('trialbal');
 
   it('reports debits 100.00 against credits 99.99', async () => {
+    const { db } = own;
     // Corrupt the books on purpose (own database only): the balance trigger is what a trial balance audits.
     await db.query(`ALTER TABLE ledger_lines DISABLE TRIGGER ledger_lines_balanced`);
     await db.query(`ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_balanced`);

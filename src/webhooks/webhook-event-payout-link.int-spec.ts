@@ -1,26 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { OwnDatabase } from '../../test/support/own-database';
+import { ownDatabaseForSuite } from '../../test/support/own-database';
 import { insertConnection, insertPartner } from '../../test/support/payout-rows';
-import { dataSourceOptions } from '../database/data-source-options';
 import { WebhookEventPayoutLink1763900012000 } from '../../migrations/1763900012000-webhook-event-payout-link';
 
 describe(WebhookEventPayoutLink1763900012000.name, () => {
   // A database of its own: the test takes the key away for a moment, which no other suite may see.
-  const own = new OwnDatabase('migration');
-  let db: DataSource;
-
-  beforeAll(async () => {
-    await own.create();
-    db = await new DataSource(dataSourceOptions(own.url)).initialize();
-  });
-
-  afterAll(async () => {
-    await db.destroy();
-    await own.drop();
-  });
+  const own = ownDatabaseForSuite('migration');
 
   it('clears links to payouts that were never made, then holds every link to the key; it can run again', async () => {
+    const { db } = own;
     const partnerId = await insertPartner(db);
     const connectionId = await insertConnection(db, partnerId);
     await db.query(`ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_payout_fk`);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source-options';
 import { loadConfig } from '../../src/config/app-config';
 import { createDatabaseIfMissing, dropDatabase, runMigrations } from '../../src/database/prepare-database';
 
@@ -23,4 +25,22 @@ export class OwnDatabase {
   drop(): Promise<void> {
     return dropDatabase(this.url);
   }
+}
+
+/**
+ * For a describe block: a database of its own, created and migrated before its tests and dropped after them, and
+ * a connection to it (read it inside a test or hook, once `beforeAll` has run).
+ */
+export function ownDatabaseForSuite(label: string): { readonly db: DataSource } {
+  const own = new OwnDatabase(label);
+  const suite: { db: DataSource } = { db: undefined as unknown as DataSource };
+  beforeAll(async () => {
+    await own.create();
+    suite.db = await new DataSource(dataSourceOptions(own.url)).initialize();
+  });
+  afterAll(async () => {
+    await suite.db?.destroy();
+    await own.drop();
+  });
+  return suite;
 }
