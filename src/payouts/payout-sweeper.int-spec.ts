@@ -110,6 +110,28 @@ describe(PayoutSweeper.name, () => {
     expect(queued.route).toContain(lost);
   });
 
+  it('reads again, on its next pass, the rest of a batch whose queueing Redis refused', async () => {
+    const waiting: string[] = [];
+    for (let i = 0; i < WAITING + 1; i += 1) waiting.push(await payout('received', 3_600_000 - i * 1000));
+    const sweep = sweeper();
+    const enqueue = queues.enqueueRoute;
+    let calls = 0;
+    queues.enqueueRoute = async (...args: Parameters<PayoutQueues['enqueueRoute']>) => {
+      calls += 1;
+      if (calls === 2) throw new Error('Redis did not take the job in time');
+      return enqueue(...args);
+    };
+    try {
+      await expect(sweep.sweep()).rejects.toThrow(/Redis did not take the job/);
+    } finally {
+      queues.enqueueRoute = enqueue;
+    }
+    expect(queued.route).toEqual([waiting[0]]);
+    await sweep.sweep();
+    // The next pass starts where the refused one did: every payout of that batch is queued now.
+    expect(queued.route).toEqual(expect.arrayContaining(waiting.slice(1, WAITING)));
+  });
+
   it('queues a transfer on the slow poll only once its poll is overdue, as that poll', async () => {
     const due = await attempt('accepted', 10 * 60_000);
     const overdue = await attempt('accepted', 10 * 60_000);

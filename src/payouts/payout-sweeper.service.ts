@@ -64,11 +64,12 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
        ORDER BY updated_at, id LIMIT $2`,
       [staleMs, BATCH, this.receivedAfter?.at ?? null, this.receivedAfter?.id ?? null],
     );
-    this.receivedAfter = received.length < BATCH ? null : received[received.length - 1];
     for (const { id } of received) {
       await this.queues.enqueueRoute({ payoutId: id, cause: 'sweep' }, JobIds.routeSweep(id, bucket));
       queued += 1;
     }
+    // Moved on only once the batch is queued: what Redis refused is read again by the next pass.
+    this.receivedAfter = received.length < BATCH ? null : received[received.length - 1];
 
     const attempts: {
       id: string;
@@ -88,7 +89,6 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
        ORDER BY a.updated_at, a.id LIMIT $2`,
       [staleMs, BATCH, this.attemptsAfter?.at ?? null, this.attemptsAfter?.id ?? null],
     );
-    this.attemptsAfter = attempts.length < BATCH ? null : attempts[attempts.length - 1];
     for (const attempt of attempts) {
       const data = { payoutId: attempt.payout_id, attemptId: attempt.id };
       if (attempt.status === 'accepted') {
@@ -100,6 +100,7 @@ export class PayoutSweeper implements OnApplicationBootstrap, OnApplicationShutd
       }
       queued += 1;
     }
+    this.attemptsAfter = attempts.length < BATCH ? null : attempts[attempts.length - 1];
 
     // Checks of settled transfers for a return, overdue because Redis lost their delayed jobs. Each is claimed
     // by moving its due time two stale periods on: a check still waiting in a busy queue is not queued again at
