@@ -8,7 +8,8 @@ export default async function globalTeardown(): Promise<void> {
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      // The run's keys, and those of suites that queue under a prefix of their own (`<run>-outbox-…`).
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}[:-]*`, 'COUNT', 1000);
       if (keys.length) await redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
