@@ -9,7 +9,7 @@ export default async function globalTeardown(): Promise<void> {
     let cursor = '0';
     do {
       // The run's keys, and those of suites that queue under a prefix of their own (`<run>-outbox-…`).
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}[:-]*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}[-:]*`, 'COUNT', 1000);
       if (keys.length) await redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
