@@ -987,8 +987,7 @@ export class PayoutPipelineService {
   }
 
   private async routeActive(routeId: string): Promise<boolean> {
-    const rows = await this.db.query(`SELECT 1 FROM routes WHERE id = $1 AND active`, [routeId]);
-    return rows.length > 0;
+    return (await activeRoutes(this.db.manager, [routeId])).has(routeId);
   }
 
   /** Whether the attempt is still open (pending or unknown): a failover that moved nothing was held back. */
@@ -1039,11 +1038,10 @@ export class PayoutPipelineService {
       if (!availability.has(provider)) availability.set(provider, await this.health.availability(provider));
     }
     // A route ops switched off since the decision is not eligible any more: it counts as tried.
-    const active: { id: string }[] = await manager.query(
-      `SELECT id FROM routes WHERE active AND id = ANY($1::text[])`,
-      [quotes.map((q) => q.routeId)],
+    const activeIds = await activeRoutes(
+      manager,
+      quotes.map((q) => q.routeId),
     );
-    const activeIds = new Set(active.map((r) => r.id));
     const triedIds = new Set([
       ...tried.map((t) => t.route_id),
       ...quotes.filter((q) => !activeIds.has(q.routeId)).map((q) => q.routeId),
@@ -1275,4 +1273,13 @@ function waitLimit(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
   if (ms % 1000 === 0) return `${ms / 1000} s`;
   return `${ms} ms`;
+}
+
+/** Which of `routeIds` ops have active now. */
+async function activeRoutes(manager: EntityManager, routeIds: string[]): Promise<Set<string>> {
+  const rows: { id: string }[] = await manager.query(
+    `SELECT id FROM routes WHERE active AND id = ANY($1::text[])`,
+    [routeIds],
+  );
+  return new Set(rows.map((r) => r.id));
 }
