@@ -167,11 +167,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   it('fails over to a route routing held back for its open breaker, waiting for the breaker, instead of failing', async () => {
     await trip('payoneer');
     // The route chosen instead refuses the payout for good.
-    await t.http
-      .put('/v1/ops/sandbox/providers/upwork')
-      .set(ops)
-      .send({ permanentFailureRate: 1 })
-      .expect(200);
+    await setSandbox(t.http, 'upwork', { permanentFailureRate: 1 });
     const waitsBefore = await payoutWaits(t, 'send', 'breaker_open');
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
@@ -204,11 +200,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   it('takes a held-back route at once when its provider is back by the time the chosen route refuses', async () => {
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
     // Slow enough to re-enable payoneer while the chosen route's send is on its way; then refused for good.
-    await t.http
-      .put('/v1/ops/sandbox/providers/upwork')
-      .set(ops)
-      .send({ permanentFailureRate: 1, latencyMs: 500 })
-      .expect(200);
+    await setSandbox(t.http, 'upwork', { permanentFailureRate: 1, latencyMs: 500 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
     await sendUnderWay(t, id);
@@ -226,7 +218,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
 
   it('counts sends that never answer against the provider, and fails over once they can no longer land', async () => {
     // Slower than the send timeout (1 s): every send to payoneer is given up unanswered and never arrives.
-    await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 3000 }).expect(200);
+    await setSandbox(t.http, 'payoneer', { latencyMs: 3000 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
 
@@ -261,11 +253,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
 
   it('fails a payout over only to routes of enabled providers, and fails it once those have failed', async () => {
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
-    await t.http
-      .put('/v1/ops/sandbox/providers/payoneer')
-      .set(ops)
-      .send({ permanentFailureRate: 1 })
-      .expect(200);
+    await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
 
@@ -280,11 +268,7 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
 
   it('never fails a payout over to a route ops switched off after it was routed', async () => {
     // payoneer refuses for good, but only after the route the failover would take is switched off.
-    await t.http
-      .put('/v1/ops/sandbox/providers/payoneer')
-      .set(ops)
-      .send({ permanentFailureRate: 1, latencyMs: 500 })
-      .expect(200);
+    await setSandbox(t.http, 'payoneer', { permanentFailureRate: 1, latencyMs: 500 });
     try {
       const freelancer = await createFreelancer(t.http, partner.apiKey);
       const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
@@ -305,12 +289,12 @@ describe('payouts and open circuit breakers (e2e, workers in process)', () => {
   it('holds a send whose provider ops disabled while no other route can be sent to, and sends it once enabled', async () => {
     await t.http.post('/v1/ops/providers/upwork/disable').set(ops).expect(200);
     // Slower than the send timeout (1 s): the first send is given up unanswered and never arrives.
-    await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 3000 }).expect(200);
+    await setSandbox(t.http, 'payoneer', { latencyMs: 3000 });
     const freelancer = await createFreelancer(t.http, partner.apiKey);
     const id = await announcePayout(t, connection, freelancer.externalRef, '1250.00');
     await sendUnderWay(t, id);
     await t.http.post('/v1/ops/providers/payoneer/disable').set(ops).expect(200);
-    await t.http.put('/v1/ops/sandbox/providers/payoneer').set(ops).send({ latencyMs: 0 }).expect(200);
+    await setSandbox(t.http, 'payoneer', { latencyMs: 0 });
     await waitFor(async () => (await payoutWaits(t, 'send', 'provider_disabled')) > 0, {
       what: 'the send to wait for payoneer to be enabled',
     });

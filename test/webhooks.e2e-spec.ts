@@ -28,7 +28,7 @@ import {
 import { captureLines } from './support/log-lines';
 import { PausableRedisRelay } from './support/redis-relay';
 import { expectProblem } from './support/problem';
-import { expectExactLimit } from './support/rate-limit';
+import { expectExactLimit, fillWindow } from './support/rate-limit';
 
 describe('webhooks (e2e)', () => {
   let t: TestApp;
@@ -1089,17 +1089,7 @@ describe('webhook rate limit (e2e)', () => {
       const connection = await createConnection(other.http, partner.apiKey, 'upwork');
       expect((await deliver(t.http, connection, payoutEvent())).status).toBe(202);
       const redis = t.app.get(RedisService).client;
-      const fullUntil = Date.now() + 60_000;
-      await redis.zadd(
-        `rl:webhook-connection:${connection.id}`,
-        fullUntil,
-        'a',
-        fullUntil,
-        'b',
-        fullUntil,
-        'c',
-      );
-      await redis.pexpire(`rl:webhook-connection:${connection.id}`, 60_000);
+      await fillWindow(redis, `rl:webhook-connection:${connection.id}`, 3);
       await other.http
         .delete(`/v1/platform-connections/${connection.id}`)
         .set(bearer(partner.apiKey))

@@ -3,6 +3,7 @@ import { RateLimiter } from '../common/rate-limiter';
 import { type AppConfig, loadConfig } from '../config/app-config';
 import { RedisService } from '../redis/redis.module';
 import { PublicRateLimitGuard } from './public-rate-limit.guard';
+import { fillWindow } from '../../test/support/rate-limit';
 
 describe(PublicRateLimitGuard.name, () => {
   let redis: RedisService;
@@ -27,7 +28,7 @@ describe(PublicRateLimitGuard.name, () => {
     } as AppConfig);
     try {
       // The window of "unknown" is full: one request counted, dated a minute ahead so it stays in it.
-      await redis.client.zadd(key, Date.now() + 60_000, 'earlier');
+      await fillWindow(redis.client, key, 1);
       const refused = await guard.canActivate(contextOf({ ip: undefined })).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(HttpException);
       expect((refused as HttpException).getStatus()).toBe(429);
